@@ -1,0 +1,84 @@
+/** MobileIMSDK v6 packet types (`Protocal.type`). Names follow the original constants. */
+export const PacketType = {
+  LOGIN: 0,
+  KEEPALIVE: 1,
+  DATA: 2,
+  LOGOUT: 3,
+  ACK: 4,
+  ECHO: 5,
+  LOGIN_RESPONSE: 50,
+  KEEPALIVE_RESPONSE: 51,
+  ERROR: 52,
+  ECHO_RESPONSE: 53,
+  KICKOUT: 54,
+} as const;
+export type PacketType = (typeof PacketType)[keyof typeof PacketType];
+
+/** Packet types a client may send. Anything else is logged and ignored, as MobileIMSDK does. */
+export const CLIENT_PACKET_TYPES: ReadonlySet<number> = new Set([0, 1, 2, 3, 4, 5]);
+
+/**
+ * Error codes carried in type-52 error packets and in login responses.
+ * 0–1024 are MobileIMSDK's framework range; Switchboard's own codes start at 1025,
+ * the first code MobileIMSDK leaves to applications. Every code is listed in docs/errors.md.
+ */
+export const ErrorCode = {
+  /** Success. */
+  OK: 0,
+  /** The packet needs a logged-in connection (MobileIMSDK `RESPONSE_FOR_UNLOGIN`). */
+  UNLOGIN: 301,
+  /** Login rejected: the token is missing, invalid or expired, or the auth service said no. */
+  AUTH_FAILED: 1025,
+  /** The connection sends faster than its message rate limit allows; the packet was dropped. */
+  RATE_LIMITED: 1026,
+  /** The receiver's offline queue is full; the message was not stored and is not acked. */
+  OFFLINE_QUEUE_FULL: 1027,
+  /** The packet's `from` is not the user logged in on this connection; it was dropped. */
+  FROM_MISMATCH: 1028,
+  /** The packet is well-formed JSON but not a valid packet of its type (for example no `to`); it was dropped. */
+  BAD_PACKET: 1029,
+  /** A backend the gateway needs (route store, offline store, bridge) is unreachable; retry later. */
+  UNAVAILABLE: 1030,
+  /** The message is larger than the receiver's transport can carry; it was not delivered. */
+  MESSAGE_TOO_LARGE: 1031,
+  /** The application's before-relay filter rejected the message. */
+  REJECTED: 1032,
+  /** The auth backend could not be reached or answered garbage; the login was not verified. */
+  AUTH_UNAVAILABLE: 1033,
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Kickout codes (type 54 `PKickoutInfo.code`). A kicked MobileIMSDK client does not reconnect. */
+export const KickoutCode = {
+  /** Another login of the same user replaced this one. */
+  DUPLICATE_LOGIN: 1,
+  /** An operator kicked the user. */
+  ADMIN: 2,
+} as const;
+export type KickoutCode = (typeof KickoutCode)[keyof typeof KickoutCode];
+
+/**
+ * WebSocket close codes Switchboard uses beside 1000 "Bye" (which MobileIMSDK clients expect).
+ * 4000–4499: reconnect through dispatch (with backoff); 4500–4999: terminal, do not reconnect.
+ */
+export const CloseCode = {
+  /** Normal close, as MobileIMSDK's server does it (reason "Bye"). */
+  BYE: 1000,
+  /** The gateway is draining: reconnect through dispatch. */
+  DRAINING: 4000,
+  /** The connection could not keep up with its outbound traffic. */
+  SLOW_CONSUMER: 4001,
+  /** The session was idle longer than the sense-mode timeout. */
+  IDLE_TIMEOUT: 4002,
+  /** The client broke the protocol (binary frame, garbage, oversize). */
+  PROTOCOL_ERROR: 4500,
+  /** The user was kicked (duplicate login or admin). */
+  KICKED: 4501,
+  /** Login failed. */
+  LOGIN_FAILED: 4502,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Special user ids of the protocol. */
+export const SERVER_UID = '0';
+export const UNSET_UID = '-1';

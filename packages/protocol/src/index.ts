@@ -1,0 +1,29 @@
+export { PacketType, CLIENT_PACKET_TYPES, ErrorCode, KickoutCode, CloseCode, SERVER_UID, UNSET_UID } from './codes.js';
+export { ProtocolError, ProtocolErrorKind, isProtocolError } from './errors.js';
+export { type Packet, PACKET_DEFAULTS, createPacket, encodePacket, decodePacket, toPacket, isToServer } from './packet.js';
+export {
+  type LoginInfo,
+  type LoginResponse,
+  type ErrorResponse,
+  type KickoutInfo,
+  MAX_USER_ID_LENGTH,
+  parseLoginInfo,
+  parseLoginResponse,
+  parseErrorResponse,
+  parseKickoutInfo,
+  encodeLoginInfo,
+  encodeLoginResponse,
+  encodeErrorResponse,
+  encodeKickoutInfo,
+  loginPacket,
+  loginResponsePacket,
+  keepAlivePacket,
+  keepAliveResponsePacket,
+  errorPacket,
+  kickoutPacket,
+  ackPacket,
+  echoResponsePacket,
+  dataPacket,
+} from './payloads.js';
+export { TCP_HEADER_BYTES, DEFAULT_TCP_MAX_BODY_BYTES, encodeTcpFrame, TcpFrameDecoder, decodeUtf8 } from './framing.js';
+export { SENSE_MODES, type SenseMode, type SenseModeTimings, senseModeTimings, parseSenseMode } from './sense-mode.js';

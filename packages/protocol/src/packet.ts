@@ -1,0 +1,142 @@
+import { ProtocolError, ProtocolErrorKind } from './errors.js';
+import { PacketType, SERVER_UID, UNSET_UID } from './codes.js';
+
+/**
+ * The MobileIMSDK v6 envelope (`Protocal` in the original, spelling kept on the wire).
+ * Field order here is the order Gson emits and the order `encodePacket` writes.
+ */
+export interface Packet {
+  /** True only on packets that crossed MobileIMSDK's MQ bridge; ignored on input. */
+  bridge: boolean;
+  /** Framework packet type, see `PacketType`. */
+  type: number;
+  /** Payload: app text for type 2, the acked fingerprint for type 4, a JSON string for framework types. */
+  dataContent: string | null;
+  /** Sender user id; `"0"` is the server, `"-1"` unset. */
+  from: string;
+  /** Receiver user id; `"0"` is the server. */
+  to: string;
+  /** Fingerprint (message id) of QoS packets. */
+  fp: string | null;
+  /** True when the packet needs an ack. Capital "QoS" on the wire. */
+  QoS: boolean;
+  /** Application message type, opaque to the framework; `-1` = undefined. */
+  typeu: number;
+  /** Server timestamp in ms, `-1` when unset. */
+  sm: number;
+}
+
+/** Defaults of a key that is missing on input: the constructor defaults of MobileIMSDK's `Protocal`. */
+export const PACKET_DEFAULTS: Readonly<Packet> = Object.freeze({
+  bridge: false,
+  type: PacketType.LOGIN,
+  dataContent: null,
+  from: UNSET_UID,
+  to: UNSET_UID,
+  fp: null,
+  QoS: false,
+  typeu: -1,
+  sm: -1,
+});
+
+/** Build a packet from the given fields and the defaults. */
+export function createPacket(fields: Partial<Packet> & { type: number }): Packet {
+  return {
+    bridge: fields.bridge ?? false,
+    type: fields.type,
+    dataContent: fields.dataContent ?? null,
+    from: fields.from ?? UNSET_UID,
+    to: fields.to ?? UNSET_UID,
+    fp: fields.fp ?? null,
+    QoS: fields.QoS ?? false,
+    typeu: fields.typeu ?? -1,
+    sm: fields.sm ?? -1,
+  };
+}
+
+/**
+ * Serialize a packet as MobileIMSDK's Gson does: keys in declaration order, null values omitted.
+ * Always returns valid JSON; never throws for a `Packet`.
+ */
+export function encodePacket(p: Packet): string {
+  let s = '{"bridge":' + (p.bridge ? 'true' : 'false') + ',"type":' + num(p.type);
+  if (p.dataContent !== null) s += ',"dataContent":' + JSON.stringify(p.dataContent);
+  s += ',"from":' + JSON.stringify(p.from) + ',"to":' + JSON.stringify(p.to);
+  if (p.fp !== null) s += ',"fp":' + JSON.stringify(p.fp);
+  s += ',"QoS":' + (p.QoS ? 'true' : 'false') + ',"typeu":' + num(p.typeu) + ',"sm":' + num(p.sm) + '}';
+  return s;
+}
+
+function num(n: number): string {
+  return Number.isFinite(n) ? String(Math.trunc(n)) : '0';
+}
+
+/**
+ * Parse one packet from JSON text. Accepts what MobileIMSDK clients send: explicit nulls (H5),
+ * extra keys such as `retryCount`, missing keys (filled from `PACKET_DEFAULTS`), and numbers or
+ * booleans given as strings (Gson is lenient there). Throws `ProtocolError` and nothing else.
+ */
+export function decodePacket(text: string): Packet {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ProtocolError(ProtocolErrorKind.BAD_JSON, 'packet is not valid JSON', { cause: err });
+  }
+  return toPacket(raw);
+}
+
+/** Validate an already-parsed JSON value as a packet. Throws `ProtocolError` and nothing else. */
+export function toPacket(raw: unknown): Packet {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ProtocolError(ProtocolErrorKind.BAD_PACKET, 'packet must be a JSON object');
+  }
+  const o = raw as Record<string, unknown>;
+  return {
+    bridge: bool(o, 'bridge', false),
+    type: int(o, 'type', PACKET_DEFAULTS.type),
+    dataContent: str(o, 'dataContent', null),
+    from: str(o, 'from', UNSET_UID) ?? UNSET_UID,
+    to: str(o, 'to', UNSET_UID) ?? UNSET_UID,
+    fp: str(o, 'fp', null),
+    QoS: bool(o, 'QoS', false),
+    typeu: int(o, 'typeu', -1),
+    sm: int(o, 'sm', -1),
+  };
+}
+
+function bad(key: string, what: string): ProtocolError {
+  return new ProtocolError(ProtocolErrorKind.BAD_PACKET, `"${key}" must be ${what}`);
+}
+
+function bool(o: Record<string, unknown>, key: string, dflt: boolean): boolean {
+  const v = o[key];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v === 'boolean') return v;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw bad(key, 'a boolean');
+}
+
+const INT_RE = /^-?\d{1,16}$/;
+
+function int(o: Record<string, unknown>, key: string, dflt: number): number {
+  const v = o[key];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+  if (typeof v === 'string' && INT_RE.test(v)) return Number(v);
+  throw bad(key, 'an integer');
+}
+
+function str(o: Record<string, unknown>, key: string, dflt: string | null): string | null {
+  const v = o[key];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  throw bad(key, 'a string');
+}
+
+/** True for a C2S packet (addressed to the server). */
+export function isToServer(p: Packet): boolean {
+  return p.to === SERVER_UID;
+}

@@ -1,0 +1,173 @@
+import { ProtocolError, ProtocolErrorKind } from './errors.js';
+import { PacketType, SERVER_UID, UNSET_UID } from './codes.js';
+import { createPacket, type Packet } from './packet.js';
+
+/** Login request payload (`PLoginInfo`). */
+export interface LoginInfo {
+  loginUserId: string;
+  loginToken: string | null;
+  extra: string | null;
+  /** ms since epoch of this device's first successful login; 0 = first login. */
+  firstLoginTime: number;
+}
+
+/** Login response payload (`PLoginInfoResponse`). */
+export interface LoginResponse {
+  code: number;
+  firstLoginTime: number;
+}
+
+/** Error payload (`PErrorResponse`). */
+export interface ErrorResponse {
+  errorCode: number;
+  errorMsg: string | null;
+}
+
+/** Kickout payload (`PKickoutInfo`). */
+export interface KickoutInfo {
+  code: number;
+  reason: string | null;
+}
+
+/** Longest user id Switchboard accepts, in UTF-16 units. */
+export const MAX_USER_ID_LENGTH = 128;
+
+function parseObject(text: string | null, what: string): Record<string, unknown> {
+  if (text === null) throw new ProtocolError(ProtocolErrorKind.BAD_PAYLOAD, `${what}: dataContent is missing`);
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new ProtocolError(ProtocolErrorKind.BAD_PAYLOAD, `${what}: dataContent is not JSON`, { cause: err });
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new ProtocolError(ProtocolErrorKind.BAD_PAYLOAD, `${what}: dataContent must be a JSON object`);
+  }
+  return v as Record<string, unknown>;
+}
+
+function optString(o: Record<string, unknown>, key: string, what: string): string | null {
+  const v = o[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  throw new ProtocolError(ProtocolErrorKind.BAD_PAYLOAD, `${what}: "${key}" must be a string`);
+}
+
+function optInt(o: Record<string, unknown>, key: string, what: string): number {
+  const v = o[key];
+  if (v === undefined || v === null) return 0;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+  if (typeof v === 'string' && /^-?\d{1,16}$/.test(v)) return Number(v);
+  throw new ProtocolError(ProtocolErrorKind.BAD_PAYLOAD, `${what}: "${key}" must be an integer`);
+}
+
+/** Parse the `dataContent` of a login packet. A missing or empty `loginUserId` is an error. */
+export function parseLoginInfo(dataContent: string | null): LoginInfo {
+  const o = parseObject(dataContent, 'login');
+  const loginUserId = optString(o, 'loginUserId', 'login');
+  if (loginUserId === null || loginUserId.length === 0 || loginUserId.length > MAX_USER_ID_LENGTH) {
+    throw new ProtocolError(ProtocolErrorKind.BAD_PAYLOAD, `login: "loginUserId" must be 1–${MAX_USER_ID_LENGTH} characters`);
+  }
+  if (loginUserId === SERVER_UID || loginUserId === UNSET_UID) {
+    throw new ProtocolError(ProtocolErrorKind.BAD_PAYLOAD, `login: "${loginUserId}" is a reserved user id`);
+  }
+  return {
+    loginUserId,
+    loginToken: optString(o, 'loginToken', 'login'),
+    extra: optString(o, 'extra', 'login'),
+    firstLoginTime: optInt(o, 'firstLoginTime', 'login'),
+  };
+}
+
+export function parseLoginResponse(dataContent: string | null): LoginResponse {
+  const o = parseObject(dataContent, 'login response');
+  return { code: optInt(o, 'code', 'login response'), firstLoginTime: optInt(o, 'firstLoginTime', 'login response') };
+}
+
+export function parseErrorResponse(dataContent: string | null): ErrorResponse {
+  const o = parseObject(dataContent, 'error');
+  return { errorCode: optInt(o, 'errorCode', 'error'), errorMsg: optString(o, 'errorMsg', 'error') };
+}
+
+export function parseKickoutInfo(dataContent: string | null): KickoutInfo {
+  const o = parseObject(dataContent, 'kickout');
+  return { code: optInt(o, 'code', 'kickout'), reason: optString(o, 'reason', 'kickout') };
+}
+
+// Payload serializers: keys in Gson order, nulls omitted.
+
+export function encodeLoginInfo(info: LoginInfo): string {
+  let s = '{"loginUserId":' + JSON.stringify(info.loginUserId);
+  if (info.loginToken !== null) s += ',"loginToken":' + JSON.stringify(info.loginToken);
+  if (info.extra !== null) s += ',"extra":' + JSON.stringify(info.extra);
+  return s + ',"firstLoginTime":' + Math.trunc(info.firstLoginTime) + '}';
+}
+
+export function encodeLoginResponse(r: LoginResponse): string {
+  return '{"code":' + Math.trunc(r.code) + ',"firstLoginTime":' + Math.trunc(r.firstLoginTime) + '}';
+}
+
+export function encodeErrorResponse(r: ErrorResponse): string {
+  let s = '{"errorCode":' + Math.trunc(r.errorCode);
+  if (r.errorMsg !== null) s += ',"errorMsg":' + JSON.stringify(r.errorMsg);
+  return s + '}';
+}
+
+export function encodeKickoutInfo(k: KickoutInfo): string {
+  let s = '{"code":' + Math.trunc(k.code);
+  if (k.reason !== null) s += ',"reason":' + JSON.stringify(k.reason);
+  return s + '}';
+}
+
+// Packet factories for what the server writes.
+
+export function loginPacket(info: LoginInfo): Packet {
+  return createPacket({ type: PacketType.LOGIN, dataContent: encodeLoginInfo(info), from: info.loginUserId, to: SERVER_UID });
+}
+
+export function loginResponsePacket(to: string, r: LoginResponse): Packet {
+  return createPacket({ type: PacketType.LOGIN_RESPONSE, dataContent: encodeLoginResponse(r), from: SERVER_UID, to });
+}
+
+export function keepAlivePacket(from: string): Packet {
+  return createPacket({ type: PacketType.KEEPALIVE, dataContent: '{}', from, to: SERVER_UID });
+}
+
+export function keepAliveResponsePacket(to: string): Packet {
+  return createPacket({ type: PacketType.KEEPALIVE_RESPONSE, dataContent: '{}', from: SERVER_UID, to });
+}
+
+export function errorPacket(errorCode: number, errorMsg: string | null): Packet {
+  return createPacket({
+    type: PacketType.ERROR,
+    dataContent: encodeErrorResponse({ errorCode, errorMsg }),
+    from: SERVER_UID,
+    to: UNSET_UID,
+  });
+}
+
+export function kickoutPacket(to: string, code: number, reason: string | null = null): Packet {
+  return createPacket({ type: PacketType.KICKOUT, dataContent: encodeKickoutInfo({ code, reason }), from: SERVER_UID, to });
+}
+
+/** The ack (type 4) for `fp`: `from` and `to` are those of the acked packet, swapped. */
+export function ackPacket(from: string, to: string, fp: string, bridge = false): Packet {
+  return createPacket({ type: PacketType.ACK, dataContent: fp, from, to, bridge });
+}
+
+/** An echo response: the request unchanged except its type. */
+export function echoResponsePacket(req: Packet): Packet {
+  return { ...req, type: PacketType.ECHO_RESPONSE };
+}
+
+export function dataPacket(fields: {
+  from: string;
+  to: string;
+  dataContent: string;
+  fp?: string | null;
+  QoS?: boolean;
+  typeu?: number;
+}): Packet {
+  return createPacket({ type: PacketType.DATA, ...fields });
+}
