@@ -1,1 +1,14 @@
-export {};
+export { type Route, type ClaimResult, type RouteStore, decideClaim } from './route-store.js';
+export {
+  type OfflineMessage,
+  type OfflineStore,
+  type StoreOutcome,
+  DEFAULT_OFFLINE_CAPACITY,
+  DEFAULT_OFFLINE_TTL_MS,
+} from './offline-store.js';
+export { type NodeRecord, type NodeRegistry, type NodeState, loadScore } from './node-registry.js';
+export { type Bridge, type BridgeMessage, type BridgeMessageType, type BridgeState } from './bridge.js';
+export { MemoryRouteStore } from './memory/memory-route-store.js';
+export { MemoryOfflineStore } from './memory/memory-offline-store.js';
+export { MemoryNodeRegistry } from './memory/memory-node-registry.js';
+export { LocalBus, LocalBridge } from './memory/local-bridge.js';

@@ -1,0 +1,40 @@
+import type { ConnId, NodeId, UserId } from '@switchboard/core';
+
+/**
+ * Messages between gateways (architecture §4). Every message names its `origin` node.
+ * - `deliver`: write `packet` (wire JSON of a C2C or S2C packet) to user `to` on the target node.
+ * - `ack`: the receiver `from` acked `fp`, relayed to the node holding custody for sender `to`.
+ * - `kick`: close user `userId`'s connection `connId` with a kickout code.
+ * - `control`: node-level notices (drain and the like).
+ */
+export type BridgeMessage =
+  | { type: 'deliver'; origin: NodeId; to: UserId; fp: string | null; packet: string }
+  | { type: 'ack'; origin: NodeId; fp: string; from: UserId; to: UserId }
+  | { type: 'kick'; origin: NodeId; userId: UserId; connId: ConnId; code: number; reason: string | null }
+  | { type: 'control'; origin: NodeId; action: 'drain' };
+
+export type BridgeMessageType = BridgeMessage['type'];
+
+/** Connection state of a bridge, for readiness. */
+export type BridgeState = 'connecting' | 'up' | 'down' | 'closed';
+
+/**
+ * Node-addressed messaging between gateways. At-most-once per `send`: the sender keeps custody
+ * and retries at the application level (QoS), so the bridge never needs to persist.
+ */
+export interface Bridge {
+  readonly nodeId: NodeId;
+  readonly state: BridgeState;
+  /** Start consuming this node's queue; `handler` gets every message addressed to this node. */
+  start(handler: (msg: BridgeMessage) => void): Promise<void>;
+  /**
+   * Send one message to one node. Resolves when the broker has taken it (publisher confirm).
+   * Rejects with UnroutableError when no queue takes it (the node is gone), UnavailableError
+   * when the broker cannot be reached.
+   */
+  send(target: NodeId, msg: BridgeMessage): Promise<void>;
+  /** Called on every state change (for readiness and logs). */
+  onStateChange(fn: (state: BridgeState) => void): void;
+  /** Stop consuming and delete this node's queue. */
+  close(): Promise<void>;
+}

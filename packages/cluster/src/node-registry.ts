@@ -1,0 +1,56 @@
+import type { NodeId } from '@switchboard/core';
+
+export type NodeState = 'active' | 'draining';
+
+/** What a gateway reports about itself every second. */
+export interface NodeRecord {
+  id: NodeId;
+  /** Host name dispatch hands to clients. */
+  host: string;
+  ports: { ws: number; tcp: number; udp: number; admin: number };
+  state: NodeState;
+  connections: number;
+  /** Event-loop lag, ms (p99 over the last interval). */
+  loopLagMs: number;
+  /** Process CPU use over the last interval, 0..1 per core. */
+  cpu: number;
+  /** Messages handled per second over the last interval. */
+  msgRate: number;
+  startedAt: number;
+  /** When this record was written (ms since epoch); set by the registry. */
+  reportedAt: number;
+}
+
+/**
+ * Live gateways (architecture §3). A node's record expires `ttlMs` after its last report, so a
+ * crashed node disappears on its own; a leaving node removes itself at once.
+ */
+export interface NodeRegistry {
+  /** Write (upsert) this node's record with an expiry. */
+  report(record: Omit<NodeRecord, 'reportedAt'>, ttlMs: number): Promise<void>;
+  /** Every live (unexpired) node, in no particular order. */
+  list(): Promise<NodeRecord[]>;
+  /** One live node, or null when expired or unknown. */
+  get(id: NodeId): Promise<NodeRecord | null>;
+  /** Remove a node's record now (clean exit). */
+  remove(id: NodeId): Promise<void>;
+  /**
+   * Ids of nodes whose records expired without `remove` (crashed), so a sweeper can purge their
+   * routes. Each id is returned until `forget(id)` is called.
+   */
+  listExpired(): Promise<NodeId[]>;
+  forget(id: NodeId): Promise<void>;
+  /** Ask a node to drain (set by dispatch's admin API; the node sees it on its next report). */
+  requestDrain(id: NodeId): Promise<void>;
+  /** Whether someone asked this node to drain. */
+  drainRequested(id: NodeId): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Load score used by dispatch: lower is better. Connections dominate; event-loop lag and cpu
+ * add the equivalent of extra connections so a busy node gets fewer new clients.
+ */
+export function loadScore(n: Pick<NodeRecord, 'connections' | 'loopLagMs' | 'cpu'>): number {
+  return n.connections + n.loopLagMs * 20 + n.cpu * 500;
+}
