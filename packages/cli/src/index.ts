@@ -1,1 +1,1 @@
-export {};
+export { loadConfig, type Config, type Role } from "./config.js";

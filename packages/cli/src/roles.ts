@@ -1,0 +1,166 @@
+import { createLogger, Lifecycle, newNodeId, asNodeId, type Logger, type NodeId } from '@switchboard/core';
+import { LocalBus, LocalBridge, MemoryNodeRegistry, MemoryOfflineStore, MemoryRouteStore } from '@switchboard/cluster';
+import { Gateway, adminGuard, buildGatewayAdmin, createLoginVerifier, type GatewayHooks } from '@switchboard/gateway';
+import { buildDispatch } from '@switchboard/dispatch';
+import type { Config } from './config.js';
+import { redactedConfig } from './config.js';
+
+/** A running role: its ready line and how to stop it. */
+export interface Running {
+  ready: Record<string, unknown>;
+  lifecycle: Lifecycle;
+  /** Graceful stop (drain for gateways). */
+  stop(): Promise<void>;
+}
+
+export function rootLogger(cfg: Config): Logger {
+  return createLogger({ level: cfg.logLevel, base: { role: cfg.role } });
+}
+
+function gatewayOptions(cfg: Config, log: Logger) {
+  return {
+    log,
+    bindHost: cfg.bindHost,
+    publicHost: cfg.publicHost,
+    wsPort: cfg.ports.ws,
+    tcpPort: cfg.ports.tcp,
+    senseMode: cfg.senseMode,
+    custodyResendMs: cfg.custodyResendMs,
+    custodyGiveUpMs: cfg.custodyGiveUpMs,
+    rateLimitPerSec: cfg.rateLimitPerSec,
+    rateLimitBurst: cfg.rateLimitBurst,
+    maxOutboundBytes: cfg.maxOutboundBytes,
+    tcpMaxBodyBytes: cfg.tcpMaxBodyBytes,
+    drainTimeoutMs: cfg.drainTimeoutMs,
+    verifyLogin: createLoginVerifier({
+      mode: cfg.auth,
+      ...(cfg.jwtSecret === undefined ? {} : { jwtSecret: cfg.jwtSecret }),
+      ...(cfg.authUrl === undefined ? {} : { httpUrl: cfg.authUrl }),
+      log,
+    }),
+  };
+}
+
+async function startAdmin(gw: Gateway, cfg: Config, log: Logger, lifecycle: Lifecycle): Promise<number> {
+  const admin = buildGatewayAdmin(gw, { ...(cfg.adminToken === undefined ? {} : { adminToken: cfg.adminToken }), log });
+  await admin.listen({ port: cfg.ports.admin, host: cfg.bindHost });
+  lifecycle.onClose('gateway admin', () => admin.close());
+  const port = (admin.server.address() as { port: number }).port;
+  gw.setExtraPorts({ admin: port });
+  return port;
+}
+
+function warnOpenAuth(cfg: Config, log: Logger): void {
+  if (cfg.auth === 'none') log.warn('IM_AUTH=none: every login is accepted. Use jwt or http auth in production.');
+  if (!cfg.adminToken) log.warn('IM_ADMIN_TOKEN is unset: admin endpoints answer only on loopback.');
+}
+
+/** `switchboard standalone`: dispatch + one gateway in one process, in-memory backends. */
+export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<Running> {
+  const log = rootLogger(cfg);
+  log.info({ config: redactedConfig(cfg) }, 'starting standalone');
+  warnOpenAuth(cfg, log);
+  const lifecycle = new Lifecycle(log);
+  const routes = new MemoryRouteStore();
+  const offline = new MemoryOfflineStore({ capacity: cfg.offlineCapacity, ttlMs: cfg.offlineTtlMs });
+  const nodes = new MemoryNodeRegistry();
+  const nodeId: NodeId = cfg.nodeId ? asNodeId(cfg.nodeId) : newNodeId();
+  const bridge = new LocalBridge(new LocalBus(), nodeId);
+  const gw = new Gateway({ ...gatewayOptions(cfg, log), nodeId, routes, offline, nodes, bridge, ...(hooks ? { hooks } : {}) });
+  const ports = await gw.start();
+  lifecycle.onClose('gateway', () => gw.close());
+  const admin = await startAdmin(gw, cfg, log, lifecycle);
+  const { app } = buildDispatch({
+    nodes,
+    routes,
+    offline,
+    log,
+    senseMode: cfg.senseMode,
+    guard: adminGuard(cfg.adminToken),
+    ...(cfg.adminToken === undefined ? {} : { adminToken: cfg.adminToken }),
+  });
+  await app.listen({ port: cfg.ports.dispatch, host: cfg.bindHost });
+  lifecycle.onClose('dispatch', () => app.close());
+  const dispatch = (app.server.address() as { port: number }).port;
+  return {
+    ready: { event: 'ready', role: 'standalone', nodeId, ports: { ws: ports.ws, tcp: ports.tcp, udp: 0, admin, dispatch } },
+    lifecycle,
+    stop: async () => {
+      await gw.drain();
+      await lifecycle.close();
+    },
+  };
+}
+
+/** `switchboard gateway`: one cluster gateway on Redis + RabbitMQ. */
+export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Running> {
+  const log = rootLogger(cfg);
+  const nodeId: NodeId = cfg.nodeId ? asNodeId(cfg.nodeId) : newNodeId();
+  log.info({ config: redactedConfig(cfg), nodeId }, 'starting gateway');
+  warnOpenAuth(cfg, log);
+  const lifecycle = new Lifecycle(log);
+  const { createRedisBackends } = await import('@switchboard/cluster/redis');
+  const { AmqpBridge } = await import('@switchboard/cluster/amqp');
+  const backends = createRedisBackends({
+    url: cfg.redisUrl,
+    prefix: cfg.keyPrefix,
+    log,
+    name: nodeId,
+    offlineCapacity: cfg.offlineCapacity,
+    offlineTtlMs: cfg.offlineTtlMs,
+  });
+  lifecycle.onClose('redis', () => backends.close());
+  await backends.redis.ping();
+  const bridge = new AmqpBridge({ url: cfg.amqpUrl, prefix: cfg.keyPrefix, nodeId, log });
+  const gw = new Gateway({
+    ...gatewayOptions(cfg, log),
+    nodeId,
+    routes: backends.routes,
+    offline: backends.offline,
+    nodes: backends.nodes,
+    bridge,
+    backendsUp: () => backends.isUp(),
+    ...(hooks ? { hooks } : {}),
+  });
+  lifecycle.onClose('gateway', () => gw.close());
+  const ports = await gw.start();
+  const admin = await startAdmin(gw, cfg, log, lifecycle);
+  return {
+    ready: { event: 'ready', role: 'gateway', nodeId, ports: { ws: ports.ws, tcp: ports.tcp, udp: 0, admin } },
+    lifecycle,
+    stop: async () => {
+      await gw.drain();
+      await lifecycle.close();
+    },
+  };
+}
+
+/** `switchboard dispatch`: the dispatch service on Redis. */
+export async function runDispatch(cfg: Config): Promise<Running> {
+  const log = rootLogger(cfg);
+  log.info({ config: redactedConfig(cfg) }, 'starting dispatch');
+  if (!cfg.adminToken) log.warn('IM_ADMIN_TOKEN is unset: admin endpoints answer only on loopback.');
+  const lifecycle = new Lifecycle(log);
+  const { createRedisBackends } = await import('@switchboard/cluster/redis');
+  const backends = createRedisBackends({ url: cfg.redisUrl, prefix: cfg.keyPrefix, log, name: 'dispatch' });
+  lifecycle.onClose('redis', () => backends.close());
+  await backends.redis.ping();
+  const { app } = buildDispatch({
+    nodes: backends.nodes,
+    routes: backends.routes,
+    offline: backends.offline,
+    log,
+    senseMode: cfg.senseMode,
+    backendsUp: () => backends.isUp(),
+    guard: adminGuard(cfg.adminToken),
+    ...(cfg.adminToken === undefined ? {} : { adminToken: cfg.adminToken }),
+  });
+  await app.listen({ port: cfg.ports.dispatch, host: cfg.bindHost });
+  lifecycle.onClose('dispatch', () => app.close());
+  const port = (app.server.address() as { port: number }).port;
+  return {
+    ready: { event: 'ready', role: 'dispatch', ports: { dispatch: port } },
+    lifecycle,
+    stop: () => lifecycle.close(),
+  };
+}

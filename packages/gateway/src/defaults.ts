@@ -1,0 +1,39 @@
+/** Defaults of the gateway, in one place, units in the names. */
+export const DEFAULT_WS_PORT = 3000;
+export const DEFAULT_TCP_PORT = 8901;
+export const DEFAULT_UDP_PORT = 7901;
+export const DEFAULT_ADMIN_PORT = 9100;
+export const DEFAULT_WS_PATH = '/websocket';
+/** MobileIMSDK's WebSocket frame limit (Netty's aggregator default). */
+export const DEFAULT_WS_MAX_FRAME_BYTES = 65_536;
+/** First server resend of an unacked QoS message (architecture §5). */
+export const DEFAULT_CUSTODY_RESEND_MS = 2_000;
+/** Custody gives up and stores the message offline (architecture §5). */
+export const DEFAULT_CUSTODY_GIVE_UP_MS = 4_000;
+/** C2S fingerprint dedupe window, as MobileIMSDK's server (10 min). */
+export const DEFAULT_C2S_DEDUPE_MS = 600_000;
+/**
+ * C2C fingerprint dedupe window per sender. Clients resend for at most ~18 s, so a minute absorbs
+ * every retry while keeping memory bounded at high message rates.
+ */
+export const DEFAULT_C2C_DEDUPE_MS = 60_000;
+/** How long a gateway remembers where a message it delivered came from, to relay a late ack. */
+export const DEFAULT_INBOUND_MEMORY_MS = 60_000;
+/** Outbound bytes a connection may have queued before it is closed as a slow consumer. */
+export const DEFAULT_MAX_OUTBOUND_BYTES = 1_048_576;
+/** Per-connection inbound packet rate (tokens per second) and burst. */
+export const DEFAULT_RATE_LIMIT_PER_SEC = 200;
+export const DEFAULT_RATE_LIMIT_BURST = 400;
+/** A connection that keeps sending this many times its rate limit within a second is closed. */
+export const RATE_LIMIT_ABUSE_FACTOR = 5;
+/** Node record reporting interval and expiry: a crashed node is forgotten within the TTL. */
+export const DEFAULT_NODE_REPORT_INTERVAL_MS = 1_000;
+export const DEFAULT_NODE_TTL_MS = 3_000;
+/** How often a gateway purges routes of crashed nodes. */
+export const DEFAULT_SWEEP_INTERVAL_MS = 5_000;
+/** Offline messages delivered at login, at most (the queue's default capacity). */
+export const DEFAULT_OFFLINE_DELIVERY_BATCH = 1_000;
+/** Drain deadline. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+/** HTTP auth webhook timeout. */
+export const DEFAULT_AUTH_HTTP_TIMEOUT_MS = 3_000;

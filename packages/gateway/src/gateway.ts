@@ -1,0 +1,1086 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createTcpServer, type Server as TcpServer, type AddressInfo } from 'node:net';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { WebSocketServer } from 'ws';
+import {
+  CloseCode,
+  ErrorCode,
+  KickoutCode,
+  PacketType,
+  SERVER_UID,
+  ProtocolError,
+  ackPacket,
+  decodePacket,
+  echoResponsePacket,
+  encodePacket,
+  errorPacket,
+  keepAliveResponsePacket,
+  kickoutPacket,
+  loginResponsePacket,
+  parseLoginInfo,
+  senseModeTimings,
+  type LoginInfo,
+  type Packet,
+  type SenseMode,
+} from '@switchboard/protocol';
+import {
+  newConnId,
+  newFingerprint,
+  newNodeId,
+  UnroutableError,
+  type ConnId,
+  type Logger,
+  type NodeId,
+  type UserId,
+} from '@switchboard/core';
+import type { Bridge, BridgeMessage, NodeRecord, NodeRegistry, OfflineStore, Route, RouteStore } from '@switchboard/cluster';
+import * as D from './defaults.js';
+import { Session } from './session.js';
+import { TtlMap } from './ttl-set.js';
+import { attachWebSocket } from './transport/ws-transport.js';
+import { TcpTransport } from './transport/tcp-transport.js';
+import type { Transport } from './transport/transport.js';
+import type { LoginVerifier } from './auth.js';
+import type { GatewayHooks } from './hooks.js';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
+
+/** Everything a gateway needs. Backends are injected: memory ones for standalone, Redis/AMQP for a cluster. */
+export interface GatewayOptions {
+  nodeId?: NodeId;
+  log: Logger;
+  routes: RouteStore;
+  offline: OfflineStore;
+  nodes: NodeRegistry;
+  bridge: Bridge;
+  verifyLogin: LoginVerifier;
+  hooks?: GatewayHooks;
+  /** Address the listeners bind. @default 127.0.0.1 */
+  bindHost?: string;
+  /** Host name handed to clients. @default bindHost */
+  publicHost?: string;
+  /** Ports; 0 = any free port. `tcp: null` disables TCP. */
+  wsPort?: number;
+  tcpPort?: number | null;
+  senseMode?: SenseMode;
+  custodyResendMs?: number;
+  custodyGiveUpMs?: number;
+  c2sDedupeMs?: number;
+  c2cDedupeMs?: number;
+  maxOutboundBytes?: number;
+  rateLimitPerSec?: number;
+  rateLimitBurst?: number;
+  tcpMaxBodyBytes?: number;
+  wsMaxFrameBytes?: number;
+  nodeReportIntervalMs?: number;
+  nodeTtlMs?: number;
+  sweepIntervalMs?: number;
+  drainTimeoutMs?: number;
+  /** Spread of client closes during a drain. @default min(5 s, drainTimeoutMs / 3) */
+  drainSpreadMs?: number;
+  /** Whether the route/offline backends answer, for readiness. @default always true */
+  backendsUp?: () => boolean;
+  metrics?: GatewayMetrics;
+}
+
+/** A QoS message in this gateway's custody, from its sender's arrival until ack or offline storage. */
+interface Custody {
+  key: string;
+  fp: string;
+  sender: UserId;
+  senderConn: ConnId | null;
+  receiver: UserId;
+  packet: Packet;
+  wire: string;
+  receivedAt: number;
+  attempt: number;
+  timer: NodeJS.Timeout | null;
+  state: 'delivering' | 'storing' | 'done';
+  ackedWhileStoring: boolean;
+  kind: 'c2c' | 's2c';
+}
+
+/** Where this node wrote a message it must relay the receiver's ack for. */
+interface Inbound {
+  origin: NodeId;
+  sender: UserId;
+  viaOffline: boolean;
+}
+
+export type GatewayState = 'created' | 'running' | 'draining' | 'closed';
+
+/** Result of a server push (`push`). */
+export interface PushResult {
+  fp: string;
+}
+
+const key = (a: string, b: string) => a + '\n' + b;
+
+/**
+ * A Switchboard gateway node: WebSocket and TCP listeners speaking MobileIMSDK v6, sessions,
+ * login and the kick rule, QoS custody with end-to-end acks, offline delivery, and its
+ * node record. See architecture §5 and §6 for the delivery and login contracts.
+ */
+export class Gateway {
+  readonly nodeId: NodeId;
+  readonly log: Logger;
+  readonly metrics: GatewayMetrics;
+  state: GatewayState = 'created';
+  readonly startedAt = Date.now();
+
+  private readonly o: Required<Omit<GatewayOptions, 'nodeId' | 'hooks' | 'metrics' | 'tcpPort' | 'backendsUp'>> & {
+    tcpPort: number | null;
+  };
+  private readonly hooks: GatewayHooks;
+  private readonly backendsUp: () => boolean;
+  private readonly idleMs: number;
+
+  private readonly sessions = new Set<Session>();
+  private readonly byConn = new Map<ConnId, Session>();
+  private readonly byUser = new Map<UserId, Session>();
+  private readonly custody = new Map<string, Custody>();
+  private readonly inbound: TtlMap<Inbound>;
+  private readonly c2cDone: TtlMap<true>;
+  private readonly c2sSeen: TtlMap<true>;
+  private readonly liveNodes = new Set<NodeId>();
+
+  private httpServer: HttpServer | null = null;
+  private wss: WebSocketServer | null = null;
+  private tcpServer: TcpServer | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private loopDelay: IntervalHistogram | null = null;
+  private lastCpu = process.cpuUsage();
+  private lastCpuAt = Date.now();
+  private msgCount = 0;
+  private lastMsgRate = 0;
+  private connCount = { ws: 0, tcp: 0, udp: 0 };
+  private ports = { ws: 0, tcp: 0, udp: 0, admin: 0 };
+  private drainPromise: Promise<void> | null = null;
+  private closePromise: Promise<void> | null = null;
+
+  constructor(opts: GatewayOptions) {
+    this.nodeId = opts.nodeId ?? newNodeId();
+    this.log = opts.log.child({ nodeId: this.nodeId });
+    this.metrics = opts.metrics ?? createGatewayMetrics();
+    this.hooks = opts.hooks ?? {};
+    this.backendsUp = opts.backendsUp ?? (() => true);
+    const bindHost = opts.bindHost ?? '127.0.0.1';
+    const drainTimeoutMs = opts.drainTimeoutMs ?? D.DEFAULT_DRAIN_TIMEOUT_MS;
+    this.o = {
+      log: opts.log,
+      routes: opts.routes,
+      offline: opts.offline,
+      nodes: opts.nodes,
+      bridge: opts.bridge,
+      verifyLogin: opts.verifyLogin,
+      bindHost,
+      publicHost: opts.publicHost ?? bindHost,
+      wsPort: opts.wsPort ?? D.DEFAULT_WS_PORT,
+      tcpPort: opts.tcpPort === undefined ? D.DEFAULT_TCP_PORT : opts.tcpPort,
+      senseMode: opts.senseMode ?? '15S',
+      custodyResendMs: opts.custodyResendMs ?? D.DEFAULT_CUSTODY_RESEND_MS,
+      custodyGiveUpMs: opts.custodyGiveUpMs ?? D.DEFAULT_CUSTODY_GIVE_UP_MS,
+      c2sDedupeMs: opts.c2sDedupeMs ?? D.DEFAULT_C2S_DEDUPE_MS,
+      c2cDedupeMs: opts.c2cDedupeMs ?? D.DEFAULT_C2C_DEDUPE_MS,
+      maxOutboundBytes: opts.maxOutboundBytes ?? D.DEFAULT_MAX_OUTBOUND_BYTES,
+      rateLimitPerSec: opts.rateLimitPerSec ?? D.DEFAULT_RATE_LIMIT_PER_SEC,
+      rateLimitBurst: opts.rateLimitBurst ?? D.DEFAULT_RATE_LIMIT_BURST,
+      tcpMaxBodyBytes: opts.tcpMaxBodyBytes ?? 6144,
+      wsMaxFrameBytes: opts.wsMaxFrameBytes ?? D.DEFAULT_WS_MAX_FRAME_BYTES,
+      nodeReportIntervalMs: opts.nodeReportIntervalMs ?? D.DEFAULT_NODE_REPORT_INTERVAL_MS,
+      nodeTtlMs: opts.nodeTtlMs ?? D.DEFAULT_NODE_TTL_MS,
+      sweepIntervalMs: opts.sweepIntervalMs ?? D.DEFAULT_SWEEP_INTERVAL_MS,
+      drainTimeoutMs,
+      drainSpreadMs: opts.drainSpreadMs ?? Math.min(5_000, Math.floor(drainTimeoutMs / 3)),
+    };
+    this.idleMs = senseModeTimings(this.o.senseMode).serverIdleMs;
+    this.inbound = new TtlMap(D.DEFAULT_INBOUND_MEMORY_MS);
+    this.c2cDone = new TtlMap(this.o.c2cDedupeMs);
+    this.c2sSeen = new TtlMap(this.o.c2sDedupeMs);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Bind the listeners, join the bridge and start reporting. Resolves with the bound ports. */
+  async start(): Promise<{ ws: number; tcp: number }> {
+    if (this.state !== 'created') throw new Error('gateway already started');
+    await this.o.bridge.start((msg) => this.onBridgeMessage(msg));
+    this.o.bridge.onStateChange((s) => this.log.info({ bridge: s }, 'bridge state changed'));
+
+    this.httpServer = createHttpServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('Use a WebSocket connection at ' + D.DEFAULT_WS_PATH + '\n');
+    });
+    this.httpServer.headersTimeout = 10_000;
+    this.httpServer.requestTimeout = 10_000;
+    this.wss = attachWebSocket(this.httpServer, {
+      path: D.DEFAULT_WS_PATH,
+      maxFrameBytes: this.o.wsMaxFrameBytes,
+      onConnection: (t) => this.accept(t),
+    });
+    this.ports.ws = await listen(this.httpServer, this.o.wsPort, this.o.bindHost);
+    if (this.o.tcpPort !== null) {
+      this.tcpServer = createTcpServer({ noDelay: true, keepAlive: true }, (sock) =>
+        this.accept(new TcpTransport(sock, this.o.tcpMaxBodyBytes)),
+      );
+      this.ports.tcp = await listen(this.tcpServer, this.o.tcpPort, this.o.bindHost);
+    }
+
+    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay.enable();
+    this.state = 'running';
+    await this.report().catch((err) => this.log.warn({ err }, 'first node report failed'));
+    this.every(this.o.nodeReportIntervalMs, () => this.report());
+    this.every(this.o.sweepIntervalMs, () => this.sweepDeadNodes());
+    this.every(1_000, () => this.sweepIdle());
+    this.log.info({ ports: this.ports, senseMode: this.o.senseMode }, 'gateway listening');
+    return { ws: this.ports.ws, tcp: this.ports.tcp };
+  }
+
+  /** Ports actually bound (0 for a disabled listener). Set `admin`/`udp` from outside when those run. */
+  get boundPorts(): { ws: number; tcp: number; udp: number; admin: number } {
+    return { ...this.ports };
+  }
+
+  setExtraPorts(p: { admin?: number; udp?: number }): void {
+    if (p.admin !== undefined) this.ports.admin = p.admin;
+    if (p.udp !== undefined) this.ports.udp = p.udp;
+  }
+
+  /** Readiness: running, not draining, backends reachable. */
+  isReady(): { ready: boolean; reason?: string } {
+    if (this.state !== 'running') return { ready: false, reason: this.state };
+    if (this.o.bridge.state !== 'up') return { ready: false, reason: `bridge ${this.o.bridge.state}` };
+    if (!this.backendsUp()) return { ready: false, reason: 'route store unreachable' };
+    return { ready: true };
+  }
+
+  get connectionCount(): number {
+    return this.sessions.size;
+  }
+
+  get custodyCount(): number {
+    return this.custody.size;
+  }
+
+  private every(ms: number, fn: () => unknown): void {
+    const t = setInterval(() => {
+      try {
+        const r = fn();
+        if (r instanceof Promise) r.catch((err: unknown) => this.log.warn({ err }, 'periodic task failed'));
+      } catch (err) {
+        this.log.warn({ err }, 'periodic task failed');
+      }
+    }, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  /**
+   * Graceful drain (architecture §11): readiness 503 and `draining` in the node record, stop
+   * accepting, close clients in spread batches (WebSocket close 4000: reconnect through
+   * dispatch), finish custody or hand it to the offline queue, remove routes. Then `close()`.
+   */
+  drain(): Promise<void> {
+    this.drainPromise ??= this.runDrain();
+    return this.drainPromise;
+  }
+
+  private async runDrain(): Promise<void> {
+    if (this.state !== 'running') return this.close();
+    this.state = 'draining';
+    const deadline = Date.now() + this.o.drainTimeoutMs;
+    this.log.info({ connections: this.sessions.size, custody: this.custody.size }, 'draining');
+    await this.report().catch(() => {});
+    this.stopListening();
+    const all = [...this.sessions];
+    // Small nodes close at once; big ones in up to 20 batches of ≥ 100 spread over drainSpreadMs.
+    const batches = Math.max(1, Math.min(20, Math.ceil(all.length / 100)));
+    const step = this.o.drainSpreadMs / batches;
+    for (let b = 0; b < batches; b++) {
+      for (let i = b; i < all.length; i += batches) this.closeSession(all[i]!, CloseCode.DRAINING, 'draining');
+      if (step > 0 && b < batches - 1) await sleep(step);
+    }
+    // Custody of messages whose receivers left falls to offline storage as they close;
+    // messages from senders still waiting finish or time out into the offline queue.
+    while (this.custody.size > 0 && Date.now() < deadline) await sleep(50);
+    for (const c of [...this.custody.values()]) if (c.state === 'delivering') void this.toOffline(c);
+    while (this.custody.size > 0 && Date.now() < deadline) await sleep(50);
+    await this.o.routes.purgeNode(this.nodeId).catch((err) => this.log.warn({ err }, 'route purge failed'));
+    await this.close();
+  }
+
+  /** Stop everything now. Idempotent. Does not close the injected backends. */
+  close(): Promise<void> {
+    this.closePromise ??= this.runClose();
+    return this.closePromise;
+  }
+
+  private async runClose(): Promise<void> {
+    const wasState = this.state;
+    this.state = 'closed';
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.loopDelay?.disable();
+    this.stopListening();
+    for (const s of [...this.sessions]) this.closeSession(s, CloseCode.DRAINING, 'server shutting down');
+    for (const c of this.custody.values()) if (c.timer) clearTimeout(c.timer);
+    this.custody.clear();
+    this.metrics.custodyPending.set(0);
+    if (wasState !== 'created') {
+      await this.o.routes.purgeNode(this.nodeId).catch(() => {});
+      await this.o.nodes.remove(this.nodeId).catch(() => {});
+      await this.o.bridge.close().catch(() => {});
+    }
+    this.log.info('gateway closed');
+  }
+
+  private stopListening(): void {
+    this.tcpServer?.close();
+    this.httpServer?.close();
+    this.wss?.close();
+    this.tcpServer = null;
+    this.httpServer = null;
+  }
+
+  // ---------------------------------------------------------------- node record
+
+  private async report(): Promise<void> {
+    const now = Date.now();
+    const cpuNow = process.cpuUsage(this.lastCpu);
+    const elapsed = Math.max(1, now - this.lastCpuAt);
+    const cpu = (cpuNow.user + cpuNow.system) / 1000 / elapsed;
+    this.lastCpu = process.cpuUsage();
+    this.lastCpuAt = now;
+    const lagMs = this.loopDelay ? Math.max(0, this.loopDelay.percentile(99) / 1e6 - 10) : 0;
+    this.loopDelay?.reset();
+    this.lastMsgRate = (this.msgCount * 1000) / elapsed;
+    this.msgCount = 0;
+    this.metrics.loopLag.set(lagMs / 1000);
+    const requested = this.state === 'running' && (await this.o.nodes.drainRequested(this.nodeId));
+    if (requested) {
+      this.log.info('drain requested through the node registry');
+      void this.drain();
+    }
+    if (this.state === 'closed') return;
+    await this.o.nodes.report(this.record(cpu, lagMs), this.o.nodeTtlMs);
+    const live = await this.o.nodes.list();
+    this.liveNodes.clear();
+    for (const n of live) this.liveNodes.add(n.id);
+  }
+
+  private record(cpu: number, lagMs: number): Omit<NodeRecord, 'reportedAt'> {
+    return {
+      id: this.nodeId,
+      host: this.o.publicHost,
+      ports: { ...this.ports },
+      state: this.state === 'running' ? 'active' : 'draining',
+      connections: this.sessions.size,
+      loopLagMs: Math.round(lagMs * 10) / 10,
+      cpu: Math.round(cpu * 1000) / 1000,
+      msgRate: Math.round(this.lastMsgRate),
+      startedAt: this.startedAt,
+    };
+  }
+
+  /** Purge the routes of nodes that expired (crashed) so lookups stop finding them. */
+  private async sweepDeadNodes(): Promise<void> {
+    for (const id of await this.o.nodes.listExpired()) {
+      const n = await this.o.routes.purgeNode(id);
+      await this.o.nodes.forget(id);
+      if (n > 0) this.log.info({ deadNode: id, routes: n }, 'purged routes of a dead node');
+    }
+  }
+
+  private async isNodeAlive(id: NodeId): Promise<boolean> {
+    if (id === this.nodeId) return this.state !== 'closed';
+    if (this.liveNodes.has(id)) return true;
+    // A node that started after our last registry read.
+    const rec = await this.o.nodes.get(id);
+    if (rec) this.liveNodes.add(id);
+    return rec !== null;
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  private accept(t: Transport): void {
+    if (this.state !== 'running') {
+      t.close(CloseCode.DRAINING, 'draining');
+      return;
+    }
+    const connId = newConnId();
+    const s = new Session(connId, t, this.log.child({ connId, transport: t.kind, remote: t.remote }), {
+      perSec: this.o.rateLimitPerSec,
+      burst: this.o.rateLimitBurst,
+    });
+    this.sessions.add(s);
+    this.byConn.set(connId, s);
+    this.connCount[t.kind]++;
+    this.metrics.connections.inc({ transport: t.kind });
+    t.onPacket((text) => this.onPacketText(s, text));
+    t.onViolation((reason) => {
+      this.metrics.protocolErrors.inc({ reason: 'framing' });
+      s.log.debug({ reason }, 'protocol violation, closing');
+    });
+    t.onClose(() => this.onSessionClosed(s));
+    s.log.debug('connected');
+  }
+
+  private sweepIdle(): void {
+    const cutoff = Date.now() - this.idleMs;
+    for (const s of this.sessions) {
+      if (s.lastSeen < cutoff && s.state !== 'closed') {
+        s.log.debug('idle timeout');
+        this.closeSession(s, CloseCode.IDLE_TIMEOUT, 'idle timeout');
+      }
+    }
+  }
+
+  private closeSession(s: Session, code: number, reason: string): void {
+    if (s.state === 'closed') return;
+    s.transport.close(code, reason);
+  }
+
+  private onSessionClosed(s: Session): void {
+    if (s.state === 'closed' && !this.sessions.has(s)) return;
+    s.state = 'closed';
+    this.sessions.delete(s);
+    this.byConn.delete(s.connId);
+    this.connCount[s.transport.kind]--;
+    this.metrics.connections.dec({ transport: s.transport.kind });
+    const uid = s.userId;
+    if (uid !== null && this.byUser.get(uid) === s) {
+      this.byUser.delete(uid);
+      this.o.routes.unregister(uid, s.connId).catch((err) => s.log.warn({ err }, 'route unregister failed'));
+      this.safeHook(() => this.hooks.onUserOffline?.(uid, { connId: s.connId, kickCode: s.kickCode }));
+    }
+    // Messages written to this connection and not acked fall to offline storage now.
+    for (const k of s.pendingIn) {
+      const c = this.custody.get(k);
+      if (c && c.state === 'delivering') void this.toOffline(c);
+    }
+    s.pendingIn.clear();
+    s.log.debug({ userId: uid }, 'closed');
+  }
+
+  /** Write a packet to a session; closes it as a slow consumer when its buffer is over the bound. */
+  private write(s: Session, wire: string, type: number): boolean {
+    if (s.state === 'closed') return false;
+    if (!s.transport.send(wire)) return false;
+    this.metrics.packetsOut.inc({ type });
+    if (s.transport.bufferedBytes() > this.o.maxOutboundBytes) {
+      this.metrics.slowConsumerCloses.inc();
+      s.log.warn({ buffered: s.transport.bufferedBytes() }, 'slow consumer, closing');
+      this.closeSession(s, CloseCode.SLOW_CONSUMER, 'slow consumer');
+      return false;
+    }
+    return true;
+  }
+
+  private send(s: Session, p: Packet): boolean {
+    return this.write(s, encodePacket(p), p.type);
+  }
+
+  private sendError(s: Session, code: number, msg: string): void {
+    this.send(s, errorPacket(code, msg));
+  }
+
+  // ---------------------------------------------------------------- inbound packets
+
+  private onPacketText(s: Session, text: string): void {
+    if (s.state === 'closed') return;
+    s.lastSeen = Date.now();
+    let p: Packet;
+    try {
+      p = decodePacket(text);
+    } catch (err) {
+      // MobileIMSDK closes on garbage; we say why first.
+      this.metrics.protocolErrors.inc({ reason: err instanceof ProtocolError ? err.code : 'unknown' });
+      this.sendError(s, ErrorCode.BAD_PACKET, err instanceof Error ? err.message : 'bad packet');
+      this.closeSession(s, CloseCode.PROTOCOL_ERROR, 'bad packet');
+      return;
+    }
+    this.metrics.packetsIn.inc({ type: p.type });
+    if (!s.bucket.take()) {
+      this.metrics.rateLimited.inc();
+      if (s.bucket.refusedThisSecond > this.o.rateLimitPerSec * D.RATE_LIMIT_ABUSE_FACTOR) {
+        s.log.warn('flooding far over the rate limit, closing');
+        this.closeSession(s, CloseCode.PROTOCOL_ERROR, 'flood');
+      } else if (p.type === PacketType.DATA) {
+        this.sendError(s, ErrorCode.RATE_LIMITED, p.fp ?? 'rate limit exceeded');
+      }
+      return;
+    }
+    try {
+      this.dispatchPacket(s, p);
+    } catch (err) {
+      // Defensive: a bug in handling one packet must never take the process down.
+      s.log.error({ err }, 'packet handler failed');
+      this.closeSession(s, CloseCode.PROTOCOL_ERROR, 'internal error');
+    }
+  }
+
+  private dispatchPacket(s: Session, p: Packet): void {
+    switch (p.type) {
+      case PacketType.LOGIN:
+        void this.login(s, p);
+        return;
+      case PacketType.ECHO:
+        this.send(s, echoResponsePacket(p));
+        return;
+      case PacketType.LOGOUT:
+        this.closeSession(s, CloseCode.BYE, 'Bye');
+        return;
+      case PacketType.KEEPALIVE:
+      case PacketType.DATA:
+      case PacketType.ACK:
+        if (!s.isOnline) {
+          // MobileIMSDK: error 301 with the rejected packet, then close.
+          this.send(s, errorPacket(ErrorCode.UNLOGIN, encodePacket(p)));
+          this.closeSession(s, CloseCode.BYE, 'Bye');
+          return;
+        }
+        if (p.type === PacketType.KEEPALIVE) this.send(s, keepAliveResponsePacket(s.userId!));
+        else if (p.type === PacketType.DATA) this.onData(s, p);
+        else this.onAckFromClient(s, p);
+        return;
+      default:
+        s.log.debug({ type: p.type }, 'ignoring packet of unknown type');
+    }
+  }
+
+  // ---------------------------------------------------------------- login
+
+  private async login(s: Session, p: Packet): Promise<void> {
+    let info: LoginInfo;
+    try {
+      info = parseLoginInfo(p.dataContent);
+    } catch (err) {
+      this.metrics.logins.inc({ result: 'malformed' });
+      s.log.debug({ err }, 'malformed login');
+      this.closeSession(s, CloseCode.PROTOCOL_ERROR, 'malformed login');
+      return;
+    }
+    const uid = info.loginUserId as UserId;
+    if (s.state === 'authenticating') return; // one login at a time
+    if (s.isOnline && s.userId !== uid) {
+      this.sendError(s, ErrorCode.BAD_PACKET, 'already logged in as another user');
+      return;
+    }
+    const relogin = s.isOnline;
+    if (!relogin) {
+      s.state = 'authenticating';
+      let code: number;
+      try {
+        code = this.hooks.verifyLogin
+          ? await this.hooks.verifyLogin(uid, info.loginToken, info.extra)
+          : await this.o.verifyLogin({ userId: uid, token: info.loginToken, extra: info.extra, remote: s.transport.remote });
+      } catch (err) {
+        s.log.warn({ err }, 'login verification failed');
+        code = ErrorCode.AUTH_UNAVAILABLE;
+      }
+      if ((s.state as string) === 'closed') return;
+      if (code !== ErrorCode.OK) return this.failLogin(s, code, 'rejected');
+    }
+
+    const firstLoginTime = info.firstLoginTime > 0 ? info.firstLoginTime : Date.now();
+    const route: Route = { userId: uid, nodeId: this.nodeId, connId: s.connId, firstLoginTime, since: Date.now() };
+    let result;
+    try {
+      const current = await this.o.routes.lookup(uid);
+      const stale = current && current.connId !== s.connId && !(await this.isNodeAlive(current.nodeId)) ? current.connId : undefined;
+      result = await this.o.routes.claim(route, info.firstLoginTime, stale === undefined ? {} : { staleConnId: stale });
+    } catch (err) {
+      s.log.warn({ err }, 'route store unavailable at login');
+      if (relogin) return;
+      return this.failLogin(s, ErrorCode.UNAVAILABLE, 'unavailable');
+    }
+    if (s.state === 'closed') {
+      // The connection went away while we claimed: give the route back.
+      if (result.outcome === 'claimed') void this.o.routes.unregister(uid, s.connId).catch(() => {});
+      return;
+    }
+
+    s.userId = uid;
+    s.firstLoginTime = firstLoginTime;
+    s.extra = info.extra;
+    s.state = 'online';
+    s.log = s.log.child({ userId: uid });
+    this.send(s, loginResponsePacket(uid, { code: ErrorCode.OK, firstLoginTime }));
+
+    if (result.outcome === 'rejected') {
+      // An older device reconnecting after being superseded: MobileIMSDK answers OK then kicks it.
+      this.metrics.logins.inc({ result: 'superseded' });
+      this.kickLocal(s, KickoutCode.DUPLICATE_LOGIN, null);
+      return;
+    }
+    this.metrics.logins.inc({ result: 'ok' });
+    const previous = this.byUser.get(uid);
+    this.byUser.set(uid, s);
+    if (result.replaced && result.kickReplaced) this.kickRoute(result.replaced, KickoutCode.DUPLICATE_LOGIN, null);
+    else if (previous && previous !== s && result.kickReplaced === false && result.replaced) {
+      s.log.debug('same device reconnected; the older connection stays open but unregistered');
+    }
+    if (!relogin) {
+      this.safeHook(() => this.hooks.onUserOnline?.(uid, { connId: s.connId, transport: s.transport.kind, extra: info.extra }));
+      s.log.debug('logged in');
+    }
+    await this.deliverOffline(s);
+  }
+
+  private failLogin(s: Session, code: number, result: string): void {
+    this.metrics.logins.inc({ result });
+    s.state = 'open';
+    this.send(s, loginResponsePacket('-1', { code, firstLoginTime: -1 }));
+    this.closeSession(s, CloseCode.LOGIN_FAILED, 'login failed');
+  }
+
+  /** Kick the session a route names, wherever it lives. */
+  private kickRoute(r: Route, code: number, reason: string | null): void {
+    if (r.nodeId === this.nodeId) {
+      const old = this.byConn.get(r.connId);
+      if (old) this.kickLocal(old, code, reason);
+      return;
+    }
+    this.o.bridge
+      .send(r.nodeId, { type: 'kick', origin: this.nodeId, userId: r.userId, connId: r.connId, code, reason })
+      .catch((err) => {
+        if (!(err instanceof UnroutableError)) this.log.warn({ err, node: r.nodeId }, 'could not send kick');
+      });
+  }
+
+  private kickLocal(s: Session, code: number, reason: string | null): void {
+    if (s.state === 'closed') return;
+    s.kickCode = code;
+    this.metrics.kicks.inc({ code });
+    if (s.userId !== null && this.byUser.get(s.userId) === s && code === KickoutCode.DUPLICATE_LOGIN) {
+      // The route already belongs to the newer session; just stop treating this one as registered.
+      this.byUser.delete(s.userId);
+    }
+    this.send(s, kickoutPacket(s.userId ?? '-1', code, reason));
+    this.closeSession(s, CloseCode.KICKED, code === KickoutCode.ADMIN ? 'kicked' : 'duplicate login');
+  }
+
+  /**
+   * Admin kick (kickout code 2): closes the user's session wherever it is.
+   * Resolves false when the user has no live route.
+   */
+  async kickUser(userId: string, reason: string | null): Promise<boolean> {
+    const uid = userId as UserId;
+    const local = this.byUser.get(uid);
+    if (local) {
+      this.kickLocal(local, KickoutCode.ADMIN, reason);
+      return true;
+    }
+    const r = await this.o.routes.lookup(uid);
+    if (!r || !(await this.isNodeAlive(r.nodeId))) return false;
+    this.kickRoute(r, KickoutCode.ADMIN, reason);
+    return true;
+  }
+
+  private async deliverOffline(s: Session): Promise<void> {
+    const uid = s.userId!;
+    let msgs;
+    try {
+      msgs = await this.o.offline.peek(uid, D.DEFAULT_OFFLINE_DELIVERY_BATCH);
+    } catch (err) {
+      s.log.warn({ err }, 'offline queue unavailable at login; it will be delivered at a later login');
+      return;
+    }
+    for (const m of msgs) {
+      if (s.state === 'closed') return;
+      this.inbound.set(key(uid, m.fp), { origin: this.nodeId, sender: '' as UserId, viaOffline: true });
+      this.write(s, m.packet, PacketType.DATA);
+    }
+    if (msgs.length > 0) s.log.debug({ count: msgs.length }, 'delivered offline queue');
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  private onData(s: Session, p: Packet): void {
+    const uid = s.userId!;
+    if (p.from !== uid) {
+      this.metrics.protocolErrors.inc({ reason: 'from_mismatch' });
+      this.sendError(s, ErrorCode.FROM_MISMATCH, `from "${p.from}" is not the logged-in user`);
+      return;
+    }
+    this.msgCount++;
+    if (p.to === SERVER_UID) return this.onC2S(s, p);
+    if (p.to === '' || p.to === '-1') {
+      this.sendError(s, ErrorCode.BAD_PACKET, 'data packet without a receiver');
+      return;
+    }
+    if (p.QoS && (p.fp === null || p.fp === '')) {
+      this.sendError(s, ErrorCode.BAD_PACKET, 'QoS packet without fp');
+      return;
+    }
+    if (this.hooks.beforeRelay) {
+      let code = 0;
+      try {
+        code = this.hooks.beforeRelay(p);
+      } catch (err) {
+        s.log.warn({ err }, 'beforeRelay hook failed; rejecting');
+        code = ErrorCode.REJECTED;
+      }
+      if (code !== 0) {
+        this.sendError(s, code, p.fp ?? 'rejected');
+        return;
+      }
+    }
+    const wire = encodePacket({ ...p, bridge: false });
+    if (!p.QoS) {
+      void this.relayBestEffort(p.to as UserId, wire);
+      return;
+    }
+    const fp = p.fp!;
+    const k = key(uid, fp);
+    if (this.custody.has(k)) return; // a resend while we still hold it: the ack will come
+    if (this.c2cDone.has(k)) {
+      // Already delivered or stored: the sender missed our ack.
+      this.send(s, ackPacket(p.to, uid, fp));
+      return;
+    }
+    this.takeCustody({
+      key: k,
+      fp,
+      sender: uid,
+      senderConn: s.connId,
+      receiver: p.to as UserId,
+      packet: p,
+      wire,
+      receivedAt: Date.now(),
+      attempt: 0,
+      timer: null,
+      state: 'delivering',
+      ackedWhileStoring: false,
+      kind: 'c2c',
+    });
+  }
+
+  private onC2S(s: Session, p: Packet): void {
+    this.metrics.messages.inc({ kind: 'c2s' });
+    if (p.QoS && p.fp) {
+      const k = key(s.userId!, p.fp);
+      this.send(s, ackPacket(SERVER_UID, s.userId!, p.fp));
+      if (this.c2sSeen.has(k)) return;
+      this.c2sSeen.set(k, true);
+    }
+    this.safeHook(() => this.hooks.onC2S?.(p));
+  }
+
+  /** Non-QoS: delivered if the receiver is online, dropped otherwise. */
+  private async relayBestEffort(to: UserId, wire: string): Promise<void> {
+    const local = this.byUser.get(to);
+    if (local) {
+      this.metrics.messages.inc({ kind: 'c2c_local' });
+      this.write(local, wire, PacketType.DATA);
+      return;
+    }
+    try {
+      const r = await this.o.routes.lookup(to);
+      if (!r || r.nodeId === this.nodeId || !(await this.isNodeAlive(r.nodeId))) return;
+      this.metrics.messages.inc({ kind: 'c2c_remote' });
+      await this.o.bridge.send(r.nodeId, { type: 'deliver', origin: this.nodeId, to, fp: null, packet: wire });
+    } catch {
+      // best effort
+    }
+  }
+
+  /**
+   * A server push (from "0") to a user anywhere in the cluster. With QoS it follows the custody
+   * path (delivered and acked, or stored offline); without, it is best effort.
+   */
+  push(to: string, dataContent: string, opts: { typeu?: number; qos?: boolean } = {}): PushResult {
+    const qos = opts.qos ?? true;
+    const fp = newFingerprint();
+    const p: Packet = {
+      bridge: false,
+      type: PacketType.DATA,
+      dataContent,
+      from: SERVER_UID,
+      to,
+      fp: qos ? fp : null,
+      QoS: qos,
+      typeu: opts.typeu ?? -1,
+      sm: Date.now(),
+    };
+    const wire = encodePacket(p);
+    this.metrics.messages.inc({ kind: 's2c' });
+    if (!qos) {
+      void this.relayBestEffort(to as UserId, wire);
+      return { fp };
+    }
+    this.takeCustody({
+      key: key(SERVER_UID, fp),
+      fp,
+      sender: SERVER_UID as UserId,
+      senderConn: null,
+      receiver: to as UserId,
+      packet: p,
+      wire,
+      receivedAt: Date.now(),
+      attempt: 0,
+      timer: null,
+      state: 'delivering',
+      ackedWhileStoring: false,
+      kind: 's2c',
+    });
+    return { fp };
+  }
+
+  private takeCustody(c: Custody): void {
+    this.custody.set(c.key, c);
+    this.metrics.custodyPending.set(this.custody.size);
+    void this.attemptDelivery(c);
+  }
+
+  private async attemptDelivery(c: Custody): Promise<void> {
+    c.attempt++;
+    const local = this.byUser.get(c.receiver);
+    if (local) {
+      if (c.kind === 'c2c') this.metrics.messages.inc({ kind: 'c2c_local' });
+      if (!this.write(local, c.wire, PacketType.DATA)) return this.toOffline(c);
+      local.pendingIn.add(c.key);
+      this.inbound.set(key(c.receiver, c.fp), { origin: this.nodeId, sender: c.sender, viaOffline: false });
+      return this.armTimer(c);
+    }
+    let target: NodeId | null = null;
+    try {
+      const r = await this.o.routes.lookup(c.receiver);
+      if (r && r.nodeId !== this.nodeId && (await this.isNodeAlive(r.nodeId))) target = r.nodeId;
+    } catch (err) {
+      this.log.warn({ err }, 'route lookup failed; storing offline');
+    }
+    if (c.state !== 'delivering') return;
+    if (target === null) return this.toOffline(c);
+    if (c.kind === 'c2c') this.metrics.messages.inc({ kind: 'c2c_remote' });
+    const t0 = performance.now();
+    try {
+      await this.o.bridge.send(target, { type: 'deliver', origin: this.nodeId, to: c.receiver, fp: c.fp, packet: c.wire });
+      this.metrics.bridgePublish.observe((performance.now() - t0) / 1000);
+    } catch (err) {
+      if (!(err instanceof UnroutableError)) this.log.warn({ err, node: target }, 'bridge send failed; storing offline');
+      if (c.state === 'delivering') return this.toOffline(c);
+      return;
+    }
+    if (c.state === 'delivering') this.armTimer(c);
+  }
+
+  private armTimer(c: Custody): void {
+    if (c.timer) clearTimeout(c.timer);
+    const resend = c.attempt === 1;
+    const wait = resend ? this.o.custodyResendMs : Math.max(0, this.o.custodyGiveUpMs - this.o.custodyResendMs);
+    c.timer = setTimeout(() => {
+      c.timer = null;
+      if (c.state !== 'delivering') return;
+      if (resend) void this.attemptDelivery(c);
+      else void this.toOffline(c);
+    }, wait);
+    c.timer.unref();
+  }
+
+  /** The receiver acked: end custody and tell the sender (architecture §5 step 3). */
+  private onReceiverAck(sender: UserId, fp: string, receiver: UserId): void {
+    const c = this.custody.get(key(sender, fp));
+    if (!c || c.receiver !== receiver) {
+      // A late ack: the message may already sit in the receiver's offline queue.
+      this.o.offline.remove(receiver, fp).catch(() => {});
+      return;
+    }
+    if (c.state === 'storing') {
+      c.ackedWhileStoring = true;
+      return;
+    }
+    if (c.state === 'done') return;
+    this.metrics.deliveryLatency.observe((Date.now() - c.receivedAt) / 1000);
+    this.finish(c);
+    this.ackSender(c);
+    this.safeHook(() => this.hooks.onDelivered?.(c.packet));
+  }
+
+  private finish(c: Custody): void {
+    c.state = 'done';
+    if (c.timer) clearTimeout(c.timer);
+    c.timer = null;
+    this.custody.delete(c.key);
+    this.byUser.get(c.receiver)?.pendingIn.delete(c.key);
+    this.metrics.custodyPending.set(this.custody.size);
+  }
+
+  private ackSender(c: Custody): void {
+    if (c.kind === 's2c') return;
+    this.c2cDone.set(c.key, true);
+    const byConn = c.senderConn ? this.byConn.get(c.senderConn) : undefined;
+    const s = byConn && byConn.userId === c.sender && byConn.state !== 'closed' ? byConn : this.byUser.get(c.sender);
+    if (s) this.send(s, ackPacket(c.receiver, c.sender, c.fp));
+  }
+
+  /** Architecture §5 step 5: store for the receiver, then ack the sender once the store is durable. */
+  private async toOffline(c: Custody): Promise<void> {
+    if (c.state !== 'delivering') return;
+    c.state = 'storing';
+    if (c.timer) clearTimeout(c.timer);
+    c.timer = null;
+    let outcome: 'stored' | 'duplicate' | 'full' | 'error';
+    try {
+      outcome = await this.o.offline.store(c.receiver, { fp: c.fp, packet: c.wire });
+    } catch (err) {
+      this.log.warn({ err }, 'offline store unavailable; the sender will resend');
+      outcome = 'error';
+    }
+    if (outcome === 'stored' || outcome === 'duplicate') {
+      this.metrics.offlineStored.inc();
+      this.safeHook(() => this.hooks.onStoredOffline?.(c.packet));
+      this.finish(c);
+      this.ackSender(c);
+      if (c.ackedWhileStoring) {
+        await this.o.offline.remove(c.receiver, c.fp).catch(() => {});
+      } else {
+        void this.nudge(c);
+      }
+      return;
+    }
+    this.finish(c);
+    this.metrics.lost.inc({ reason: outcome });
+    this.safeHook(() => this.hooks.onLost?.(c.packet, outcome));
+    if (outcome === 'full') {
+      const s = c.senderConn ? this.byConn.get(c.senderConn) : undefined;
+      if (s) this.sendError(s, ErrorCode.OFFLINE_QUEUE_FULL, c.fp);
+    }
+  }
+
+  /**
+   * The receiver may have logged in while we stored its message (after its gateway drained the
+   * queue). Deliver one copy without custody; its ack removes the queue entry.
+   */
+  private async nudge(c: Custody): Promise<void> {
+    const local = this.byUser.get(c.receiver);
+    if (local) {
+      this.inbound.set(key(c.receiver, c.fp), { origin: this.nodeId, sender: c.sender, viaOffline: true });
+      this.write(local, c.wire, PacketType.DATA);
+      return;
+    }
+    try {
+      const r = await this.o.routes.lookup(c.receiver);
+      if (r && r.nodeId !== this.nodeId && (await this.isNodeAlive(r.nodeId))) {
+        await this.o.bridge.send(r.nodeId, { type: 'deliver', origin: this.nodeId, to: c.receiver, fp: c.fp, packet: c.wire });
+      }
+    } catch {
+      // it stays queued for the next login
+    }
+  }
+
+  /** A type-4 ack from a logged-in client: the receiver confirms `fp`. */
+  private onAckFromClient(s: Session, p: Packet): void {
+    const fp = p.dataContent;
+    if (!fp) return;
+    const uid = s.userId!;
+    const k = key(uid, fp);
+    const rec = this.inbound.get(k);
+    if (!rec) {
+      // Unknown: expired record or a second ack. Make sure the queue does not redeliver it.
+      this.o.offline.remove(uid, fp).catch(() => {});
+      return;
+    }
+    this.inbound.delete(k);
+    if (rec.viaOffline) {
+      this.metrics.offlineDelivered.inc();
+      this.o.offline.remove(uid, fp).catch((err) => s.log.warn({ err }, 'offline remove failed'));
+      if (rec.sender === '' || rec.origin === this.nodeId) return;
+    }
+    if (rec.origin === this.nodeId) {
+      this.onReceiverAck(rec.sender, fp, uid);
+      return;
+    }
+    this.metrics.acksRelayed.inc();
+    this.o.bridge.send(rec.origin, { type: 'ack', origin: this.nodeId, fp, from: uid, to: rec.sender }).catch(() => {
+      // The origin is gone; the sender resends through another node and the receiver dedupes.
+    });
+  }
+
+  // ---------------------------------------------------------------- bridge
+
+  private onBridgeMessage(msg: BridgeMessage): void {
+    try {
+      switch (msg.type) {
+        case 'deliver': {
+          const s = this.byUser.get(msg.to);
+          if (!s) return; // the origin's custody times out and stores it offline
+          if (msg.fp !== null) {
+            let sender: UserId;
+            try {
+              sender = decodePacket(msg.packet).from as UserId;
+            } catch {
+              this.log.warn({ origin: msg.origin }, 'undecodable packet on the bridge');
+              return;
+            }
+            this.inbound.set(key(msg.to, msg.fp), { origin: msg.origin, sender, viaOffline: false });
+          }
+          this.write(s, msg.packet, PacketType.DATA);
+          return;
+        }
+        case 'ack':
+          this.metrics.acksRelayed.inc();
+          this.onReceiverAck(msg.to, msg.fp, msg.from);
+          return;
+        case 'kick': {
+          const s = this.byConn.get(msg.connId);
+          if (s && s.userId === msg.userId) this.kickLocal(s, msg.code, msg.reason);
+          return;
+        }
+        case 'control':
+          if (msg.action === 'drain') void this.drain();
+          return;
+      }
+    } catch (err) {
+      this.log.error({ err }, 'bridge message handler failed');
+    }
+  }
+
+  // ---------------------------------------------------------------- admin views
+
+  /** Sessions for the admin API, oldest first. */
+  listConnections(offset: number, limit: number) {
+    const out = [];
+    let i = 0;
+    for (const s of this.sessions) {
+      if (i++ < offset) continue;
+      if (out.length >= limit) break;
+      out.push({
+        connId: s.connId,
+        userId: s.userId,
+        transport: s.transport.kind,
+        remote: s.transport.remote,
+        state: s.state,
+        connectedAt: s.connectedAt,
+        lastSeen: s.lastSeen,
+      });
+    }
+    return { total: this.sessions.size, offset, limit, connections: out };
+  }
+
+  /** True when `userId` has a registered session on this node. */
+  hasUser(userId: string): boolean {
+    return this.byUser.has(userId as UserId);
+  }
+
+  private safeHook(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.warn({ err }, 'application hook failed');
+    }
+  }
+}
+
+function listen(server: HttpServer | TcpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host, backlog: 4096 }, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

@@ -1,0 +1,29 @@
+import type { Packet } from '@switchboard/protocol';
+
+/**
+ * Application hooks, mirroring MobileIMSDK's ServerEventListener (architecture §12).
+ * Hooks run on the gateway's event loop: keep them fast, or hand work off. A hook that throws
+ * is logged and ignored (the message path never depends on it), except `beforeRelay`, whose
+ * failure rejects the message.
+ */
+export interface GatewayHooks {
+  /** Verify a login; 0 accepts, anything else is the failure code. Replaces IM_AUTH when given. */
+  verifyLogin?(userId: string, token: string | null, extra: string | null): Promise<number> | number;
+  /** A user's session is registered on this gateway. */
+  onUserOnline?(userId: string, info: { connId: string; transport: string; extra: string | null }): void;
+  /** A registered session ended. `kickCode` is the kickout code, or -1. */
+  onUserOffline?(userId: string, info: { connId: string; kickCode: number }): void;
+  /** A C2S message (to "0"), after fingerprint dedupe. */
+  onC2S?(packet: Packet): void;
+  /**
+   * Before a C2C message is relayed: return 0 to let it through, or a code ≥ 1025 to reject it
+   * (the sender gets an error packet with that code).
+   */
+  beforeRelay?(packet: Packet): number;
+  /** The receiver acked a C2C/S2C message. */
+  onDelivered?(packet: Packet): void;
+  /** A message was stored in the receiver's offline queue. */
+  onStoredOffline?(packet: Packet): void;
+  /** A message could be neither delivered nor stored (offline queue full or unreachable). */
+  onLost?(packet: Packet, reason: string): void;
+}

@@ -1,0 +1,39 @@
+import type { ConnId, Logger, UserId } from '@switchboard/core';
+import type { Transport } from './transport/transport.js';
+import { TokenBucket } from './rate-limit.js';
+
+/** Session states: `open` (connected, not logged in) → `authenticating` → `online` → `closed`. */
+export type SessionState = 'open' | 'authenticating' | 'online' | 'closed';
+
+/** One client connection and its protocol state. Owned by the Gateway. */
+export class Session {
+  state: SessionState = 'open';
+  userId: UserId | null = null;
+  /** The firstLoginTime the server answered at login. */
+  firstLoginTime = 0;
+  extra: string | null = null;
+  /** Kickout code this session was closed with, or -1. */
+  kickCode = -1;
+  /** Last inbound packet (ms), for the sense-mode idle timeout. */
+  lastSeen: number;
+  readonly connectedAt: number;
+  /** Custody keys of QoS messages written to this session and not yet acked. */
+  readonly pendingIn = new Set<string>();
+  readonly bucket: TokenBucket;
+  log: Logger;
+
+  constructor(
+    readonly connId: ConnId,
+    readonly transport: Transport,
+    log: Logger,
+    rate: { perSec: number; burst: number },
+  ) {
+    this.log = log;
+    this.lastSeen = this.connectedAt = Date.now();
+    this.bucket = new TokenBucket(rate.perSec, rate.burst);
+  }
+
+  get isOnline(): boolean {
+    return this.state === 'online';
+  }
+}

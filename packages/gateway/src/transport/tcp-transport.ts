@@ -1,0 +1,90 @@
+import type { Socket } from 'node:net';
+import { TcpFrameDecoder, encodeTcpFrame, isProtocolError, decodeUtf8 } from '@switchboard/protocol';
+import type { Transport } from './transport.js';
+
+/** MobileIMSDK TCP: 4-byte big-endian length + UTF-8 JSON body, body ≤ `maxBodyBytes`. */
+export class TcpTransport implements Transport {
+  readonly kind = 'tcp' as const;
+  readonly remote: string;
+  private readonly decoder: TcpFrameDecoder;
+  private packetFn: (text: string) => void = () => {};
+  private violationFn: (reason: string) => void = () => {};
+  private closeFns: Array<() => void> = [];
+  private dead = false;
+  private gone = false;
+
+  constructor(
+    private readonly socket: Socket,
+    maxBodyBytes: number,
+  ) {
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.decoder = new TcpFrameDecoder(maxBodyBytes);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.dead = true;
+      this.gone = true;
+      const fns = this.closeFns;
+      this.closeFns = [];
+      for (const fn of fns) fn();
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.dead) return;
+    let bodies: Buffer[];
+    try {
+      bodies = this.decoder.push(chunk);
+    } catch (err) {
+      return this.violation(isProtocolError(err) ? err.message : 'bad frame');
+    }
+    for (const body of bodies) {
+      if (this.dead) return;
+      let text: string;
+      try {
+        text = decodeUtf8(body);
+      } catch {
+        return this.violation('frame is not valid UTF-8');
+      }
+      this.packetFn(text);
+    }
+  }
+
+  private violation(reason: string): void {
+    if (this.dead) return;
+    this.violationFn(reason);
+    this.close(0, reason);
+  }
+
+  send(text: string): boolean {
+    if (this.dead || this.socket.destroyed) return false;
+    this.socket.write(encodeTcpFrame(text));
+    return true;
+  }
+
+  bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  close(_code: number, _reason: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 2_000).unref();
+  }
+
+  onPacket(fn: (text: string) => void): void {
+    this.packetFn = fn;
+  }
+
+  onViolation(fn: (reason: string) => void): void {
+    this.violationFn = fn;
+  }
+
+  onClose(fn: () => void): void {
+    if (this.gone) fn();
+    else this.closeFns.push(fn);
+  }
+}

@@ -1,0 +1,120 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import { CloseCode } from '@switchboard/protocol';
+import type { Transport } from './transport.js';
+
+/**
+ * Accepts MobileIMSDK WebSocket clients on exactly `path` (no query string, no trailing slash),
+ * one unfragmented text frame per packet, at most `maxFrameBytes`; binary or fragmented frames
+ * close the connection. No subprotocol is ever selected and no compression is offered, as the
+ * MobileIMSDK server does.
+ */
+export function attachWebSocket(
+  server: HttpServer,
+  opts: { path: string; maxFrameBytes: number; onConnection: (t: Transport) => void },
+): WebSocketServer {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: opts.maxFrameBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+    handleProtocols: () => false,
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    if (req.url !== opts.path) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => opts.onConnection(new WsTransport(ws, req)));
+  });
+  return wss;
+}
+
+class WsTransport implements Transport {
+  readonly kind = 'ws' as const;
+  readonly remote: string;
+  private packetFn: (text: string) => void = () => {};
+  private violationFn: (reason: string) => void = () => {};
+  private closeFns: Array<() => void> = [];
+  private dead = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    req: IncomingMessage,
+  ) {
+    this.remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
+    ws.on('error', () => this.violation('websocket protocol error'));
+    ws.on('close', () => {
+      this.dead = true;
+      const fns = this.closeFns;
+      this.closeFns = [];
+      for (const fn of fns) fn();
+    });
+    watchFragments(ws, () => this.violation('fragmented frames are not supported'));
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.dead) return;
+    if (isBinary) return this.violation('binary frames are not supported');
+    this.packetFn(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
+  }
+
+  private violation(reason: string): void {
+    if (this.dead) return;
+    this.violationFn(reason);
+    this.close(CloseCode.PROTOCOL_ERROR, reason);
+  }
+
+  send(text: string): boolean {
+    if (this.dead || this.ws.readyState !== 1) return false;
+    this.ws.send(text);
+    return true;
+  }
+
+  bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    try {
+      this.ws.close(code, reason.slice(0, 120));
+    } catch {
+      this.ws.terminate();
+    }
+    // A peer that never answers the close handshake is cut off.
+    setTimeout(() => this.ws.terminate(), 2_000).unref();
+  }
+
+  onPacket(fn: (text: string) => void): void {
+    this.packetFn = fn;
+  }
+
+  onViolation(fn: (reason: string) => void): void {
+    this.violationFn = fn;
+  }
+
+  onClose(fn: () => void): void {
+    if (this.ws.readyState === 3) fn();
+    else this.closeFns.push(fn);
+  }
+}
+
+/**
+ * ws reassembles fragmented messages and has no option to refuse them, but MobileIMSDK servers
+ * close such connections. ws's receiver records a fragmented message start in `_fragmented`
+ * (ws 8.x, pinned); we look at it after each frame header is parsed.
+ */
+function watchFragments(ws: WebSocket, onFragment: () => void): void {
+  const rx = (ws as unknown as { _receiver?: { getInfo?: (cb: unknown) => void; _fragmented?: number } })._receiver;
+  if (!rx || typeof rx.getInfo !== 'function') return;
+  const original = rx.getInfo;
+  rx.getInfo = function (this: typeof rx, cb: unknown) {
+    original.call(this, cb);
+    if (this?._fragmented) onFragment();
+  };
+}

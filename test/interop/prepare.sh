@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Prepares the MobileIMSDK Java-client interop check (see docs/interop.md).
+#
+#   bash test/interop/prepare.sh            -> prints the java classpath for SwitchboardInteropDriver
+#   bash test/interop/prepare.sh --server   -> prints java arguments that run MobileIMSDK's prebuilt
+#                                              demo server quietly: java $(bash test/interop/prepare.sh --server)
+#
+# Inputs (nothing is downloaded here; the jars come from the public MobileIMSDK repository, see docs):
+#   MOBILEIMSDK_JARS        jar cache, default /var/cache/switchboard-interop/mobileimsdk
+#                           needs MobileIMSDK4j_tcp.jar, MobileIMSDKServer_META.jar, gson-*.jar,
+#                           swing-worker*.jar; --server also needs server-demo/{lib,classes}
+#   NETTY_JAR_DIR           where Debian's libnetty-java module jars are, default /usr/share/java
+#   SWITCHBOARD_INTEROP_BUILD  where the driver is compiled, default ${TMPDIR:-/tmp}/switchboard-interop-build
+#
+# Exit codes: 0 ok (one line on stdout), 3 prerequisites unavailable (reason on stderr and stdout),
+# 1 a real failure (for example the driver does not compile).
+set -euo pipefail
+
+MODE=driver
+case "${1:-}" in
+  "") ;;
+  --server) MODE=server ;;
+  -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+  *) echo "prepare.sh: unknown argument $1" >&2; exit 2 ;;
+esac
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+JARS="${MOBILEIMSDK_JARS:-/var/cache/switchboard-interop/mobileimsdk}"
+NETTY_DIR="${NETTY_JAR_DIR:-/usr/share/java}"
+BUILD="${SWITCHBOARD_INTEROP_BUILD:-${TMPDIR:-/tmp}/switchboard-interop-build}"
+NETTY_MODULES=(netty-common netty-buffer netty-resolver netty-transport netty-codec netty-handler)
+NETTY_MODULES_SERVER=("${NETTY_MODULES[@]}" netty-codec-http)
+
+unavailable() {
+  # The one-line reason goes to stdout too, so a caller that only captures stdout can show it.
+  echo "UNAVAILABLE: $*"
+  echo "prepare.sh: interop prerequisites unavailable: $*" >&2
+  exit 3
+}
+
+first_match() { # first existing file matching a glob in a directory
+  local dir="$1" pat="$2" f
+  for f in "$dir"/$pat; do
+    if [ -f "$f" ]; then printf '%s\n' "$f"; return 0; fi
+  done
+  return 1
+}
+
+[ -d "$JARS" ] || unavailable "jar cache $JARS does not exist (set MOBILEIMSDK_JARS; docs/interop.md says how to fill it)"
+command -v java >/dev/null 2>&1 || unavailable "no 'java' on PATH (apt-get install -y openjdk-17-jdk-headless)"
+command -v javac >/dev/null 2>&1 || unavailable "no 'javac' on PATH (apt-get install -y openjdk-17-jdk-headless)"
+
+netty_cp() { # prints the netty module classpath or returns 1
+  local cp="" m f
+  for m in "$@"; do
+    f="$(first_match "$NETTY_DIR" "$m.jar")" || f="$(first_match "$NETTY_DIR" "$m-4.*.jar")" || return 1
+    cp="${cp:+$cp:}$f"
+  done
+  printf '%s\n' "$cp"
+}
+
+resolve_netty() {
+  local cp
+  if cp="$(netty_cp "$@")"; then printf '%s\n' "$cp"; return 0; fi
+  # The jar cache exists, so this machine is meant to run the check: install Debian's Netty.
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "prepare.sh: Netty jars missing under $NETTY_DIR, installing libnetty-java" >&2
+    if ! apt-get install -y -q libnetty-java >&2; then
+      apt-get update -q >&2 && apt-get install -y -q libnetty-java >&2 || true
+    fi
+    if cp="$(netty_cp "$@")"; then printf '%s\n' "$cp"; return 0; fi
+  fi
+  return 1
+}
+
+if [ "$MODE" = server ]; then
+  SRV="$JARS/server-demo"
+  [ -d "$SRV/classes/net/x52im/mobileimsdk/server/demo" ] || unavailable "demo server classes missing under $SRV/classes"
+  CP="$SRV/classes"
+  for pat in 'MobileIMSDKServer.jar' 'gson-*.jar' 'log4j-api-*.jar' 'log4j-core-*.jar' 'log4j-slf4j-impl-*.jar' \
+             'slf4j-api-*.jar' 'amqp-client-*.jar'; do
+    f="$(first_match "$SRV/lib" "$pat")" || unavailable "demo server jar $pat missing under $SRV/lib"
+    CP="$CP:$f"
+  done
+  NCP="$(resolve_netty "${NETTY_MODULES_SERVER[@]}")" || unavailable "Debian Netty module jars (libnetty-java) not found under $NETTY_DIR"
+  mkdir -p "$BUILD"
+  # Our own minimal log4j2 config: warnings and errors to the console only, no ~/logs2 files.
+  cat > "$BUILD/log4j2-quiet.xml.tmp.$$" <<'XML'
+<?xml version="1.0" encoding="UTF-8"?>
+<Configuration status="ERROR">
+  <Appenders>
+    <Console name="Console" target="SYSTEM_OUT">
+      <PatternLayout pattern="%-5level [%d{HH:mm:ss.SSS}] %m%n"/>
+    </Console>
+  </Appenders>
+  <Loggers>
+    <Root level="${sys:switchboard.demo.loglevel:-WARN}">
+      <AppenderRef ref="Console"/>
+    </Root>
+  </Loggers>
+</Configuration>
+XML
+  mv -f "$BUILD/log4j2-quiet.xml.tmp.$$" "$BUILD/log4j2-quiet.xml"
+  echo "-Dlog4j2.configurationFile=$BUILD/log4j2-quiet.xml -cp $CP:$NCP net.x52im.mobileimsdk.server.demo.ServerLauncherImpl"
+  exit 0
+fi
+
+SDK_CP=""
+for pat in 'MobileIMSDK4j_tcp.jar' 'MobileIMSDKServer_META.jar' 'gson-*.jar' 'swing-worker*.jar'; do
+  f="$(first_match "$JARS" "$pat")" || unavailable "$pat missing in $JARS (docs/interop.md lists the jars to extract)"
+  SDK_CP="${SDK_CP:+$SDK_CP:}$f"
+done
+NCP="$(resolve_netty "${NETTY_MODULES[@]}")" || unavailable "Debian Netty module jars (libnetty-java) not found under $NETTY_DIR"
+
+SRC="$HERE/java/SwitchboardInteropDriver.java"
+[ -f "$SRC" ] || { echo "prepare.sh: driver source $SRC missing" >&2; exit 1; }
+
+# Compile once per (source, classpath) into its own directory; reuse it on later runs.
+KEY="$( { cat "$SRC"; echo "$SDK_CP:$NCP"; javac -version 2>&1; } | sha256sum | cut -c1-16)"
+OUT="$BUILD/driver-$KEY"
+if [ ! -f "$OUT/SwitchboardInteropDriver.class" ]; then
+  mkdir -p "$BUILD"
+  TMP="$(mktemp -d "$BUILD/.compile.XXXXXX")"
+  if ! javac -nowarn -encoding UTF-8 --release 11 -cp "$SDK_CP:$NCP" -d "$TMP" "$SRC" >&2; then
+    rm -rf "$TMP"
+    echo "prepare.sh: javac failed for $SRC" >&2
+    exit 1
+  fi
+  if ! mv -T "$TMP" "$OUT" 2>/dev/null; then
+    rm -rf "$TMP" # another run won the race; its output is identical
+  fi
+fi
+
+echo "$OUT:$SDK_CP:$NCP"
