@@ -48,9 +48,10 @@ export interface NodeRegistry {
 }
 
 /**
- * Load score used by dispatch: lower is better. Connections dominate; event-loop lag and cpu
- * add the equivalent of extra connections so a busy node gets fewer new clients.
+ * Load score used by dispatch: lower is better. Connections dominate; event-loop lag (ms) and cpu
+ * (cores busy) add the equivalent of extra connections, so a node that is busy for another reason
+ * gets fewer new clients. Weights are small so that measurement noise does not unbalance nodes.
  */
 export function loadScore(n: Pick<NodeRecord, 'connections' | 'loopLagMs' | 'cpu'>): number {
-  return n.connections + n.loopLagMs * 20 + n.cpu * 500;
+  return n.connections + n.loopLagMs * 5 + n.cpu * 50;
 }

@@ -5,9 +5,11 @@ import type { NodeId } from '@switchboard/core';
 export const PICK_MEMORY_MS = 5_000;
 
 /**
- * Chooses the least-loaded active gateway. Load reports lag by up to a report interval, so every
- * pick made since a node's last report is added to its score: a login storm spreads over all
- * nodes instead of piling onto the one that looked idle a second ago.
+ * Chooses the least-loaded active gateway. Load reports lag by up to a report interval and a
+ * client connects a moment after its pick, so every pick of the last PICK_MEMORY_MS counts as a
+ * connection on top of the node's score: a login storm spreads over all nodes instead of piling
+ * onto the one that looked idle a second ago. (Picks that did connect are briefly counted twice;
+ * that only makes the spread more even.)
  */
 export class NodePicker {
   private picks = new Map<NodeId, number[]>();
@@ -21,7 +23,7 @@ export class NodePicker {
     let ties = 0;
     for (const n of nodes) {
       if (n.state !== 'active') continue;
-      const score = loadScore(n) + this.recentPicks(n.id, Math.max(n.reportedAt, t - PICK_MEMORY_MS));
+      const score = loadScore(n) + this.recentPicks(n.id);
       if (score < bestScore) {
         best = n;
         bestScore = score;
@@ -40,14 +42,14 @@ export class NodePicker {
     return best;
   }
 
-  /** Picks of `id` made after `since` (ms); forgets older ones. */
-  private recentPicks(id: NodeId, since: number): number {
+  /** Picks of `id` within the last PICK_MEMORY_MS; forgets older ones. */
+  private recentPicks(id: NodeId): number {
     const list = this.picks.get(id);
     if (!list) return 0;
     const cutoff = this.now() - PICK_MEMORY_MS;
-    while (list.length > 0 && list[0]! < cutoff) list.shift();
-    let n = 0;
-    for (let i = list.length - 1; i >= 0 && list[i]! > since; i--) n++;
-    return n;
+    let drop = 0;
+    while (drop < list.length && list[drop]! < cutoff) drop++;
+    if (drop > 0) list.splice(0, drop);
+    return list.length;
   }
 }

@@ -74,7 +74,9 @@ function num(n: number): string {
 /**
  * Parse one packet from JSON text. Accepts what MobileIMSDK clients send: explicit nulls (H5),
  * extra keys such as `retryCount`, missing keys (filled from `PACKET_DEFAULTS`), and numbers or
- * booleans given as strings (Gson is lenient there). Throws `ProtocolError` and nothing else.
+ * booleans given as strings (Gson is lenient there). `type` and `typeu` must fit a Java `int`,
+ * `sm` a safe integer; ids given as JSON numbers must be safe integers. Throws `ProtocolError`
+ * and nothing else.
  */
 export function decodePacket(text: string): Packet {
   let raw: unknown;
@@ -101,7 +103,7 @@ export function toPacket(raw: unknown): Packet {
     fp: str(o, 'fp', null),
     QoS: bool(o, 'QoS', false),
     typeu: int(o, 'typeu', -1),
-    sm: int(o, 'sm', -1),
+    sm: int(o, 'sm', -1, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
   };
 }
 
@@ -118,22 +120,50 @@ function bool(o: Record<string, unknown>, key: string, dflt: boolean): boolean {
   throw bad(key, 'a boolean');
 }
 
+/** Range of a Java `int` (`type`, `typeu`): Gson on a Java peer rejects anything wider. */
+export const INT32_MIN = -2_147_483_648;
+export const INT32_MAX = 2_147_483_647;
+
 const INT_RE = /^-?\d{1,16}$/;
 
-function int(o: Record<string, unknown>, key: string, dflt: number): number {
+/**
+ * Read an integer given as a JSON number or a decimal string. Anything that is not exactly
+ * representable (beyond 2^53, or outside [min, max]) is rejected rather than rounded, and -0
+ * becomes 0, so that a decoded packet always re-encodes to the same value.
+ */
+export function readInt(v: unknown, min: number, max: number): number | undefined {
+  let n: number;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string' && INT_RE.test(v)) n = Number(v);
+  else return undefined;
+  if (!Number.isSafeInteger(n) || n < min || n > max) return undefined;
+  return n === 0 ? 0 : n;
+}
+
+/**
+ * Read a string; a JSON number is accepted as its decimal text (Gson does that) only when it is
+ * a safe integer, since a wider number would silently turn into another id.
+ */
+export function readString(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
+  return undefined;
+}
+
+function int(o: Record<string, unknown>, key: string, dflt: number, min = INT32_MIN, max = INT32_MAX): number {
   const v = o[key];
   if (v === undefined || v === null) return dflt;
-  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
-  if (typeof v === 'string' && INT_RE.test(v)) return Number(v);
-  throw bad(key, 'an integer');
+  const n = readInt(v, min, max);
+  if (n === undefined) throw bad(key, min === INT32_MIN && max === INT32_MAX ? 'a 32-bit integer' : 'an integer');
+  return n;
 }
 
 function str(o: Record<string, unknown>, key: string, dflt: string | null): string | null {
   const v = o[key];
   if (v === undefined || v === null) return dflt;
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  throw bad(key, 'a string');
+  const s = readString(v);
+  if (s === undefined) throw bad(key, 'a string');
+  return s;
 }
 
 /** True for a C2S packet (addressed to the server). */

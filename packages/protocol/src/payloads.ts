@@ -1,6 +1,6 @@
 import { ProtocolError, ProtocolErrorKind } from './errors.js';
 import { PacketType, SERVER_UID, UNSET_UID } from './codes.js';
-import { createPacket, type Packet } from './packet.js';
+import { createPacket, INT32_MAX, INT32_MIN, readInt, readString, type Packet } from './packet.js';
 
 /** Login request payload (`PLoginInfo`). */
 export interface LoginInfo {
@@ -49,17 +49,32 @@ function parseObject(text: string | null, what: string): Record<string, unknown>
 function optString(o: Record<string, unknown>, key: string, what: string): string | null {
   const v = o[key];
   if (v === undefined || v === null) return null;
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  throw new ProtocolError(ProtocolErrorKind.BAD_PAYLOAD, `${what}: "${key}" must be a string`);
+  const s = readString(v);
+  if (s === undefined) throw new ProtocolError(ProtocolErrorKind.BAD_PAYLOAD, `${what}: "${key}" must be a string`);
+  return s;
 }
 
+/** A Java `int` field (`code`, `errorCode`); missing = 0, as Gson leaves it. */
 function optInt(o: Record<string, unknown>, key: string, what: string): number {
+  return optInteger(o, key, what, INT32_MIN, INT32_MAX);
+}
+
+/** A Java `long` field holding ms (`firstLoginTime`); missing = 0. */
+function optLong(o: Record<string, unknown>, key: string, what: string): number {
+  return optInteger(o, key, what, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+}
+
+function optInteger(o: Record<string, unknown>, key: string, what: string, min: number, max: number): number {
   const v = o[key];
   if (v === undefined || v === null) return 0;
-  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
-  if (typeof v === 'string' && /^-?\d{1,16}$/.test(v)) return Number(v);
-  throw new ProtocolError(ProtocolErrorKind.BAD_PAYLOAD, `${what}: "${key}" must be an integer`);
+  const n = readInt(v, min, max);
+  if (n === undefined) throw new ProtocolError(ProtocolErrorKind.BAD_PAYLOAD, `${what}: "${key}" must be an integer`);
+  return n;
+}
+
+/** Integer text for the encoders: truncated, non-finite as 0, so the output is always JSON. */
+function num(n: number): string {
+  return Number.isFinite(n) ? String(Math.trunc(n)) : '0';
 }
 
 /** Parse the `dataContent` of a login packet. A missing or empty `loginUserId` is an error. */
@@ -76,13 +91,13 @@ export function parseLoginInfo(dataContent: string | null): LoginInfo {
     loginUserId,
     loginToken: optString(o, 'loginToken', 'login'),
     extra: optString(o, 'extra', 'login'),
-    firstLoginTime: optInt(o, 'firstLoginTime', 'login'),
+    firstLoginTime: optLong(o, 'firstLoginTime', 'login'),
   };
 }
 
 export function parseLoginResponse(dataContent: string | null): LoginResponse {
   const o = parseObject(dataContent, 'login response');
-  return { code: optInt(o, 'code', 'login response'), firstLoginTime: optInt(o, 'firstLoginTime', 'login response') };
+  return { code: optInt(o, 'code', 'login response'), firstLoginTime: optLong(o, 'firstLoginTime', 'login response') };
 }
 
 export function parseErrorResponse(dataContent: string | null): ErrorResponse {
@@ -101,21 +116,21 @@ export function encodeLoginInfo(info: LoginInfo): string {
   let s = '{"loginUserId":' + JSON.stringify(info.loginUserId);
   if (info.loginToken !== null) s += ',"loginToken":' + JSON.stringify(info.loginToken);
   if (info.extra !== null) s += ',"extra":' + JSON.stringify(info.extra);
-  return s + ',"firstLoginTime":' + Math.trunc(info.firstLoginTime) + '}';
+  return s + ',"firstLoginTime":' + num(info.firstLoginTime) + '}';
 }
 
 export function encodeLoginResponse(r: LoginResponse): string {
-  return '{"code":' + Math.trunc(r.code) + ',"firstLoginTime":' + Math.trunc(r.firstLoginTime) + '}';
+  return '{"code":' + num(r.code) + ',"firstLoginTime":' + num(r.firstLoginTime) + '}';
 }
 
 export function encodeErrorResponse(r: ErrorResponse): string {
-  let s = '{"errorCode":' + Math.trunc(r.errorCode);
+  let s = '{"errorCode":' + num(r.errorCode);
   if (r.errorMsg !== null) s += ',"errorMsg":' + JSON.stringify(r.errorMsg);
   return s + '}';
 }
 
 export function encodeKickoutInfo(k: KickoutInfo): string {
-  let s = '{"code":' + Math.trunc(k.code);
+  let s = '{"code":' + num(k.code);
   if (k.reason !== null) s += ',"reason":' + JSON.stringify(k.reason);
   return s + '}';
 }

@@ -1,1 +1,21 @@
-export {};
+/**
+ * `@switchboard/cluster/redis`: the Redis implementations of RouteStore, OfflineStore and
+ * NodeRegistry (architecture §3), the connection factory, and the key layout.
+ */
+export { RedisRouteStore, type RedisRouteStoreOptions } from './redis-route-store.js';
+export { RedisOfflineStore, type RedisOfflineStoreOptions } from './redis-offline-store.js';
+export { RedisNodeRegistry, type RedisNodeRegistryOptions } from './redis-node-registry.js';
+export { createRedisBackends, type RedisBackends, type RedisBackendsOptions } from './backends.js';
+export { connectRedis, closeRedis, isRedisUp, type ConnectRedisOptions, type RedisClientOption } from './connect.js';
+export { redisKeys, type RedisKeys } from './keys.js';
+export { installScripts, scriptSource, type ScriptName } from './scripts.js';
+export {
+  DEFAULT_KEY_PREFIX,
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  DEFAULT_REDIS_SOCKET_TIMEOUT_MS,
+  DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
+  DEFAULT_REDIS_RECONNECT_BASE_MS,
+  DEFAULT_REDIS_RECONNECT_MAX_MS,
+  DEFAULT_REDIS_ERROR_LOG_INTERVAL_MS,
+  DEFAULT_NODE_INDEX_SCAN_COUNT,
+} from './defaults.js';

@@ -1,0 +1,95 @@
+import type { NodeId } from '@switchboard/core';
+
+/**
+ * Every RabbitMQ name Switchboard uses is built here, from one prefix (`IM_KEY_PREFIX`, default `im`),
+ * so two clusters (or two test files) share a broker without seeing each other.
+ *
+ * Bridge topology (architecture §4):
+ * - `<prefix>.bridge`: durable direct exchange; routing key = target node id.
+ * - `<prefix>.bridge.<nodeId>`: one queue per gateway, bound with its node id. The queue is
+ *   **exclusive** (so not durable): RabbitMQ deletes it the moment its owning connection closes or
+ *   is found dead by heartbeat, so a message for a dead node is returned at once (`mandatory`) and
+ *   falls to offline delivery. A gateway whose connection drops declares it again when it
+ *   reconnects; messages sent meanwhile are returned to their senders, who keep custody. A queue
+ *   that outlives its connection (`x-expires` alone) would instead swallow messages for a dead node
+ *   until it expired, and each sender would only learn it at its custody timeout.
+ *   `x-max-length` + `x-overflow: reject-publish` bound what a stalled gateway can pile up: past
+ *   the bound the broker nacks and senders fall back at once.
+ *
+ * Reserved: `<prefix>.events`, the topic exchange for application hooks (architecture §12).
+ */
+
+/** Name prefix used when none is configured. */
+export const DEFAULT_AMQP_PREFIX = 'im';
+
+/**
+ * Ready messages a node queue holds before the broker refuses new ones (senders get a nack →
+ * UnavailableError). About 20 s of a busy gateway's cross-node traffic.
+ */
+export const DEFAULT_NODE_QUEUE_MAX_LENGTH = 100_000;
+
+/** The bridge's direct exchange: `<prefix>.bridge`. */
+export function bridgeExchange(prefix: string): string {
+  return `${prefix}.bridge`;
+}
+
+/** The queue a node consumes: `<prefix>.bridge.<nodeId>`. */
+export function nodeQueue(prefix: string, nodeId: NodeId): string {
+  return `${prefix}.bridge.${nodeId}`;
+}
+
+/** Routing key that reaches `nodeId`'s queue on the bridge exchange. */
+export function nodeRoutingKey(nodeId: NodeId): string {
+  return nodeId;
+}
+
+/** Topic exchange for application events (architecture §12): `<prefix>.events`. Reserved. */
+export function eventsExchange(prefix: string): string {
+  return `${prefix}.events`;
+}
+
+/** Client-provided connection name (shown in the management UI and `rabbitmqctl list_connections`). */
+export function bridgeConnectionName(prefix: string, nodeId: NodeId): string {
+  return `switchboard ${prefix} bridge ${nodeId}`;
+}
+
+/** Arguments of `assertExchange` for the bridge exchange. */
+export const BRIDGE_EXCHANGE_TYPE = 'direct';
+export const BRIDGE_EXCHANGE_OPTIONS = { durable: true, autoDelete: false, internal: false } as const;
+
+/** Arguments of `assertQueue` for a node queue. */
+export function nodeQueueOptions(maxLength: number = DEFAULT_NODE_QUEUE_MAX_LENGTH): {
+  exclusive: true;
+  durable: false;
+  autoDelete: false;
+  arguments: Record<string, unknown>;
+} {
+  return {
+    exclusive: true,
+    durable: false,
+    autoDelete: false,
+    arguments: { 'x-max-length': maxLength, 'x-overflow': 'reject-publish' },
+  };
+}
+
+/** The subset of an amqplib channel that declaring needs (keeps this module free of amqplib types). */
+export interface DeclaringChannel {
+  assertExchange(exchange: string, type: string, options?: object): Promise<unknown>;
+  assertQueue(queue: string, options?: object): Promise<unknown>;
+  bindQueue(queue: string, source: string, pattern: string): Promise<unknown>;
+}
+
+/** Declare the bridge exchange and `nodeId`'s queue, bound by node id. Idempotent. */
+export async function declareBridgeTopology(
+  ch: DeclaringChannel,
+  prefix: string,
+  nodeId: NodeId,
+  maxLength: number = DEFAULT_NODE_QUEUE_MAX_LENGTH,
+): Promise<{ exchange: string; queue: string }> {
+  const exchange = bridgeExchange(prefix);
+  const queue = nodeQueue(prefix, nodeId);
+  await ch.assertExchange(exchange, BRIDGE_EXCHANGE_TYPE, BRIDGE_EXCHANGE_OPTIONS);
+  await ch.assertQueue(queue, nodeQueueOptions(maxLength));
+  await ch.bindQueue(queue, exchange, nodeRoutingKey(nodeId));
+  return { exchange, queue };
+}

@@ -1,0 +1,25 @@
+/** Defaults of the Redis backends. Units are in the names. */
+
+/** Prefix of every Redis key (`IM_KEY_PREFIX`). */
+export const DEFAULT_KEY_PREFIX = 'im';
+
+/** A command with no reply after this long fails (UnavailableError) instead of hanging a login. */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2_000;
+
+/** A socket that sent commands and got no byte back for this long is destroyed and reconnected (half-open link). */
+export const DEFAULT_REDIS_SOCKET_TIMEOUT_MS = 5_000;
+
+/** Give up one TCP connect attempt after this long (the next attempt follows the backoff). */
+export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 3_000;
+
+/** Reconnect backoff: first delay ceiling, ms (exponential with jitter, see `backoffMs`). */
+export const DEFAULT_REDIS_RECONNECT_BASE_MS = 100;
+
+/** Reconnect backoff: upper bound of any delay, ms. Reconnects never stop. */
+export const DEFAULT_REDIS_RECONNECT_MAX_MS = 2_000;
+
+/** Identical connection errors are logged at warn at most once per this window; repeats go to debug. */
+export const DEFAULT_REDIS_ERROR_LOG_INTERVAL_MS = 10_000;
+
+/** Batch size of SSCAN over a node's user index (purgeNode, countNode). */
+export const DEFAULT_NODE_INDEX_SCAN_COUNT = 500;

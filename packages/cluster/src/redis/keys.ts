@@ -1,0 +1,57 @@
+import { InvalidArgumentError, type NodeId, type UserId } from '@switchboard/core';
+import { DEFAULT_KEY_PREFIX } from './defaults.js';
+
+/**
+ * Every Redis key of Switchboard, built from one prefix (`IM_KEY_PREFIX`, default `im`).
+ * This module is the only place that spells key names (style guide §3).
+ *
+ * Layout (prefix `im`):
+ * | key | type | slot | content |
+ * | --- | --- | --- | --- |
+ * | `im:{<user>}:route` | hash | user | `node`, `conn`, `flt` (firstLoginTime), `since` |
+ * | `im:{<user>}:offline:q` | list | user | fps, oldest first |
+ * | `im:{<user>}:offline:m` | hash | user | fp → `{"t":storedAt,"p":packet}` |
+ * | `im:node:{<node>}:users` | set | node | `["<user>","<conn>"]` of every route claimed on that node |
+ * | `im:registry:{nodes}:expiry` | zset | registry | node id → expiry time (ms, Redis clock) |
+ * | `im:registry:{nodes}:records` | hash | registry | node id → NodeRecord JSON |
+ * | `im:registry:{nodes}:drain` | set | registry | ids of nodes asked to drain |
+ *
+ * The `{…}` hash tags put all keys a Lua script touches in one hash slot, so the same scripts run
+ * on Redis Cluster (architecture §3). Every key starts with `<prefix>:`, so `SCAN <prefix>:*`
+ * finds all of them (test cleanup). The prefix must not contain `{` or `}`: it would move the hash tag.
+ */
+export interface RedisKeys {
+  readonly prefix: string;
+  /** Hash of the user's one route. */
+  route(userId: UserId): string;
+  /** List of the user's queued fps, oldest first. */
+  offlineQueue(userId: UserId): string;
+  /** Hash fp → stored message of the user's offline queue. */
+  offlineMessages(userId: UserId): string;
+  /** Set of (user, conn) pairs claimed on a node: the per-node index used by purgeNode/countNode. */
+  nodeUsers(nodeId: NodeId): string;
+  /** Sorted set node id → expiry (ms since epoch, Redis clock). */
+  nodeExpiry(): string;
+  /** Hash node id → NodeRecord JSON. */
+  nodeRecords(): string;
+  /** Set of node ids asked to drain. */
+  nodeDrain(): string;
+}
+
+/** Build the key set for `prefix`. Throws InvalidArgumentError for an empty prefix or one with braces. */
+export function redisKeys(prefix: string = DEFAULT_KEY_PREFIX): RedisKeys {
+  if (prefix === '' || /[{}]/.test(prefix)) {
+    throw new InvalidArgumentError(`redis key prefix must be non-empty and free of '{' and '}': ${JSON.stringify(prefix)}`);
+  }
+  const registry = `${prefix}:registry:{nodes}`;
+  return {
+    prefix,
+    route: (u) => `${prefix}:{${u}}:route`,
+    offlineQueue: (u) => `${prefix}:{${u}}:offline:q`,
+    offlineMessages: (u) => `${prefix}:{${u}}:offline:m`,
+    nodeUsers: (n) => `${prefix}:node:{${n}}:users`,
+    nodeExpiry: () => `${registry}:expiry`,
+    nodeRecords: () => `${registry}:records`,
+    nodeDrain: () => `${registry}:drain`,
+  };
+}

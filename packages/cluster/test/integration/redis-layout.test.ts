@@ -1,0 +1,97 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asConnId, asNodeId, asUserId, InvalidArgumentError, silentLogger } from '@switchboard/core';
+import { cleanupRedisPrefix, resolveRedisUrl, uniquePrefix } from '@switchboard/testkit';
+import { createRedisBackends, redisKeys, type RedisBackends } from '../../src/redis/index.js';
+
+/** The hash tag Redis Cluster hashes: the text between the first `{` and the next `}`, if non-empty. */
+function hashTag(key: string): string {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return key.slice(open + 1, close);
+  }
+  return key;
+}
+
+describe('Redis key layout', () => {
+  it('keys - the keys of one script share a hash slot, for any user id', () => {
+    const k = redisKeys('im');
+    for (const raw of ['alice', 'a:b', 'x}y', '{z', 'user with spaces', '用户']) {
+      const u = asUserId(raw);
+      const tag = hashTag(k.route(u));
+      expect(hashTag(k.offlineQueue(u))).toBe(tag);
+      expect(hashTag(k.offlineMessages(u))).toBe(tag);
+    }
+    expect(hashTag(k.nodeExpiry())).toBe(hashTag(k.nodeRecords()));
+    expect(hashTag(k.nodeDrain())).toBe(hashTag(k.nodeRecords()));
+    expect(k.route(asUserId('alice'))).toBe('im:{alice}:route');
+    expect(k.nodeUsers(asNodeId('gw-1'))).toBe('im:node:{gw-1}:users');
+  });
+
+  it('keys - the default prefix is im; a prefix with braces or an empty one is refused', () => {
+    expect(redisKeys().route(asUserId('bob'))).toBe('im:{bob}:route');
+    expect(() => redisKeys('a{b}')).toThrow(InvalidArgumentError);
+    expect(() => redisKeys('')).toThrow(InvalidArgumentError);
+  });
+
+  it('lua - every script has a KEYS/ARGV header', () => {
+    const dir = new URL('../../src/redis/lua/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.lua'));
+    expect(files.length).toBeGreaterThanOrEqual(12);
+    for (const f of files) {
+      const header = readFileSync(new URL(f, dir), 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('--'))
+        .join('\n');
+      expect(header, f).toMatch(/^-- KEYS\[1\]/m);
+      expect(header, f).toMatch(/^-- ARGV/m);
+    }
+  });
+
+  describe('in Redis', () => {
+    let url: string;
+    let prefix: string;
+    let backends: RedisBackends;
+
+    beforeAll(async () => {
+      url = await resolveRedisUrl();
+      prefix = uniquePrefix('layout');
+      backends = createRedisBackends({ url, prefix, log: silentLogger() });
+    });
+    afterAll(async () => {
+      await backends.close();
+      await cleanupRedisPrefix(url, prefix);
+    });
+
+    it('keys - every key written is under the prefix and hash-tagged as documented', async () => {
+      const alice = asUserId('alice');
+      await backends.routes.claim({ userId: alice, nodeId: asNodeId('gw-1'), connId: asConnId('c1'), firstLoginTime: 1, since: 1 }, 0);
+      await backends.offline.store(alice, { fp: 'f1', packet: '{}' });
+      await backends.nodes.report(
+        { id: asNodeId('gw-1'), host: 'h', ports: { ws: 1, tcp: 2, udp: 3, admin: 4 }, state: 'active', connections: 0, loopLagMs: 0, cpu: 0, msgRate: 0, startedAt: 1 },
+        60_000,
+      );
+      await backends.nodes.requestDrain(asNodeId('gw-1'));
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await backends.redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        keys.push(...batch);
+      } while (cursor !== '0');
+      expect(keys.sort()).toEqual(
+        [
+          `${prefix}:{alice}:route`,
+          `${prefix}:{alice}:offline:q`,
+          `${prefix}:{alice}:offline:m`,
+          `${prefix}:node:{gw-1}:users`,
+          `${prefix}:registry:{nodes}:expiry`,
+          `${prefix}:registry:{nodes}:records`,
+          `${prefix}:registry:{nodes}:drain`,
+        ].sort(),
+      );
+      expect(backends.isUp()).toBe(true);
+    });
+  });
+});

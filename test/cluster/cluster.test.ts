@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@switchboard/core';
+import type { TestClient } from '@switchboard/testkit';
+import { TestCluster } from './harness.js';
+
+describe('cluster of dispatch + 3 gateways', () => {
+  let cluster: TestCluster;
+  const clients: TestClient[] = [];
+  const track = <T extends TestClient>(c: T): T => {
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start('cluster', { gateways: 3 });
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    await cluster?.stop();
+  });
+
+  it('dispatch - 300 dispatches use all 3 gateways, largest share ≤ 1.5× the smallest', async () => {
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 300; i++) {
+      const d = await cluster.dispatchFor(`storm-${i}`);
+      counts.set(d.node, (counts.get(d.node) ?? 0) + 1);
+      expect(d.ws).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/websocket$/);
+    }
+    expect(counts.size).toBe(3);
+    const shares = [...counts.values()];
+    expect(Math.max(...shares)).toBeLessThanOrEqual(1.5 * Math.min(...shares));
+  });
+
+  it('dispatch - answers with the gateway ports it registered', async () => {
+    const d = await cluster.dispatchFor('ports-check');
+    const gw = cluster.gateways.find((g) => g.nodeId === d.node)!;
+    expect(gw).toBeDefined();
+    expect(d.ws).toBe(`ws://127.0.0.1:${gw.ports.ws}/websocket`);
+    expect(d.tcp).toEqual({ host: '127.0.0.1', port: gw.ports.tcp });
+  });
+
+  for (const [ta, tb] of [
+    ['ws', 'ws'],
+    ['tcp', 'ws'],
+    ['ws', 'tcp'],
+    ['tcp', 'tcp'],
+  ] as const) {
+    it(`cross-node - ${ta} ↔ ${tb} QoS both ways: delivered once, the sender gets the receiver's real ack`, async () => {
+      const [g1, g2] = cluster.gateways;
+      const a = track(await cluster.clientOn(g1!, `x-a-${ta}${tb}`, ta));
+      const b = track(await cluster.clientOn(g2!, `x-b-${ta}${tb}`, tb, { autoAck: false }));
+      // b does not ack yet: a must not be acked.
+      const fp = await a.send(b.uid!, 'hello across nodes');
+      const m = await b.waitForMessage((p) => p.fp === fp);
+      expect(m.from).toBe(a.uid);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(a.acks).not.toContain(fp);
+      await b.ack(m);
+      await a.waitForAck(fp);
+      // the other way, with auto-ack
+      b.autoAck = true;
+      const fp2 = await b.send(a.uid!, 'and back');
+      await b.waitForAck(fp2);
+      const m2 = await a.waitForMessage((p) => p.fp === fp2);
+      expect(m2.dataContent).toBe('and back');
+      // exactly once, and exactly one ack each
+      await new Promise((r) => setTimeout(r, 200));
+      expect(b.messages.filter((p) => p.fp === fp)).toHaveLength(1);
+      expect(a.acks.filter((x) => x === fp)).toHaveLength(1);
+      expect(b.acks.filter((x) => x === fp2)).toHaveLength(1);
+    });
+  }
+
+  it('kick - a second login on another gateway kicks the first with code 1', async () => {
+    const [g1, g2] = cluster.gateways;
+    const first = track(await cluster.clientOn(g1!, 'dup-seq', 'ws'));
+    const second = track(await cluster.clientOn(g2!, 'dup-seq', 'tcp'));
+    const k = await first.waitForPacket(54);
+    expect(JSON.parse(k.dataContent!)).toEqual({ code: 1 });
+    await first.waitForClose();
+    // the survivor gets messages
+    const peer = track(await cluster.clientOn(cluster.gateways[2]!, 'dup-seq-peer', 'ws'));
+    const fp = await peer.send('dup-seq', 'to the survivor');
+    await second.waitForMessage((p) => p.fp === fp);
+    await peer.waitForAck(fp);
+    expect(second.closeInfo).toBeNull();
+  });
+
+  it('kick - two simultaneous logins of one user on two gateways end with exactly one session', async () => {
+    for (let round = 0; round < 5; round++) {
+      const uid = `dup-sim-${round}`;
+      const [g1, g2] = cluster.gateways;
+      const [x, y] = await Promise.all([cluster.clientOn(g1!, uid, 'ws'), cluster.clientOn(g2!, uid, 'tcp')]);
+      track(x);
+      track(y);
+      await waitFor(() => x.closeInfo !== null || y.closeInfo !== null, { timeoutMs: 5_000, what: 'one session kicked' });
+      await new Promise((r) => setTimeout(r, 300));
+      const alive = [x, y].filter((c) => c.closeInfo === null);
+      expect(alive).toHaveLength(1);
+      const dead = [x, y].find((c) => c.closeInfo !== null)!;
+      expect(dead.kickouts.map((k) => k.code)).toEqual([1]);
+      const peer = track(await cluster.clientOn(cluster.gateways[2]!, `${uid}-peer`, 'ws'));
+      const fp = await peer.send(uid, 'who is there');
+      await alive[0]!.waitForMessage((p) => p.fp === fp);
+      await peer.waitForAck(fp);
+    }
+  });
+
+  it('offline - a message to a user who is offline everywhere is stored, acked, and delivered at login on any node', async () => {
+    const [g1, g2] = cluster.gateways;
+    const a = track(await cluster.clientOn(g1!, 'off-a', 'ws'));
+    const fps = [];
+    for (let i = 0; i < 5; i++) fps.push(await a.send('off-b', `queued ${i}`));
+    for (const fp of fps) await a.waitForAck(fp);
+    const b = track(await cluster.clientOn(g2!, 'off-b', 'tcp'));
+    await waitFor(() => b.messages.length >= 5, { what: '5 offline messages' });
+    expect(b.messages.map((p) => p.dataContent)).toEqual([0, 1, 2, 3, 4].map((i) => `queued ${i}`));
+    const user = await waitFor(async () => {
+      const u = (await (await fetch(`${cluster.dispatchUrl}/admin/users/off-b`)).json()) as { offlineQueue: number; online: boolean };
+      return u.offlineQueue === 0 ? u : null;
+    }, { what: 'offline queue emptied by acks' });
+    expect(user.online).toBe(true);
+  });
+
+  it('offline - a receiver whose route names a dead node gets its messages through the offline queue', async () => {
+    const { createRedisBackends } = await import('@switchboard/cluster/redis');
+    const { silentLogger } = await import('@switchboard/core');
+    const be = createRedisBackends({ url: cluster.redisUrl, prefix: cluster.prefix, log: silentLogger() });
+    try {
+      await be.routes.claim(
+        { userId: 'ghost' as never, nodeId: 'gw-dead0000' as never, connId: 'c-dead' as never, firstLoginTime: 1, since: Date.now() },
+        0,
+      );
+      const a = track(await cluster.clientOn(cluster.gateways[0]!, 'ghost-sender', 'ws'));
+      const fp = await a.send('ghost', 'are you there?');
+      await a.waitForAck(fp, { timeoutMs: 3_000 });
+      expect(await be.offline.count('ghost' as never)).toBe(1);
+      // logging in is not blocked by the dead node's route, and the queue arrives
+      const g = track(await cluster.clientOn(cluster.gateways[1]!, 'ghost', 'tcp', { firstLoginTime: 0 }));
+      await g.waitForMessage((p) => p.fp === fp);
+      await waitFor(async () => (await be.offline.count('ghost' as never)) === 0, { what: 'queue emptied' });
+    } finally {
+      await be.close();
+    }
+  });
+});
