@@ -16,7 +16,7 @@ export async function runCluster(cfg: Config, gateways: number): Promise<void> {
   const start = (role: string, env: NodeJS.ProcessEnv) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const child = spawn(process.execPath, [...process.execArgv, script, role], {
-        env: { ...process.env, ...env },
+        env: childEnv(env),
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       children.push(child);
@@ -33,6 +33,12 @@ export async function runCluster(cfg: Config, gateways: number): Promise<void> {
         else if (!stopping) process.stderr.write(`switchboard cluster: ${role} exited (code ${code}, signal ${signal})\n`);
       });
     });
+
+  const childEnv = (extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => {
+    const e = { ...process.env, ...extra };
+    delete e['IM_NODE_ID']; // every gateway gets a fresh id
+    return e;
+  };
 
   const stopAll = async (): Promise<void> => {
     if (stopping) return;
@@ -54,7 +60,7 @@ export async function runCluster(cfg: Config, gateways: number): Promise<void> {
     readies.push(await start('dispatch', {}));
     const gws = await Promise.all(
       Array.from({ length: gateways }, () =>
-        start('gateway', { IM_WS_PORT: '0', IM_TCP_PORT: '0', IM_UDP_PORT: '0', IM_ADMIN_PORT: '0', IM_NODE_ID: '' }),
+        start('gateway', { IM_WS_PORT: '0', IM_TCP_PORT: '0', IM_UDP_PORT: '0', IM_ADMIN_PORT: '0' }),
       ),
     );
     readies.push(...gws);

@@ -14,7 +14,7 @@ const schema = z.object({
   IM_REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   IM_AMQP_URL: z.string().url().default('amqp://guest:guest@127.0.0.1:5672'),
   IM_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (1–64)').default('im'),
-  IM_NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (1–64)').optional(),
+  IM_NODE_ID: optionalString.refine((v) => v === undefined || /^[A-Za-z0-9_.-]{1,64}$/.test(v), 'letters, digits, _ . - only (1–64)'),
   IM_BIND_HOST: z.string().min(1).default('127.0.0.1'),
   IM_PUBLIC_HOST: optionalString,
   IM_WS_PORT: port(3000),

@@ -67,9 +67,10 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   const nodeId: NodeId = cfg.nodeId ? asNodeId(cfg.nodeId) : newNodeId();
   const bridge = new LocalBridge(new LocalBus(), nodeId);
   const gw = new Gateway({ ...gatewayOptions(cfg, log), nodeId, routes, offline, nodes, bridge, ...(hooks ? { hooks } : {}) });
-  const ports = await gw.start();
-  lifecycle.onClose('gateway', () => gw.close());
+  // The admin port is bound first so the gateway's first node report already carries it.
   const admin = await startAdmin(gw, cfg, log, lifecycle);
+  lifecycle.onClose('gateway', () => gw.close());
+  const ports = await gw.start();
   const { app } = buildDispatch({
     nodes,
     routes,
@@ -122,9 +123,9 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
     backendsUp: () => backends.isUp(),
     ...(hooks ? { hooks } : {}),
   });
+  const admin = await startAdmin(gw, cfg, log, lifecycle);
   lifecycle.onClose('gateway', () => gw.close());
   const ports = await gw.start();
-  const admin = await startAdmin(gw, cfg, log, lifecycle);
   return {
     ready: { event: 'ready', role: 'gateway', nodeId, ports: { ws: ports.ws, tcp: ports.tcp, udp: 0, admin } },
     lifecycle,

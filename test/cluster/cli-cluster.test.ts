@@ -1,0 +1,59 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { ProcessGroup, startNode, resolveAmqpUrl, resolveRedisUrl, uniquePrefix, cleanupRedisPrefix, TestClient } from '@switchboard/testkit';
+
+describe('switchboard cluster --gateways N', () => {
+  const group = new ProcessGroup();
+  let redisUrl = '';
+  let prefix = '';
+  afterAll(async () => {
+    await group.killAll();
+    if (redisUrl) await cleanupRedisPrefix(redisUrl, prefix).catch(() => {});
+  });
+
+  it('starts dispatch and N gateways on free ports, lists them, and stops them all on SIGTERM', async () => {
+    redisUrl = await resolveRedisUrl();
+    const amqpUrl = await resolveAmqpUrl();
+    prefix = uniquePrefix('clicluster');
+    const proc = startNode({
+      args: ['cluster', '--gateways', '2'],
+      env: { IM_REDIS_URL: redisUrl, IM_AMQP_URL: amqpUrl, IM_KEY_PREFIX: prefix, IM_AUTH: 'none', IM_DISPATCH_PORT: '0', IM_LOG_LEVEL: 'warn' },
+      group,
+    });
+    // The children's ready lines are forwarded as they come; the cluster's own comes last.
+    const line = await proc.waitForLine((l) => l.json?.['event'] === 'ready' && l.json['role'] === 'cluster', { timeoutMs: 60_000 });
+    const ready = line.json as unknown as { role: string; ports: { dispatch: number }; gateways: Array<{ nodeId: string; ports: { ws: number; tcp: number } }> };
+    // the children's own ready lines are printed too, before the cluster's
+    const childReadies = proc.lines().filter((l) => l.text.includes('"event":"ready"') && !l.text.includes('"role":"cluster"'));
+    expect(childReadies.length).toBe(3);
+    expect(ready.role).toBe('cluster');
+    expect(ready.gateways).toHaveLength(2);
+    const base = `http://127.0.0.1:${ready.ports.dispatch}`;
+    let nodes: Array<{ id: string; ports: { ws: number; tcp: number; admin: number } }> = [];
+    for (let i = 0; i < 50 && nodes.length < 2; i++) {
+      nodes = ((await (await fetch(`${base}/admin/nodes`)).json()) as { nodes: typeof nodes }).nodes;
+      if (nodes.length < 2) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(nodes.map((n) => n.id).sort()).toEqual(ready.gateways.map((g) => g.nodeId).sort());
+    for (const n of nodes) {
+      const g = ready.gateways.find((x) => x.nodeId === n.id)!;
+      expect(n.ports.ws).toBe(g.ports.ws);
+      expect(n.ports.tcp).toBe(g.ports.tcp);
+      expect(n.ports.admin).toBeGreaterThan(0);
+    }
+    // a client can use it
+    const d = (await (await fetch(`${base}/api/dispatch?uid=cli-user`)).json()) as { ws: string };
+    const c = new TestClient({ url: d.ws });
+    await c.connect();
+    expect((await c.login('cli-user')).code).toBe(0);
+    await c.close();
+
+    proc.kill('SIGTERM');
+    const exit = await proc.waitForExit(20_000);
+    expect(exit.code).toBe(0);
+    // children are gone: their ports refuse connections
+    for (const g of ready.gateways) {
+      const probe = new TestClient({ transport: 'tcp', host: '127.0.0.1', port: g.ports.tcp, timeoutMs: 1_000 });
+      await expect(probe.connect()).rejects.toThrow();
+    }
+  });
+});
