@@ -65,7 +65,12 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   const offline = new MemoryOfflineStore({ capacity: cfg.offlineCapacity, ttlMs: cfg.offlineTtlMs });
   const nodes = new MemoryNodeRegistry();
   const nodeId: NodeId = cfg.nodeId ? asNodeId(cfg.nodeId) : newNodeId();
-  const bridge = new LocalBridge(new LocalBus(), nodeId);
+  const bus = new LocalBus();
+  const bridge = new LocalBridge(bus, nodeId);
+  // Dispatch has its own place on the bus, to send kicks and pushes to the gateway.
+  const dispatchBridge = new LocalBridge(bus, newNodeId('dispatch'));
+  await dispatchBridge.start(() => {});
+  lifecycle.onClose('dispatch bridge', () => dispatchBridge.close());
   const gw = new Gateway({ ...gatewayOptions(cfg, log), nodeId, routes, offline, nodes, bridge, ...(hooks ? { hooks } : {}) });
   // The admin port is bound first so the gateway's first node report already carries it.
   const admin = await startAdmin(gw, cfg, log, lifecycle);
@@ -75,6 +80,7 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
     nodes,
     routes,
     offline,
+    bridge: dispatchBridge,
     log,
     senseMode: cfg.senseMode,
     guard: adminGuard(cfg.adminToken),
@@ -146,10 +152,29 @@ export async function runDispatch(cfg: Config): Promise<Running> {
   const backends = createRedisBackends({ url: cfg.redisUrl, prefix: cfg.keyPrefix, log, name: 'dispatch' });
   lifecycle.onClose('redis', () => backends.close());
   await backends.redis.ping();
+  // Dispatch's own queue on the bridge, to send kicks, pushes and drain notices to gateways.
+  const { AmqpBridge } = await import('@switchboard/cluster/amqp');
+  // Dispatch only needs Redis to dispatch; without RabbitMQ, kicks answer 503 and pushes go to the
+  // offline queue, and it keeps trying to join the bridge in the background.
+  const bridge = new AmqpBridge({ url: cfg.amqpUrl, prefix: cfg.keyPrefix, nodeId: newNodeId('dispatch'), log });
+  let bridgeTimer: NodeJS.Timeout | null = null;
+  const joinBridge = (): void => {
+    bridge.start(() => {}).catch((err: unknown) => {
+      log.warn({ err }, 'RabbitMQ unreachable: kicks and live pushes unavailable; retrying in 5 s');
+      bridgeTimer = setTimeout(joinBridge, 5_000);
+      bridgeTimer.unref();
+    });
+  };
+  joinBridge();
+  lifecycle.onClose('bridge', () => {
+    if (bridgeTimer) clearTimeout(bridgeTimer);
+    return bridge.close();
+  });
   const { app } = buildDispatch({
     nodes: backends.nodes,
     routes: backends.routes,
     offline: backends.offline,
+    bridge,
     log,
     senseMode: cfg.senseMode,
     backendsUp: () => backends.isUp(),

@@ -37,6 +37,19 @@ export function encodeBridgeMessage(msg: BridgeMessage): Buffer {
         }),
         'utf8',
       );
+    case 'push':
+      return Buffer.from(
+        JSON.stringify({
+          type: 'push',
+          origin: msg.origin,
+          to: msg.to,
+          fp: msg.fp,
+          dataContent: msg.dataContent,
+          typeu: msg.typeu,
+          qos: msg.qos,
+        }),
+        'utf8',
+      );
     case 'control':
       return Buffer.from(JSON.stringify({ type: 'control', origin: msg.origin, action: msg.action }), 'utf8');
   }
@@ -107,6 +120,21 @@ export function decodeBridgeMessage(body: Buffer): BridgeMessage {
         connId: str(head, 'connId') as ConnId,
         code,
         reason: strOrNull(head, 'reason'),
+      };
+    }
+    case 'push': {
+      const typeu = head['typeu'];
+      const qos = head['qos'];
+      if (typeof typeu !== 'number' || !Number.isInteger(typeu)) throw new MalformedBridgeMessage('field typeu is not an integer');
+      if (typeof qos !== 'boolean') throw new MalformedBridgeMessage('field qos is not a boolean');
+      return {
+        type,
+        origin: str(head, 'origin') as NodeId,
+        to: str(head, 'to') as UserId,
+        fp: str(head, 'fp'),
+        dataContent: str(head, 'dataContent'),
+        typeu,
+        qos,
       };
     }
     case 'control': {

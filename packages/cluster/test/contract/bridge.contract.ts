@@ -34,6 +34,7 @@ function everyMessage(origin: NodeId): BridgeMessage[] {
     { type: 'ack', origin, fp: randomUUID(), from: asUserId('receiver'), to: asUserId('sender') },
     { type: 'kick', origin, userId: asUserId('u1'), connId: asConnId('c-1'), code: 4501, reason: 'duplicate login' },
     { type: 'kick', origin, userId: asUserId('u1'), connId: asConnId('c-2'), code: 4000, reason: null },
+    { type: 'push', origin, to: asUserId('u4'), fp: randomUUID(), dataContent: 'server says "hi" 😀', typeu: 77, qos: true },
     { type: 'control', origin, action: 'drain' },
   ];
 }

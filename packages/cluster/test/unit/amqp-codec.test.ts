@@ -23,6 +23,7 @@ describe('bridge codec', () => {
       { type: 'deliver', origin, to: asUserId('ü'), fp: null, packet: '\n\n' },
       { type: 'ack', origin, fp: 'f', from: asUserId('a'), to: asUserId('b') },
       { type: 'kick', origin, userId: asUserId('u'), connId: asConnId('c'), code: 4501, reason: null },
+      { type: 'push', origin, to: asUserId('p'), fp: 'f2', dataContent: '{"x":1}\n', typeu: -1, qos: false },
       { type: 'control', origin, action: 'drain' },
     ];
     for (const m of all) expect(decodeBridgeMessage(encodeBridgeMessage(m))).toEqual(m);

@@ -1,0 +1,181 @@
+/** JSON schemas of the dispatch HTTP API: validation and the OpenAPI document at /docs/openapi.json. */
+
+const error = {
+  type: 'object',
+  properties: { error: { type: 'string' }, message: { type: 'string' }, reason: { type: 'string' } },
+} as const;
+
+const security = [{ bearer: [] }];
+
+const nodeRecord = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    host: { type: 'string' },
+    ports: {
+      type: 'object',
+      properties: { ws: { type: 'integer' }, tcp: { type: 'integer' }, udp: { type: 'integer' }, admin: { type: 'integer' } },
+    },
+    state: { type: 'string', enum: ['active', 'draining'] },
+    connections: { type: 'integer' },
+    loopLagMs: { type: 'number', description: 'event-loop lag p99, ms' },
+    cpu: { type: 'number', description: 'cores busy over the last second' },
+    msgRate: { type: 'number', description: 'messages handled per second' },
+    startedAt: { type: 'integer' },
+    reportedAt: { type: 'integer' },
+  },
+} as const;
+
+const route = {
+  type: ['object', 'null'],
+  properties: {
+    userId: { type: 'string' },
+    nodeId: { type: 'string' },
+    connId: { type: 'string' },
+    firstLoginTime: { type: 'integer' },
+    since: { type: 'integer' },
+  },
+} as const;
+
+const uidParam = { type: 'object', properties: { uid: { type: 'string', minLength: 1, maxLength: 128 } }, required: ['uid'] } as const;
+
+export const dispatchSchema = {
+  summary: 'Pick the least-loaded live gateway for a user, before login',
+  tags: ['dispatch'],
+  querystring: { type: 'object', properties: { uid: { type: 'string', minLength: 1, maxLength: 128 } }, required: ['uid'] },
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        node: { type: 'string' },
+        ws: { type: 'string' },
+        tcp: { type: 'object', properties: { host: { type: 'string' }, port: { type: 'integer' } } },
+        udp: { type: 'object', properties: { host: { type: 'string' }, port: { type: 'integer' } } },
+        senseMode: { type: 'string' },
+        reconnect: {
+          type: 'object',
+          properties: {
+            initialDelayMs: { type: 'integer' },
+            maxDelayMs: { type: 'integer' },
+            multiplier: { type: 'number' },
+            jitter: { type: 'number' },
+          },
+        },
+      },
+    },
+    503: error,
+  },
+} as const;
+
+export const healthSchema = {
+  summary: 'Liveness: the process is up',
+  tags: ['health'],
+  response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
+} as const;
+
+export const readySchema = {
+  summary: 'Readiness: Redis reachable and at least one live gateway',
+  tags: ['health'],
+  response: {
+    200: { type: 'object', properties: { ready: { type: 'boolean' }, gateways: { type: 'integer' } } },
+    503: { type: 'object', properties: { ready: { type: 'boolean' }, reason: { type: 'string' } } },
+  },
+} as const;
+
+export const nodesSchema = {
+  summary: 'Every live gateway with its load and state',
+  tags: ['admin'],
+  security,
+  response: { 200: { type: 'object', properties: { nodes: { type: 'array', items: nodeRecord } } }, 401: error, 403: error },
+} as const;
+
+const sample = {
+  type: 'object',
+  properties: { t: { type: 'integer' }, gateways: { type: 'integer' }, connections: { type: 'integer' }, msgRate: { type: 'number' } },
+} as const;
+
+export const statsSchema = {
+  summary: 'Cluster totals now, and sampled every 2 s over the last 10 minutes',
+  tags: ['admin'],
+  security,
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        t: { type: 'integer' },
+        gateways: { type: 'integer' },
+        draining: { type: 'integer' },
+        connections: { type: 'integer' },
+        msgRate: { type: 'number' },
+        history: { type: 'array', items: sample },
+      },
+    },
+    401: error,
+    403: error,
+  },
+} as const;
+
+export const userSchema = {
+  summary: "A user's route, online state and offline queue length",
+  tags: ['admin'],
+  security,
+  params: uidParam,
+  response: {
+    200: {
+      type: 'object',
+      properties: { userId: { type: 'string' }, online: { type: 'boolean' }, route, offlineQueue: { type: 'integer' } },
+    },
+    401: error,
+    403: error,
+  },
+} as const;
+
+export const kickSchema = {
+  summary: 'Kick a user wherever they are connected (kickout code 2)',
+  tags: ['admin'],
+  security,
+  params: uidParam,
+  body: { type: ['object', 'null'], properties: { reason: { type: 'string', maxLength: 256 } }, additionalProperties: false },
+  response: {
+    200: { type: 'object', properties: { kicked: { type: 'boolean' }, userId: { type: 'string' }, nodeId: { type: 'string' } } },
+    401: error,
+    403: error,
+    404: error,
+    503: error,
+  },
+} as const;
+
+export const drainSchema = {
+  summary: 'Drain a gateway: no new clients, clients reconnect elsewhere, custody handed to offline storage, exit',
+  tags: ['admin'],
+  security,
+  params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 64 } }, required: ['id'] },
+  response: { 202: { type: 'object', properties: { draining: { type: 'boolean' }, nodeId: { type: 'string' } } }, 401: error, 403: error, 404: error },
+} as const;
+
+export const pushSchema = {
+  summary: 'Send a server message (from "0") to a user anywhere in the cluster',
+  description:
+    'With qos (the default) the message is acked by the receiver or stored in its offline queue; without, it is dropped when the user is offline. ' +
+    'status: relayed (handed to the gateway holding the user), stored (offline queue), dropped (non-QoS, user offline).',
+  tags: ['push'],
+  security,
+  body: {
+    type: 'object',
+    properties: {
+      to: { type: 'string', minLength: 1, maxLength: 128, not: { enum: ['0', '-1'] } },
+      dataContent: { type: 'string', maxLength: 65_000 },
+      typeu: { type: 'integer', minimum: -2147483648, maximum: 2147483647 },
+      qos: { type: 'boolean' },
+    },
+    required: ['to', 'dataContent'],
+    additionalProperties: false,
+  },
+  response: {
+    202: { type: 'object', properties: { fp: { type: 'string' }, status: { type: 'string', enum: ['relayed', 'stored', 'dropped'] } } },
+    400: error,
+    401: error,
+    403: error,
+    409: error,
+  },
+} as const;
