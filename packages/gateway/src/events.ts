@@ -1,0 +1,38 @@
+/**
+ * Events a gateway emits for application backends (architecture §12): published to the RabbitMQ
+ * topic exchange `<IM_KEY_PREFIX>.events` with the event type as routing key, and optionally POSTed
+ * to a webhook. Every event carries an `id` that is the same for every delivery of one occurrence,
+ * so consumers can be idempotent (delivery is at least once). Schemas: docs/events.md.
+ */
+interface EventBase {
+  /** Idempotency key: equal for redeliveries of one occurrence. */
+  id: string;
+  /** ms since epoch. */
+  at: number;
+  /** The gateway that saw it. */
+  nodeId: string;
+}
+
+export type ImEvent =
+  | (EventBase & { type: 'login'; userId: string; connId: string; transport: string; extra: string | null })
+  | (EventBase & { type: 'logout'; userId: string; connId: string; kickCode: number })
+  | (EventBase & { type: 'c2s'; from: string; fp: string | null; typeu: number; dataContent: string | null })
+  | (EventBase & { type: 'c2c.delivered'; from: string; to: string; fp: string; typeu: number; dataContent: string | null; latencyMs: number })
+  | (EventBase & { type: 'c2c.offline'; from: string; to: string; fp: string; typeu: number; dataContent: string | null })
+  | (EventBase & { type: 'lost'; from: string; to: string; fp: string; typeu: number; reason: string });
+
+export type ImEventType = ImEvent['type'];
+
+/** Every event type, which is also its routing key on the events exchange. */
+export const IM_EVENT_TYPES: readonly ImEventType[] = ['login', 'logout', 'c2s', 'c2c.delivered', 'c2c.offline', 'lost'];
+
+/**
+ * Where a gateway sends its events. `publish` resolves once the event is safe (for RabbitMQ: the
+ * broker confirmed a persistent message) and rejects when it is not; a gateway acks a C2S message
+ * to its client only after its `c2s` event resolved, so C2S reaches the application at least once.
+ * A sink must never block message delivery for longer than its own timeout.
+ */
+export interface EventSink {
+  publish(event: ImEvent): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,268 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { connect as amqpConnect } from 'amqplib';
+import { Redis } from 'ioredis';
+import { InvalidArgumentError, UnavailableError, withTimeout } from '@switchboard/core';
+import {
+  DEFAULT_AMQP_URL,
+  DEFAULT_RABBITMQ_IMAGE,
+  DEFAULT_REDIS_IMAGE,
+  DEFAULT_REDIS_URL,
+  DEFAULT_SERVICE_PROBE_TIMEOUT_MS,
+} from './defaults.js';
+
+/** A backing service the integration and cluster tests need. */
+export type ServiceKind = 'redis' | 'amqp';
+
+/** Options of `locateService`; the defaults are what `resolveRedisUrl` / `resolveAmqpUrl` use. */
+export interface LocateServiceOptions {
+  /** Environment to read `IM_REDIS_URL` / `IM_AMQP_URL` and `DOCKER_HOST` from. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Try testcontainers. @default true when a Docker socket or DOCKER_HOST exists */
+  docker?: boolean;
+  /** Local URL to probe last. @default DEFAULT_REDIS_URL / DEFAULT_AMQP_URL */
+  localUrl?: string;
+  /** Per-probe deadline in ms. @default DEFAULT_SERVICE_PROBE_TIMEOUT_MS (3000) */
+  probeTimeoutMs?: number;
+}
+
+interface ServiceSpec {
+  title: string;
+  envVar: string;
+  localUrl: string;
+  image: string;
+  localHint: string;
+  ping(url: string, timeoutMs: number): Promise<void>;
+  startContainer(): Promise<string>;
+}
+
+const SPECS: Record<ServiceKind, ServiceSpec> = {
+  redis: {
+    title: 'Redis',
+    envVar: 'IM_REDIS_URL',
+    localUrl: DEFAULT_REDIS_URL,
+    image: DEFAULT_REDIS_IMAGE,
+    localHint: 'apt-get install -y redis-server && redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
+    ping: pingRedis,
+    async startContainer() {
+      const { RedisContainer } = await import('@testcontainers/redis');
+      const started = await new RedisContainer(DEFAULT_REDIS_IMAGE).start();
+      containers.push(started);
+      return started.getConnectionUrl();
+    },
+  },
+  amqp: {
+    title: 'RabbitMQ',
+    envVar: 'IM_AMQP_URL',
+    localUrl: DEFAULT_AMQP_URL,
+    image: DEFAULT_RABBITMQ_IMAGE,
+    localHint:
+      'apt-get install -y rabbitmq-server && RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1 rabbitmq-server -detached && rabbitmqctl -q await_startup',
+    ping: pingAmqp,
+    async startContainer() {
+      const { RabbitMQContainer } = await import('@testcontainers/rabbitmq');
+      const started = await new RabbitMQContainer(DEFAULT_RABBITMQ_IMAGE).start();
+      containers.push(started);
+      return started.getAmqpUrl();
+    },
+  },
+};
+
+/** Started containers, kept referenced for the life of the process; testcontainers' reaper removes them after. */
+const containers: unknown[] = [];
+const cache = new Map<ServiceKind, Promise<string>>();
+
+/**
+ * URL of a Redis that answers, found once per process (toolchain.md "Services"):
+ * `IM_REDIS_URL` (must answer, else this rejects) → a Docker container via testcontainers (only when a
+ * Docker socket or `DOCKER_HOST` exists) → `redis://127.0.0.1:6379` (probed) → rejects with an
+ * `UnavailableError` naming all three ways to provide one. Never skips silently.
+ */
+export function resolveRedisUrl(): Promise<string> {
+  return cached('redis');
+}
+
+/**
+ * URL of a RabbitMQ that answers, found once per process, in the same order as `resolveRedisUrl`:
+ * `IM_AMQP_URL` → testcontainers → `amqp://guest:guest@127.0.0.1:5672` → `UnavailableError`.
+ */
+export function resolveAmqpUrl(): Promise<string> {
+  return cached('amqp');
+}
+
+function cached(kind: ServiceKind): Promise<string> {
+  let p = cache.get(kind);
+  if (!p) {
+    p = locateService(kind);
+    cache.set(kind, p);
+  }
+  return p;
+}
+
+/** Uncached lookup behind `resolveRedisUrl` / `resolveAmqpUrl`, with every input injectable. */
+export async function locateService(kind: ServiceKind, opts: LocateServiceOptions = {}): Promise<string> {
+  const spec = SPECS[kind];
+  const env = opts.env ?? process.env;
+  const timeoutMs = opts.probeTimeoutMs ?? DEFAULT_SERVICE_PROBE_TIMEOUT_MS;
+
+  const fromEnv = env[spec.envVar];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    try {
+      await spec.ping(fromEnv, timeoutMs);
+    } catch (err) {
+      throw new UnavailableError(
+        `${spec.envVar}=${redactUrl(fromEnv)} is set but no ${spec.title} answers there (${message(err)}). ` +
+          `Start it, fix the URL, or unset ${spec.envVar} to fall back to Docker (testcontainers) or a local server.`,
+        { cause: err },
+      );
+    }
+    return fromEnv;
+  }
+
+  const tried: string[] = [`${spec.envVar} is not set`];
+  const docker = opts.docker ?? dockerAvailable(env);
+  if (docker) {
+    try {
+      return await spec.startContainer();
+    } catch (err) {
+      tried.push(`testcontainers could not start ${spec.image}: ${message(err)}`);
+    }
+  } else {
+    tried.push('no Docker engine (DOCKER_HOST unset, no docker.sock)');
+  }
+
+  const localUrl = opts.localUrl ?? spec.localUrl;
+  try {
+    const { hostname, port } = new URL(localUrl);
+    await probeTcp(hostname, Number(port) || defaultPort(kind), timeoutMs);
+    await spec.ping(localUrl, timeoutMs);
+    return localUrl;
+  } catch (err) {
+    tried.push(`nothing answers at ${redactUrl(localUrl)}: ${message(err)}`);
+  }
+
+  throw new UnavailableError(
+    `This test needs ${spec.title} and none was found. Provide it one of three ways: ` +
+      `(1) set ${spec.envVar} to a running server; ` +
+      `(2) make a Docker engine reachable (docker.sock or DOCKER_HOST) so testcontainers starts ${spec.image}; ` +
+      `(3) run a local server at ${redactUrl(localUrl)} (${spec.localHint}). ` +
+      `Tried: ${tried.join('; ')}.`,
+  );
+}
+
+/** Resolve when a TCP connection to host:port opens within `timeoutMs`; reject otherwise. */
+export function probeTcp(host: string, port: number, timeoutMs: number = DEFAULT_SERVICE_PROBE_TIMEOUT_MS): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new UnavailableError(`no TCP answer from ${host}:${port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new UnavailableError(`cannot connect to ${host}:${port}: ${err.message}`, { cause: err }));
+    });
+  });
+}
+
+async function pingRedis(url: string, timeoutMs: number): Promise<void> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  // Errors reach us through connect()/ping() rejections; the listener only stops ioredis printing them.
+  redis.on('error', () => {});
+  try {
+    await withTimeout(redis.connect(), timeoutMs, `Redis connect to ${redactUrl(url)}`);
+    const pong = await withTimeout(redis.ping(), timeoutMs, 'Redis PING');
+    if (pong !== 'PONG') throw new UnavailableError(`Redis PING answered ${JSON.stringify(pong)}`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function pingAmqp(url: string, timeoutMs: number): Promise<void> {
+  const conn = await withTimeout(amqpConnect(url, { timeout: timeoutMs }), timeoutMs, `AMQP connect to ${redactUrl(url)}`);
+  conn.on('error', () => {}); // surfaced through close() below if it matters
+  await conn.close();
+}
+
+/** True when a Docker engine may be reachable: DOCKER_HOST is set or a docker.sock exists. */
+export function dockerAvailable(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  if (env['DOCKER_HOST']) return true;
+  const candidates = ['/var/run/docker.sock', path.join(os.homedir(), '.docker', 'run', 'docker.sock')];
+  if (env['XDG_RUNTIME_DIR']) candidates.push(path.join(env['XDG_RUNTIME_DIR'], 'docker.sock'));
+  return candidates.some((p) => existsSync(p));
+}
+
+/**
+ * A prefix unique to one test file or test: `t-<name>-<12 hex chars>`. `name` is reduced to
+ * lower-case `[a-z0-9-]` (at most 24 characters). Use it as `IM_KEY_PREFIX`, a Redis key prefix or an
+ * AMQP exchange/queue name prefix, so parallel test files never touch each other's data.
+ */
+export function uniquePrefix(name = 'test'): string {
+  const clean =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 24) || 'test';
+  return `t-${clean}-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * Delete every Redis key under `prefix` (the key equal to it, or starting with it followed by a
+ * non-alphanumeric separator such as `:` or `{`), found with SCAN. Never FLUSHALL / FLUSHDB.
+ * Resolves with the number of keys deleted.
+ */
+export async function cleanupRedisPrefix(url: string, prefix: string): Promise<number> {
+  if (prefix.length < 3) throw new InvalidArgumentError(`cleanupRedisPrefix: prefix ${JSON.stringify(prefix)} is too short to be safe`);
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => {}); // errors reach us through the command rejections
+  const pattern = prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`) + '*';
+  let deleted = 0;
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      const mine = keys.filter((k) => k === prefix || !/[A-Za-z0-9]/.test(k.charAt(prefix.length)));
+      if (mine.length > 0) deleted += await redis.unlink(...mine);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}
+
+function defaultPort(kind: ServiceKind): number {
+  return kind === 'redis' ? 6379 : 5672;
+}
+
+/** Hide the password of a URL in messages. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparsable url>';
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
