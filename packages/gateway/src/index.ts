@@ -6,3 +6,4 @@ export { adminGuard } from './admin-auth.js';
 export { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 export * from './defaults.js';
 export { type Transport, type TransportKind } from './transport/transport.js';
+export { type ImEvent, type ImEventType, type EventSink, IM_EVENT_TYPES } from './events.js';
