@@ -97,6 +97,8 @@ interface Custody {
   state: 'delivering' | 'storing' | 'done';
   ackedWhileStoring: boolean;
   kind: 'c2c' | 's2c';
+  /** Receiver connections this custody already wrote the message to (the nudge skips them). */
+  triedConns: Set<ConnId>;
 }
 
 /** Where this node wrote a message it must relay the receiver's ack for. */
@@ -437,6 +439,19 @@ export class Gateway {
   private closeSession(s: Session, code: number, reason: string): void {
     if (s.state === 'closed') return;
     s.transport.close(code, reason);
+    // The transport ignores what arrives from now on (acks included), so the messages this session
+    // holds unacked go offline now, before newer messages for the user that fail to write: the
+    // offline queue keeps the order they were sent in.
+    this.releaseCustody(s);
+  }
+
+  /** Messages written to `s` and not acked fall to offline storage. */
+  private releaseCustody(s: Session): void {
+    for (const k of s.pendingIn) {
+      const c = this.custody.get(k);
+      if (c && c.state === 'delivering') void this.toOffline(c);
+    }
+    s.pendingIn.clear();
   }
 
   private onSessionClosed(s: Session): void {
@@ -453,11 +468,7 @@ export class Gateway {
       this.safeHook(() => this.hooks.onUserOffline?.(uid, { connId: s.connId, kickCode: s.kickCode }));
     }
     // Messages written to this connection and not acked fall to offline storage now.
-    for (const k of s.pendingIn) {
-      const c = this.custody.get(k);
-      if (c && c.state === 'delivering') void this.toOffline(c);
-    }
-    s.pendingIn.clear();
+    this.releaseCustody(s);
     s.log.debug({ userId: uid }, 'closed');
   }
 
@@ -473,6 +484,17 @@ export class Gateway {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Whether `s` can receive `wire`: MobileIMSDK TCP clients drop the connection on an inbound frame
+   * over their body limit (protocol §3.1), so such a frame would knock the receiver offline at every
+   * delivery attempt. WebSocket frames were already bounded when the sender's frame was read.
+   */
+  private fits(s: Session, wire: string): boolean {
+    if (s.transport.kind !== 'tcp') return true;
+    const max = this.o.tcpMaxBodyBytes;
+    return wire.length * 3 <= max || Buffer.byteLength(wire) <= max;
   }
 
   private send(s: Session, p: Packet): boolean {
@@ -687,6 +709,16 @@ export class Gateway {
     }
     for (const m of msgs) {
       if (s.state === 'closed') return;
+      // Kept for a later login on a transport that carries it (WebSocket).
+      if (!this.fits(s, m.packet)) continue;
+      // Pace the queue to the connection: written all at once, a long queue of big messages would
+      // overflow the slow-consumer bound on every login and never be delivered. Keep half of the
+      // bound free for live traffic; a message is always written into an empty buffer.
+      const size = Buffer.byteLength(m.packet);
+      while (s.transport.bufferedBytes() > 0 && s.transport.bufferedBytes() + size > this.o.maxOutboundBytes / 2) {
+        await sleep(5);
+        if ((s.state as string) === 'closed') return;
+      }
       this.inbound.set(key(uid, m.fp), { origin: this.nodeId, sender: '' as UserId, viaOffline: true });
       this.write(s, m.packet, PacketType.DATA);
     }
@@ -727,7 +759,7 @@ export class Gateway {
     }
     const wire = encodePacket({ ...p, bridge: false });
     if (!p.QoS) {
-      void this.relayBestEffort(p.to as UserId, wire);
+      void this.relayBestEffort(p.to as UserId, wire, s);
       return;
     }
     const fp = p.fp!;
@@ -751,6 +783,7 @@ export class Gateway {
       timer: null,
       state: 'delivering',
       ackedWhileStoring: false,
+      triedConns: new Set(),
       kind: 'c2c',
     });
   }
@@ -767,9 +800,14 @@ export class Gateway {
   }
 
   /** Non-QoS: delivered if the receiver is online, dropped otherwise. */
-  private async relayBestEffort(to: UserId, wire: string): Promise<void> {
+  private async relayBestEffort(to: UserId, wire: string, from?: Session): Promise<void> {
     const local = this.byUser.get(to);
     if (local) {
+      if (!this.fits(local, wire)) {
+        this.metrics.lost.inc({ reason: 'too_large' });
+        if (from) this.sendError(from, ErrorCode.MESSAGE_TOO_LARGE, 'message too large for the receiver');
+        return;
+      }
       this.metrics.messages.inc({ kind: 'c2c_local' });
       this.write(local, wire, PacketType.DATA);
       return;
@@ -821,6 +859,7 @@ export class Gateway {
       timer: null,
       state: 'delivering',
       ackedWhileStoring: false,
+      triedConns: new Set(),
       kind: 's2c',
     });
     return { fp };
@@ -836,16 +875,22 @@ export class Gateway {
     c.attempt++;
     const local = this.byUser.get(c.receiver);
     if (local) {
+      if (!this.fits(local, c.wire)) return this.tooLarge(c);
       if (c.kind === 'c2c') this.metrics.messages.inc({ kind: 'c2c_local' });
       if (!this.write(local, c.wire, PacketType.DATA)) return this.toOffline(c);
+      c.triedConns.add(local.connId);
       local.pendingIn.add(c.key);
       this.inbound.set(key(c.receiver, c.fp), { origin: this.nodeId, sender: c.sender, viaOffline: false });
       return this.armTimer(c);
     }
     let target: NodeId | null = null;
+    let targetConn: ConnId | null = null;
     try {
       const r = await this.o.routes.lookup(c.receiver);
-      if (r && r.nodeId !== this.nodeId && (await this.isNodeAlive(r.nodeId))) target = r.nodeId;
+      if (r && r.nodeId !== this.nodeId && (await this.isNodeAlive(r.nodeId))) {
+        target = r.nodeId;
+        targetConn = r.connId;
+      }
     } catch (err) {
       this.log.warn({ err }, 'route lookup failed; storing offline');
     }
@@ -856,6 +901,7 @@ export class Gateway {
     try {
       await this.o.bridge.send(target, { type: 'deliver', origin: this.nodeId, to: c.receiver, fp: c.fp, packet: c.wire });
       this.metrics.bridgePublish.observe((performance.now() - t0) / 1000);
+      if (targetConn !== null) c.triedConns.add(targetConn);
     } catch (err) {
       if (!(err instanceof UnroutableError)) this.log.warn({ err, node: target }, 'bridge send failed; storing offline');
       if (c.state === 'delivering') return this.toOffline(c);
@@ -875,6 +921,15 @@ export class Gateway {
       else void this.toOffline(c);
     }, wait);
     c.timer.unref();
+  }
+
+  /** The receiver's connection cannot carry the message: end custody, tell the sender (error 1031, no ack). */
+  private tooLarge(c: Custody): void {
+    this.finish(c);
+    this.metrics.lost.inc({ reason: 'too_large' });
+    this.safeHook(() => this.hooks.onLost?.(c.packet, 'too_large'));
+    const s = c.senderConn ? this.byConn.get(c.senderConn) : undefined;
+    if (s && s.state !== 'closed') this.sendError(s, ErrorCode.MESSAGE_TOO_LARGE, c.fp);
   }
 
   /** The receiver acked: end custody and tell the sender (architecture §5 step 3). */
@@ -954,13 +1009,15 @@ export class Gateway {
   private async nudge(c: Custody): Promise<void> {
     const local = this.byUser.get(c.receiver);
     if (local) {
+      // A connection that already got the message (and its resend) without acking gets no third copy.
+      if (c.triedConns.has(local.connId) || !this.fits(local, c.wire)) return;
       this.inbound.set(key(c.receiver, c.fp), { origin: this.nodeId, sender: c.sender, viaOffline: true });
       this.write(local, c.wire, PacketType.DATA);
       return;
     }
     try {
       const r = await this.o.routes.lookup(c.receiver);
-      if (r && r.nodeId !== this.nodeId && (await this.isNodeAlive(r.nodeId))) {
+      if (r && r.nodeId !== this.nodeId && !c.triedConns.has(r.connId) && (await this.isNodeAlive(r.nodeId))) {
         await this.o.bridge.send(r.nodeId, { type: 'deliver', origin: this.nodeId, to: c.receiver, fp: c.fp, packet: c.wire });
       }
     } catch {
@@ -1004,6 +1061,7 @@ export class Gateway {
         case 'deliver': {
           const s = this.byUser.get(msg.to);
           if (!s) return; // the origin's custody times out and stores it offline
+          if (!this.fits(s, msg.packet)) return; // likewise: kept offline for a WebSocket login
           if (msg.fp !== null) {
             let sender: UserId;
             try {

@@ -7,3 +7,29 @@ export { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 export * from './defaults.js';
 export { type Transport, type TransportKind } from './transport/transport.js';
 export { type ImEvent, type ImEventType, type EventSink, IM_EVENT_TYPES } from './events.js';
+export { fanOut, nullEventSink, MemoryEventSink, imEventId, withEventId, type ImEventDraft } from './event-sinks.js';
+export {
+  WebhookSink,
+  type WebhookSinkOptions,
+  type WebhookSinkStats,
+  type WebhookBody,
+  signWebhookBody,
+  verifyWebhookSignature,
+  createWebhookHandler,
+  type WebhookHandlerOptions,
+  type WebhookDeliveryInfo,
+  DEFAULT_WEBHOOK_MAX_BODY_BYTES,
+  DEFAULT_WEBHOOK_TOLERANCE_MS,
+  DEFAULT_WEBHOOK_BATCH_SIZE,
+  DEFAULT_WEBHOOK_FLUSH_INTERVAL_MS,
+  DEFAULT_WEBHOOK_MAX_ATTEMPTS,
+  DEFAULT_WEBHOOK_MAX_QUEUE,
+  DEFAULT_WEBHOOK_TIMEOUT_MS,
+  DEFAULT_WEBHOOK_RETRY_BASE_MS,
+  DEFAULT_WEBHOOK_RETRY_MAX_MS,
+  DEFAULT_WEBHOOK_CLOSE_TIMEOUT_MS,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+  WEBHOOK_DELIVERY_HEADER,
+  WEBHOOK_ATTEMPT_HEADER,
+} from './webhooks.js';
