@@ -143,4 +143,46 @@ describe('cluster of dispatch + 3 gateways', () => {
       await be.close();
     }
   });
+
+  it('push API - POST /api/messages reaches a user on any gateway with from "0", and waits offline otherwise', async () => {
+    for (const [i, gw] of cluster.gateways.entries()) {
+      const u = track(await cluster.clientOn(gw, `push-${i}`, i % 2 ? 'tcp' : 'ws'));
+      const res = await fetch(`${cluster.dispatchUrl}/api/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ to: u.uid, dataContent: `server says hi ${i}`, typeu: 77 }),
+      });
+      expect(res.status).toBe(202);
+      const { fp, status } = (await res.json()) as { fp: string; status: string };
+      expect(status).toBe('relayed');
+      const m = await u.waitForMessage((p) => p.fp === fp);
+      expect(m).toMatchObject({ from: '0', to: u.uid, dataContent: `server says hi ${i}`, typeu: 77, QoS: true });
+    }
+    const res = await fetch(`${cluster.dispatchUrl}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ to: 'push-later', dataContent: 'while you were away' }),
+    });
+    const { fp, status } = (await res.json()) as { fp: string; status: string };
+    expect(status).toBe('stored');
+    const late = track(await cluster.clientOn(cluster.gateways[2]!, 'push-later', 'tcp'));
+    await late.waitForMessage((p) => p.fp === fp);
+  });
+
+  it('admin kick - POST /admin/users/:uid/kick on dispatch kicks the user on its gateway with code 2', async () => {
+    const u = track(await cluster.clientOn(cluster.gateways[1]!, 'kick-me', 'ws'));
+    const res = await fetch(`${cluster.dispatchUrl}/admin/users/kick-me/kick`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'admin says bye' }),
+    });
+    expect(res.status).toBe(200);
+    const k = await u.waitForPacket(54);
+    expect(JSON.parse(k.dataContent!)).toEqual({ code: 2, reason: 'admin says bye' });
+    await u.waitForClose();
+    // once the gateway has removed the route, the user is offline for dispatch too
+    await waitFor(async () => (await fetch(`${cluster.dispatchUrl}/admin/users/kick-me/kick`, { method: 'POST' })).status === 404, {
+      what: 'kick of an offline user to answer 404',
+    });
+  });
 });

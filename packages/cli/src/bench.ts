@@ -1,5 +1,2 @@
-/** Placeholder until the bench lands: prints what is missing instead of pretending to run. */
-export async function runBenchCli(_args: string[]): Promise<void> {
-  process.stderr.write('switchboard bench: not built yet\n');
-  process.exitCode = 2;
-}
+/** `switchboard bench`: the load and chaos generator lives in @switchboard/bench. */
+export { runBenchCli } from '@switchboard/bench';

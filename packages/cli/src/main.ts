@@ -12,6 +12,7 @@ Commands:
   dispatch                the dispatch service (needs Redis)
   cluster --gateways N    dispatch + N gateways as child processes (default N = 3)
   bench [options]         load and chaos generator (see: switchboard bench --help)
+  chat --uid ID           interactive terminal chat client (see: switchboard chat --help)
 
 Configuration comes from IM_* environment variables; see the README.`;
 
@@ -24,6 +25,11 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'bench') {
     const { runBenchCli } = await import('./bench.js');
     await runBenchCli(rest);
+    return;
+  }
+  if (command === 'chat') {
+    const { runChatCli } = await import('./chat.js');
+    await runChatCli(rest);
     return;
   }
   const roles: Record<string, Role> = { standalone: 'standalone', gateway: 'gateway', dispatch: 'dispatch', cluster: 'cluster' };
@@ -63,6 +69,15 @@ async function main(argv: string[]): Promise<void> {
       },
     );
   };
+  // A gateway drained through the admin API or dispatch ends its process like SIGTERM would.
+  run.closed?.then(() => {
+    if (signals > 0) return;
+    signals++;
+    run.lifecycle.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 }

@@ -2,13 +2,22 @@ import { createLogger, Lifecycle, newNodeId, asNodeId, type Logger, type NodeId 
 import { LocalBus, LocalBridge, MemoryNodeRegistry, MemoryOfflineStore, MemoryRouteStore } from '@switchboard/cluster';
 import { Gateway, adminGuard, buildGatewayAdmin, createLoginVerifier, type GatewayHooks } from '@switchboard/gateway';
 import { buildDispatch } from '@switchboard/dispatch';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { Config } from './config.js';
 import { redactedConfig } from './config.js';
+
+/** The web chat page's build (`packages/web/dist`), which dispatch serves at `/`. */
+export function webRoot(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('@switchboard/web/package.json')), 'dist');
+}
 
 /** A running role: its ready line and how to stop it. */
 export interface Running {
   ready: Record<string, unknown>;
   lifecycle: Lifecycle;
+  /** Resolves when the role stopped on its own (a gateway drained by an operator). */
+  closed?: Promise<void>;
   /** Graceful stop (drain for gateways). */
   stop(): Promise<void>;
 }
@@ -85,11 +94,13 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
     senseMode: cfg.senseMode,
     guard: adminGuard(cfg.adminToken),
     ...(cfg.adminToken === undefined ? {} : { adminToken: cfg.adminToken }),
+    webRoot: webRoot(),
   });
   await app.listen({ port: cfg.ports.dispatch, host: cfg.bindHost });
   lifecycle.onClose('dispatch', () => app.close());
   const dispatch = (app.server.address() as { port: number }).port;
   return {
+    closed: gw.closed,
     ready: { event: 'ready', role: 'standalone', nodeId, ports: { ws: ports.ws, tcp: ports.tcp, udp: 0, admin, dispatch } },
     lifecycle,
     stop: async () => {
@@ -132,7 +143,18 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
   const admin = await startAdmin(gw, cfg, log, lifecycle);
   lifecycle.onClose('gateway', () => gw.close());
   const ports = await gw.start();
+  // After a Redis outage (it may have restarted empty), claim the connected users' routes again.
+  let redisWasReady = true;
+  backends.redis.on('close', () => {
+    redisWasReady = false;
+  });
+  backends.redis.on('ready', () => {
+    if (redisWasReady) return;
+    redisWasReady = true;
+    void gw.reassertRoutes();
+  });
   return {
+    closed: gw.closed,
     ready: { event: 'ready', role: 'gateway', nodeId, ports: { ws: ports.ws, tcp: ports.tcp, udp: 0, admin } },
     lifecycle,
     stop: async () => {
@@ -180,6 +202,7 @@ export async function runDispatch(cfg: Config): Promise<Running> {
     backendsUp: () => backends.isUp(),
     guard: adminGuard(cfg.adminToken),
     ...(cfg.adminToken === undefined ? {} : { adminToken: cfg.adminToken }),
+    webRoot: webRoot(),
   });
   await app.listen({ port: cfg.ports.dispatch, host: cfg.bindHost });
   lifecycle.onClose('dispatch', () => app.close());

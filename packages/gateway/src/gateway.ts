@@ -158,6 +158,12 @@ export class Gateway {
   private ports = { ws: 0, tcp: 0, udp: 0, admin: 0 };
   private drainPromise: Promise<void> | null = null;
   private closePromise: Promise<void> | null = null;
+  private resolveClosed: () => void = () => {};
+  /** Resolves once the gateway closed, whether through `close()`, a drain, or a drain request from the cluster. */
+  readonly closed: Promise<void> = new Promise((r) => {
+    this.resolveClosed = r;
+  });
+  private bridgeWasDown = false;
 
   constructor(opts: GatewayOptions) {
     this.nodeId = opts.nodeId ?? newNodeId();
@@ -206,7 +212,15 @@ export class Gateway {
   async start(): Promise<{ ws: number; tcp: number }> {
     if (this.state !== 'created') throw new Error('gateway already started');
     await this.o.bridge.start((msg) => this.onBridgeMessage(msg));
-    this.o.bridge.onStateChange((s) => this.log.info({ bridge: s }, 'bridge state changed'));
+    this.o.bridge.onStateChange((s) => {
+      this.log.info({ bridge: s }, 'bridge state changed');
+      if (s === 'down') this.bridgeWasDown = true;
+      if (s === 'up' && this.bridgeWasDown) {
+        this.bridgeWasDown = false;
+        // While our queue was gone, messages for our users fell to their offline queues.
+        this.redeliverOffline('bridge reconnected');
+      }
+    });
 
     this.httpServer = createHttpServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('Use a WebSocket connection at ' + D.DEFAULT_WS_PATH + '\n');
@@ -333,6 +347,7 @@ export class Gateway {
       await this.o.bridge.close().catch(() => {});
     }
     this.log.info('gateway closed');
+    this.resolveClosed();
   }
 
   private stopListening(): void {
@@ -698,6 +713,38 @@ export class Gateway {
     return true;
   }
 
+  /** Deliver every connected user's offline queue again (after an outage sent their messages there). */
+  redeliverOffline(reason: string): void {
+    if (this.state !== 'running') return;
+    this.log.info({ users: this.byUser.size, reason }, 'delivering offline queues of connected users');
+    for (const s of this.byUser.values()) void this.deliverOffline(s);
+  }
+
+  /**
+   * Claim again the routes of every connected user, e.g. after Redis restarted and lost them
+   * (architecture §11), then deliver what reached their offline queues meanwhile. The kick rule
+   * applies as at login, with each session's own firstLoginTime.
+   */
+  async reassertRoutes(): Promise<void> {
+    if (this.state !== 'running') return;
+    let n = 0;
+    for (const s of [...this.byUser.values()]) {
+      if (s.state !== 'online' || s.userId === null) continue;
+      const route: Route = { userId: s.userId, nodeId: this.nodeId, connId: s.connId, firstLoginTime: s.firstLoginTime, since: Date.now() };
+      try {
+        const r = await this.o.routes.claim(route, s.firstLoginTime);
+        if (r.outcome === 'rejected') this.kickLocal(s, KickoutCode.DUPLICATE_LOGIN, null);
+        else if (r.replaced && r.kickReplaced) this.kickRoute(r.replaced, KickoutCode.DUPLICATE_LOGIN, null);
+        n++;
+      } catch (err) {
+        this.log.warn({ err }, 'could not re-register routes; will retry at the next reconnect');
+        return;
+      }
+    }
+    this.log.info({ routes: n }, 're-registered the routes of connected users');
+    this.redeliverOffline('route store reconnected');
+  }
+
   private async deliverOffline(s: Session): Promise<void> {
     const uid = s.userId!;
     let msgs;
@@ -826,9 +873,9 @@ export class Gateway {
    * A server push (from "0") to a user anywhere in the cluster. With QoS it follows the custody
    * path (delivered and acked, or stored offline); without, it is best effort.
    */
-  push(to: string, dataContent: string, opts: { typeu?: number; qos?: boolean } = {}): PushResult {
+  push(to: string, dataContent: string, opts: { typeu?: number; qos?: boolean; fp?: string } = {}): PushResult {
     const qos = opts.qos ?? true;
-    const fp = newFingerprint();
+    const fp = opts.fp ?? newFingerprint();
     const p: Packet = {
       bridge: false,
       type: PacketType.DATA,
@@ -1084,6 +1131,10 @@ export class Gateway {
           if (s && s.userId === msg.userId) this.kickLocal(s, msg.code, msg.reason);
           return;
         }
+        case 'push':
+          // A push from dispatch for a user of this node: custody starts here.
+          this.push(msg.to, msg.dataContent, { typeu: msg.typeu, qos: msg.qos, fp: msg.fp });
+          return;
         case 'control':
           if (msg.action === 'drain') void this.drain();
           return;

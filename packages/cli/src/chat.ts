@@ -1,0 +1,238 @@
+import * as readline from 'node:readline';
+import { parseArgs } from 'node:util';
+import type { Readable, Writable } from 'node:stream';
+import { MessageStore, type ChatMessage, type ClientState, type SwitchboardClient } from '@switchboard/client';
+import { createNodeClient } from '@switchboard/client/node';
+import { ConfigError } from '@switchboard/core';
+
+/** Dispatch the chat client asks when `--dispatch` is not given (`pnpm start` listens there). */
+export const DEFAULT_CHAT_DISPATCH_URL = 'http://127.0.0.1:8080';
+
+export const CHAT_USAGE = `Usage: switchboard chat --uid ID [--to PEER] [--dispatch URL] [--token T] [--transport ws|tcp]
+
+An interactive chat on the Switchboard client SDK: asks dispatch for a gateway, logs in, and
+reconnects by itself. Type a line to send it to the current peer.
+
+Options:
+  --uid ID          user to log in as (required)
+  --to PEER         peer to talk to first
+  --dispatch URL    dispatch origin (default ${DEFAULT_CHAT_DISPATCH_URL})
+  --token T         login token (a JWT when the gateways run IM_AUTH=jwt)
+  --transport T     ws (default) or tcp
+
+Commands while chatting:
+  /to PEER          talk to PEER from now on
+  @PEER text        send one message to PEER
+  /history          this conversation so far
+  /status           connection state and pending messages
+  /quit             leave (Ctrl+D too; piped input leaves once every message is acked or lost)
+
+Exit codes: 0 left normally, 2 login refused, 3 kicked (a kicked client does not reconnect).`;
+
+export interface ChatOptions {
+  uid: string;
+  dispatchUrl: string;
+  token?: string | null;
+  transport?: 'ws' | 'tcp';
+  /** First peer. */
+  peer?: string | null;
+  input: Readable;
+  output: Writable;
+  /** Interactive terminal (prompt, colours). @default output is a TTY */
+  terminal?: boolean;
+  /** An already built client (tests). */
+  client?: SwitchboardClient;
+}
+
+const STATE_TEXT: Record<ClientState, string> = {
+  idle: 'offline',
+  connecting: 'connecting…',
+  online: 'online',
+  reconnecting: 'reconnecting…',
+  kicked: 'kicked',
+  rejected: 'login refused',
+  closed: 'offline',
+};
+
+/**
+ * Run one chat session until the user leaves, the input ends (after pending messages settle),
+ * the session is kicked or the login is refused. Resolves with the exit code.
+ */
+export async function runChat(opts: ChatOptions): Promise<number> {
+  const out = opts.output;
+  const tty = opts.terminal ?? Boolean((out as { isTTY?: boolean }).isTTY);
+  const color = (code: string, s: string): string => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const client =
+    opts.client ??
+    createNodeClient({ uid: opts.uid, token: opts.token ?? null, dispatchUrl: opts.dispatchUrl, transport: opts.transport ?? 'ws', sendReceipts: true });
+  const store = new MessageStore(client);
+  let peer: string | null = opts.peer ?? null;
+  let exitCode = 0;
+  let finished = false;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+
+  const rl = readline.createInterface({ input: opts.input, output: tty ? out : undefined, terminal: tty });
+  const lamp = (): string => {
+    const s = client.state;
+    return s === 'online' ? color('32', '●') : s === 'connecting' || s === 'reconnecting' ? color('33', '●') : color('31', '●');
+  };
+  const refreshPrompt = (): void => {
+    if (!tty || finished) return;
+    rl.setPrompt(`${lamp()} ${opts.uid}${peer ? ` → ${peer}` : ''}> `);
+    rl.prompt(true);
+  };
+  const print = (line: string): void => {
+    const stamp = new Date().toTimeString().slice(0, 8);
+    if (tty) {
+      readline.clearLine(out, 0);
+      readline.cursorTo(out, 0);
+    }
+    out.write(`[${stamp}] ${line}\n`);
+    refreshPrompt();
+  };
+  const short = (id: string): string => `#${id.slice(0, 8)}`;
+  const describe = (m: ChatMessage): string =>
+    m.direction === 'in' ? `← ${m.peer}: ${m.content}` : `→ ${m.peer}: ${m.content}  (${short(m.id)} ${m.state}${m.error ? `: ${m.error}` : ''})`;
+
+  const finish = (code: number): void => {
+    if (finished) return;
+    finished = true;
+    exitCode = code;
+    resolveDone();
+  };
+
+  client.on('state', (e) => {
+    if (e.state === 'online') print(`* online${client.node ? ` on ${client.node}` : ''} as ${opts.uid}`);
+    else if (e.state === 'reconnecting') print(`* ${color('33', 'connection lost')} (${e.reason ?? 'closed'}); reconnecting by itself`);
+    else if (e.state === 'connecting') print(`* connecting to ${opts.dispatchUrl} …`);
+    refreshPrompt();
+  });
+  client.on('reconnect', (e) => {
+    if (e.attempt > 1 || client.state === 'connecting') print(`* retry ${e.attempt} in ${e.delayMs} ms${e.error ? ` (${e.error.message})` : ''}`);
+  });
+  client.on('kicked', (e) => {
+    print(color('31', `* kicked by the server (code ${e.code}${e.reason ? `: ${e.reason}` : ''}); not reconnecting`));
+    finish(3);
+  });
+  store.subscribe((e) => {
+    if (e.type === 'read') return;
+    const m = e.message;
+    if (e.type === 'added') {
+      if (m.direction === 'in') print(color('36', describe(m)));
+      else print(describe(m));
+      return;
+    }
+    if (m.state === 'sent') print(`  ${short(m.id)} sent (${m.peer} has it or it waits in ${m.peer}'s offline queue)`);
+    else if (m.state === 'delivered') print(color('32', `  ✓ ${short(m.id)} delivered to ${m.peer}`));
+    else if (m.state === 'failed') print(color('31', `  ✗ ${short(m.id)} to ${m.peer} failed${m.error ? `: ${m.error}` : ''}`));
+  });
+
+  const send = (to: string, text: string): void => {
+    if (client.state === 'kicked' || client.state === 'rejected' || client.state === 'closed') {
+      print(`* cannot send: ${STATE_TEXT[client.state]}`);
+      return;
+    }
+    store.send(to, text);
+  };
+
+  let inputEnded = false;
+  const settleAndLeave = async (): Promise<void> => {
+    // Piped input: leave once every message is acked or reported lost (never drop one silently).
+    while (!finished && client.pendingCount > 0) await new Promise((r) => setTimeout(r, 100));
+    finish(exitCode);
+  };
+
+  rl.on('line', (raw) => {
+    const line = raw.trimEnd();
+    if (line === '') return refreshPrompt();
+    if (line === '/quit' || line === '/exit') return finish(0);
+    if (line === '/help') {
+      out.write(CHAT_USAGE + '\n');
+      return refreshPrompt();
+    }
+    if (line === '/status') {
+      print(`* ${STATE_TEXT[client.state]}${client.node ? ` on ${client.node}` : ''}; ${client.pendingCount} message(s) waiting for an ack`);
+      return;
+    }
+    if (line === '/history') {
+      if (!peer) return print('* no peer yet: /to PEER');
+      const msgs = store.conversation(peer);
+      if (msgs.length === 0) print(`* nothing with ${peer} yet`);
+      for (const m of msgs) print(describe(m));
+      return;
+    }
+    const to = /^\/to\s+(\S+)\s*$/.exec(line);
+    if (to) {
+      peer = to[1]!;
+      store.markRead(peer);
+      print(`* talking to ${peer}`);
+      return;
+    }
+    const at = /^@(\S+)\s+([\s\S]+)$/.exec(line);
+    if (at) return send(at[1]!, at[2]!);
+    if (line.startsWith('/')) return print(`* unknown command ${line.split(/\s/)[0]}; /help lists them`);
+    if (!peer) return print('* pick a peer first: /to PEER (or @PEER text)');
+    send(peer, line);
+  });
+  rl.on('close', () => {
+    inputEnded = true;
+    void settleAndLeave();
+  });
+
+  if (tty) {
+    out.write(`switchboard chat: ${opts.uid} via ${opts.dispatchUrl}. /help lists the commands.\n`);
+  }
+  client.connect().catch((err: unknown) => {
+    if (client.state === 'rejected') {
+      print(color('31', `* login refused: ${err instanceof Error ? err.message : String(err)}`));
+      finish(2);
+    }
+  });
+
+  await done;
+  if (!inputEnded) rl.close();
+  store.detach();
+  await client.close();
+  return exitCode;
+}
+
+/** `switchboard chat ...` */
+export async function runChatCli(argv: string[]): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        uid: { type: 'string' },
+        to: { type: 'string' },
+        dispatch: { type: 'string', default: DEFAULT_CHAT_DISPATCH_URL },
+        token: { type: 'string' },
+        transport: { type: 'string', default: 'ws' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new ConfigError([`chat: ${err instanceof Error ? err.message : String(err)}`, 'see: switchboard chat --help']);
+  }
+  if (values.help) {
+    process.stdout.write(CHAT_USAGE + '\n');
+    return;
+  }
+  const problems: string[] = [];
+  if (!values.uid) problems.push('chat: --uid is required');
+  if (values.transport !== 'ws' && values.transport !== 'tcp') problems.push('chat: --transport must be ws or tcp');
+  if (!/^https?:\/\//.test(values.dispatch)) problems.push('chat: --dispatch must be an http(s) URL');
+  if (problems.length) throw new ConfigError(problems);
+  const code = await runChat({
+    uid: values.uid!,
+    dispatchUrl: values.dispatch,
+    token: values.token ?? null,
+    transport: values.transport as 'ws' | 'tcp',
+    peer: values.to ?? null,
+    input: process.stdin,
+    output: process.stdout,
+  });
+  process.exitCode = code;
+}
