@@ -2,7 +2,18 @@ import { z } from 'zod';
 import { ConfigError, formatIssues } from '@switchboard/core';
 import { parseSenseMode, type SenseMode } from '@switchboard/protocol';
 
-const port = (dflt: number) => z.coerce.number().int().min(0).max(65535).default(dflt);
+function isUrl(v: string, protocols: string[]): boolean {
+  try {
+    const u = new URL(v);
+    return protocols.includes(u.protocol) && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** A blank value counts as unset (its default), as for every other variable. */
+const blankAsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const port = (dflt: number) => z.preprocess(blankAsUnset, z.coerce.number().int().min(0).max(65535).default(dflt));
 const positiveMs = (dflt: number) => z.coerce.number().int().min(1).max(7 * 24 * 3600 * 1000 * 4).default(dflt);
 const optionalString = z
   .string()
@@ -11,8 +22,14 @@ const optionalString = z
 
 /** Environment variables (architecture §2). Only this module reads process.env. */
 const schema = z.object({
-  IM_REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-  IM_AMQP_URL: z.string().url().default('amqp://guest:guest@127.0.0.1:5672'),
+  IM_REDIS_URL: z
+    .string()
+    .refine((v) => isUrl(v, ['redis:', 'rediss:']), 'must be a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  IM_AMQP_URL: z
+    .string()
+    .refine((v) => isUrl(v, ['amqp:', 'amqps:']), 'must be an amqp:// or amqps:// URL')
+    .default('amqp://guest:guest@127.0.0.1:5672'),
   IM_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (1–64)').default('im'),
   IM_NODE_ID: optionalString.refine((v) => v === undefined || /^[A-Za-z0-9_.-]{1,64}$/.test(v), 'letters, digits, _ . - only (1–64)'),
   IM_BIND_HOST: z.string().min(1).default('127.0.0.1'),
@@ -79,10 +96,17 @@ export interface Config {
  * ConfigError. The result is frozen.
  */
 export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
-  const parsed = schema.safeParse(env);
-  const problems: string[] = parsed.success ? [] : formatIssues(parsed.error.issues);
-  if (!parsed.success) throw new ConfigError(problems);
-  const e = parsed.data;
+  // Each variable on its own, so that cross-variable rules still run (and are reported in the
+  // same message) when some unrelated variable is invalid.
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(schema.shape)) {
+    const r = (field as z.ZodType).safeParse(env[name]);
+    if (r.success) values[name] = r.data;
+    else problems.push(...formatIssues(r.error.issues.map((i) => ({ ...i, path: [name, ...i.path] }))));
+  }
+  const e = values as z.infer<typeof schema>;
+  const valid = (...names: Array<keyof z.infer<typeof schema>>) => names.every((n) => Object.hasOwn(values, n));
   const auth = e.IM_AUTH ?? (role === 'standalone' ? 'none' : 'jwt');
   if (auth === 'jwt' && !e.IM_JWT_SECRET && role !== 'dispatch' && role !== 'cluster') {
     problems.push('IM_JWT_SECRET: required when IM_AUTH is jwt (the default outside standalone); set it, or set IM_AUTH=none or http');
@@ -90,10 +114,10 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
   if (auth === 'jwt' && e.IM_JWT_SECRET && e.IM_JWT_SECRET.length < 16) problems.push('IM_JWT_SECRET: must be at least 16 characters');
   if (auth === 'http' && !e.IM_AUTH_URL) problems.push('IM_AUTH_URL: required when IM_AUTH is http');
   if (e.IM_AUTH_URL && !/^https?:\/\//.test(e.IM_AUTH_URL)) problems.push('IM_AUTH_URL: must be an http(s) URL');
-  if (e.IM_CUSTODY_GIVE_UP_MS <= e.IM_CUSTODY_RESEND_MS) {
+  if (valid('IM_CUSTODY_GIVE_UP_MS', 'IM_CUSTODY_RESEND_MS') && e.IM_CUSTODY_GIVE_UP_MS <= e.IM_CUSTODY_RESEND_MS) {
     problems.push('IM_CUSTODY_GIVE_UP_MS: must be greater than IM_CUSTODY_RESEND_MS');
   }
-  if (e.IM_RATE_LIMIT_BURST < e.IM_RATE_LIMIT_PER_SEC / 10) problems.push('IM_RATE_LIMIT_BURST: must be at least a tenth of IM_RATE_LIMIT_PER_SEC');
+  if (valid('IM_RATE_LIMIT_BURST', 'IM_RATE_LIMIT_PER_SEC') && e.IM_RATE_LIMIT_BURST < e.IM_RATE_LIMIT_PER_SEC / 10) problems.push('IM_RATE_LIMIT_BURST: must be at least a tenth of IM_RATE_LIMIT_PER_SEC');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     role,
@@ -103,7 +127,7 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     nodeId: e.IM_NODE_ID,
     bindHost: e.IM_BIND_HOST,
     publicHost: e.IM_PUBLIC_HOST ?? (e.IM_BIND_HOST === '0.0.0.0' || e.IM_BIND_HOST === '::' ? '127.0.0.1' : e.IM_BIND_HOST),
-    ports: { ws: e.IM_WS_PORT, tcp: e.IM_TCP_PORT, udp: e.IM_UDP_PORT, admin: e.IM_ADMIN_PORT, dispatch: e.IM_DISPATCH_PORT },
+    ports: Object.freeze({ ws: e.IM_WS_PORT, tcp: e.IM_TCP_PORT, udp: e.IM_UDP_PORT, admin: e.IM_ADMIN_PORT, dispatch: e.IM_DISPATCH_PORT }),
     senseMode: e.IM_SENSE_MODE,
     auth,
     jwtSecret: e.IM_JWT_SECRET,

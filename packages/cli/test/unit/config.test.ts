@@ -245,11 +245,11 @@ describe('loadConfig', () => {
     // one message lists every problem. Turn this into `it` once loadConfig collects both.
     // Known bug in config.ts (reported): a blank port (`IM_WS_PORT=` in a compose file) is coerced
     // to 0, "any free port", while every other blank variable counts as unset. Turn into `it` once fixed.
-    it.fails('a blank port counts as unset (its default), not as 0', () => {
+    it('a blank port counts as unset (its default), not as 0', () => {
       expect(loadConfig('standalone', { IM_WS_PORT: '' }).ports.ws).toBe(3000);
     });
 
-    it.fails('lists schema and cross-variable problems together', () => {
+    it('lists schema and cross-variable problems together', () => {
       const ps = problems(() => loadConfig('standalone', { IM_WS_PORT: 'abc', IM_AUTH: 'http' }));
       expect(ps.map((p) => p.split(':')[0]).sort()).toEqual(['IM_AUTH_URL', 'IM_WS_PORT']);
     });
