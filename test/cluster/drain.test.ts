@@ -32,6 +32,8 @@ describe('graceful drain of one of 3 gateways under load', () => {
       timeoutMs: 5_000,
       what: 'the node to report draining',
     });
+    // dispatch reuses its registry read for up to 250 ms
+    await new Promise((r) => setTimeout(r, 300));
     for (let i = 0; i < 30; i++) expect((await cluster.dispatchFor(`new-${i}`)).node).not.toBe(victim.nodeId);
     const exit = await victim.proc.waitForExit(20_000);
     expect(exit.code).toBe(0);

@@ -53,5 +53,5 @@ export interface NodeRegistry {
  * gets fewer new clients. Weights are small so that measurement noise does not unbalance nodes.
  */
 export function loadScore(n: Pick<NodeRecord, 'connections' | 'loopLagMs' | 'cpu'>): number {
-  return n.connections + n.loopLagMs * 5 + n.cpu * 50;
+  return n.connections + n.loopLagMs * 2 + n.cpu * 20;
 }

@@ -7,6 +7,7 @@ import { PacketType, SERVER_UID, encodePacket } from '@switchboard/protocol';
 import { NodePicker } from './picker.js';
 import { StatsHistory, STATS_SAMPLE_INTERVAL_MS, totals } from './stats.js';
 import * as S from './schemas.js';
+import { registerWeb } from './web.js';
 
 /** Reconnect policy handed to clients with every dispatch answer. */
 export const DEFAULT_RECONNECT = { initialDelayMs: 500, maxDelayMs: 15_000, multiplier: 2, jitter: 0.5 } as const;
@@ -30,6 +31,11 @@ export interface DispatchOptions {
    * Without it those endpoints answer 503. Started by `buildDispatch`'s caller.
    */
   bridge?: Bridge;
+  /**
+   * Directory of the web build (`packages/web/dist`) served at `/`. When it has no `index.html`,
+   * `/` answers 501 saying how to build it. @default not served
+   */
+  webRoot?: string;
 }
 
 /** The dispatch service (architecture §7): hands each client the least-loaded live gateway; cluster admin and push API. */
@@ -222,6 +228,8 @@ export function buildDispatch(opts: DispatchOptions) {
       );
     });
   });
+
+  if (opts.webRoot !== undefined) app.register(async (web) => registerWeb(web, opts.webRoot!));
 
   app.setErrorHandler(async (err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
     if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message });

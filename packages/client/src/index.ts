@@ -1,0 +1,44 @@
+export {
+  SwitchboardClient,
+  createClient,
+  type ClientOptions,
+  type ClientState,
+  type ClientEvent,
+  type ClientEventType,
+  type IncomingMessage,
+  type SendOptions,
+  type SendResult,
+  type KeepAliveTimings,
+  type QosOptions,
+} from './client.js';
+export { ClientError, ClientErrorCode, MessageLostError, LossReason, isClientError, type ClientErrorOptions } from './errors.js';
+export {
+  DEFAULT_QOS_CHECK_INTERVAL_MS,
+  DEFAULT_QOS_JUST_SENT_MS,
+  DEFAULT_QOS_MAX_RETRIES,
+  DEFAULT_QOS_RESEND_GRACE_MS,
+  DEFAULT_DEDUPE_TTL_MS,
+  DEFAULT_KEEPALIVE_CHECK_INTERVAL_MS,
+  DEFAULT_SENSE_MODE,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_LOGIN_TIMEOUT_MS,
+  DEFAULT_DISPATCH_TIMEOUT_MS,
+  DEFAULT_RECONNECT_POLICY,
+  DEFAULT_RECEIPT_TYPEU,
+  type ReconnectPolicy,
+} from './defaults.js';
+export { fetchDispatch, parseDispatchInfo, reconnectDelayMs, type DispatchInfo, type FetchLike } from './dispatch.js';
+export {
+  webSocketTransport,
+  type Transport,
+  type Connection,
+  type ConnectionHandlers,
+  type CloseInfo,
+  type ServerTarget,
+  type WebSocketLike,
+  type WebSocketConstructor,
+} from './transport.js';
+export { MessageStore, type ChatMessage, type ChatMessageState, type StoreEvent } from './message-store.js';
+export { DedupeWindow } from './dedupe.js';
+export { Emitter } from './emitter.js';
+export { newFingerprint } from './ids.js';

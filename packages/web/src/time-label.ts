@@ -1,0 +1,45 @@
+/**
+ * WeChat-style time labels for a conversation: a label stands above a message only when more than
+ * two minutes passed since the previous one; its text gets coarser with age: today "14:03", then
+ * "Yesterday 14:03", "Day before yesterday 14:03", the weekday within a week ("Wednesday 14:03"),
+ * then the date ("Mar 5 14:03", with the year when it is not this year's). Pure: no DOM.
+ */
+
+/** A time label is shown when more than this passed since the previous message, ms. */
+export const TIME_LABEL_GAP_MS = 2 * 60_000;
+
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'] as const;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
+const DAY_MS = 86_400_000;
+
+/** True when a message at `time` gets a label, given the previous message's time (undefined: first message). */
+export function needsTimeLabel(previous: number | undefined, time: number): boolean {
+  return previous === undefined || time - previous > TIME_LABEL_GAP_MS;
+}
+
+/** Label text for a message at `time` seen at `now` (both ms since epoch, local time zone). */
+export function timeLabel(time: number, now: number): string {
+  const d = new Date(time);
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const days = calendarDaysBetween(time, now);
+  if (days === 0) return hm;
+  if (days === 1) return `Yesterday ${hm}`;
+  if (days === 2) return `Day before yesterday ${hm}`;
+  if (days > 2 && days < 7) return `${WEEKDAYS[d.getDay()]} ${hm}`;
+  const date = `${MONTHS[d.getMonth()]} ${d.getDate()}`;
+  return d.getFullYear() === new Date(now).getFullYear() ? `${date} ${hm}` : `${date}, ${d.getFullYear()} ${hm}`;
+}
+
+/** Whole local calendar days from `a`'s date to `b`'s date (negative when `a` is later); DST-safe. */
+export function calendarDaysBetween(a: number, b: number): number {
+  return Math.round((startOfDay(b) - startOfDay(a)) / DAY_MS);
+}
+
+function startOfDay(t: number): number {
+  const d = new Date(t);
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+}
+
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
