@@ -1,0 +1,349 @@
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { ConfigError } from '@switchboard/core';
+import { parseSenseMode, type SenseMode } from '@switchboard/protocol';
+import * as D from './defaults.js';
+
+/** Where the simulated users connect. */
+export type BenchTarget =
+  | { kind: 'dispatch'; url: string }
+  | { kind: 'direct'; wsUrl: string; tcp: { host: string; port: number } | null }
+  | { kind: 'spawn-standalone' }
+  | { kind: 'spawn-cluster'; gateways: number };
+
+/** Closed loop (`--inflight`) or open loop (`--rate`). */
+export type LoadMode = { kind: 'closed'; inflight: number } | { kind: 'open'; ratePerSec: number };
+
+/** Everything `switchboard bench` was asked to do, validated. */
+export interface BenchOptions {
+  target: BenchTarget;
+  users: number;
+  /** Share of users on TCP, 0–1. */
+  tcpShare: number;
+  /** `dataContent` bytes per message. */
+  sizeBytes: number;
+  load: LoadMode;
+  durationS: number;
+  warmupS: number;
+  senseMode: SenseMode;
+  /** Prefix of every simulated user id (unique per run so earlier runs' offline queues do not interfere). */
+  uidPrefix: string;
+  connectConcurrency: number;
+  loginTimeoutS: number;
+  qos: { tickMs: number; graceMs: number; retries: number };
+  drainS: number;
+  collectS: number;
+  echoBaseline: boolean;
+  chaos: {
+    killNodeAtS: number | null;
+    drainNodeAtS: number | null;
+    restartRabbitmqAtS: number | null;
+    /** JSON file `{ "<nodeId>": pid }` for --kill-node-at against a cluster the bench did not start. */
+    clusterPidsFile: string | null;
+    /** Shell command that restarts RabbitMQ. */
+    rabbitmqRestartCmd: string;
+  };
+  /** Extra environment for processes the bench spawns (`--sut-env K=V`). */
+  sutEnv: Record<string, string>;
+  /** Extra node flags for processes the bench spawns, e.g. `--cpu-prof`. */
+  sutNodeArgs: string[];
+  jsonFile: string | null;
+  quiet: boolean;
+  /** Print the per-second timeline in the table (it is always in the JSON). */
+  timeline: boolean;
+}
+
+export type ParsedBenchArgs = { help: true } | { help: false; options: BenchOptions };
+
+export const BENCH_USAGE = `Usage: switchboard bench [target] [options]      (or: pnpm bench -- [options])
+
+A MobileIMSDK-speaking load generator: N users log in, send QoS C2C messages between random pairs,
+ack, dedupe, resend and reconnect like MobileIMSDK clients, and report sent/acked/delivered/lost,
+duplicates, send->ack and send->deliver latency, throughput and the cross-node share.
+
+Target (exactly one):
+  --dispatch URL            every user asks GET URL/api/dispatch?uid= and connects where told
+  --ws URL                  every WebSocket user straight to this URL (e.g. ws://host:3000/websocket)
+    --tcp HOST:PORT         with --ws: TCP users straight to this address
+  --spawn-standalone        start \`switchboard standalone\` on free ports and target its dispatch
+  --spawn-cluster N         start dispatch + N gateways (needs Redis and RabbitMQ) and target dispatch
+
+Load:
+  --users N                 simulated users (default ${D.DEFAULT_USERS}, at most ${D.MAX_USERS})
+  --tcp-share F             share of users on TCP, 0..1 (default ${D.DEFAULT_TCP_SHARE}; 0 with --ws and no --tcp)
+  --size BYTES              dataContent bytes per message, ${D.MIN_SIZE_BYTES}..${D.MAX_SIZE_BYTES} (default ${D.DEFAULT_SIZE_BYTES})
+  --inflight K              closed loop: unacked messages per user (default ${D.DEFAULT_INFLIGHT})
+  --rate MSG_PER_SEC        open loop: offered messages per second over all users (instead of --inflight)
+  --duration S              measured window, seconds (default ${D.DEFAULT_DURATION_S})
+  --warmup S                load before the measured window, seconds (default ${D.DEFAULT_WARMUP_S})
+  --sense-mode M            heartbeat mode 3S|5S|10S|15S|30S|60S|120S (default ${D.DEFAULT_SENSE_MODE})
+  --uid-prefix P            user ids are P0, P1, ... (default: random per run)
+  --connect-concurrency N   logins in progress at once (default ${D.DEFAULT_CONNECT_CONCURRENCY})
+  --login-timeout S         give up logging in after S seconds (default ${D.DEFAULT_LOGIN_TIMEOUT_S})
+  --qos-tick-ms MS          sender resend check interval (default ${D.DEFAULT_QOS_TICK_MS})
+  --qos-grace-ms MS         no resend within this long of the first send (default ${D.DEFAULT_QOS_GRACE_MS})
+  --qos-retries N           resends before the sender reports a message lost (default ${D.DEFAULT_QOS_RETRIES})
+  --drain S                 after the load, wait up to S s for acks and deliveries (default ${D.DEFAULT_DRAIN_S})
+  --collect S               then log receivers of missing messages back in and wait S s for their
+                            offline queues (default ${D.DEFAULT_COLLECT_S})
+
+Baseline:
+  --echo-baseline           also drive a raw ws (and TCP) echo server in a child process with the same
+                            users, in-flight/rate and size, and print the throughput ratio
+
+Chaos (seconds from the start of the load, warmup included):
+  --kill-node-at S          SIGKILL the gateway holding most users (needs --spawn-cluster or --cluster-pids)
+  --drain-node-at S         drain that gateway through dispatch (POST /admin/nodes/:id/drain)
+  --restart-rabbitmq-at S   run --rabbitmq-restart-cmd (default: "rabbitmqctl stop_app && rabbitmqctl start_app")
+  --cluster-pids FILE       JSON {"<nodeId>": pid, ...} of a cluster the bench did not start
+  --rabbitmq-restart-cmd C  shell command used by --restart-rabbitmq-at
+
+Spawned processes (--spawn-*):
+  --sut-env K=V             extra environment (repeatable), e.g. --sut-env IM_RATE_LIMIT_PER_SEC=5000
+  --sut-node-args "ARGS"    extra node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+
+Output:
+  --json FILE               write the full result as JSON
+  --quiet                   no progress lines on stderr
+  --timeline                also print the per-second timeline (always in the JSON)
+  -h, --help                this text
+`;
+
+const SPEC = {
+  dispatch: { type: 'string' },
+  ws: { type: 'string' },
+  tcp: { type: 'string' },
+  'spawn-standalone': { type: 'boolean' },
+  'spawn-cluster': { type: 'string' },
+  users: { type: 'string' },
+  'tcp-share': { type: 'string' },
+  size: { type: 'string' },
+  inflight: { type: 'string' },
+  rate: { type: 'string' },
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
+  'sense-mode': { type: 'string' },
+  'uid-prefix': { type: 'string' },
+  'connect-concurrency': { type: 'string' },
+  'login-timeout': { type: 'string' },
+  'qos-tick-ms': { type: 'string' },
+  'qos-grace-ms': { type: 'string' },
+  'qos-retries': { type: 'string' },
+  drain: { type: 'string' },
+  collect: { type: 'string' },
+  'echo-baseline': { type: 'boolean' },
+  'kill-node-at': { type: 'string' },
+  'drain-node-at': { type: 'string' },
+  'restart-rabbitmq-at': { type: 'string' },
+  'cluster-pids': { type: 'string' },
+  'rabbitmq-restart-cmd': { type: 'string' },
+  'sut-env': { type: 'string', multiple: true },
+  'sut-node-args': { type: 'string' },
+  json: { type: 'string' },
+  quiet: { type: 'boolean' },
+  timeline: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * Parse and validate `switchboard bench` arguments. Every problem is reported together in one
+ * `ConfigError` (its `problems` name the flags). A lone `--` (as `pnpm bench -- ...` passes it) is ignored.
+ */
+export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
+  const args = joinValues(argv.filter((a, i) => !(a === '--' && i === 0)));
+  let values: ReturnType<typeof parseArgs<{ options: typeof SPEC; strict: true; allowPositionals: false }>>['values'];
+  try {
+    ({ values } = parseArgs({ args, options: SPEC, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new ConfigError([err instanceof Error ? err.message : String(err)]);
+  }
+  if (values.help) return { help: true };
+  const problems: string[] = [];
+
+  const num = (flag: keyof typeof SPEC, dflt: number, opts: { min: number; max: number; int?: boolean }): number => {
+    const raw = values[flag];
+    if (raw === undefined) return dflt;
+    if (typeof raw !== 'string' || raw.trim() === '') {
+      problems.push(`--${flag}: a number is required`);
+      return dflt;
+    }
+    const n = Number(raw);
+    const kind = opts.int ? 'a whole number' : 'a number';
+    if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || n < opts.min || n > opts.max) {
+      problems.push(`--${flag}: ${kind} from ${opts.min} to ${opts.max} is required (got "${raw}")`);
+      return dflt;
+    }
+    return n;
+  };
+  const optNum = (flag: keyof typeof SPEC, opts: { min: number; max: number; int?: boolean }): number | null =>
+    values[flag] === undefined ? null : num(flag, 0, opts);
+
+  // Target
+  const targets: BenchTarget[] = [];
+  if (values.dispatch !== undefined) {
+    const u = parseUrl(values.dispatch, ['http:', 'https:']);
+    if (!u) problems.push(`--dispatch: an http(s) URL is required (got "${values.dispatch}")`);
+    else targets.push({ kind: 'dispatch', url: u.href.replace(/\/+$/, '') });
+  }
+  let tcpAddr: { host: string; port: number } | null = null;
+  if (values.tcp !== undefined) {
+    tcpAddr = parseHostPort(values.tcp);
+    if (!tcpAddr) problems.push(`--tcp: HOST:PORT is required (got "${values.tcp}")`);
+    if (values.ws === undefined) problems.push('--tcp: only together with --ws (through dispatch, users learn the TCP address)');
+  }
+  if (values.ws !== undefined) {
+    const u = parseUrl(values.ws, ['ws:', 'wss:']);
+    if (!u) problems.push(`--ws: a ws:// or wss:// URL is required (got "${values.ws}")`);
+    else targets.push({ kind: 'direct', wsUrl: values.ws, tcp: tcpAddr });
+  }
+  if (values['spawn-standalone']) targets.push({ kind: 'spawn-standalone' });
+  if (values['spawn-cluster'] !== undefined) {
+    const n = num('spawn-cluster', 1, { min: 1, max: 16, int: true });
+    targets.push({ kind: 'spawn-cluster', gateways: n });
+  }
+  if (targets.length === 0) problems.push('a target is required: --dispatch URL, --ws URL, --spawn-standalone or --spawn-cluster N');
+  if (targets.length > 1) problems.push('--dispatch, --ws, --spawn-standalone and --spawn-cluster exclude each other: give one');
+  const target: BenchTarget = targets[0] ?? { kind: 'spawn-standalone' };
+
+  // Load
+  const users = num('users', D.DEFAULT_USERS, { min: 2, max: D.MAX_USERS, int: true });
+  const directNoTcp = target.kind === 'direct' && target.tcp === null;
+  const tcpShare = num('tcp-share', directNoTcp ? 0 : D.DEFAULT_TCP_SHARE, { min: 0, max: 1 });
+  if (directNoTcp && tcpShare > 0) problems.push('--tcp-share: TCP users need --tcp HOST:PORT when the target is --ws');
+  const sizeBytes = num('size', D.DEFAULT_SIZE_BYTES, { min: D.MIN_SIZE_BYTES, max: D.MAX_SIZE_BYTES, int: true });
+  let load: LoadMode;
+  if (values.rate !== undefined) {
+    if (values.inflight !== undefined) problems.push('--rate and --inflight exclude each other (open loop or closed loop)');
+    load = { kind: 'open', ratePerSec: num('rate', 1, { min: 1, max: 1_000_000 }) };
+  } else {
+    load = { kind: 'closed', inflight: num('inflight', D.DEFAULT_INFLIGHT, { min: 1, max: 1_000, int: true }) };
+  }
+  const durationS = num('duration', D.DEFAULT_DURATION_S, { min: 0.1, max: 86_400 });
+  const warmupS = num('warmup', D.DEFAULT_WARMUP_S, { min: 0, max: 3_600 });
+  let senseMode: SenseMode = D.DEFAULT_SENSE_MODE;
+  if (values['sense-mode'] !== undefined) {
+    const m = parseSenseMode(values['sense-mode']);
+    if (!m) problems.push(`--sense-mode: one of 3S, 5S, 10S, 15S, 30S, 60S, 120S (got "${values['sense-mode']}")`);
+    else senseMode = m;
+  }
+  const uidPrefix = values['uid-prefix'] ?? `b${randomBytes(3).toString('hex')}-`;
+  if (!/^[A-Za-z0-9_.-]{1,32}$/.test(uidPrefix)) problems.push('--uid-prefix: 1–32 letters, digits, _ . -');
+  const connectConcurrency = num('connect-concurrency', D.DEFAULT_CONNECT_CONCURRENCY, { min: 1, max: 10_000, int: true });
+  const loginTimeoutS = num('login-timeout', D.DEFAULT_LOGIN_TIMEOUT_S, { min: 1, max: 3_600 });
+  const qos = {
+    tickMs: num('qos-tick-ms', D.DEFAULT_QOS_TICK_MS, { min: 10, max: 600_000, int: true }),
+    graceMs: num('qos-grace-ms', D.DEFAULT_QOS_GRACE_MS, { min: 0, max: 600_000, int: true }),
+    retries: num('qos-retries', D.DEFAULT_QOS_RETRIES, { min: 0, max: 100, int: true }),
+  };
+  const drainS = num('drain', D.DEFAULT_DRAIN_S, { min: 0, max: 3_600 });
+  const collectS = num('collect', D.DEFAULT_COLLECT_S, { min: 0, max: 3_600 });
+
+  // Chaos
+  const totalS = warmupS + durationS;
+  const at = (flag: 'kill-node-at' | 'drain-node-at' | 'restart-rabbitmq-at'): number | null => {
+    const v = optNum(flag, { min: 0, max: 86_400 });
+    if (v !== null && v >= totalS) problems.push(`--${flag}: must fall inside the load (warmup + duration = ${totalS} s)`);
+    return v;
+  };
+  const killNodeAtS = at('kill-node-at');
+  const drainNodeAtS = at('drain-node-at');
+  const restartRabbitmqAtS = at('restart-rabbitmq-at');
+  const clusterPidsFile = values['cluster-pids'] ?? null;
+  const viaDispatch = target.kind === 'dispatch' || target.kind === 'spawn-standalone' || target.kind === 'spawn-cluster';
+  if (killNodeAtS !== null && target.kind !== 'spawn-cluster' && !(target.kind === 'dispatch' && clusterPidsFile)) {
+    problems.push('--kill-node-at: needs --spawn-cluster N, or --dispatch URL with --cluster-pids FILE (the bench must know the pids)');
+  }
+  if (clusterPidsFile !== null && target.kind !== 'dispatch') problems.push('--cluster-pids: only with --dispatch');
+  if (drainNodeAtS !== null && !viaDispatch) problems.push('--drain-node-at: needs a dispatch target (--dispatch or --spawn-*)');
+  if (restartRabbitmqAtS !== null && !(target.kind === 'dispatch' || target.kind === 'spawn-cluster')) {
+    problems.push('--restart-rabbitmq-at: needs a cluster (--dispatch URL or --spawn-cluster N)');
+  }
+  const rabbitmqRestartCmd = values['rabbitmq-restart-cmd'] ?? 'rabbitmqctl stop_app && rabbitmqctl start_app';
+
+  // Spawned processes
+  const sutEnv: Record<string, string> = {};
+  for (const kv of values['sut-env'] ?? []) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(kv);
+    if (!m) problems.push(`--sut-env: KEY=VALUE is required (got "${kv}")`);
+    else sutEnv[m[1]!] = m[2]!;
+  }
+  const sutNodeArgs = (values['sut-node-args'] ?? '').split(/\s+/).filter((a) => a.length > 0);
+  const spawns = target.kind === 'spawn-standalone' || target.kind === 'spawn-cluster';
+  if (!spawns && (values['sut-env'] !== undefined || values['sut-node-args'] !== undefined)) {
+    problems.push('--sut-env / --sut-node-args: only with --spawn-standalone or --spawn-cluster');
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    help: false,
+    options: {
+      target,
+      users,
+      tcpShare,
+      sizeBytes,
+      load,
+      durationS,
+      warmupS,
+      senseMode,
+      uidPrefix,
+      connectConcurrency,
+      loginTimeoutS,
+      qos,
+      drainS,
+      collectS,
+      echoBaseline: values['echo-baseline'] ?? false,
+      chaos: { killNodeAtS, drainNodeAtS, restartRabbitmqAtS, clusterPidsFile, rabbitmqRestartCmd },
+      sutEnv,
+      sutNodeArgs,
+      jsonFile: values.json ?? null,
+      quiet: values.quiet ?? false,
+      timeline: values.timeline ?? false,
+    },
+  };
+}
+
+/**
+ * `--flag value` → `--flag=value` for flags that take a value, so values that start with a dash
+ * (`--sut-node-args "--cpu-prof"`, `--duration -1`) reach validation instead of confusing parseArgs.
+ */
+function joinValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = a.startsWith('--') ? a.slice(2) : null;
+    const spec = name !== null && Object.hasOwn(SPEC, name) ? SPEC[name as keyof typeof SPEC] : null;
+    if (spec && spec.type === 'string' && i + 1 < argv.length) {
+      out.push(`${a}=${argv[i + 1]!}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+function parseUrl(s: string, protocols: string[]): URL | null {
+  try {
+    const u = new URL(s);
+    return protocols.includes(u.protocol) ? u : null;
+  } catch {
+    return null;
+  }
+}
+
+/** "host:port" or "[v6]:port". */
+export function parseHostPort(s: string): { host: string; port: number } | null {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(s.trim());
+  if (!m) return null;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65_535) return null;
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/**
+ * Whether user `i` of `n` uses TCP, for a TCP share `share`: spreads the TCP users evenly over the
+ * index range (so any prefix of the users has about the same mix), exactly round(n · share) of them.
+ */
+export function isTcpUser(i: number, share: number): boolean {
+  return Math.floor((i + 1) * share + 1e-9) > Math.floor(i * share + 1e-9);
+}

@@ -1,0 +1,179 @@
+import { connect as tcpConnect, type Socket } from 'node:net';
+import WebSocket from 'ws';
+import { TcpFrameDecoder, encodeTcpFrame } from '@switchboard/protocol';
+import { TimeoutError, UnavailableError } from '@switchboard/core';
+
+/** Largest inbound TCP body the bench accepts (a gateway may be configured above MobileIMSDK's 6144). */
+const MAX_INBOUND_TCP_BODY_BYTES = 1 << 20;
+
+/**
+ * One client connection carrying MobileIMSDK packets as text: a WebSocket text frame per packet,
+ * or a 4-byte big-endian length-prefixed body per packet on TCP.
+ */
+export interface Conn {
+  readonly kind: 'ws' | 'tcp';
+  /** Write one packet. Silently dropped once the connection is closing. */
+  send(text: string): void;
+  /** Close now (no linger); `onClose` fires once. */
+  close(): void;
+  /** Set the handler of every inbound packet text. */
+  onText(fn: (text: string) => void): void;
+  /** Set the handler called once when the connection is gone, whoever closed it. */
+  onClose(fn: () => void): void;
+  readonly open: boolean;
+}
+
+/** Where to connect. */
+export type Endpoint = { kind: 'ws'; url: string } | { kind: 'tcp'; host: string; port: number };
+
+/** Open a connection; rejects with UnavailableError (refused, reset) or TimeoutError. */
+export function openConn(ep: Endpoint, timeoutMs: number): Promise<Conn> {
+  return ep.kind === 'ws' ? openWs(ep.url, timeoutMs) : openTcp(ep.host, ep.port, timeoutMs);
+}
+
+function openWs(url: string, timeoutMs: number): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    // MobileIMSDK's server offers neither subprotocols nor compression.
+    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs, maxPayload: 1 << 20 });
+    let settled = false;
+    ws.once('open', () => {
+      settled = true;
+      resolve(new WsConn(ws));
+    });
+    ws.once('error', (err) => {
+      if (settled) return;
+      settled = true;
+      ws.terminate();
+      reject(isTimeout(err) ? new TimeoutError(`ws connect to ${url} timed out`, { cause: err }) : new UnavailableError(`ws connect to ${url} failed`, { cause: err }));
+    });
+  });
+}
+
+function isTimeout(err: Error): boolean {
+  return /timed? ?out/i.test(err.message) || (err as NodeJS.ErrnoException).code === 'ETIMEDOUT';
+}
+
+class WsConn implements Conn {
+  readonly kind = 'ws' as const;
+  private textFn: (t: string) => void = () => {};
+  private closeFn: () => void = () => {};
+  private closed = false;
+
+  constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data: WebSocket.RawData) => {
+      if (this.closed) return;
+      this.textFn(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
+    });
+    ws.on('error', () => {});
+    ws.on('close', () => this.gone());
+  }
+
+  get open(): boolean {
+    return !this.closed && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(text: string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.ws.terminate();
+    this.gone();
+  }
+
+  onText(fn: (t: string) => void): void {
+    this.textFn = fn;
+  }
+
+  onClose(fn: () => void): void {
+    this.closeFn = fn;
+  }
+
+  private gone(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeFn();
+  }
+}
+
+function openTcp(host: string, port: number, timeoutMs: number): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    const sock = tcpConnect({ host, port, noDelay: true });
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      sock.destroy();
+      reject(new TimeoutError(`tcp connect to ${host}:${port} timed out`));
+    }, timeoutMs);
+    sock.once('connect', () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(new TcpConn(sock));
+    });
+    sock.once('error', (err) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sock.destroy();
+      reject(new UnavailableError(`tcp connect to ${host}:${port} failed`, { cause: err }));
+    });
+  });
+}
+
+class TcpConn implements Conn {
+  readonly kind = 'tcp' as const;
+  private readonly decoder = new TcpFrameDecoder(MAX_INBOUND_TCP_BODY_BYTES);
+  private textFn: (t: string) => void = () => {};
+  private closeFn: () => void = () => {};
+  private closed = false;
+
+  constructor(private readonly sock: Socket) {
+    sock.on('data', (chunk: Buffer) => {
+      if (this.closed) return;
+      let bodies: Buffer[];
+      try {
+        bodies = this.decoder.push(chunk);
+      } catch {
+        this.close(); // a framing error from the server: nothing sensible left to read
+        return;
+      }
+      for (const b of bodies) {
+        if (this.closed) return;
+        this.textFn(b.toString('utf8'));
+      }
+    });
+    sock.on('error', () => {});
+    sock.on('close', () => this.gone());
+  }
+
+  get open(): boolean {
+    return !this.closed && !this.sock.destroyed;
+  }
+
+  send(text: string): void {
+    if (!this.closed && !this.sock.destroyed) this.sock.write(encodeTcpFrame(text));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.sock.destroy();
+    this.gone();
+  }
+
+  onText(fn: (t: string) => void): void {
+    this.textFn = fn;
+  }
+
+  onClose(fn: () => void): void {
+    this.closeFn = fn;
+  }
+
+  private gone(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeFn();
+  }
+}

@@ -1,0 +1,63 @@
+/** Defaults of `switchboard bench`, in one place, units in the names. */
+
+/** Simulated users. */
+export const DEFAULT_USERS = 1_000;
+/** Closed loop: unacked QoS messages each user keeps in flight. */
+export const DEFAULT_INFLIGHT = 4;
+/** `dataContent` size of each message, bytes. */
+export const DEFAULT_SIZE_BYTES = 100;
+/** Smallest `--size`: the content must hold the send timestamp and the message number. */
+export const MIN_SIZE_BYTES = 32;
+/**
+ * Largest `--size`: MobileIMSDK's TCP body limit is 6144 bytes and the envelope around
+ * `dataContent` (keys, ids, fp) takes about 200 of them.
+ */
+export const MAX_SIZE_BYTES = 5_800;
+/** Measured window, seconds. */
+export const DEFAULT_DURATION_S = 10;
+/** Load before the measured window (not counted in rates and latencies), seconds. */
+export const DEFAULT_WARMUP_S = 2;
+/** Share of users on TCP (the rest use WebSocket). */
+export const DEFAULT_TCP_SHARE = 0.5;
+/** Heartbeat mode, as the MobileIMSDK table (architecture §2 `IM_SENSE_MODE`). */
+export const DEFAULT_SENSE_MODE = '15S';
+/** Connections opened at once while logging users in. */
+export const DEFAULT_CONNECT_CONCURRENCY = 100;
+/** Give up logging the users in after this long, seconds. */
+export const DEFAULT_LOGIN_TIMEOUT_S = 60;
+/** Wait for one login response, ms. */
+export const DEFAULT_LOGIN_RESPONSE_TIMEOUT_MS = 10_000;
+/**
+ * Most users one load-generator process may simulate: one socket each, and the process limit is
+ * 20000 open files (toolchain.md), minus headroom for the HTTP agent and the runtime.
+ */
+export const MAX_USERS = 19_000;
+
+/** MobileIMSDK sender QoS (mobileimsdk-protocol §6.1): check tick, "just sent" grace, resends. */
+export const DEFAULT_QOS_TICK_MS = 5_000;
+export const DEFAULT_QOS_GRACE_MS = 3_000;
+export const DEFAULT_QOS_RETRIES = 2;
+
+/** Reconnect policy when dispatch does not hand one out (it does: architecture §7). */
+export const DEFAULT_RECONNECT_INITIAL_MS = 500;
+export const DEFAULT_RECONNECT_MAX_MS = 15_000;
+export const DEFAULT_RECONNECT_MULTIPLIER = 2;
+export const DEFAULT_RECONNECT_JITTER = 0.5;
+/** Reconnect interval of MobileIMSDK clients (no dispatch): immediately, then every 3 s. */
+export const DEFAULT_FIXED_RECONNECT_MS = 3_000;
+
+/** Final drain: wait this long for outstanding acks and deliveries, seconds. */
+export const DEFAULT_DRAIN_S = 20;
+/** Then log the receivers of still-missing messages back in and wait this long for their offline queues, seconds. */
+export const DEFAULT_COLLECT_S = 10;
+
+/** Open loop: how often the rate scheduler wakes up, ms. */
+export const OPEN_LOOP_TICK_MS = 2;
+/** How often the progress line is printed (stderr), ms. */
+export const PROGRESS_INTERVAL_MS = 2_000;
+/** HTTP timeout of dispatch and admin requests, ms. */
+export const DEFAULT_HTTP_TIMEOUT_MS = 5_000;
+/** Deadline for a spawned process' ready line, ms. */
+export const DEFAULT_SPAWN_READY_TIMEOUT_MS = 60_000;
+/** After SIGTERM, a spawned process gets this long before SIGKILL, ms. */
+export const DEFAULT_SPAWN_KILL_GRACE_MS = 10_000;

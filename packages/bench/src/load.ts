@@ -1,0 +1,111 @@
+import type { LoadMode } from './args.js';
+import type { Window } from './stats.js';
+import { OPEN_LOOP_TICK_MS } from './defaults.js';
+
+/** What the load driver needs of a simulated user (Switchboard user or echo user). */
+export interface LoadUser {
+  readonly index: number;
+  readonly online: boolean;
+  /** Messages sent and not yet answered. */
+  readonly inflight: number;
+  /** Originate one message to user `receiver`; `sentAt` is the performance.now() time latency counts from. */
+  sendNew(receiver: number, sentAt: number, measured: boolean): void;
+}
+
+/** A random user index other than `self`, uniform over the other n − 1 users. */
+export function randomPeer(self: number, n: number, random: () => number = Math.random): number {
+  const j = Math.floor(random() * (n - 1));
+  return j >= self ? j + 1 : j;
+}
+
+/**
+ * Generates the messages: closed loop (each online user keeps `inflight` unanswered messages,
+ * sending the next as one is answered) or open loop (`ratePerSec` messages per second over all users
+ * from random online senders, on a fixed schedule whatever the answers do; the latency of a message
+ * counts from its scheduled time, so a stalled generator does not hide queueing).
+ * No new message after `window.to`.
+ */
+export class LoadDriver {
+  private generating = false;
+  private timer: NodeJS.Timeout | null = null;
+  private scheduled = 0;
+  /** Open loop: sends skipped because no online sender was found. */
+  skippedOffline = 0;
+
+  constructor(
+    private readonly users: readonly LoadUser[],
+    private readonly mode: LoadMode,
+    private readonly window: Window,
+  ) {}
+
+  get running(): boolean {
+    return this.generating;
+  }
+
+  start(): void {
+    this.generating = true;
+    if (this.mode.kind === 'closed') {
+      for (const u of this.users) this.topUp(u);
+      // The closed loop is driven by answers; this timer only ends it on time.
+      this.timer = setInterval(() => {
+        if (performance.now() >= this.window.to) this.stop();
+      }, 20);
+    } else {
+      this.timer = setInterval(() => this.openTick(), OPEN_LOOP_TICK_MS);
+    }
+  }
+
+  stop(): void {
+    this.generating = false;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Closed loop: a message of `u` was answered or given up. */
+  onSlotFree(u: LoadUser): void {
+    if (this.mode.kind !== 'closed' || !this.generating) return;
+    this.topUp(u);
+  }
+
+  /** Closed loop: fill `u` up to the in-flight target (after login or reconnect). */
+  topUp(u: LoadUser): void {
+    if (this.mode.kind !== 'closed' || !this.generating || !u.online) return;
+    const now = performance.now();
+    if (now >= this.window.to) {
+      this.stop();
+      return;
+    }
+    const measured = now >= this.window.from;
+    const n = this.users.length;
+    for (let k = u.inflight; k < this.mode.inflight; k++) u.sendNew(randomPeer(u.index, n), now, measured);
+  }
+
+  private openTick(): void {
+    if (this.mode.kind !== 'open' || !this.generating) return;
+    const rate = this.mode.ratePerSec;
+    const now = performance.now();
+    const until = Math.min(now, this.window.to);
+    const due = Math.floor(((until - this.window.start) * rate) / 1000);
+    const n = this.users.length;
+    while (this.scheduled < due) {
+      const sentAt = this.window.start + (this.scheduled * 1000) / rate;
+      this.scheduled++;
+      const sender = this.pickOnline(n);
+      if (!sender) {
+        this.skippedOffline++;
+        continue;
+      }
+      sender.sendNew(randomPeer(sender.index, n), sentAt, sentAt >= this.window.from);
+    }
+    if (now >= this.window.to) this.stop();
+  }
+
+  private pickOnline(n: number): LoadUser | null {
+    for (let tries = 0; tries < 16; tries++) {
+      const u = this.users[Math.floor(Math.random() * n)]!;
+      if (u.online) return u;
+    }
+    for (const u of this.users) if (u.online) return u;
+    return null;
+  }
+}
