@@ -61,6 +61,15 @@ const schema = z.object({
   IM_OFFLINE_CAPACITY: z.coerce.number().int().min(1).default(1000),
   IM_OFFLINE_TTL_MS: positiveMs(7 * 24 * 3600 * 1000),
   IM_DRAIN_TIMEOUT_MS: positiveMs(30_000),
+  IM_EVENTS: z.preprocess(blankAsUnset, z.enum(['amqp', 'off']).optional()),
+  IM_EVENTS_TIMEOUT_MS: positiveMs(2_000),
+  IM_WEBHOOK_URL: optionalString.refine((v) => v === undefined || isUrl(v, ['http:', 'https:']), 'must be an http(s) URL'),
+  IM_WEBHOOK_SECRET: optionalString,
+  IM_WEBHOOK_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(100),
+  IM_WEBHOOK_FLUSH_INTERVAL_MS: positiveMs(200),
+  IM_WEBHOOK_TIMEOUT_MS: positiveMs(5_000),
+  IM_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  IM_WEBHOOK_MAX_QUEUE: z.coerce.number().int().min(1).default(10_000),
 });
 
 export type Role = 'standalone' | 'gateway' | 'dispatch' | 'cluster';
@@ -89,6 +98,13 @@ export interface Config {
   offlineCapacity: number;
   offlineTtlMs: number;
   drainTimeoutMs: number;
+  /** `amqp`: publish events to `<prefix>.events`; `off`: none. */
+  events: 'amqp' | 'off';
+  eventsTimeoutMs: number;
+  /** Webhook delivery of the same events, when IM_WEBHOOK_URL is set. */
+  webhook:
+    | { url: string; secret: string; batchSize: number; flushIntervalMs: number; timeoutMs: number; maxAttempts: number; maxQueue: number }
+    | undefined;
 }
 
 /**
@@ -118,6 +134,8 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     problems.push('IM_CUSTODY_GIVE_UP_MS: must be greater than IM_CUSTODY_RESEND_MS');
   }
   if (valid('IM_RATE_LIMIT_BURST', 'IM_RATE_LIMIT_PER_SEC') && e.IM_RATE_LIMIT_BURST < e.IM_RATE_LIMIT_PER_SEC / 10) problems.push('IM_RATE_LIMIT_BURST: must be at least a tenth of IM_RATE_LIMIT_PER_SEC');
+  if (e.IM_WEBHOOK_URL && !e.IM_WEBHOOK_SECRET) problems.push('IM_WEBHOOK_SECRET: required when IM_WEBHOOK_URL is set');
+  if (e.IM_WEBHOOK_SECRET && e.IM_WEBHOOK_SECRET.length < 16) problems.push('IM_WEBHOOK_SECRET: must be at least 16 characters');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     role,
@@ -143,6 +161,20 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     offlineCapacity: e.IM_OFFLINE_CAPACITY,
     offlineTtlMs: e.IM_OFFLINE_TTL_MS,
     drainTimeoutMs: e.IM_DRAIN_TIMEOUT_MS,
+    events: e.IM_EVENTS ?? (role === 'standalone' ? 'off' : 'amqp'),
+    eventsTimeoutMs: e.IM_EVENTS_TIMEOUT_MS,
+    webhook:
+      e.IM_WEBHOOK_URL && e.IM_WEBHOOK_SECRET
+        ? Object.freeze({
+            url: e.IM_WEBHOOK_URL,
+            secret: e.IM_WEBHOOK_SECRET,
+            batchSize: e.IM_WEBHOOK_BATCH_SIZE,
+            flushIntervalMs: e.IM_WEBHOOK_FLUSH_INTERVAL_MS,
+            timeoutMs: e.IM_WEBHOOK_TIMEOUT_MS,
+            maxAttempts: e.IM_WEBHOOK_MAX_ATTEMPTS,
+            maxQueue: e.IM_WEBHOOK_MAX_QUEUE,
+          })
+        : undefined,
   });
 }
 
@@ -155,5 +187,6 @@ export function redactedConfig(c: Config): Record<string, unknown> {
     amqpUrl: mask(c.amqpUrl),
     jwtSecret: c.jwtSecret ? '[redacted]' : undefined,
     adminToken: c.adminToken ? '[redacted]' : undefined,
+    webhook: c.webhook ? { ...c.webhook, url: new URL(c.webhook.url).origin + '/…', secret: '[redacted]' } : undefined,
   };
 }

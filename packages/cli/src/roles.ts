@@ -1,6 +1,6 @@
 import { createLogger, Lifecycle, newNodeId, asNodeId, type Logger, type NodeId } from '@switchboard/core';
 import { LocalBus, LocalBridge, MemoryNodeRegistry, MemoryOfflineStore, MemoryRouteStore } from '@switchboard/cluster';
-import { Gateway, adminGuard, buildGatewayAdmin, createLoginVerifier, type GatewayHooks } from '@switchboard/gateway';
+import { Gateway, WebhookSink, adminGuard, buildGatewayAdmin, createLoginVerifier, fanOut, type EventSink, type GatewayHooks } from '@switchboard/gateway';
 import { buildDispatch } from '@switchboard/dispatch';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -64,6 +64,28 @@ function warnOpenAuth(cfg: Config, log: Logger): void {
   if (!cfg.adminToken) log.warn('IM_ADMIN_TOKEN is unset: admin endpoints answer only on loopback.');
 }
 
+/**
+ * The gateway's event sink (docs/events.md): the events exchange when `IM_EVENTS=amqp` (started here,
+ * so a gateway that cannot declare it fails at boot) and the webhook when `IM_WEBHOOK_URL` is set.
+ * Registered on the lifecycle *before* the gateway, so it closes after the gateway stopped producing.
+ */
+async function startEvents(cfg: Config, nodeId: NodeId, log: Logger, lifecycle: Lifecycle): Promise<EventSink | undefined> {
+  const sinks: EventSink[] = [];
+  if (cfg.events === 'amqp') {
+    const { AmqpEventsPublisher } = await import('@switchboard/cluster/amqp');
+    const pub = new AmqpEventsPublisher({ url: cfg.amqpUrl, prefix: cfg.keyPrefix, name: nodeId, log, publishTimeoutMs: cfg.eventsTimeoutMs });
+    lifecycle.onClose('events exchange', () => pub.close());
+    await pub.start();
+    sinks.push(pub);
+  }
+  if (cfg.webhook) {
+    const hook = new WebhookSink({ ...cfg.webhook, log });
+    lifecycle.onClose('webhook', () => hook.close());
+    sinks.push(hook);
+  }
+  return sinks.length === 0 ? undefined : fanOut(sinks);
+}
+
 /** `switchboard standalone`: dispatch + one gateway in one process, in-memory backends. */
 export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<Running> {
   const log = rootLogger(cfg);
@@ -80,7 +102,8 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   const dispatchBridge = new LocalBridge(bus, newNodeId('dispatch'));
   await dispatchBridge.start(() => {});
   lifecycle.onClose('dispatch bridge', () => dispatchBridge.close());
-  const gw = new Gateway({ ...gatewayOptions(cfg, log), nodeId, routes, offline, nodes, bridge, ...(hooks ? { hooks } : {}) });
+  const events = await startEvents(cfg, nodeId, log, lifecycle);
+  const gw = new Gateway({ ...gatewayOptions(cfg, log), nodeId, routes, offline, nodes, bridge, ...(hooks ? { hooks } : {}), ...(events ? { events } : {}) });
   // The admin port is bound first so the gateway's first node report already carries it.
   const admin = await startAdmin(gw, cfg, log, lifecycle);
   lifecycle.onClose('gateway', () => gw.close());
@@ -129,8 +152,10 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
   });
   lifecycle.onClose('redis', () => backends.close());
   await backends.redis.ping();
+  const events = await startEvents(cfg, nodeId, log, lifecycle);
   const bridge = new AmqpBridge({ url: cfg.amqpUrl, prefix: cfg.keyPrefix, nodeId, log });
   const gw = new Gateway({
+    ...(events ? { events } : {}),
     ...gatewayOptions(cfg, log),
     nodeId,
     routes: backends.routes,

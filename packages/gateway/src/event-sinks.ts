@@ -10,7 +10,7 @@ export type ImEventDraft = ImEvent extends infer E ? (E extends ImEvent ? Omit<E
  * occurrence, so a gateway that publishes the same occurrence again (a client resending a C2S
  * message after a failed publish, a retried webhook) produces the same id, on any gateway.
  *
- * - `login` / `logout`: the connection id (unique in the cluster).
+ * - `login` / `logout`: the gateway + the connection id (only that gateway ever reports that connection).
  * - `c2s`: sender + fp; a C2S message without fp (no QoS, never resent) gets a random id.
  * - `c2c.delivered` / `c2c.offline` / `lost`: sender + receiver + fp.
  *
@@ -21,7 +21,7 @@ export function imEventId(e: ImEventDraft): string {
   switch (e.type) {
     case 'login':
     case 'logout':
-      parts = [e.type, e.connId];
+      parts = [e.type, e.nodeId, e.connId];
       break;
     case 'c2s':
       if (e.fp === null || e.fp === '') return randomUUID().replace(/-/g, '');

@@ -5,7 +5,7 @@
  * so consumers can be idempotent (delivery is at least once). Schemas: docs/events.md.
  */
 interface EventBase {
-  /** Idempotency key: equal for redeliveries of one occurrence. */
+  /** Idempotency key: equal for redeliveries of one occurrence (see `imEventId`). */
   id: string;
   /** ms since epoch. */
   at: number;
@@ -13,6 +13,17 @@ interface EventBase {
   nodeId: string;
 }
 
+/**
+ * One event; `type` is also the routing key. Field by field in docs/events.md:
+ * - `login` / `logout`: a session registered / ended on this gateway (the `onUserOnline` /
+ *   `onUserOffline` hooks); `kickCode` is the kickout code, or -1; `extra` is the login's app data.
+ * - `c2s`: a message to the server (`to: "0"`) after fp dedupe; `fp` is null without QoS.
+ * - `c2c.delivered`: the receiver acked (published by the sender's gateway; `from: "0"` for server
+ *   pushes); `latencyMs` from custody to ack.
+ * - `c2c.offline`: stored in the receiver's offline queue, the sender acked.
+ * - `lost`: neither delivered nor stored; `reason` is `full`, `error` or `too_large`.
+ * New fields may be added later; consumers ignore fields they do not know.
+ */
 export type ImEvent =
   | (EventBase & { type: 'login'; userId: string; connId: string; transport: string; extra: string | null })
   | (EventBase & { type: 'logout'; userId: string; connId: string; kickCode: number })

@@ -42,6 +42,8 @@ import { TcpTransport } from './transport/tcp-transport.js';
 import type { Transport } from './transport/transport.js';
 import type { LoginVerifier } from './auth.js';
 import type { GatewayHooks } from './hooks.js';
+import type { EventSink } from './events.js';
+import { withEventId, type ImEventDraft } from './event-sinks.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 
 /** Everything a gateway needs. Backends are injected: memory ones for standalone, Redis/AMQP for a cluster. */
@@ -54,6 +56,11 @@ export interface GatewayOptions {
   bridge: Bridge;
   verifyLogin: LoginVerifier;
   hooks?: GatewayHooks;
+  /**
+   * Where events go (architecture §12, docs/events.md). A C2S QoS message is acked only once its
+   * `c2s` event's publish resolved. Not closed by the gateway. @default none
+   */
+  events?: EventSink;
   /** Address the listeners bind. @default 127.0.0.1 */
   bindHost?: string;
   /** Host name handed to clients. @default bindHost */
@@ -129,10 +136,13 @@ export class Gateway {
   state: GatewayState = 'created';
   readonly startedAt = Date.now();
 
-  private readonly o: Required<Omit<GatewayOptions, 'nodeId' | 'hooks' | 'metrics' | 'tcpPort' | 'backendsUp'>> & {
+  private readonly o: Required<Omit<GatewayOptions, 'nodeId' | 'hooks' | 'events' | 'metrics' | 'tcpPort' | 'backendsUp'>> & {
     tcpPort: number | null;
   };
   private readonly hooks: GatewayHooks;
+  private readonly events: EventSink | null;
+  /** C2S (sender, fp) whose event is being published: a resend meanwhile is ignored. */
+  private readonly c2sPublishing = new Set<string>();
   private readonly backendsUp: () => boolean;
   private readonly idleMs: number;
 
@@ -170,6 +180,7 @@ export class Gateway {
     this.log = opts.log.child({ nodeId: this.nodeId });
     this.metrics = opts.metrics ?? createGatewayMetrics();
     this.hooks = opts.hooks ?? {};
+    this.events = opts.events ?? null;
     this.backendsUp = opts.backendsUp ?? (() => true);
     const bindHost = opts.bindHost ?? '127.0.0.1';
     const drainTimeoutMs = opts.drainTimeoutMs ?? D.DEFAULT_DRAIN_TIMEOUT_MS;
@@ -481,6 +492,7 @@ export class Gateway {
       this.byUser.delete(uid);
       this.o.routes.unregister(uid, s.connId).catch((err) => s.log.warn({ err }, 'route unregister failed'));
       this.safeHook(() => this.hooks.onUserOffline?.(uid, { connId: s.connId, kickCode: s.kickCode }));
+      this.emit({ type: 'logout', at: Date.now(), nodeId: this.nodeId, userId: uid, connId: s.connId, kickCode: s.kickCode });
     }
     // Messages written to this connection and not acked fall to offline storage now.
     this.releaseCustody(s);
@@ -658,6 +670,7 @@ export class Gateway {
     }
     if (!relogin) {
       this.safeHook(() => this.hooks.onUserOnline?.(uid, { connId: s.connId, transport: s.transport.kind, extra: info.extra }));
+      this.emit({ type: 'login', at: Date.now(), nodeId: this.nodeId, userId: uid, connId: s.connId, transport: s.transport.kind, extra: info.extra });
       s.log.debug('logged in');
     }
     await this.deliverOffline(s);
@@ -837,13 +850,54 @@ export class Gateway {
 
   private onC2S(s: Session, p: Packet): void {
     this.metrics.messages.inc({ kind: 'c2s' });
-    if (p.QoS && p.fp) {
-      const k = key(s.userId!, p.fp);
-      this.send(s, ackPacket(SERVER_UID, s.userId!, p.fp));
-      if (this.c2sSeen.has(k)) return;
-      this.c2sSeen.set(k, true);
+    const uid = s.userId!;
+    const draft: ImEventDraft = { type: 'c2s', at: Date.now(), nodeId: this.nodeId, from: uid, fp: p.fp, typeu: p.typeu, dataContent: p.dataContent };
+    if (!(p.QoS && p.fp)) {
+      this.safeHook(() => this.hooks.onC2S?.(p));
+      this.emit(draft);
+      return;
     }
-    this.safeHook(() => this.hooks.onC2S?.(p));
+    const fp = p.fp;
+    const k = key(uid, fp);
+    if (this.c2sSeen.has(k)) {
+      this.send(s, ackPacket(SERVER_UID, uid, fp)); // the client missed our ack
+      return;
+    }
+    if (this.c2sPublishing.has(k)) return; // the ack follows the publish under way
+    if (this.events === null) {
+      this.c2sSeen.set(k, true);
+      this.send(s, ackPacket(SERVER_UID, uid, fp));
+      this.safeHook(() => this.hooks.onC2S?.(p));
+      return;
+    }
+    // At least once to the application: ack only once the broker has the event (architecture §12).
+    this.c2sPublishing.add(k);
+    this.events.publish(withEventId(draft)).then(
+      () => {
+        this.c2sPublishing.delete(k);
+        this.c2sSeen.set(k, true);
+        this.safeHook(() => this.hooks.onC2S?.(p));
+        if (s.state !== 'closed') this.send(s, ackPacket(SERVER_UID, uid, fp));
+      },
+      (err: unknown) => {
+        this.c2sPublishing.delete(k);
+        // No ack: the client resends with the same fp, and the publish is tried again.
+        s.log.warn({ err }, 'c2s event not published; not acking, the client will resend');
+      },
+    );
+  }
+
+  /** Publish an event without waiting; a failure is logged, never fatal. */
+  private emit(draft: ImEventDraft): void {
+    if (this.events === null) return;
+    this.events.publish(withEventId(draft)).catch((err: unknown) => this.log.warn({ err, type: draft.type }, 'event not published'));
+  }
+
+  private emitMessage(type: 'c2c.delivered' | 'c2c.offline' | 'lost', c: Custody, extra: { latencyMs?: number; reason?: string }): void {
+    const common = { at: Date.now(), nodeId: this.nodeId, from: c.sender, to: c.receiver, fp: c.fp, typeu: c.packet.typeu };
+    if (type === 'lost') this.emit({ ...common, type, reason: extra.reason ?? 'error' });
+    else if (type === 'c2c.offline') this.emit({ ...common, type, dataContent: c.packet.dataContent });
+    else this.emit({ ...common, type, dataContent: c.packet.dataContent, latencyMs: extra.latencyMs ?? 0 });
   }
 
   /** Non-QoS: delivered if the receiver is online, dropped otherwise. */
@@ -975,6 +1029,7 @@ export class Gateway {
     this.finish(c);
     this.metrics.lost.inc({ reason: 'too_large' });
     this.safeHook(() => this.hooks.onLost?.(c.packet, 'too_large'));
+    this.emitMessage('lost', c, { reason: 'too_large' });
     const s = c.senderConn ? this.byConn.get(c.senderConn) : undefined;
     if (s && s.state !== 'closed') this.sendError(s, ErrorCode.MESSAGE_TOO_LARGE, c.fp);
   }
@@ -996,6 +1051,7 @@ export class Gateway {
     this.finish(c);
     this.ackSender(c);
     this.safeHook(() => this.hooks.onDelivered?.(c.packet));
+    this.emitMessage('c2c.delivered', c, { latencyMs: Date.now() - c.receivedAt });
   }
 
   private finish(c: Custody): void {
@@ -1031,6 +1087,7 @@ export class Gateway {
     if (outcome === 'stored' || outcome === 'duplicate') {
       this.metrics.offlineStored.inc();
       this.safeHook(() => this.hooks.onStoredOffline?.(c.packet));
+      this.emitMessage('c2c.offline', c, {});
       this.finish(c);
       this.ackSender(c);
       if (c.ackedWhileStoring) {
@@ -1043,6 +1100,7 @@ export class Gateway {
     this.finish(c);
     this.metrics.lost.inc({ reason: outcome });
     this.safeHook(() => this.hooks.onLost?.(c.packet, outcome));
+    this.emitMessage('lost', c, { reason: outcome });
     if (outcome === 'full') {
       const s = c.senderConn ? this.byConn.get(c.senderConn) : undefined;
       if (s) this.sendError(s, ErrorCode.OFFLINE_QUEUE_FULL, c.fp);

@@ -54,6 +54,9 @@ describe('loadConfig', () => {
       offlineCapacity: 1_000,
       offlineTtlMs: 7 * 24 * 3600 * 1000,
       drainTimeoutMs: 30_000,
+      events: 'off',
+      eventsTimeoutMs: 2_000,
+      webhook: undefined,
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -278,5 +281,22 @@ describe('redactedConfig', () => {
     const r = redactedConfig(loadConfig('standalone', {}));
     expect(r['jwtSecret']).toBeUndefined();
     expect(r['adminToken']).toBeUndefined();
+  });
+
+  describe('events and webhooks', () => {
+    it('events default to amqp outside standalone, off in standalone, and can be turned off', () => {
+      expect(loadConfig('standalone', {}).events).toBe('off');
+      expect(loadConfig('gateway', { IM_AUTH: 'none' }).events).toBe('amqp');
+      expect(loadConfig('gateway', { IM_AUTH: 'none', IM_EVENTS: 'off' }).events).toBe('off');
+      expect(() => loadConfig('gateway', { IM_AUTH: 'none', IM_EVENTS: 'kafka' })).toThrow(/IM_EVENTS/);
+    });
+
+    it('a webhook needs an http(s) URL and a secret of at least 16 characters', () => {
+      const ok = loadConfig('standalone', { IM_WEBHOOK_URL: 'https://app.example/hooks', IM_WEBHOOK_SECRET: 'x'.repeat(16) });
+      expect(ok.webhook).toMatchObject({ url: 'https://app.example/hooks', batchSize: 100, maxAttempts: 8 });
+      expect(() => loadConfig('standalone', { IM_WEBHOOK_URL: 'https://app.example/hooks' })).toThrow(/IM_WEBHOOK_SECRET: required/);
+      expect(() => loadConfig('standalone', { IM_WEBHOOK_URL: 'ftp://x', IM_WEBHOOK_SECRET: 'short' })).toThrow(/IM_WEBHOOK_URL[\s\S]*IM_WEBHOOK_SECRET/);
+      expect(JSON.stringify(redactedConfig(ok))).not.toContain('x'.repeat(16));
+    });
   });
 });

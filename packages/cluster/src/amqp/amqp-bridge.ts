@@ -5,13 +5,13 @@ import {
   TimeoutError,
   UnavailableError,
   UnroutableError,
-  backoffMs,
   silentLogger,
   type Logger,
   type NodeId,
 } from '@switchboard/core';
 import type { Bridge, BridgeMessage, BridgeState } from '../bridge.js';
 import { decodeBridgeMessage, encodeBridgeMessage } from './codec.js';
+import { ReconnectTimer, amqpUrlWithHeartbeat, destroySocket, isPositiveInt, requirePositiveInts } from './connection.js';
 import {
   DEFAULT_AMQP_PREFIX,
   DEFAULT_NODE_QUEUE_MAX_LENGTH,
@@ -90,19 +90,6 @@ interface Link {
 }
 
 /**
- * Last resort when the broker does not answer connection.close (hung broker): drop the socket so
- * nothing outlives `close()`. amqplib has no public abort; its Connection keeps the socket as `stream`.
- */
-function destroySocket(conn: ChannelModel): void {
-  const internal = conn as unknown as { connection?: { stream?: { destroy?: () => void } } };
-  internal.connection?.stream?.destroy?.();
-}
-
-function isPositiveInt(n: number): boolean {
-  return Number.isInteger(n) && n > 0;
-}
-
-/**
  * Bridge over RabbitMQ (architecture §4): a durable direct exchange `<prefix>.bridge` and one
  * exclusive queue per node bound by node id (see topology.ts).
  *
@@ -143,8 +130,7 @@ export class AmqpBridge implements Bridge {
   private closing = false;
   private closed: Promise<void> | undefined;
   private connecting: Promise<void> | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private attempt = 0;
+  private readonly reconnect: ReconnectTimer;
   private blockedReason: string | undefined;
 
   private seq = 0;
@@ -165,33 +151,19 @@ export class AmqpBridge implements Bridge {
     this.closeTimeoutMs = opts.closeTimeoutMs ?? DEFAULT_BRIDGE_CLOSE_TIMEOUT_MS;
     this.queueMaxLength = opts.queueMaxLength ?? DEFAULT_NODE_QUEUE_MAX_LENGTH;
     const heartbeatS = opts.heartbeatS ?? DEFAULT_BRIDGE_HEARTBEAT_S;
-    for (const [name, v] of Object.entries({
+    requirePositiveInts('AmqpBridge', {
       sendTimeoutMs: this.sendTimeoutMs,
       connectTimeoutMs: this.connectTimeoutMs,
       reconnectBaseMs: this.reconnectBaseMs,
       reconnectMaxMs: this.reconnectMaxMs,
       closeTimeoutMs: this.closeTimeoutMs,
       queueMaxLength: this.queueMaxLength,
-    })) {
-      if (!isPositiveInt(v)) throw new InvalidArgumentError(`AmqpBridge: ${name} must be a positive integer, got ${v}`);
-    }
+    });
     if (!isPositiveInt(this.prefetch) || this.prefetch > 65_535) {
       throw new InvalidArgumentError(`AmqpBridge: prefetch must be an integer in 1..65535, got ${this.prefetch}`);
     }
-    if (!Number.isInteger(heartbeatS) || heartbeatS < 0) {
-      throw new InvalidArgumentError(`AmqpBridge: heartbeatS must be a non-negative integer, got ${heartbeatS}`);
-    }
-    let url: URL;
-    try {
-      url = new URL(opts.url);
-    } catch (err) {
-      throw new InvalidArgumentError('AmqpBridge: url is not a valid URL', { cause: err });
-    }
-    if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') {
-      throw new InvalidArgumentError(`AmqpBridge: url must use amqp: or amqps:, got ${url.protocol}`);
-    }
-    if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(heartbeatS));
-    this.url = url.toString();
+    this.url = amqpUrlWithHeartbeat('AmqpBridge', opts.url, heartbeatS);
+    this.reconnect = new ReconnectTimer(this.reconnectBaseMs, this.reconnectMaxMs);
     this.exchange = bridgeExchange(this.prefix);
     this.ackBatch = Math.max(1, Math.floor(this.prefetch / 4));
     this.log = (opts.log ?? silentLogger()).child({ component: 'bridge', nodeId: this.nodeId });
@@ -282,8 +254,7 @@ export class AmqpBridge implements Bridge {
 
   private async doClose(): Promise<void> {
     this.closing = true;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
+    this.reconnect.cancel();
     const wasUp = this._state === 'up';
     this.setState('closed');
     if (this.connecting !== undefined) await this.connecting.catch(() => undefined);
@@ -395,7 +366,7 @@ export class AmqpBridge implements Bridge {
       }
       link = live;
       this.link = live;
-      this.attempt = 0;
+      this.reconnect.reset();
       this.setState('up');
     } catch (err) {
       await conn.close().catch(() => undefined);
@@ -425,26 +396,22 @@ export class AmqpBridge implements Bridge {
   }
 
   private scheduleReconnect(): void {
-    if (this.closing || this.reconnectTimer !== undefined) return;
-    const wait = backoffMs(this.attempt, this.reconnectBaseMs, this.reconnectMaxMs);
-    this.attempt += 1;
-    this.log.debug({ attempt: this.attempt, delayMs: wait }, 'bridge reconnect scheduled');
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
+    if (this.closing) return;
+    const wait = this.reconnect.schedule(() => {
       if (this.closing) return;
       this.setState('connecting');
-      const attempts = this.attempt;
+      const attempts = this.reconnect.attempt;
       this.connectOnce().then(
         () => this.log.info({ attempts }, 'bridge reconnected'),
         (err: unknown) => {
           if (this.closing) return;
-          this.log.warn({ err, attempt: this.attempt }, 'bridge reconnect failed');
+          this.log.warn({ err, attempt: this.reconnect.attempt }, 'bridge reconnect failed');
           this.setState('down');
           this.scheduleReconnect();
         },
       );
-    }, wait);
-    this.reconnectTimer.unref();
+    });
+    if (wait !== undefined) this.log.debug({ attempt: this.reconnect.attempt, delayMs: wait }, 'bridge reconnect scheduled');
   }
 
   private setState(s: BridgeState): void {

@@ -24,3 +24,19 @@ export {
   declareBridgeTopology,
   type DeclaringChannel,
 } from './topology.js';
+export {
+  AmqpEventsPublisher,
+  type AmqpEventsPublisherOptions,
+  type EventPublisher,
+  type EventsPublisherState,
+  type PublishableEvent,
+  DEFAULT_EVENTS_PUBLISH_TIMEOUT_MS,
+  DEFAULT_EVENTS_MAX_PENDING,
+} from './events-publisher.js';
+export {
+  EVENTS_EXCHANGE_TYPE,
+  EVENTS_EXCHANGE_OPTIONS,
+  eventRoutingKey,
+  eventsConnectionName,
+  declareEventsTopology,
+} from './topology.js';

@@ -16,7 +16,10 @@ import type { NodeId } from '@switchboard/core';
  *   `x-max-length` + `x-overflow: reject-publish` bound what a stalled gateway can pile up: past
  *   the bound the broker nacks and senders fall back at once.
  *
- * Reserved: `<prefix>.events`, the topic exchange for application hooks (architecture §12).
+ * Events topology (architecture §12, docs/events.md):
+ * - `<prefix>.events`: durable topic exchange; routing key = event type (`login`, `c2s`,
+ *   `c2c.delivered`, ...). Gateways only publish to it. Application backends declare and bind their
+ *   own queues (durable, named by the application), so nothing piles up when nobody listens.
  */
 
 /** Name prefix used when none is configured. */
@@ -43,9 +46,30 @@ export function nodeRoutingKey(nodeId: NodeId): string {
   return nodeId;
 }
 
-/** Topic exchange for application events (architecture §12): `<prefix>.events`. Reserved. */
+/** Topic exchange for application events (architecture §12): `<prefix>.events`. */
 export function eventsExchange(prefix: string): string {
   return `${prefix}.events`;
+}
+
+/** Routing key of an event on the events exchange: its type, as is (`c2c.delivered`). */
+export function eventRoutingKey(type: string): string {
+  return type;
+}
+
+/** Client-provided connection name of an events publisher (`name` is usually the node id). */
+export function eventsConnectionName(prefix: string, name: string): string {
+  return `switchboard ${prefix} events ${name}`;
+}
+
+/** Arguments of `assertExchange` for the events exchange. */
+export const EVENTS_EXCHANGE_TYPE = 'topic';
+export const EVENTS_EXCHANGE_OPTIONS = { durable: true, autoDelete: false, internal: false } as const;
+
+/** Declare the events exchange. Idempotent. */
+export async function declareEventsTopology(ch: Pick<DeclaringChannel, 'assertExchange'>, prefix: string): Promise<{ exchange: string }> {
+  const exchange = eventsExchange(prefix);
+  await ch.assertExchange(exchange, EVENTS_EXCHANGE_TYPE, EVENTS_EXCHANGE_OPTIONS);
+  return { exchange };
 }
 
 /** Client-provided connection name (shown in the management UI and `rabbitmqctl list_connections`). */

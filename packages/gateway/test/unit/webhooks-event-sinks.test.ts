@@ -34,9 +34,10 @@ describe('event sinks (types)', () => {
 });
 
 describe('imEventId', () => {
-  it('same occurrence, same id - on any gateway, at any time', () => {
+  it('same occurrence, same id - at any time; for messages, on any gateway', () => {
     for (const d of drafts) {
-      const again = { ...d, at: d.at + 5_000, nodeId: 'gw-b' } as ImEventDraft;
+      const message = d.type !== 'login' && d.type !== 'logout';
+      const again = { ...d, at: d.at + 5_000, ...(message ? { nodeId: 'gw-b' } : {}) } as ImEventDraft;
       expect(imEventId(d)).toBe(imEventId(again));
       expect(imEventId(d)).toMatch(/^[0-9a-f]{32}$/);
     }
@@ -48,6 +49,7 @@ describe('imEventId', () => {
     const a: ImEventDraft = { ...base, type: 'c2c.delivered', from: 'a:b', to: 'c', fp: 'f', typeu: 0, dataContent: null, latencyMs: 1 };
     const b: ImEventDraft = { ...base, type: 'c2c.delivered', from: 'a', to: 'b:c', fp: 'f', typeu: 0, dataContent: null, latencyMs: 1 };
     expect(imEventId(a)).not.toBe(imEventId(b));
+    expect(imEventId(drafts[0]!)).not.toBe(imEventId({ ...drafts[0]!, nodeId: 'gw-b' } as ImEventDraft));
     const c2sNoFp: ImEventDraft = { ...base, type: 'c2s', from: 'alice', fp: null, typeu: 0, dataContent: 'x' };
     expect(imEventId(c2sNoFp)).not.toBe(imEventId(c2sNoFp));
     expect(withEventId(drafts[2]!)).toEqual({ ...drafts[2], id: imEventId(drafts[2]!) });
