@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Builds the web chat page (packages/web/dist, served by dispatch at /) when it is missing or older
-// than its sources (the page, the client SDK, the protocol package). A fresh build takes about a
-// second; an up-to-date one costs a few stat calls. Run by `pnpm start`, `pnpm cluster` and the
-// browser tests. Build output goes to stderr so stdout stays free for the server's ready line.
-// `--force` rebuilds regardless. Exits non-zero when the build fails.
+// Builds the web pages (packages/web/dist, served by dispatch: the chat page at /, the admin dashboard
+// at /admin/) when they are missing or older than their sources (the pages, the client SDK, the
+// protocol package). A fresh build takes about a second; an up-to-date one costs a few stat calls.
+// Run by `pnpm start`, `pnpm cluster` and the browser tests. Build output goes to stderr so stdout
+// stays free for the server's ready line. `--force` rebuilds regardless. Exits non-zero when the build fails.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,9 +13,11 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const web = join(root, 'packages', 'web');
 const marker = join(web, 'dist', 'index.html');
+const adminMarker = join(web, 'dist', 'admin', 'index.html');
 const lock = join(web, '.build-lock');
 const SOURCES = [
   join(web, 'index.html'),
+  join(web, 'admin'),
   join(web, 'vite.config.ts'),
   join(web, 'package.json'),
   join(web, 'src'),
@@ -42,6 +44,7 @@ function newest(path) {
 function staleReason() {
   if (process.argv.includes('--force')) return 'forced';
   if (!existsSync(marker)) return 'packages/web/dist is missing';
+  if (!existsSync(adminMarker)) return 'the admin dashboard is missing from packages/web/dist';
   const built = statSync(marker).mtimeMs;
   return SOURCES.some((s) => newest(s) > built) ? 'its sources changed' : null;
 }
@@ -79,7 +82,7 @@ try {
   reason = staleReason(); // another process may have built it meanwhile
   if (reason !== null) {
     const t0 = Date.now();
-    console.error(`ensure-web-build: building the chat page (${reason}) …`);
+    console.error(`ensure-web-build: building the web pages (${reason}) …`);
     if (!build()) {
       console.error('ensure-web-build: the web build failed (see above); run `pnpm --filter @switchboard/web build` to retry');
       process.exitCode = 1;

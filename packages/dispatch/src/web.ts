@@ -6,15 +6,18 @@ import type { FastifyInstance } from 'fastify';
 /** Cache lifetime of the hashed build assets (`/assets/*`), s: their names change with their content. */
 export const WEB_ASSET_MAX_AGE_S = 31_536_000;
 
-/** What `GET /` answers when the web build is missing. */
+/** What `GET /` (and `GET /admin/`) answers when the web build is missing. */
 export const WEB_NOT_BUILT_MESSAGE =
-  'The web chat page is not built. Build it with `pnpm --filter @switchboard/web build` ' +
+  'The web pages (chat and admin dashboard) are not built. Build them with `pnpm --filter @switchboard/web build` ' +
   '(`pnpm start` and `pnpm cluster` do this by themselves), then reload.';
 
 /**
- * Serve the static web build (the chat page, architecture §7 "Web") from `root` at `/`. Routes
- * registered on `app` (API, admin) win over the files. When `root/index.html` does not exist,
- * `GET /` answers 501 with a message saying how to build it, and nothing else is served.
+ * Serve the static web build (architecture §7 "Web") from `root` at `/`: the chat page at `/`, the
+ * admin dashboard (`root/admin/index.html`) at `/admin/`, their files under `/assets/`. Routes
+ * registered on `app` (API, the JSON admin API under `/admin/*`) win over the files; `/admin`
+ * redirects to `/admin/` so the page's relative asset URLs resolve. When `root/index.html` does
+ * not exist, `GET /` and `GET /admin/` answer 501 with a message saying how to build it, and
+ * nothing else is served.
  */
 export async function registerWeb(app: FastifyInstance, root: string): Promise<void> {
   if (!existsSync(join(root, 'index.html'))) {
@@ -23,8 +26,11 @@ export async function registerWeb(app: FastifyInstance, root: string): Promise<v
       reply.code(501).type('text/plain; charset=utf-8').send(`${WEB_NOT_BUILT_MESSAGE}\n(looked in ${root})\n`);
     app.get('/', { schema: { hide: true } }, notBuilt);
     app.get('/index.html', { schema: { hide: true } }, notBuilt);
+    app.get('/admin/', { schema: { hide: true } }, notBuilt);
+    app.get('/admin', { schema: { hide: true } }, notBuilt);
     return;
   }
+  app.get('/admin', { schema: { hide: true } }, async (_req, reply) => reply.redirect('admin/', 301));
   await app.register(fastifyStatic, {
     root,
     prefix: '/',
