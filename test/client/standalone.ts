@@ -55,6 +55,7 @@ export class Standalone {
         IM_TCP_PORT: String(p.tcp),
         IM_ADMIN_PORT: String(p.admin),
         IM_DISPATCH_PORT: String(p.dispatch),
+        IM_UDP_PORT: '0',
       },
     });
     const ready = this.proc.ready as unknown as { ports: StandalonePorts };
