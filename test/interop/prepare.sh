@@ -2,13 +2,17 @@
 # Prepares the MobileIMSDK Java-client interop check (see docs/interop.md).
 #
 #   bash test/interop/prepare.sh            -> prints the java classpath for SwitchboardInteropDriver
+#                                              (driving the TCP client SDK)
+#   bash test/interop/prepare.sh --udp      -> the same for the UDP client SDK (MobileIMSDK4j_udp.jar;
+#                                              no Netty needed); the driver source is the same
 #   bash test/interop/prepare.sh --server   -> prints java arguments that run MobileIMSDK's prebuilt
 #                                              demo server quietly: java $(bash test/interop/prepare.sh --server)
 #
 # Inputs (nothing is downloaded here; the jars come from the public MobileIMSDK repository, see docs):
 #   MOBILEIMSDK_JARS        jar cache, default /var/cache/switchboard-interop/mobileimsdk
 #                           needs MobileIMSDK4j_tcp.jar, MobileIMSDKServer_META.jar, gson-*.jar,
-#                           swing-worker*.jar; --server also needs server-demo/{lib,classes}
+#                           swing-worker*.jar (--udp: MobileIMSDK4j_udp.jar in place of the tcp jar);
+#                           --server also needs server-demo/{lib,classes}
 #   NETTY_JAR_DIR           where Debian's libnetty-java module jars are, default /usr/share/java
 #   SWITCHBOARD_INTEROP_BUILD  where the driver is compiled, default ${TMPDIR:-/tmp}/switchboard-interop-build
 #
@@ -20,7 +24,8 @@ MODE=driver
 case "${1:-}" in
   "") ;;
   --server) MODE=server ;;
-  -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+  --udp) MODE=udp ;;
+  -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
   *) echo "prepare.sh: unknown argument $1" >&2; exit 2 ;;
 esac
 
@@ -105,12 +110,19 @@ XML
   exit 0
 fi
 
+SDK_JAR='MobileIMSDK4j_tcp.jar'
+[ "$MODE" = udp ] && SDK_JAR='MobileIMSDK4j_udp.jar'
 SDK_CP=""
-for pat in 'MobileIMSDK4j_tcp.jar' 'MobileIMSDKServer_META.jar' 'gson-*.jar' 'swing-worker*.jar'; do
+for pat in "$SDK_JAR" 'MobileIMSDKServer_META.jar' 'gson-*.jar' 'swing-worker*.jar'; do
   f="$(first_match "$JARS" "$pat")" || unavailable "$pat missing in $JARS (docs/interop.md lists the jars to extract)"
   SDK_CP="${SDK_CP:+$SDK_CP:}$f"
 done
-NCP="$(resolve_netty "${NETTY_MODULES[@]}")" || unavailable "Debian Netty module jars (libnetty-java) not found under $NETTY_DIR"
+if [ "$MODE" = udp ]; then
+  # The UDP client SDK uses plain java.net.DatagramSocket: no Netty on its classpath.
+  NCP=""
+else
+  NCP="$(resolve_netty "${NETTY_MODULES[@]}")" || unavailable "Debian Netty module jars (libnetty-java) not found under $NETTY_DIR"
+fi
 
 SRC="$HERE/java/SwitchboardInteropDriver.java"
 [ -f "$SRC" ] || { echo "prepare.sh: driver source $SRC missing" >&2; exit 1; }
@@ -121,7 +133,7 @@ OUT="$BUILD/driver-$KEY"
 if [ ! -f "$OUT/SwitchboardInteropDriver.class" ]; then
   mkdir -p "$BUILD"
   TMP="$(mktemp -d "$BUILD/.compile.XXXXXX")"
-  if ! javac -nowarn -encoding UTF-8 --release 11 -cp "$SDK_CP:$NCP" -d "$TMP" "$SRC" >&2; then
+  if ! javac -nowarn -encoding UTF-8 --release 11 -cp "$SDK_CP${NCP:+:$NCP}" -d "$TMP" "$SRC" >&2; then
     rm -rf "$TMP"
     echo "prepare.sh: javac failed for $SRC" >&2
     exit 1
@@ -131,4 +143,4 @@ if [ ! -f "$OUT/SwitchboardInteropDriver.class" ]; then
   fi
 fi
 
-echo "$OUT:$SDK_CP:$NCP"
+echo "$OUT:$SDK_CP${NCP:+:$NCP}"

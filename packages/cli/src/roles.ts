@@ -33,6 +33,7 @@ function gatewayOptions(cfg: Config, log: Logger) {
     publicHost: cfg.publicHost,
     wsPort: cfg.ports.ws,
     tcpPort: cfg.ports.tcp,
+    udpPort: cfg.ports.udp,
     senseMode: cfg.senseMode,
     custodyResendMs: cfg.custodyResendMs,
     custodyGiveUpMs: cfg.custodyGiveUpMs,
@@ -124,7 +125,7 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   const dispatch = (app.server.address() as { port: number }).port;
   return {
     closed: gw.closed,
-    ready: { event: 'ready', role: 'standalone', nodeId, ports: { ws: ports.ws, tcp: ports.tcp, udp: 0, admin, dispatch } },
+    ready: { event: 'ready', role: 'standalone', nodeId, ports: { ws: ports.ws, tcp: ports.tcp, udp: ports.udp, admin, dispatch } },
     lifecycle,
     stop: async () => {
       await gw.drain();
@@ -180,7 +181,7 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
   });
   return {
     closed: gw.closed,
-    ready: { event: 'ready', role: 'gateway', nodeId, ports: { ws: ports.ws, tcp: ports.tcp, udp: 0, admin } },
+    ready: { event: 'ready', role: 'gateway', nodeId, ports: { ws: ports.ws, tcp: ports.tcp, udp: ports.udp, admin } },
     lifecycle,
     stop: async () => {
       await gw.drain();

@@ -37,3 +37,19 @@ export const DEFAULT_OFFLINE_DELIVERY_BATCH = 1_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 /** HTTP auth webhook timeout. */
 export const DEFAULT_AUTH_HTTP_TIMEOUT_MS = 3_000;
+/**
+ * UDP (protocol §3.3). Largest inbound datagram: MobileIMSDK's server reads 2048 bytes; a larger
+ * datagram is dropped and the pseudo-session it came from is forgotten.
+ */
+export const DEFAULT_UDP_MAX_DATAGRAM_IN_BYTES = 2_048;
+/**
+ * Largest outbound datagram: MobileIMSDK's Java and Android UDP clients read into 1024-byte buffers.
+ * A message that would not fit is refused with error 1031 to its sender.
+ */
+export const DEFAULT_UDP_MAX_DATAGRAM_OUT_BYTES = 1_024;
+/** Most UDP pseudo-sessions (one per remote ip:port) a gateway keeps at once. */
+export const DEFAULT_UDP_MAX_SESSIONS = 50_000;
+/** Datagrams from an address are ignored this long after its session was closed for bad input or a flood. */
+export const DEFAULT_UDP_BLOCK_MS = 10_000;
+/** At most one "UDP session cap reached" warning per this interval. */
+export const DEFAULT_UDP_CAP_WARN_INTERVAL_MS = 10_000;

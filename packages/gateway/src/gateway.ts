@@ -39,6 +39,7 @@ import { Session } from './session.js';
 import { TtlMap } from './ttl-set.js';
 import { attachWebSocket } from './transport/ws-transport.js';
 import { TcpTransport } from './transport/tcp-transport.js';
+import { UdpListener } from './transport/udp-transport.js';
 import type { Transport } from './transport/transport.js';
 import type { LoginVerifier } from './auth.js';
 import type { GatewayHooks } from './hooks.js';
@@ -68,6 +69,12 @@ export interface GatewayOptions {
   /** Ports; 0 = any free port. `tcp: null` disables TCP. */
   wsPort?: number;
   tcpPort?: number | null;
+  /** UDP port (0 = any free port); `null` (the default here, unlike the CLI) runs no UDP listener. */
+  udpPort?: number | null;
+  /** Most UDP pseudo-sessions at once. @default DEFAULT_UDP_MAX_SESSIONS */
+  udpMaxSessions?: number;
+  /** How long an address whose UDP session was closed for bad input or a flood is ignored, ms. @default DEFAULT_UDP_BLOCK_MS */
+  udpBlockMs?: number;
   senseMode?: SenseMode;
   custodyResendMs?: number;
   custodyGiveUpMs?: number;
@@ -125,7 +132,7 @@ export interface PushResult {
 const key = (a: string, b: string) => a + '\n' + b;
 
 /**
- * A Switchboard gateway node: WebSocket and TCP listeners speaking MobileIMSDK v6, sessions,
+ * A Switchboard gateway node: WebSocket, TCP and UDP listeners speaking MobileIMSDK v6, sessions,
  * login and the kick rule, QoS custody with end-to-end acks, offline delivery, and its
  * node record. See architecture §5 and §6 for the delivery and login contracts.
  */
@@ -145,6 +152,8 @@ export class Gateway {
   private readonly c2sPublishing = new Set<string>();
   private readonly backendsUp: () => boolean;
   private readonly idleMs: number;
+  /** UDP pseudo-sessions expire on the UDP column of the sense-mode table. */
+  private readonly udpIdleMs: number;
 
   private readonly sessions = new Set<Session>();
   private readonly byConn = new Map<ConnId, Session>();
@@ -158,6 +167,7 @@ export class Gateway {
   private httpServer: HttpServer | null = null;
   private wss: WebSocketServer | null = null;
   private tcpServer: TcpServer | null = null;
+  private udp: UdpListener | null = null;
   private timers: NodeJS.Timeout[] = [];
   private loopDelay: IntervalHistogram | null = null;
   private lastCpu = process.cpuUsage();
@@ -195,6 +205,9 @@ export class Gateway {
       publicHost: opts.publicHost ?? bindHost,
       wsPort: opts.wsPort ?? D.DEFAULT_WS_PORT,
       tcpPort: opts.tcpPort === undefined ? D.DEFAULT_TCP_PORT : opts.tcpPort,
+      udpPort: opts.udpPort ?? null,
+      udpMaxSessions: opts.udpMaxSessions ?? D.DEFAULT_UDP_MAX_SESSIONS,
+      udpBlockMs: opts.udpBlockMs ?? D.DEFAULT_UDP_BLOCK_MS,
       senseMode: opts.senseMode ?? '15S',
       custodyResendMs: opts.custodyResendMs ?? D.DEFAULT_CUSTODY_RESEND_MS,
       custodyGiveUpMs: opts.custodyGiveUpMs ?? D.DEFAULT_CUSTODY_GIVE_UP_MS,
@@ -212,6 +225,7 @@ export class Gateway {
       drainSpreadMs: opts.drainSpreadMs ?? Math.min(5_000, Math.floor(drainTimeoutMs / 3)),
     };
     this.idleMs = senseModeTimings(this.o.senseMode).serverIdleMs;
+    this.udpIdleMs = senseModeTimings(this.o.senseMode).udpServerIdleMs;
     this.inbound = new TtlMap(D.DEFAULT_INBOUND_MEMORY_MS);
     this.c2cDone = new TtlMap(this.o.c2cDedupeMs);
     this.c2sSeen = new TtlMap(this.o.c2sDedupeMs);
@@ -220,7 +234,7 @@ export class Gateway {
   // ---------------------------------------------------------------- lifecycle
 
   /** Bind the listeners, join the bridge and start reporting. Resolves with the bound ports. */
-  async start(): Promise<{ ws: number; tcp: number }> {
+  async start(): Promise<{ ws: number; tcp: number; udp: number }> {
     if (this.state !== 'created') throw new Error('gateway already started');
     await this.o.bridge.start((msg) => this.onBridgeMessage(msg));
     this.o.bridge.onStateChange((s) => {
@@ -250,6 +264,21 @@ export class Gateway {
       );
       this.ports.tcp = await listen(this.tcpServer, this.o.tcpPort, this.o.bindHost);
     }
+    if (this.o.udpPort !== null) {
+      this.udp = await UdpListener.listen({
+        host: this.o.bindHost,
+        port: this.o.udpPort,
+        maxSessions: this.o.udpMaxSessions,
+        maxDatagramInBytes: D.DEFAULT_UDP_MAX_DATAGRAM_IN_BYTES,
+        maxDatagramOutBytes: D.DEFAULT_UDP_MAX_DATAGRAM_OUT_BYTES,
+        blockMs: this.o.udpBlockMs,
+        capWarnIntervalMs: D.DEFAULT_UDP_CAP_WARN_INTERVAL_MS,
+        log: this.log.child({ transport: 'udp' }),
+        onSession: (t) => this.accept(t),
+        onDrop: (reason) => this.metrics.protocolErrors.inc({ reason: `udp_${reason}` }),
+      });
+      this.ports.udp = this.udp.port;
+    }
 
     this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
     this.loopDelay.enable();
@@ -259,7 +288,7 @@ export class Gateway {
     this.every(this.o.sweepIntervalMs, () => this.sweepDeadNodes());
     this.every(1_000, () => this.sweepIdle());
     this.log.info({ ports: this.ports, senseMode: this.o.senseMode }, 'gateway listening');
-    return { ws: this.ports.ws, tcp: this.ports.tcp };
+    return { ws: this.ports.ws, tcp: this.ports.tcp, udp: this.ports.udp };
   }
 
   /** Ports actually bound (0 for a disabled listener). Set `admin`/`udp` from outside when those run. */
@@ -349,6 +378,9 @@ export class Gateway {
     this.loopDelay?.disable();
     this.stopListening();
     for (const s of [...this.sessions]) this.closeSession(s, CloseCode.DRAINING, 'server shutting down');
+    // UDP sessions share the listener's socket, so it closes only after them.
+    await this.udp?.close();
+    this.udp = null;
     for (const c of this.custody.values()) if (c.timer) clearTimeout(c.timer);
     this.custody.clear();
     this.metrics.custodyPending.set(0);
@@ -362,6 +394,7 @@ export class Gateway {
   }
 
   private stopListening(): void {
+    this.udp?.stopAccepting();
     this.tcpServer?.close();
     this.httpServer?.close();
     this.wss?.close();
@@ -454,8 +487,9 @@ export class Gateway {
 
   private sweepIdle(): void {
     const cutoff = Date.now() - this.idleMs;
+    const udpCutoff = Date.now() - this.udpIdleMs;
     for (const s of this.sessions) {
-      if (s.lastSeen < cutoff && s.state !== 'closed') {
+      if (s.lastSeen < (s.transport.kind === 'udp' ? udpCutoff : cutoff) && s.state !== 'closed') {
         s.log.debug('idle timeout');
         this.closeSession(s, CloseCode.IDLE_TIMEOUT, 'idle timeout');
       }
@@ -516,11 +550,13 @@ export class Gateway {
   /**
    * Whether `s` can receive `wire`: MobileIMSDK TCP clients drop the connection on an inbound frame
    * over their body limit (protocol §3.1), so such a frame would knock the receiver offline at every
-   * delivery attempt. WebSocket frames were already bounded when the sender's frame was read.
+   * delivery attempt; its UDP clients read 1024-byte datagrams (§3.3). WebSocket frames were already
+   * bounded when the sender's frame was read.
    */
   private fits(s: Session, wire: string): boolean {
-    if (s.transport.kind !== 'tcp') return true;
-    const max = this.o.tcpMaxBodyBytes;
+    const kind = s.transport.kind;
+    if (kind === 'ws') return true;
+    const max = kind === 'tcp' ? this.o.tcpMaxBodyBytes : D.DEFAULT_UDP_MAX_DATAGRAM_OUT_BYTES;
     return wire.length * 3 <= max || Buffer.byteLength(wire) <= max;
   }
 

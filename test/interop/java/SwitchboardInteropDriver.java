@@ -4,6 +4,9 @@
  * Drives MobileIMSDK's prebuilt Java TCP client SDK (MobileIMSDK4j_tcp.jar, used unchanged, only
  * through its public API) from line commands on stdin and reports every SDK callback as one JSON
  * line on stdout, so a test written in any language can script a real MobileIMSDK client.
+ * Compiled against MobileIMSDK4j_udp.jar instead (test/interop/prepare.sh --udp) the same source
+ * drives the UDP client SDK, whose public API is the same; its sense modes are 3S, 10S, 30S, 60S
+ * and 120S (pass --sense 3S, its default).
  *
  * Usage:
  *   java -cp <classpath from test/interop/prepare.sh> SwitchboardInteropDriver \
