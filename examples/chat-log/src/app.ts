@@ -1,6 +1,5 @@
-import { LocalBridge, LocalBus, MemoryNodeRegistry, MemoryOfflineStore, MemoryRouteStore } from '@switchboard/cluster';
 import { newNodeId, type Logger } from '@switchboard/core';
-import { Gateway, createLoginVerifier, type GatewayHooks } from '@switchboard/gateway';
+import { createGateway, type Gateway, type GatewayHooks } from '@switchboard/gateway';
 import { SERVER_UID, type Packet } from '@switchboard/protocol';
 import { ChatLog } from './chat-log.js';
 
@@ -60,16 +59,11 @@ export function buildChatLogServer(opts: ChatLogServerOptions): ChatLogServer {
     onC2S: (p) => log.info({ from: p.from, typeu: p.typeu }, 'message to the server'),
   };
 
-  const nodeId = newNodeId('chatlog');
-  const gateway = new Gateway({
-    nodeId,
+  // The gateway as a library: in-memory backends by default (one process, as `switchboard standalone`).
+  // Every login is accepted: a real app verifies tokens (a `verifyLogin` hook, or IM_AUTH=jwt).
+  const gateway = createGateway({
+    nodeId: newNodeId('chatlog'),
     log,
-    routes: new MemoryRouteStore(),
-    offline: new MemoryOfflineStore(),
-    nodes: new MemoryNodeRegistry(),
-    bridge: new LocalBridge(new LocalBus(), nodeId),
-    // Every login is accepted: a real app verifies tokens (IM_AUTH=jwt, or a `verifyLogin` hook).
-    verifyLogin: createLoginVerifier({ mode: 'none', log }),
     hooks,
     bindHost: opts.bindHost ?? '127.0.0.1',
     wsPort: opts.wsPort ?? 3000,

@@ -33,3 +33,4 @@ export {
   WEBHOOK_DELIVERY_HEADER,
   WEBHOOK_ATTEMPT_HEADER,
 } from './webhooks.js';
+export { createGateway, type CreateGatewayOptions } from './create.js';
