@@ -37,7 +37,7 @@ for (const f of files) {
 const idle = [...self].filter(([k]) => k.startsWith('(idle)')).reduce((a, [, v]) => a + v, 0);
 const busy = total - idle;
 console.log(`${files.length} profile(s), ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy`);
-console.log('  self ms   %busy  function  location');
+console.log(byFile ? '  self ms   %busy  file' : '  self ms   %busy  function  location');
 for (const [k, v] of [...self].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, top)) {
   console.log(`${(v / 1000).toFixed(0).padStart(8)}  ${((100 * v) / busy).toFixed(1).padStart(5)}%  ${k}`);
 }

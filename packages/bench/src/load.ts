@@ -49,9 +49,9 @@ export class LoadDriver {
       // The closed loop is driven by answers; this timer only ends it on time.
       this.timer = setInterval(() => {
         if (performance.now() >= this.window.to) this.stop();
-      }, 20);
+      }, 20).unref();
     } else {
-      this.timer = setInterval(() => this.openTick(), OPEN_LOOP_TICK_MS);
+      this.timer = setInterval(() => this.openTick(), OPEN_LOOP_TICK_MS).unref();
     }
   }
 

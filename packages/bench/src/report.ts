@@ -49,7 +49,11 @@ export interface SwitchboardResult {
   timeline: TimelineEntry[];
   /** A few undelivered messages, for debugging. */
   missingSample: Array<{ fp: string; from: string; to: string; acked: boolean; gaveUp: boolean; crossNode: boolean }>;
-  /** CPU use in the measured window, in cores (1.0 = one core busy). */
+  /**
+   * CPU use in the measured window, in cores (1.0 = one core busy): the generator, each spawned
+   * process, the machine, its interrupt time (inside the processes' times on kernels without IRQ time
+   * accounting) and other processes (machine − generator − spawned processes).
+   */
   cpu: { loadGenerator: number; sut: Record<string, number | null>; machine: number; interrupts: number; others: number };
   /** Load generator event-loop delay in the window, ms. */
   loadGeneratorLoopDelayMs: { p50: number; p99: number; max: number };
@@ -85,6 +89,8 @@ export interface TimelineEntry {
   ackP50Ms: number;
   ackP99Ms: number;
   ackMaxMs: number;
+  /** CPU cores other processes used in that second (machine − bench − spawned processes). */
+  otherCores?: number;
   /** The gateways' own samples of that second (dispatch targets only). */
   nodes?: Record<string, NodeSample>;
 }
@@ -171,7 +177,7 @@ export function formatReport(r: BenchReport): string {
         'cpu (cores)',
         `load generator ${s.cpu.loadGenerator.toFixed(2)}` +
           Object.entries(s.cpu.sut).map(([k, v]) => `, ${k} ${v === null ? '-' : v.toFixed(2)}`).join('') +
-          `; kernel interrupts ${s.cpu.interrupts.toFixed(2)}; other processes ${s.cpu.others.toFixed(2)}; generator loop delay p99 ${ms(s.loadGeneratorLoopDelayMs.p99)} ms`,
+          ` (kernel interrupts ${s.cpu.interrupts.toFixed(2)}); other processes ${s.cpu.others.toFixed(2)}; generator loop delay p99 ${ms(s.loadGeneratorLoopDelayMs.p99)} ms`,
       ],
     ]),
   );
@@ -185,7 +191,7 @@ export function formatReport(r: BenchReport): string {
         ['round trip', latencyRow(e.latencyMs)],
         [
           'cpu (cores)',
-          `load generator ${e.cpu.loadGenerator.toFixed(2)}, echo server ${e.cpu.echoServer === null ? '-' : e.cpu.echoServer.toFixed(2)}, kernel interrupts ${e.cpu.interrupts.toFixed(2)}, other processes ${e.cpu.others.toFixed(2)}`,
+          `load generator ${e.cpu.loadGenerator.toFixed(2)}, echo server ${e.cpu.echoServer === null ? '-' : e.cpu.echoServer.toFixed(2)} (kernel interrupts ${e.cpu.interrupts.toFixed(2)}), other processes ${e.cpu.others.toFixed(2)}`,
         ],
         ['ratio', r.ratio === null ? '-' : `Switchboard ${fmt(s.throughputPerSec)} msg/s ÷ echo ${fmt(e.roundTripsPerSec)}/s = ${r.ratio.toFixed(3)}`],
       ]),
@@ -193,7 +199,7 @@ export function formatReport(r: BenchReport): string {
   }
   if (r.options.timeline) {
     out.push('', 'timeline (per second; t=0 is the start of the load, warmup included)');
-    out.push('     t      sent     acked  delivered   ack p50   ack p99   ack max  gateways (connections, loop lag ms)');
+    out.push('     t      sent     acked  delivered   ack p50   ack p99   ack max  others  gateways (connections, loop lag ms)');
     for (const e of s.timeline) {
       const nodes = e.nodes
         ? Object.entries(e.nodes)
@@ -202,7 +208,7 @@ export function formatReport(r: BenchReport): string {
         : '';
       out.push(
         `  ${String(e.t).padStart(4)}  ${fmt(e.sent).padStart(8)}  ${fmt(e.acked).padStart(8)}  ${fmt(e.delivered).padStart(9)}  ` +
-          `${ms(e.ackP50Ms).padStart(8)}  ${ms(e.ackP99Ms).padStart(8)}  ${ms(e.ackMaxMs).padStart(8)}  ${nodes}`,
+          `${ms(e.ackP50Ms).padStart(8)}  ${ms(e.ackP99Ms).padStart(8)}  ${ms(e.ackMaxMs).padStart(8)}  ${(e.otherCores === undefined ? '-' : e.otherCores.toFixed(2)).padStart(6)}  ${nodes}`,
       );
     }
   }
@@ -218,7 +224,15 @@ export function formatReport(r: BenchReport): string {
     }
   }
   const noise = Math.max(s.cpu.others, r.echo?.cpu.others ?? 0);
-  if (noise > 0.2) out.push('', `note: other processes used up to ${noise.toFixed(2)} cores during a measured window: the numbers are noisy`);
+  if (noise > 0.2) {
+    const backends = r.target.kind === 'spawn-cluster' || r.target.kind === 'dispatch';
+    out.push(
+      '',
+      backends
+        ? `note: other processes used up to ${noise.toFixed(2)} cores during a measured window; with a cluster that includes Redis and RabbitMQ`
+        : `note: other processes used up to ${noise.toFixed(2)} cores during a measured window: the numbers are noisy`,
+    );
+  }
   out.push('', table(r.checks.map((c) => [c.ok ? 'ok' : 'FAIL', `${c.name}: ${c.detail}`])));
   return out.join('\n') + '\n';
 }

@@ -176,8 +176,10 @@ function cores(a: NodeJS.CpuUsage, b: NodeJS.CpuUsage, ms: number): number {
 
 /**
  * CPU of the measured window in cores: ours (load generator, system under test), the whole
- * machine's, the kernel's interrupt time (loopback networking, not in any process' time), and what
- * other processes took (others = machine − ours − interrupts; large values mean a noisy run).
+ * machine's, and what other processes took (others = machine − ours; large values mean a noisy run).
+ * `interrupts` (irq + softirq, where loopback networking runs) is informational: kernels without
+ * CONFIG_IRQ_TIME_ACCOUNTING (the project's machines) charge it to the interrupted process, so it is
+ * already inside ours; on kernels with it, "others" includes it.
  */
 function cpuReport(
   loadGenerator: number,
@@ -190,11 +192,15 @@ function cpuReport(
   const machine = m0 && m1 && s > 0 ? (m1.busy - m0.busy) / s : NaN;
   const interrupts = m0 && m1 && s > 0 ? (m1.irq - m0.irq) / s : NaN;
   const ours = loadGenerator + Object.values(sut).reduce<number>((a, v) => a + (v ?? 0), 0);
-  return { loadGenerator, sut, machine, interrupts, others: Math.max(0, machine - interrupts - ours) };
+  return { loadGenerator, sut, machine, interrupts, others: Math.max(0, machine - ours) };
 }
 
 /** The per-second view of a phase, with the gateways' own samples when there are some. */
-function timeline(stats: PhaseStats, samples: Array<{ t: number; nodes: Record<string, NodeSample> }>): TimelineEntry[] {
+function timeline(
+  stats: PhaseStats,
+  samples: Array<{ t: number; nodes: Record<string, NodeSample> }>,
+  others: Map<number, number>,
+): TimelineEntry[] {
   const byT = new Map(samples.map((x) => [x.t, x.nodes]));
   return stats.timeline.map((s, t) => ({
     t,
@@ -204,6 +210,7 @@ function timeline(stats: PhaseStats, samples: Array<{ t: number; nodes: Record<s
     ackP50Ms: round1(s.ackLatency.percentile(50)),
     ackP99Ms: round1(s.ackLatency.percentile(99)),
     ackMaxMs: round1(s.ackLatency.max),
+    ...(others.has(t) ? { otherCores: others.get(t)! } : {}),
     ...(byT.has(t) ? { nodes: byT.get(t)! } : {}),
   }));
 }
@@ -284,7 +291,7 @@ async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Promise<S
   const qosTimer = setInterval(() => {
     const now = performance.now();
     for (const u of users) u.qosTick(now);
-  }, opts.qos.tickMs);
+  }, opts.qos.tickMs).unref();
   const cancelChaos = scheduleChaos(opts, {
     window,
     dispatchUrl: env.dispatchUrl,
@@ -311,7 +318,7 @@ async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Promise<S
       `t=${((now - t0) / 1000).toFixed(1)}s online ${online}/${users.length} sent ${stats.sent} acked ${stats.acked} (${Math.round(rate)}/s) ` +
         `delivered ${stats.delivered} pending ${pending} resends ${stats.resends} disconnects ${stats.disconnects}`,
     );
-  }, D.PROGRESS_INTERVAL_MS);
+  }, D.PROGRESS_INTERVAL_MS).unref();
 
   // What the gateways say about themselves (GET /admin/nodes), once a second, for the timeline.
   const nodeSamples: Array<{ t: number; nodes: Record<string, NodeSample> }> = [];
@@ -329,8 +336,22 @@ async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Promise<S
           })
           .catch(() => nodeSamples.push({ t, nodes: {} }))
           .finally(() => (sampling = false));
-      }, 1_000)
+      }, 1_000).unref()
     : null;
+  // CPU of the machine, per second, split into ours and everybody else's (to spot noisy seconds).
+  const cpuSamples = new Map<number, number>();
+  let lastCpu = { at: performance.now(), machine: machineCpu(), lg: process.cpuUsage(), sut: (env.sut?.processes ?? []).map((p) => p.cpuSeconds()) };
+  const cpuSampler = setInterval(() => {
+    const now = { at: performance.now(), machine: machineCpu(), lg: process.cpuUsage(), sut: (env.sut?.processes ?? []).map((p) => p.cpuSeconds()) };
+    const sut: Record<string, number | null> = {};
+    now.sut.forEach((v, i) => {
+      const a = lastCpu.sut[i];
+      sut[String(i)] = v != null && a != null ? (v - a) / ((now.at - lastCpu.at) / 1000) : null;
+    });
+    const c = cpuReport(cores(lastCpu.lg, now.lg, now.at - lastCpu.at), sut, lastCpu.machine, now.machine, now.at - lastCpu.at);
+    cpuSamples.set(Math.floor((now.at - 500 - t0) / 1000), Math.round(c.others * 100) / 100);
+    lastCpu = now;
+  }, 1_000).unref();
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   const cpuMarks: { lg: NodeJS.CpuUsage; sut: Array<number | null>; machine: ReturnType<typeof machineCpu>; at: number }[] = [];
   const sutProcs = env.sut?.processes ?? [];
@@ -362,6 +383,7 @@ async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Promise<S
   const waitedMs = performance.now() - drainStart;
   clearInterval(qosTimer);
   if (sampler) clearInterval(sampler);
+  clearInterval(cpuSampler);
   cancelChaos();
 
   // ---- collect: log receivers of missing messages back in, for their offline queues
@@ -436,7 +458,7 @@ async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Promise<S
     disconnects: stats.disconnects,
     reconnects: stats.reconnects,
     drain: { waitedMs: Math.round(waitedMs), collectedUsers, collectedMessages, collectMs: Math.round(collectMs) },
-    timeline: timeline(stats, nodeSamples),
+    timeline: timeline(stats, nodeSamples, cpuSamples),
     missingSample: missing.slice(0, 10).map((s) => ({
       fp: tracker.fp(s),
       from: users[tracker.sender[s]!]!.uid,
@@ -497,7 +519,7 @@ async function runEchoPhase(opts: BenchOptions, io: RunIo, processes: ManagedPro
       roundTrips: stats.acked,
       roundTripsPerSec: windowS > 0 ? stats.ackedInWindow / windowS : NaN,
       latencyMs: stats.ackLatency.summary(),
-      timeline: timeline(stats, []),
+      timeline: timeline(stats, [], new Map()),
       disconnects: stats.disconnects,
       cpu: (() => {
         const lg = a && b ? cores(a.lg, b.lg, b.at - a.at) : NaN;

@@ -435,6 +435,7 @@ export class SimUser {
     this.state = 'kicked';
     const c = this.conn;
     this.detach();
+    this.loginWaiter?.reject(new UnavailableError(`${this.uid} was kicked (code ${code})`));
     c?.close();
   }
 
