@@ -115,6 +115,9 @@ interface Custody {
   triedConns: Set<ConnId>;
 }
 
+/** What a new custody is about; `takeCustody` adds the delivery state. */
+type CustodyClaim = Pick<Custody, 'key' | 'fp' | 'sender' | 'senderConn' | 'receiver' | 'packet' | 'wire' | 'kind'>;
+
 /** Where this node wrote a message it must relay the receiver's ack for. */
 interface Inbound {
   origin: NodeId;
@@ -584,9 +587,10 @@ export class Gateway {
       return;
     }
     this.metrics.packetsIn.inc({ type: p.type });
-    if (!s.bucket.take()) {
+    const bucket = p.type === PacketType.DATA ? s.bucket : s.controlBucket;
+    if (!bucket.take()) {
       this.metrics.rateLimited.inc();
-      if (s.bucket.refusedThisSecond > this.o.rateLimitPerSec * D.RATE_LIMIT_ABUSE_FACTOR) {
+      if (bucket.refusedThisSecond > this.o.rateLimitPerSec * D.RATE_LIMIT_ABUSE_FACTOR) {
         s.log.warn('flooding far over the rate limit, closing');
         this.closeSession(s, CloseCode.PROTOCOL_ERROR, 'flood');
       } else if (p.type === PacketType.DATA) {
@@ -874,12 +878,6 @@ export class Gateway {
       receiver: p.to as UserId,
       packet: p,
       wire,
-      receivedAt: Date.now(),
-      attempt: 0,
-      timer: null,
-      state: 'delivering',
-      ackedWhileStoring: false,
-      triedConns: new Set(),
       kind: 'c2c',
     });
   }
@@ -991,18 +989,14 @@ export class Gateway {
       receiver: to as UserId,
       packet: p,
       wire,
-      receivedAt: Date.now(),
-      attempt: 0,
-      timer: null,
-      state: 'delivering',
-      ackedWhileStoring: false,
-      triedConns: new Set(),
       kind: 's2c',
     });
     return { fp };
   }
 
-  private takeCustody(c: Custody): void {
+  /** Hold the message until the receiver's ack (or the offline store) settles it; start delivering it. */
+  private takeCustody(claim: CustodyClaim): void {
+    const c: Custody = { ...claim, receivedAt: Date.now(), attempt: 0, timer: null, state: 'delivering', ackedWhileStoring: false, triedConns: new Set() };
     this.custody.set(c.key, c);
     this.metrics.custodyPending.set(this.custody.size);
     void this.attemptDelivery(c);

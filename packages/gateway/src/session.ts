@@ -2,6 +2,9 @@ import type { ConnId, Logger, UserId } from '@switchboard/core';
 import type { Transport } from './transport/transport.js';
 import { TokenBucket } from './rate-limit.js';
 
+/** Control packets (acks, keepalives…) may come this many times faster than data packets. */
+export const CONTROL_RATE_FACTOR = 5;
+
 /** Session states: `open` (connected, not logged in) → `authenticating` → `online` → `closed`. */
 export type SessionState = 'open' | 'authenticating' | 'online' | 'closed';
 
@@ -19,7 +22,14 @@ export class Session {
   readonly connectedAt: number;
   /** Custody keys of QoS messages written to this session and not yet acked. */
   readonly pendingIn = new Set<string>();
+  /** Rate limit of data packets (type 2): what a user sends. */
   readonly bucket: TokenBucket;
+  /**
+   * Rate limit of every other packet (acks, keepalives, echo…). Acks follow what the user
+   * receives, not what it sends, so they get their own, larger budget instead of eating the
+   * sender's data budget (which made busy receivers' acks bounce and their messages resend).
+   */
+  readonly controlBucket: TokenBucket;
   log: Logger;
 
   constructor(
@@ -31,6 +41,7 @@ export class Session {
     this.log = log;
     this.lastSeen = this.connectedAt = Date.now();
     this.bucket = new TokenBucket(rate.perSec, rate.burst);
+    this.controlBucket = new TokenBucket(rate.perSec * CONTROL_RATE_FACTOR, rate.burst * CONTROL_RATE_FACTOR);
   }
 
   get isOnline(): boolean {

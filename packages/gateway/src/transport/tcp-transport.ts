@@ -1,12 +1,14 @@
 import type { Socket } from 'node:net';
 import { TcpFrameDecoder, encodeTcpFrame, isProtocolError, decodeUtf8 } from '@switchboard/protocol';
 import type { Transport } from './transport.js';
+import { WriteBatcher } from './write-batch.js';
 
 /** MobileIMSDK TCP: 4-byte big-endian length + UTF-8 JSON body, body ≤ `maxBodyBytes`. */
 export class TcpTransport implements Transport {
   readonly kind = 'tcp' as const;
   readonly remote: string;
   private readonly decoder: TcpFrameDecoder;
+  private readonly batcher: WriteBatcher;
   private packetFn: (text: string) => void = () => {};
   private violationFn: (reason: string) => void = () => {};
   private closeFns: Array<() => void> = [];
@@ -19,6 +21,7 @@ export class TcpTransport implements Transport {
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.decoder = new TcpFrameDecoder(maxBodyBytes);
+    this.batcher = new WriteBatcher(socket);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -60,6 +63,7 @@ export class TcpTransport implements Transport {
 
   send(text: string): boolean {
     if (this.dead || this.socket.destroyed) return false;
+    this.batcher.batch();
     this.socket.write(encodeTcpFrame(text));
     return true;
   }

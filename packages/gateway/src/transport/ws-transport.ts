@@ -2,7 +2,9 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { CloseCode } from '@switchboard/protocol';
+import type { Socket } from 'node:net';
 import type { Transport } from './transport.js';
+import { WriteBatcher } from './write-batch.js';
 
 /**
  * Accepts MobileIMSDK WebSocket clients on exactly `path` (no query string, no trailing slash),
@@ -39,11 +41,16 @@ class WsTransport implements Transport {
   private violationFn: (reason: string) => void = () => {};
   private closeFns: Array<() => void> = [];
   private dead = false;
+  private readonly batcher: WriteBatcher | null;
 
   constructor(
     private readonly ws: WebSocket,
     req: IncomingMessage,
   ) {
+    // ws writes each frame to its socket (ws 8.x keeps it in `_socket`); batching there turns the
+    // frames of one event-loop turn into one writev.
+    const sock = (ws as unknown as { _socket?: Socket })._socket;
+    this.batcher = sock ? new WriteBatcher(sock) : null;
     this.remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('error', () => this.violation('websocket protocol error'));
@@ -70,6 +77,7 @@ class WsTransport implements Transport {
 
   send(text: string): boolean {
     if (this.dead || this.ws.readyState !== 1) return false;
+    this.batcher?.batch();
     this.ws.send(text);
     return true;
   }

@@ -146,4 +146,16 @@ describe('Gateway rate limit', () => {
     expect(c.keepAliveResponses).toBeLessThan(400);
     await other.keepAlive();
   });
+
+  it('acks do not spend the data budget: a busy receiver acks more than its own send limit', async () => {
+    const f = await startGateway({ rateLimitPerSec: 20, rateLimitBurst: 20 });
+    const receiver = await f.login(uid('popular'), 'ws');
+    const senders = await Promise.all([0, 1, 2, 3, 4].map((i) => f.login(uid(`fan${i}`), i % 2 ? 'tcp' : 'ws')));
+    const fps = (await Promise.all(senders.map((s) => Promise.all(Array.from({ length: 15 }, (_, k) => s.send(receiver.uid!, `m${k}`)))))).flat();
+    // 75 messages reach the receiver within a second; its 75 acks must all pass at once,
+    // so every sender is acked well before the 2 s custody resend.
+    await Promise.all(senders.flatMap((s, i) => fps.slice(i * 15, i * 15 + 15).map((fp) => s.waitForAck(fp, { timeoutMs: 1_500 }))));
+    expect(receiver.errors.filter((e) => e.errorCode === 1026)).toEqual([]);
+    expect(receiver.duplicates).toBe(0);
+  });
 });
