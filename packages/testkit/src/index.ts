@@ -50,3 +50,4 @@ export {
   type ServiceKind,
   type LocateServiceOptions,
 } from './services.js';
+export { TcpProxy, type TcpProxyTarget } from './tcp-proxy.js';

@@ -1,22 +1,28 @@
-import { performance } from 'node:perf_hooks';
-import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Message } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message } from 'amqplib';
 import {
   InvalidArgumentError,
-  TimeoutError,
   UnavailableError,
   UnroutableError,
   silentLogger,
+  withTimeout,
   type Logger,
   type NodeId,
 } from '@switchboard/core';
 import type { Bridge, BridgeMessage, BridgeState } from '../bridge.js';
 import { decodeBridgeMessage, encodeBridgeMessage } from './codec.js';
-import { ReconnectTimer, amqpUrlWithHeartbeat, destroySocket, isPositiveInt, requirePositiveInts } from './connection.js';
+import {
+  ConfirmTracker,
+  ConnectionKeeper,
+  amqpUrlWithHeartbeat,
+  isPositiveInt,
+  requirePositiveInts,
+  type KeptLink,
+  type LinkHandlers,
+} from './connection.js';
 import {
   DEFAULT_AMQP_PREFIX,
   DEFAULT_NODE_QUEUE_MAX_LENGTH,
   bridgeConnectionName,
-  bridgeExchange,
   declareBridgeTopology,
   nodeQueue,
   nodeRoutingKey,
@@ -64,29 +70,17 @@ export interface AmqpBridgeOptions {
   queueMaxLength?: number;
 }
 
-interface PendingSend {
-  resolve: () => void;
-  reject: (err: Error) => void;
-  /** performance.now() deadline; sends are queued in the Map in deadline order. */
-  deadline: number;
-  target: NodeId;
-}
-
 /** One live connection with its two channels; replaced as a whole on every reconnect. */
-interface Link {
-  conn: ChannelModel;
+interface Link extends KeptLink {
   pub: ConfirmChannel;
   sub: Channel;
   consumerTag: string;
   exchange: string;
   queue: string;
-  /** Last error the connection reported, for the log line when it goes away. */
-  lastError: Error | undefined;
   /** Last delivery not yet acked (acks are batched with `multiple`). */
   lastUnacked: ConsumeMessage | null;
   unackedCount: number;
   ackTimer: NodeJS.Immediate | undefined;
-  dead: boolean;
 }
 
 /**
@@ -109,68 +103,66 @@ interface Link {
  */
 export class AmqpBridge implements Bridge {
   readonly nodeId: NodeId;
-  private readonly url: string;
   private readonly prefix: string;
   private readonly log: Logger;
-  private readonly sendTimeoutMs: number;
   private readonly prefetch: number;
-  private readonly connectTimeoutMs: number;
-  private readonly reconnectBaseMs: number;
-  private readonly reconnectMaxMs: number;
-  private readonly closeTimeoutMs: number;
   private readonly queueMaxLength: number;
-  private readonly exchange: string;
   private readonly ackBatch: number;
 
-  private _state: BridgeState = 'connecting';
-  private readonly listeners: Array<(s: BridgeState) => void> = [];
   private handler: ((msg: BridgeMessage) => void) | undefined;
-  private link: Link | undefined;
-  private started = false;
-  private closing = false;
-  private closed: Promise<void> | undefined;
-  private connecting: Promise<void> | undefined;
-  private readonly reconnect: ReconnectTimer;
-  private blockedReason: string | undefined;
-
+  private readonly keeper: ConnectionKeeper<Link>;
   private seq = 0;
-  private readonly pending = new Map<string, PendingSend>();
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private drainWaiters: Array<() => void> = [];
+  private readonly confirms: ConfirmTracker<string, NodeId>;
 
   constructor(opts: AmqpBridgeOptions) {
     if (typeof opts.url !== 'string' || opts.url.length === 0) throw new InvalidArgumentError('AmqpBridge: url is required');
     if (typeof opts.nodeId !== 'string' || opts.nodeId.length === 0) throw new InvalidArgumentError('AmqpBridge: nodeId is required');
     this.nodeId = opts.nodeId;
     this.prefix = opts.prefix ?? DEFAULT_AMQP_PREFIX;
-    this.sendTimeoutMs = opts.sendTimeoutMs ?? DEFAULT_BRIDGE_SEND_TIMEOUT_MS;
+    const sendTimeoutMs = opts.sendTimeoutMs ?? DEFAULT_BRIDGE_SEND_TIMEOUT_MS;
     this.prefetch = opts.prefetch ?? DEFAULT_BRIDGE_PREFETCH;
-    this.connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_BRIDGE_CONNECT_TIMEOUT_MS;
-    this.reconnectBaseMs = opts.reconnectBaseMs ?? DEFAULT_BRIDGE_RECONNECT_BASE_MS;
-    this.reconnectMaxMs = opts.reconnectMaxMs ?? DEFAULT_BRIDGE_RECONNECT_MAX_MS;
-    this.closeTimeoutMs = opts.closeTimeoutMs ?? DEFAULT_BRIDGE_CLOSE_TIMEOUT_MS;
+    const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_BRIDGE_CONNECT_TIMEOUT_MS;
+    const reconnectBaseMs = opts.reconnectBaseMs ?? DEFAULT_BRIDGE_RECONNECT_BASE_MS;
+    const reconnectMaxMs = opts.reconnectMaxMs ?? DEFAULT_BRIDGE_RECONNECT_MAX_MS;
+    const closeTimeoutMs = opts.closeTimeoutMs ?? DEFAULT_BRIDGE_CLOSE_TIMEOUT_MS;
     this.queueMaxLength = opts.queueMaxLength ?? DEFAULT_NODE_QUEUE_MAX_LENGTH;
     const heartbeatS = opts.heartbeatS ?? DEFAULT_BRIDGE_HEARTBEAT_S;
     requirePositiveInts('AmqpBridge', {
-      sendTimeoutMs: this.sendTimeoutMs,
-      connectTimeoutMs: this.connectTimeoutMs,
-      reconnectBaseMs: this.reconnectBaseMs,
-      reconnectMaxMs: this.reconnectMaxMs,
-      closeTimeoutMs: this.closeTimeoutMs,
+      sendTimeoutMs,
+      connectTimeoutMs,
+      reconnectBaseMs,
+      reconnectMaxMs,
+      closeTimeoutMs,
       queueMaxLength: this.queueMaxLength,
     });
     if (!isPositiveInt(this.prefetch) || this.prefetch > 65_535) {
       throw new InvalidArgumentError(`AmqpBridge: prefetch must be an integer in 1..65535, got ${this.prefetch}`);
     }
-    this.url = amqpUrlWithHeartbeat('AmqpBridge', opts.url, heartbeatS);
-    this.reconnect = new ReconnectTimer(this.reconnectBaseMs, this.reconnectMaxMs);
-    this.exchange = bridgeExchange(this.prefix);
+    const url = amqpUrlWithHeartbeat('AmqpBridge', opts.url, heartbeatS);
     this.ackBatch = Math.max(1, Math.floor(this.prefetch / 4));
     this.log = (opts.log ?? silentLogger()).child({ component: 'bridge', nodeId: this.nodeId });
+    this.confirms = new ConfirmTracker(sendTimeoutMs, (target) => `bridge send to ${target}`);
+    this.keeper = new ConnectionKeeper<Link>({
+      url,
+      connectionName: this.connectionName,
+      connectTimeoutMs,
+      closeTimeoutMs,
+      reconnectBaseMs,
+      reconnectMaxMs,
+      log: this.log,
+      wording: { conn: 'bridge', client: 'bridge', ops: 'sends', className: 'AmqpBridge' },
+      confirms: this.confirms,
+      setup: (conn, on) => this.setup(conn, on),
+      drain: (link, left) => this.stopConsuming(link, left),
+      onDrop: (link) => this.dropAcks(link),
+      onClosed: () => {
+        this.handler = undefined;
+      },
+    });
   }
 
   get state(): BridgeState {
-    return this._state;
+    return this.keeper.state;
   }
 
   /** Name of this node's queue (for operators and tests). */
@@ -188,30 +180,20 @@ export class AmqpBridge implements Bridge {
    * broker cannot be reached or refuses the declarations (fail fast at boot: no retry before the
    * first success; the bridge stays `down` and `start` may be called again).
    */
-  async start(handler: (msg: BridgeMessage) => void): Promise<void> {
-    if (this.closing) throw new UnavailableError('bridge is closed');
-    if (this.started) throw new InvalidArgumentError('AmqpBridge.start called twice');
-    this.started = true;
-    this.handler = handler;
-    this.setState('connecting');
-    try {
-      await this.connectOnce();
-    } catch (err) {
-      this.started = false;
-      this.handler = undefined;
-      if (!this.closing) this.setState('down');
-      throw err instanceof UnavailableError ? err : new UnavailableError('bridge cannot connect to RabbitMQ', { cause: err });
-    }
+  start(handler: (msg: BridgeMessage) => void): Promise<void> {
+    return this.keeper.start({
+      attach: () => {
+        this.handler = handler;
+      },
+      detach: () => {
+        this.handler = undefined;
+      },
+    });
   }
 
   send(target: NodeId, msg: BridgeMessage): Promise<void> {
-    const link = this.link;
-    if (this._state !== 'up' || link === undefined) {
-      return Promise.reject(new UnavailableError(`bridge is ${this._state}`));
-    }
-    if (this.blockedReason !== undefined) {
-      return Promise.reject(new UnavailableError(`broker blocked the bridge connection: ${this.blockedReason}`));
-    }
+    const link = this.keeper.usable();
+    if (link instanceof UnavailableError) return Promise.reject(link);
     let body: Buffer;
     try {
       body = encodeBridgeMessage(msg);
@@ -220,26 +202,20 @@ export class AmqpBridge implements Bridge {
     }
     this.seq += 1;
     const id = this.seq.toString(36);
-    return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, deadline: performance.now() + this.sendTimeoutMs, target });
-      try {
-        link.pub.publish(link.exchange, nodeRoutingKey(target), body, { mandatory: true, messageId: id }, (err) =>
-          this.onConfirm(id, err),
-        );
-      } catch (err) {
-        // amqplib throws synchronously when the channel is already closing.
-        this.settle(id, new UnavailableError('bridge publish failed', { cause: err }));
-        return;
-      }
-      if (this.sweepTimer === undefined) {
-        this.sweepTimer = setInterval(() => this.sweep(), Math.min(250, Math.max(10, this.sendTimeoutMs >> 2)));
-        this.sweepTimer.unref();
-      }
-    });
+    const confirmed = this.confirms.add(id, target);
+    try {
+      link.pub.publish(link.exchange, nodeRoutingKey(target), body, { mandatory: true, messageId: id }, (err) =>
+        this.confirms.confirm(id, err, 'broker did not take the bridge message'),
+      );
+    } catch (err) {
+      // amqplib throws synchronously when the channel is already closing.
+      this.confirms.settle(id, new UnavailableError('bridge publish failed', { cause: err }));
+    }
+    return confirmed;
   }
 
   onStateChange(fn: (state: BridgeState) => void): void {
-    this.listeners.push(fn);
+    this.keeper.onStateChange(fn);
   }
 
   /**
@@ -248,242 +224,66 @@ export class AmqpBridge implements Bridge {
    * once; sends still unconfirmed at the deadline reject with UnavailableError.
    */
   close(): Promise<void> {
-    this.closed ??= this.doClose();
-    return this.closed;
-  }
-
-  private async doClose(): Promise<void> {
-    this.closing = true;
-    this.reconnect.cancel();
-    const wasUp = this._state === 'up';
-    this.setState('closed');
-    if (this.connecting !== undefined) await this.connecting.catch(() => undefined);
-    const link = this.link;
-    if (link !== undefined) {
-      const deadline = performance.now() + this.closeTimeoutMs;
-      const left = (): number => Math.max(1, deadline - performance.now());
-      try {
-        await this.bounded(link.sub.cancel(link.consumerTag), left());
-        this.flushAcks(link);
-        await this.bounded(this.drained(), left());
-        await this.bounded(link.sub.deleteQueue(link.queue), left());
-      } catch (err) {
-        this.log.warn({ err }, 'bridge close: could not stop cleanly; the queue goes with the connection');
-      }
-      this.dropLink(link);
-      await this.bounded(link.conn.close(), left()).catch((err: unknown) => {
-        this.log.debug({ err }, 'bridge close: connection close failed; dropping the socket');
-        destroySocket(link.conn);
-      });
-    }
-    this.failPending(new UnavailableError('bridge closed'));
-    this.stopSweep();
-    this.handler = undefined;
-    if (wasUp || link !== undefined) this.log.info('bridge closed');
+    return this.keeper.close();
   }
 
   // ---- connection management -------------------------------------------------------------
 
-  private connectOnce(): Promise<void> {
-    const p = this.openLink().finally(() => {
-      if (this.connecting === p) this.connecting = undefined;
-    });
-    this.connecting = p;
-    return p;
+  /** Open both channels, declare the topology and consume (ConnectionKeeper `setup`). */
+  private async setup(conn: ChannelModel, on: LinkHandlers): Promise<Link> {
+    const pub = await conn.createConfirmChannel();
+    pub.on('error', on.error('publish channel'));
+    pub.on('close', on.close('publish channel closed'));
+    pub.on('return', (m: Message) => this.onReturn(m));
+    const sub = await conn.createChannel();
+    sub.on('error', on.error('consume channel'));
+    sub.on('close', on.close('consume channel closed'));
+    const { exchange, queue } = await declareBridgeTopology(sub, this.prefix, this.nodeId, this.queueMaxLength);
+    await sub.prefetch(this.prefetch);
+    const live: Link = {
+      conn,
+      pub,
+      sub,
+      consumerTag: '',
+      exchange,
+      queue,
+      lastError: undefined,
+      lastUnacked: null,
+      unackedCount: 0,
+      ackTimer: undefined,
+      dead: false,
+    };
+    // Deliveries may be parsed from the same socket read as consume-ok, so `live` exists first.
+    live.consumerTag = (await sub.consume(queue, (m) => this.onDelivery(live, m), { noAck: false })).consumerTag;
+    return live;
   }
 
-  private async openLink(): Promise<void> {
-    const conn = await connect(this.url, {
-      timeout: this.connectTimeoutMs,
-      noDelay: true,
-      clientProperties: { connection_name: this.connectionName },
-    });
-    let link: Link | undefined;
-    let lastError: Error | undefined;
-    // Until the link is live, a drop is remembered here (and the awaited calls below reject);
-    // afterwards it goes to `lost`.
-    let gone: string | undefined;
-    const onError = (what: string) => (err: Error): void => {
-      if (link !== undefined) link.lastError = err;
-      else lastError = err;
-      this.log.debug({ err }, `bridge ${what} error`);
-    };
-    const onClose = (why: string) => (err?: Error): void => {
-      if (link !== undefined) this.lost(link, why, err);
-      else {
-        gone ??= why;
-        lastError = err ?? lastError;
-      }
-    };
-    const current = (): boolean => link === undefined || this.link === link;
+  /** The graceful part of `close()` (ConnectionKeeper `drain`): stop consuming, await confirms, delete the queue. */
+  private async stopConsuming(link: Link, left: () => number): Promise<void> {
     try {
-      if (this.closing) throw new UnavailableError('bridge closed while connecting');
-      this.blockedReason = undefined;
-      conn.on('error', onError('connection'));
-      conn.on('close', onClose('connection closed'));
-      conn.on('blocked', (reason: string) => {
-        if (!current()) return;
-        this.blockedReason = reason;
-        this.log.warn({ reason }, 'broker blocked the bridge connection; sends fail until unblocked');
-      });
-      conn.on('unblocked', () => {
-        if (!current()) return;
-        this.blockedReason = undefined;
-        this.log.info('broker unblocked the bridge connection');
-      });
-      const pub = await conn.createConfirmChannel();
-      pub.on('error', onError('publish channel'));
-      pub.on('close', onClose('publish channel closed'));
-      pub.on('return', (m: Message) => this.onReturn(m));
-      const sub = await conn.createChannel();
-      sub.on('error', onError('consume channel'));
-      sub.on('close', onClose('consume channel closed'));
-      const { exchange, queue } = await declareBridgeTopology(sub, this.prefix, this.nodeId, this.queueMaxLength);
-      await sub.prefetch(this.prefetch);
-      const live: Link = {
-        conn,
-        pub,
-        sub,
-        consumerTag: '',
-        exchange,
-        queue,
-        lastError: undefined,
-        lastUnacked: null,
-        unackedCount: 0,
-        ackTimer: undefined,
-        dead: false,
-      };
-      // Deliveries may be parsed from the same socket read as consume-ok, so `live` exists first.
-      live.consumerTag = (await sub.consume(queue, (m) => this.onDelivery(live, m), { noAck: false })).consumerTag;
-      if (this.closing) {
-        live.dead = true;
-        throw new UnavailableError('bridge closed while connecting');
-      }
-      if (gone !== undefined) {
-        // The connection died between the last reply and now: do not report a dead link as up.
-        live.dead = true;
-        throw new UnavailableError(`bridge connection lost during setup (${gone})`, { cause: lastError });
-      }
-      link = live;
-      this.link = live;
-      this.reconnect.reset();
-      this.setState('up');
+      await withTimeout(link.sub.cancel(link.consumerTag), left(), 'bridge close step');
+      this.flushAcks(link);
+      await withTimeout(this.confirms.drained(), left(), 'bridge close step');
+      await withTimeout(link.sub.deleteQueue(link.queue), left(), 'bridge close step');
     } catch (err) {
-      await conn.close().catch(() => undefined);
-      throw err;
+      this.log.warn({ err }, 'bridge close: could not stop cleanly; the queue goes with the connection');
     }
   }
 
-  /** A live link died: fail its sends, go `down`, schedule a reconnect. Stale links are ignored. */
-  private lost(link: Link, why: string, closeErr?: Error): void {
-    if (link.dead) return;
-    const err = closeErr ?? link.lastError;
-    this.dropLink(link);
-    if (this.closing) return;
-    this.log.warn({ err, why }, 'bridge connection lost; reconnecting');
-    link.conn.close().catch(() => undefined);
-    this.failPending(new UnavailableError(`bridge connection lost (${why})`, { cause: err }));
-    this.setState('down');
-    this.scheduleReconnect();
-  }
-
-  private dropLink(link: Link): void {
-    link.dead = true;
+  private dropAcks(link: Link): void {
     link.lastUnacked = null;
     if (link.ackTimer !== undefined) clearImmediate(link.ackTimer);
     link.ackTimer = undefined;
-    if (this.link === link) this.link = undefined;
-  }
-
-  private scheduleReconnect(): void {
-    if (this.closing) return;
-    const wait = this.reconnect.schedule(() => {
-      if (this.closing) return;
-      this.setState('connecting');
-      const attempts = this.reconnect.attempt;
-      this.connectOnce().then(
-        () => this.log.info({ attempts }, 'bridge reconnected'),
-        (err: unknown) => {
-          if (this.closing) return;
-          this.log.warn({ err, attempt: this.reconnect.attempt }, 'bridge reconnect failed');
-          this.setState('down');
-          this.scheduleReconnect();
-        },
-      );
-    });
-    if (wait !== undefined) this.log.debug({ attempt: this.reconnect.attempt, delayMs: wait }, 'bridge reconnect scheduled');
-  }
-
-  private setState(s: BridgeState): void {
-    if (this._state === s || this._state === 'closed') return;
-    this._state = s;
-    if (s === 'up') this.log.info('bridge up');
-    for (const fn of this.listeners) {
-      try {
-        fn(s);
-      } catch (err) {
-        this.log.error({ err }, 'bridge state listener threw');
-      }
-    }
   }
 
   // ---- publishing --------------------------------------------------------------------------
 
-  private onConfirm(id: string, err: unknown): void {
-    if (err === null || err === undefined) this.settle(id, null);
-    else this.settle(id, new UnavailableError('broker did not take the bridge message', { cause: err }));
-  }
-
   private onReturn(m: Message): void {
     const id: unknown = m.properties.messageId;
     if (typeof id !== 'string') return;
-    const p = this.pending.get(id);
-    if (p === undefined) return;
-    this.settle(id, new UnroutableError(`no queue for node ${p.target}`));
-  }
-
-  private settle(id: string, err: Error | null): void {
-    const p = this.pending.get(id);
-    if (p === undefined) return;
-    this.pending.delete(id);
-    if (err === null) p.resolve();
-    else p.reject(err);
-    if (this.pending.size === 0) this.onDrained();
-  }
-
-  private sweep(): void {
-    const now = performance.now();
-    for (const [id, p] of this.pending) {
-      if (p.deadline > now) break;
-      this.settle(
-        id,
-        new UnavailableError(`no broker confirm within ${this.sendTimeoutMs} ms`, {
-          cause: new TimeoutError(`bridge send to ${p.target} timed out`),
-        }),
-      );
-    }
-    if (this.pending.size === 0) this.stopSweep();
-  }
-
-  private stopSweep(): void {
-    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
-    this.sweepTimer = undefined;
-  }
-
-  private failPending(err: Error): void {
-    for (const id of [...this.pending.keys()]) this.settle(id, err);
-    this.stopSweep();
-  }
-
-  private drained(): Promise<void> {
-    if (this.pending.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
-  }
-
-  private onDrained(): void {
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const w of waiters) w();
+    const target = this.confirms.meta(id);
+    if (target === undefined) return;
+    this.confirms.settle(id, new UnroutableError(`no queue for node ${target}`));
   }
 
   // ---- consuming ---------------------------------------------------------------------------
@@ -491,7 +291,7 @@ export class AmqpBridge implements Bridge {
   private onDelivery(link: Link, m: ConsumeMessage | null): void {
     if (m === null) {
       // The broker cancelled our consumer (queue deleted from outside): rebuild everything.
-      this.lost(link, 'consumer cancelled by broker');
+      this.keeper.lost(link, 'consumer cancelled by broker');
       return;
     }
     if (link.dead) return;
@@ -534,14 +334,5 @@ export class AmqpBridge implements Bridge {
       // (the exclusive queue dies with the connection), which at-most-once allows.
       this.log.debug({ err }, 'bridge ack failed');
     }
-  }
-
-  private bounded<T>(p: Promise<T>, ms: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const t = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`bridge close step timed out after ${Math.round(ms)} ms`)), ms);
-      timer.unref();
-    });
-    return Promise.race([p, t]).finally(() => clearTimeout(timer));
   }
 }

@@ -1,116 +1,20 @@
 import { execFile } from 'node:child_process';
-import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { connect, type ChannelModel } from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ImErrorCode, TimeoutError, asUserId, newNodeId, waitFor, type NodeId } from '@switchboard/core';
-import { resolveAmqpUrl, uniquePrefix } from '@switchboard/testkit';
+import { TcpProxy, resolveAmqpUrl, uniquePrefix } from '@switchboard/testkit';
 import type { BridgeMessage, BridgeState } from '../../src/bridge.js';
 import { AmqpBridge, bridgeExchange, type AmqpBridgeOptions } from '../../src/amqp/index.js';
 
 const run = promisify(execFile);
 
-/**
- * A TCP proxy between one bridge and the broker, so a test can cut, refuse or freeze *its own*
- * connections without touching anyone else's on the shared broker.
- */
-class TcpProxy {
-  private readonly pairs = new Set<{ client: Socket; upstream: Socket; orphan: boolean }>();
-  private server: Server | undefined;
-  private frozen = false;
-  port = 0;
-
-  constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
-  ) {}
-
-  async listen(): Promise<void> {
-    const server = createServer((client) => this.accept(client));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as { port: number }).port;
-    this.server = server;
-  }
-
-  /** Destroy every proxied connection, both sides; keep accepting new ones. */
-  sever(): void {
-    for (const p of this.pairs) {
-      p.client.destroy();
-      p.upstream.destroy();
-    }
-    this.pairs.clear();
-  }
-
-  /**
-   * Cut only the client side: the broker keeps a silent, half-open connection (a network
-   * partition) until its heartbeat check gives up on it.
-   */
-  halfSever(): void {
-    for (const p of this.pairs) {
-      if (p.orphan) continue;
-      p.orphan = true;
-      p.client.destroy();
-    }
-  }
-
-  /** Sever and stop listening: the broker looks down (connection refused). */
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    this.sever();
-    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  /** Stop forwarding bytes in both directions without closing anything (a hung broker). */
-  freeze(): void {
-    this.frozen = true;
-  }
-
-  /** Proxied connections whose client side is still open. */
-  get connections(): number {
-    return [...this.pairs].filter((p) => !p.orphan).length;
-  }
-
-  private accept(client: Socket): void {
-    const upstream = netConnect(this.targetPort, this.targetHost);
-    const pair = { client, upstream, orphan: false };
-    this.pairs.add(pair);
-    client.on('data', (d: Buffer) => {
-      if (!this.frozen && !pair.orphan) upstream.write(d);
-    });
-    upstream.on('data', (d: Buffer) => {
-      if (!this.frozen && !pair.orphan) client.write(d);
-    });
-    const dropClient = (): void => {
-      if (pair.orphan) return;
-      client.destroy();
-      upstream.destroy();
-      this.pairs.delete(pair);
-    };
-    const dropUpstream = (): void => {
-      client.destroy();
-      upstream.destroy();
-      this.pairs.delete(pair);
-    };
-    client.on('error', dropClient);
-    client.on('close', dropClient);
-    upstream.on('error', dropUpstream);
-    upstream.on('close', dropUpstream);
-  }
-}
-
 let url = '';
-let target = { host: '127.0.0.1', port: 5672 };
 const prefix = uniquePrefix('amqp-recovery');
 const cleanups: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
   url = await resolveAmqpUrl();
-  const u = new URL(url);
-  target = { host: u.hostname, port: u.port === '' ? 5672 : Number(u.port) };
 });
 
 afterEach(async () => {
@@ -124,14 +28,11 @@ afterAll(async () => {
   await admin.close();
 });
 
+/** A TCP proxy toward the broker, so a test can cut, refuse or freeze *its own* connections. */
 async function proxy(): Promise<{ p: TcpProxy; url: string }> {
-  const p = new TcpProxy(target.host, target.port);
-  await p.listen();
-  cleanups.push(() => p.stop());
-  const u = new URL(url);
-  u.hostname = '127.0.0.1';
-  u.port = String(p.port);
-  return { p, url: u.toString() };
+  const p = await TcpProxy.toward(url, 5672);
+  cleanups.push(() => p.close());
+  return { p, url: p.url(url) };
 }
 
 interface Node {
@@ -211,7 +112,7 @@ describe('AmqpBridge recovery', () => {
     await waitFor(() => a.states.filter((s) => s === 'connecting').length >= 2, { what: 'reconnect attempts' });
     expect(a.bridge.state === 'down' || a.bridge.state === 'connecting').toBe(true);
 
-    await p.listen();
+    await p.start();
     await waitFor(() => a.bridge.state === 'up', { timeoutMs: 5_000, what: 'a up again' });
     expect(a.states[0]).toBe('up');
     expect(a.states[1]).toBe('down');
@@ -310,7 +211,7 @@ describe('AmqpBridge recovery', () => {
     await waitFor(() => a.bridge.state !== 'up', { what: 'a down' });
     await a.bridge.close();
     const seen = a.states.length;
-    await p.listen();
+    await p.start();
     await new Promise((r) => setTimeout(r, 600));
     expect(a.bridge.state).toBe('closed');
     expect(a.states.length).toBe(seen);

@@ -1,8 +1,7 @@
-import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ImErrorCode, TimeoutError, waitFor } from '@switchboard/core';
-import { resolveAmqpUrl, uniquePrefix } from '@switchboard/testkit';
+import { TcpProxy, resolveAmqpUrl, uniquePrefix } from '@switchboard/testkit';
 import {
   AmqpEventsPublisher,
   EVENTS_EXCHANGE_OPTIONS,
@@ -12,86 +11,13 @@ import {
   type PublishableEvent,
 } from '../../src/amqp/index.js';
 
-/**
- * A TCP proxy between one publisher and the broker, so a test can cut, refuse or freeze its own
- * connection without touching anyone else's on the shared broker.
- */
-class TcpProxy {
-  private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
-  private server: Server | undefined;
-  private frozen = false;
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async listen(): Promise<void> {
-    const server = createServer((client) => this.accept(client));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as { port: number }).port;
-    this.server = server;
-  }
-
-  /** Destroy every proxied connection; keep accepting new ones. */
-  sever(): void {
-    for (const p of this.pairs) {
-      p.client.destroy();
-      p.upstream.destroy();
-    }
-    this.pairs.clear();
-  }
-
-  /** Sever and stop listening: the broker looks down (connection refused). */
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    this.sever();
-    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  /** Stop forwarding bytes without closing anything (a hung broker). */
-  freeze(): void {
-    this.frozen = true;
-  }
-
-  get connections(): number {
-    return this.pairs.size;
-  }
-
-  private accept(client: Socket): void {
-    const upstream = netConnect(this.target.port, this.target.host);
-    const pair = { client, upstream };
-    this.pairs.add(pair);
-    client.on('data', (d: Buffer) => {
-      if (!this.frozen) upstream.write(d);
-    });
-    upstream.on('data', (d: Buffer) => {
-      if (!this.frozen) client.write(d);
-    });
-    const drop = (): void => {
-      client.destroy();
-      upstream.destroy();
-      this.pairs.delete(pair);
-    };
-    for (const s of [client, upstream]) {
-      s.on('error', drop);
-      s.on('close', drop);
-    }
-  }
-}
-
 let url = '';
-let target = { host: '127.0.0.1', port: 5672 };
 let admin: ChannelModel;
 const prefix = uniquePrefix('amqp-events');
 const cleanups: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
   url = await resolveAmqpUrl();
-  const u = new URL(url);
-  target = { host: u.hostname, port: u.port === '' ? 5672 : Number(u.port) };
   admin = await connect(url);
 });
 
@@ -105,14 +31,11 @@ afterAll(async () => {
   await admin.close();
 });
 
+/** A TCP proxy toward the broker, so a test can cut, refuse or freeze its own connection. */
 async function proxy(): Promise<{ p: TcpProxy; url: string }> {
-  const p = new TcpProxy(target);
-  await p.listen();
-  cleanups.push(() => p.stop());
-  const u = new URL(url);
-  u.hostname = '127.0.0.1';
-  u.port = String(p.port);
-  return { p, url: u.toString() };
+  const p = await TcpProxy.toward(url, 5672);
+  cleanups.push(() => p.close());
+  return { p, url: p.url(url) };
 }
 
 interface Started {
@@ -297,7 +220,7 @@ describe('AmqpEventsPublisher recovery', () => {
       // Refused attempts while the broker looks down.
       const seen = states.filter((s) => s === 'connecting').length;
       await waitFor(() => states.filter((s) => s === 'connecting').length >= seen + 2, { what: 'reconnect attempts' });
-      await p.listen();
+      await p.start();
       await waitFor(() => pub.state === 'up', { timeoutMs: 5_000, what: `up again #${round + 1}` });
       await pub.publish(ev('c2s', { tag: `after-${round}` }));
     }
@@ -387,7 +310,7 @@ describe('AmqpEventsPublisher recovery', () => {
     const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     await pub.close();
     const seen = states.length;
-    await p.listen();
+    await p.start();
     await new Promise((r) => setTimeout(r, 600));
     expect(pub.state).toBe('closed');
     expect(states.length).toBe(seen);

@@ -1,65 +1,9 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { asConnId, asNodeId, asUserId, createLogger, ImErrorCode, UnavailableError, waitFor, type Logger } from '@switchboard/core';
-import { cleanupRedisPrefix, resolveRedisUrl, uniquePrefix } from '@switchboard/testkit';
+import { TcpProxy, cleanupRedisPrefix, resolveRedisUrl, uniquePrefix } from '@switchboard/testkit';
 import { closeRedis, connectRedis, createRedisBackends, RedisRouteStore, type RedisBackends } from '../../src/redis/index.js';
 import type { Route } from '../../src/route-store.js';
-
-/**
- * Redis going away must surface as UnavailableError at once, and the client must come back by
- * itself. The shared Redis is never disturbed: the outage is a TCP proxy this test starts, stops
- * and freezes, or a port where nothing listens.
- */
-class TcpProxy {
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
-  private frozen = false;
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  /** Listen (again) on `this.port` (0 = any free port the first time). */
-  async start(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = connect(this.target.port, this.target.host);
-      for (const [from, to] of [
-        [client, upstream],
-        [upstream, client],
-      ] as const) {
-        this.sockets.add(from);
-        from.on('data', (chunk) => {
-          if (!this.frozen) to.write(chunk);
-        });
-        from.on('error', () => to.destroy());
-        from.on('close', () => {
-          this.sockets.delete(from);
-          to.destroy();
-        });
-      }
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    const addr = server.address();
-    if (addr === null || typeof addr === 'string') throw new Error('proxy has no TCP address');
-    this.port = addr.port;
-    this.server = server;
-  }
-
-  /** Close the listener and cut every connection: Redis is "down". */
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    for (const s of this.sockets) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  /** Keep connections open but drop every byte both ways: a hung server or a half-open link. */
-  freeze(frozen: boolean): void {
-    this.frozen = frozen;
-  }
-}
 
 function memoryLogger(): { log: Logger; lines: Array<{ level: number; msg: string }> } {
   const lines: Array<{ level: number; msg: string }> = [];
@@ -98,6 +42,11 @@ const FAIL_FAST_MS = 1_000;
 const T0 = 1_700_000_000_000;
 const route = (conn: string): Route => ({ userId: asUserId('alice'), nodeId: asNodeId('gw-1'), connId: asConnId(conn), firstLoginTime: T0, since: T0 });
 
+/**
+ * Redis going away must surface as UnavailableError at once, and the client must come back by
+ * itself. The shared Redis is never disturbed: the outage is a TCP proxy this test starts, stops
+ * and freezes, or a port where nothing listens.
+ */
 describe('Redis outage', () => {
   let url: string;
   const cleanups: Array<() => Promise<void>> = [];
@@ -109,18 +58,9 @@ describe('Redis outage', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  function viaProxy(proxy: TcpProxy): string {
-    const u = new URL(url);
-    u.hostname = '127.0.0.1';
-    u.port = String(proxy.port);
-    return u.toString();
-  }
-
   async function startProxy(): Promise<TcpProxy> {
-    const u = new URL(url);
-    const proxy = new TcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
-    await proxy.start();
-    cleanups.push(() => proxy.stop());
+    const proxy = await TcpProxy.toward(url, 6379);
+    cleanups.push(() => proxy.close());
     return proxy;
   }
 
@@ -148,7 +88,7 @@ describe('Redis outage', () => {
     const prefix = uniquePrefix('outage-proxy');
     cleanups.push(async () => void (await cleanupRedisPrefix(url, prefix)));
     const { log, lines } = memoryLogger();
-    const backends: RedisBackends = createRedisBackends({ url: viaProxy(proxy), prefix, log, name: 'outage-test' });
+    const backends: RedisBackends = createRedisBackends({ url: proxy.url(url), prefix, log, name: 'outage-test' });
     cleanups.push(() => backends.close());
 
     expect(await backends.routes.claim(route('c1'), 0)).toMatchObject({ outcome: 'claimed' });
@@ -185,18 +125,18 @@ describe('Redis outage', () => {
     const proxy = await startProxy();
     const prefix = uniquePrefix('outage-hang');
     cleanups.push(async () => void (await cleanupRedisPrefix(url, prefix)));
-    const redis = connectRedis({ url: viaProxy(proxy), commandTimeoutMs: 300, socketTimeoutMs: 600 });
+    const redis = connectRedis({ url: proxy.url(url), commandTimeoutMs: 300, socketTimeoutMs: 600 });
     cleanups.push(() => closeRedis(redis));
     const store = new RedisRouteStore({ redis, prefix });
     expect(await store.claim(route('c1'), 0)).toMatchObject({ outcome: 'claimed' });
 
-    proxy.freeze(true);
+    proxy.freeze();
     const { err, ms } = await rejection(store.lookup(asUserId('alice')));
     expectUnavailable(err);
     expect(ms).toBeLessThan(FAIL_FAST_MS);
     await waitFor(() => redis.status !== 'ready', { timeoutMs: 3_000, what: 'socket timeout to drop the link' });
 
-    proxy.freeze(false);
+    proxy.resume();
     const route1 = await waitFor(() => store.lookup(asUserId('alice')), { timeoutMs: 10_000, intervalMs: 50, what: 'recovery' });
     expect(route1).toEqual(route('c1'));
   });

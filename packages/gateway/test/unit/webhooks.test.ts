@@ -256,6 +256,8 @@ describe('WebhookSink', () => {
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     await waitFor(() => again.got.length === 1, { timeoutMs: 3_000, what: 'delivered after the receiver came up' });
+    // The sink counts the batch once the receiver's answer arrived, a moment after the receiver saw it.
+    await waitFor(() => s.stats().delivered === 1, { timeoutMs: 3_000, what: 'the sink to count the delivery' });
     expect(s.stats().delivered).toBe(1);
   });
 

@@ -1,0 +1,309 @@
+// Shared harness of the MobileIMSDK Java-client interop checks (java-client.test.ts over TCP,
+// java-udp-client.test.ts over UDP; see docs/interop.md): the prepare.sh verdict, the Switchboard
+// standalone node or an external target, the Java driver process and the WebSocket peer.
+// Self-contained on purpose: no testkit imports.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+import WebSocket from 'ws';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = path.resolve(HERE, '..', '..');
+const PREPARE = path.join(HERE, 'prepare.sh');
+
+export type Json = Record<string, unknown>;
+
+/** A MobileIMSDK packet as its Java SDK writes it. */
+export interface Packet {
+  bridge?: boolean;
+  type: number;
+  dataContent?: string | null;
+  from?: string | null;
+  to?: string | null;
+  fp?: string | null;
+  QoS?: boolean;
+  typeu?: number;
+  sm?: number;
+}
+
+/** The Java client SDK under test. */
+export type JavaTransport = 'tcp' | 'udp';
+
+// ---------------------------------------------------------------------------------------------
+// prepare.sh decides whether this machine can run the check at all.
+
+/** What prepare.sh said. */
+export interface Prepared {
+  /** Exit 3: the jars (or java) are missing; every test is skipped. */
+  unavailable: boolean;
+  /** ` [skipped: <reason>]` when unavailable, else empty: appended to test names. */
+  skipNote: string;
+  /** Driver classpath (exit 0), else empty. */
+  classpath: string;
+  /** Throws with prepare.sh's output unless it succeeded (call in `beforeAll` when available). */
+  requireClasspath(): string;
+}
+
+/**
+ * Run `prepare.sh` (`--udp` for the UDP SDK) synchronously. When it reports the prerequisites
+ * unavailable (exit 3), warns once, visibly, that `what` interop tests are skipped and why.
+ */
+export function prepare(transport: JavaTransport, what: string): Prepared {
+  const args = transport === 'udp' ? ['--udp'] : [];
+  const prep = spawnSync('bash', [PREPARE, ...args], { encoding: 'utf8', timeout: 300_000 });
+  const unavailable = prep.status === 3;
+  const unavailableReason = unavailable
+    ? (prep.stdout.trim().replace(/^UNAVAILABLE:\s*/, '') || prep.stderr.trim() || 'prepare.sh exited 3')
+    : '';
+  const classpath = prep.status === 0 ? prep.stdout.trim().split('\n').pop() ?? '' : '';
+  if (unavailable) {
+    console.warn(`[interop] SKIPPING the ${what} interop tests: ${unavailableReason}. docs/interop.md says how to provide the jars.`);
+  }
+  return {
+    unavailable,
+    skipNote: unavailable ? ` [skipped: ${unavailableReason}]` : '',
+    classpath,
+    requireClasspath: () => {
+      if (prep.status !== 0 || !classpath) {
+        const command = ['test/interop/prepare.sh', ...args].join(' ');
+        throw new Error(`${command} failed (exit ${prep.status}):\n${prep.stdout}\n${prep.stderr}`);
+      }
+      return classpath;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers.
+
+/** Poll `probe` every 20 ms until it returns something other than undefined/false; the error carries `diag()`. */
+export async function waitFor<T>(probe: () => T | undefined | false, timeoutMs: number, what: string, diag: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${diag()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function tail(s: string, n = 4000): string {
+  return s.length > n ? `…${s.slice(-n)}` : s;
+}
+
+/** A child process that prints JSON lines; keeps every parsed line and the raw stderr. */
+export class JsonLineProcess {
+  readonly events: Json[] = [];
+  stdoutRaw = '';
+  stderr = '';
+  exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+  /** `jsonOnStderr`: also collect JSON lines printed on stderr (a logger may write there). */
+  constructor(readonly name: string, readonly child: ChildProcess, jsonOnStderr = false) {
+    const collect = (line: string): void => {
+      const t = line.trim();
+      if (!t.startsWith('{')) return;
+      try {
+        this.events.push(JSON.parse(t) as Json);
+      } catch {
+        // not a JSON line (log output): kept in the raw text only
+      }
+    };
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      this.stdoutRaw += `${line}\n`;
+      collect(line);
+    });
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      this.stderr += `${line}\n`;
+      if (jsonOnStderr) collect(line);
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = { code, signal };
+    });
+  }
+
+  diag = (): string =>
+    `--- ${this.name} stdout ---\n${tail(this.stdoutRaw)}\n--- ${this.name} stderr ---\n${tail(this.stderr)}` +
+    (this.exited ? `\n--- ${this.name} exited ${JSON.stringify(this.exited)}` : '');
+
+  find(pred: (e: Json) => boolean): Json | undefined {
+    return this.events.find(pred);
+  }
+
+  count(pred: (e: Json) => boolean): number {
+    return this.events.filter(pred).length;
+  }
+
+  /** Ask it to exit (`polite`, else SIGTERM); SIGKILL after `graceMs`. Resolves once it exited. */
+  async stop(graceMs: number, polite?: () => void): Promise<void> {
+    if (this.exited || this.child.exitCode !== null) return;
+    const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
+    try {
+      polite?.();
+    } catch {
+      // ignore
+    }
+    if (!polite) this.child.kill('SIGTERM');
+    const t = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await gone;
+    clearTimeout(t);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server side: a Switchboard standalone node, or an already running server.
+
+/** Where the Java client (TCP or UDP, by the test file) and the WebSocket peer connect. */
+export interface Target {
+  host: string;
+  port: number;
+  wsUrl: string;
+}
+
+/** Parse `<transport>=HOST:PORT,ws=ws://HOST:PORT/websocket` from the environment variable `envVar`. */
+export function parseExternalTarget(spec: string, transport: JavaTransport, envVar: string): Target {
+  const parts = new Map(spec.split(',').map((kv) => kv.split('=', 2) as [string, string]));
+  const java = parts.get(transport);
+  const ws = parts.get('ws');
+  if (!java || !ws) throw new Error(`${envVar} must look like ${transport}=HOST:PORT,ws=ws://HOST:PORT/websocket, got ${spec}`);
+  const i = java.lastIndexOf(':');
+  return { host: java.slice(0, i), port: Number(java.slice(i + 1)), wsUrl: ws };
+}
+
+/** Spawn `switchboard standalone` on ephemeral ports, auth off, MODE_5S; wait for it with `standaloneTarget`. */
+export function spawnStandalone(): JsonLineProcess {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'packages/cli/src/main.ts', 'standalone'], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      IM_DISPATCH_PORT: '0',
+      IM_WS_PORT: '0',
+      IM_TCP_PORT: '0',
+      IM_UDP_PORT: '0',
+      IM_ADMIN_PORT: '0',
+      // WS idle 11 s, UDP idle 10 s (the UDP client's default MODE_3S beats every 3 s).
+      IM_SENSE_MODE: '5S',
+      IM_AUTH: 'none',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new JsonLineProcess('switchboard', child, true);
+}
+
+/** Wait (60 s) for the node's `{"event":"ready"}` line; its `transport` and WebSocket addresses on loopback. */
+export async function standaloneTarget(server: JsonLineProcess, transport: JavaTransport): Promise<Target> {
+  const ready = await waitFor(
+    () => {
+      if (server.exited) throw new Error(`switchboard exited before ready\n${server.diag()}`);
+      return server.find((e) => e.event === 'ready');
+    },
+    60_000,
+    'switchboard {"event":"ready"}',
+    server.diag,
+  );
+  const ports = ready.ports as Record<string, number> | undefined;
+  const port = ports?.[transport];
+  if (!ports || typeof port !== 'number' || port <= 0 || typeof ports.ws !== 'number') {
+    throw new Error(`ready line has no ${transport}/ws ports: ${JSON.stringify(ready)}`);
+  }
+  return { host: '127.0.0.1', port, wsUrl: `ws://127.0.0.1:${ports.ws}/websocket` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The clients.
+
+/**
+ * test/interop/java/SwitchboardInteropDriver around MobileIMSDK's Java client SDK (the classpath
+ * picks TCP or UDP): logs in as `uid` (token `token-<uid>`) with keepalive mode `sense`, prints one
+ * JSON line per SDK callback and takes commands on stdin.
+ */
+export class JavaDriver extends JsonLineProcess {
+  constructor(name: string, classpath: string, target: Target, uid: string, sense: string) {
+    super(
+      name,
+      spawn(
+        'java',
+        ['-Djava.awt.headless=true', '-cp', classpath, 'SwitchboardInteropDriver', target.host, String(target.port), uid, `token-${uid}`, '--sense', sense, '--login-timeout', '20000'],
+        { stdio: ['pipe', 'pipe', 'pipe'] },
+      ),
+    );
+  }
+
+  /** One driver command line, e.g. `sendu <to> auto <typeu> <text>`. */
+  command(line: string): void {
+    this.child.stdin!.write(`${line}\n`);
+  }
+
+  /** Send `quit`; SIGKILL if it is still running after 3 s. */
+  quit(): Promise<void> {
+    return this.stop(3_000, () => this.child.stdin?.end('quit\n'));
+  }
+}
+
+/** WebSocket user speaking the MobileIMSDK JSON protocol (Java-SDK-shaped packets), MODE_5S keepalives. */
+export class WsPeer {
+  readonly received: Packet[] = [];
+  readonly log: string[] = [];
+  private ws: WebSocket | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(readonly uid: string, readonly url: string) {}
+
+  diag = (): string => `--- ws ${this.uid} frames ---\n${tail(this.log.join('\n'))}`;
+
+  /** Open the socket and log in as `uid` (token `token-<uid>`); does not wait for the login response. */
+  async connect(): Promise<void> {
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.on('message', (data, isBinary) => {
+      const text = data.toString();
+      this.log.push(`<< ${isBinary ? '(binary) ' : ''}${text}`);
+      let p: Packet;
+      try {
+        p = JSON.parse(text) as Packet;
+      } catch {
+        return;
+      }
+      this.received.push(p);
+      // Like every MobileIMSDK client: acknowledge each QoS packet at once (from/to swapped).
+      if (p.QoS && p.fp) {
+        this.send({ bridge: p.bridge ?? false, type: 4, dataContent: p.fp, from: p.to ?? this.uid, to: p.from ?? '0', QoS: false, typeu: -1, sm: -1 });
+      }
+    });
+    ws.on('close', (code, reason) => this.log.push(`-- close ${code} ${reason.toString()}`));
+    ws.on('error', (err) => this.log.push(`-- error ${err.message}`));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    this.send({
+      bridge: false,
+      type: 0,
+      dataContent: JSON.stringify({ loginUserId: this.uid, loginToken: `token-${this.uid}`, firstLoginTime: 0 }),
+      from: this.uid,
+      to: '0',
+      QoS: false,
+      typeu: -1,
+      sm: -1,
+    });
+    // MODE_5S heartbeat: one type-1 packet every 5 s, as the H5 client does.
+    this.keepAlive = setInterval(() => {
+      this.send({ bridge: false, type: 1, dataContent: '{}', from: this.uid, to: '0', QoS: false, typeu: -1, sm: -1 });
+    }, 5_000);
+    this.keepAlive.unref();
+  }
+
+  send(p: Packet): void {
+    const text = JSON.stringify(p);
+    this.log.push(`>> ${text}`);
+    this.ws?.send(text);
+  }
+
+  close(): void {
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.ws?.terminate();
+  }
+}
