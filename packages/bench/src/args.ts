@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@switchboard/core';
 import { parseSenseMode, type SenseMode } from '@switchboard/protocol';
 import * as D from './defaults.js';
+import type { Pairing } from './load.js';
 
 /** Where the simulated users connect. */
 export type BenchTarget =
@@ -23,6 +24,8 @@ export interface BenchOptions {
   /** `dataContent` bytes per message. */
   sizeBytes: number;
   load: LoadMode;
+  /** How receivers are chosen relative to the sender's gateway node. */
+  pairing: Pairing;
   durationS: number;
   warmupS: number;
   senseMode: SenseMode;
@@ -74,6 +77,9 @@ Load:
   --size BYTES              dataContent bytes per message, ${D.MIN_SIZE_BYTES}..${D.MAX_SIZE_BYTES} (default ${D.DEFAULT_SIZE_BYTES})
   --inflight K              closed loop: unacked messages per user (default ${D.DEFAULT_INFLIGHT})
   --rate MSG_PER_SEC        open loop: offered messages per second over all users (instead of --inflight)
+  --pairing P               random|same-node|cross-node (default random): each message goes to a random
+                            other user, one on the sender's gateway node, or one on another node
+                            (same-node/cross-node need --spawn-cluster N or --dispatch URL)
   --duration S              measured window, seconds (default ${D.DEFAULT_DURATION_S})
   --warmup S                load before the measured window, seconds (default ${D.DEFAULT_WARMUP_S})
   --sense-mode M            heartbeat mode 3S|5S|10S|15S|30S|60S|120S (default ${D.DEFAULT_SENSE_MODE})
@@ -120,6 +126,7 @@ const SPEC = {
   size: { type: 'string' },
   inflight: { type: 'string' },
   rate: { type: 'string' },
+  pairing: { type: 'string' },
   duration: { type: 'string' },
   warmup: { type: 'string' },
   'sense-mode': { type: 'string' },
@@ -218,6 +225,18 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
   } else {
     load = { kind: 'closed', inflight: num('inflight', D.DEFAULT_INFLIGHT, { min: 1, max: 1_000, int: true }) };
   }
+  let pairing: Pairing = 'random';
+  if (values.pairing !== undefined) {
+    if (values.pairing === 'random' || values.pairing === 'same-node' || values.pairing === 'cross-node') pairing = values.pairing;
+    else problems.push(`--pairing: one of random, same-node, cross-node (got "${values.pairing}")`);
+  }
+  if (pairing !== 'random') {
+    if (target.kind !== 'spawn-cluster' && target.kind !== 'dispatch') {
+      problems.push(`--pairing ${pairing}: needs --spawn-cluster N or --dispatch URL (the bench must know each user's node)`);
+    } else if (pairing === 'cross-node' && target.kind === 'spawn-cluster' && target.gateways < 2) {
+      problems.push('--pairing cross-node: needs --spawn-cluster N with N >= 2');
+    }
+  }
   const durationS = num('duration', D.DEFAULT_DURATION_S, { min: 0.1, max: 86_400 });
   const warmupS = num('warmup', D.DEFAULT_WARMUP_S, { min: 0, max: 3_600 });
   let senseMode: SenseMode = D.DEFAULT_SENSE_MODE;
@@ -282,6 +301,7 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
       tcpShare,
       sizeBytes,
       load,
+      pairing,
       durationS,
       warmupS,
       senseMode,

@@ -8,6 +8,8 @@ export interface LoadUser {
   readonly online: boolean;
   /** Messages sent and not yet answered. */
   readonly inflight: number;
+  /** Gateway node the user was dispatched to ('' or absent when unknown, e.g. echo users). */
+  readonly node?: string;
   /** Originate one message to user `receiver`; `sentAt` is the performance.now() time latency counts from. */
   sendNew(receiver: number, sentAt: number, measured: boolean): void;
 }
@@ -16,6 +18,44 @@ export interface LoadUser {
 export function randomPeer(self: number, n: number, random: () => number = Math.random): number {
   const j = Math.floor(random() * (n - 1));
   return j >= self ? j + 1 : j;
+}
+
+/** How a sender's receiver is chosen: any other user, one on the sender's node, or one on another node. */
+export type Pairing = 'random' | 'same-node' | 'cross-node';
+
+/** Random draws before `pickPeer` falls back to a scan of all users. */
+const PAIRING_TRIES = 32;
+
+/**
+ * The receiver for a message of user `self`: with `random`, uniform over the other users; with
+ * `same-node` / `cross-node`, a random other user whose (known) node is the sender's / not the sender's,
+ * by rejection sampling with a scan from a random start as fallback. Returns `matched: false` (and a
+ * random peer) when no user fits, e.g. every user on one node and `cross-node`.
+ */
+export function pickPeer(
+  self: number,
+  users: readonly { readonly node?: string }[],
+  pairing: Pairing,
+  random: () => number = Math.random,
+): { peer: number; matched: boolean } {
+  const n = users.length;
+  if (pairing === 'random') return { peer: randomPeer(self, n, random), matched: true };
+  const own = users[self]?.node ?? '';
+  const fits = (j: number): boolean => {
+    const node = users[j]!.node ?? '';
+    if (j === self || node === '' || own === '') return false;
+    return pairing === 'same-node' ? node === own : node !== own;
+  };
+  for (let t = 0; t < PAIRING_TRIES; t++) {
+    const j = randomPeer(self, n, random);
+    if (fits(j)) return { peer: j, matched: true };
+  }
+  const start = Math.floor(random() * n);
+  for (let k = 0; k < n; k++) {
+    const j = (start + k) % n;
+    if (fits(j)) return { peer: j, matched: true };
+  }
+  return { peer: randomPeer(self, n, random), matched: false };
 }
 
 /**
@@ -31,12 +71,21 @@ export class LoadDriver {
   private scheduled = 0;
   /** Open loop: sends skipped because no online sender was found. */
   skippedOffline = 0;
+  /** Messages whose receiver could not be chosen as `pairing` asks (no such user): sent to a random peer. */
+  pairingMisses = 0;
 
   constructor(
     private readonly users: readonly LoadUser[],
     private readonly mode: LoadMode,
     private readonly window: Window,
+    private readonly pairing: Pairing = 'random',
   ) {}
+
+  private peerOf(u: LoadUser): number {
+    const { peer, matched } = pickPeer(u.index, this.users, this.pairing);
+    if (!matched) this.pairingMisses++;
+    return peer;
+  }
 
   get running(): boolean {
     return this.generating;
@@ -76,8 +125,7 @@ export class LoadDriver {
       return;
     }
     const measured = now >= this.window.from;
-    const n = this.users.length;
-    for (let k = u.inflight; k < this.mode.inflight; k++) u.sendNew(randomPeer(u.index, n), now, measured);
+    for (let k = u.inflight; k < this.mode.inflight; k++) u.sendNew(this.peerOf(u), now, measured);
   }
 
   private openTick(): void {
@@ -95,7 +143,7 @@ export class LoadDriver {
         this.skippedOffline++;
         continue;
       }
-      sender.sendNew(randomPeer(sender.index, n), sentAt, sentAt >= this.window.from);
+      sender.sendNew(this.peerOf(sender), sentAt, sentAt >= this.window.from);
     }
     if (now >= this.window.to) this.stop();
   }

@@ -34,6 +34,8 @@ export interface SwitchboardResult {
   foreign: number;
   badPackets: number;
   notSentOffline: number;
+  /** Messages sent to a random peer because no user fitted `--pairing`. */
+  pairingMisses: number;
   /** Acks received in the measured window per second: the throughput. */
   throughputPerSec: number;
   deliveredPerSec: number;
@@ -167,7 +169,7 @@ export function formatReport(r: BenchReport): string {
       ['throughput', `${fmt(s.throughputPerSec)} msg/s acked, ${fmt(s.deliveredPerSec)} msg/s delivered` + (s.offeredPerSec ? ` (offered ${fmt(s.offeredPerSec)})` : '')],
       ['send→ack', latencyRow(s.latencyMs.sendToAck)],
       ['send→deliver', latencyRow(s.latencyMs.sendToDeliver)],
-      ['cross-node', pct(s.crossNodeShare)],
+      ['cross-node', `${pct(s.crossNodeShare)} (pairing ${o.pairing}${s.pairingMisses ? `, ${fmt(s.pairingMisses)} without a fitting receiver` : ''})`],
       ['disconnects', `${s.disconnects} (${s.reconnects} reconnected)`],
       ['errors', Object.entries(s.errors).map(([c, n]) => `${c}×${n}`).join(', ') || 'none'],
       ['kicks', Object.entries(s.kicks).map(([c, n]) => `${c}×${n}`).join(', ') || 'none'],

@@ -287,7 +287,7 @@ async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Promise<S
   window.start = t0;
   window.from = t0 + opts.warmupS * 1000;
   window.to = window.from + opts.durationS * 1000;
-  driver = new LoadDriver(users, opts.load, window);
+  driver = new LoadDriver(users, opts.load, window, opts.pairing);
   const qosTimer = setInterval(() => {
     const now = performance.now();
     for (const u of users) u.qosTick(now);
@@ -449,6 +449,7 @@ async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Promise<S
     foreign: stats.foreign,
     badPackets: stats.badPackets,
     notSentOffline: driver.skippedOffline,
+    pairingMisses: driver.pairingMisses,
     throughputPerSec: windowS > 0 ? stats.ackedInWindow / windowS : NaN,
     deliveredPerSec: windowS > 0 ? stats.deliveredInWindow / windowS : NaN,
     crossNodeShare: stats.sent > 0 ? stats.crossNode / stats.sent : NaN,
