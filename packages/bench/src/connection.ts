@@ -53,13 +53,36 @@ function isTimeout(err: Error): boolean {
   return /timed? ?out/i.test(err.message) || (err as NodeJS.ErrnoException).code === 'ETIMEDOUT';
 }
 
-class WsConn implements Conn {
+/** What both connection kinds share: the callbacks and the closed-once bookkeeping. */
+abstract class BaseConn implements Conn {
+  protected textFn: (t: string) => void = () => {};
+  protected closeFn: () => void = () => {};
+  protected closed = false;
+  abstract readonly kind: 'ws' | 'tcp';
+  abstract readonly open: boolean;
+  abstract send(text: string): void;
+  abstract close(): void;
+
+  onText(fn: (t: string) => void): void {
+    this.textFn = fn;
+  }
+
+  onClose(fn: () => void): void {
+    this.closeFn = fn;
+  }
+
+  protected gone(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeFn();
+  }
+}
+
+class WsConn extends BaseConn {
   readonly kind = 'ws' as const;
-  private textFn: (t: string) => void = () => {};
-  private closeFn: () => void = () => {};
-  private closed = false;
 
   constructor(private readonly ws: WebSocket) {
+    super();
     ws.on('message', (data: WebSocket.RawData) => {
       if (this.closed) return;
       this.textFn(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
@@ -82,19 +105,6 @@ class WsConn implements Conn {
     this.gone();
   }
 
-  onText(fn: (t: string) => void): void {
-    this.textFn = fn;
-  }
-
-  onClose(fn: () => void): void {
-    this.closeFn = fn;
-  }
-
-  private gone(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.closeFn();
-  }
 }
 
 function openTcp(host: string, port: number, timeoutMs: number): Promise<Conn> {
@@ -123,14 +133,12 @@ function openTcp(host: string, port: number, timeoutMs: number): Promise<Conn> {
   });
 }
 
-class TcpConn implements Conn {
+class TcpConn extends BaseConn {
   readonly kind = 'tcp' as const;
   private readonly decoder = new TcpFrameDecoder(MAX_INBOUND_TCP_BODY_BYTES);
-  private textFn: (t: string) => void = () => {};
-  private closeFn: () => void = () => {};
-  private closed = false;
 
   constructor(private readonly sock: Socket) {
+    super();
     sock.on('data', (chunk: Buffer) => {
       if (this.closed) return;
       let bodies: Buffer[];
@@ -163,17 +171,4 @@ class TcpConn implements Conn {
     this.gone();
   }
 
-  onText(fn: (t: string) => void): void {
-    this.textFn = fn;
-  }
-
-  onClose(fn: () => void): void {
-    this.closeFn = fn;
-  }
-
-  private gone(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.closeFn();
-  }
 }
