@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { Registry, Counter, collectDefaultMetrics } from 'prom-client';
-import type { Bridge, NodeRecord, NodeRegistry, OfflineStore, RouteStore } from '@switchboard/cluster';
+import { loadScore, type Bridge, type NodeRecord, type NodeRegistry, type OfflineStore, type RouteStore } from '@switchboard/cluster';
 import { newFingerprint, UnroutableError, type Logger, type NodeId, type UserId } from '@switchboard/core';
 import { PacketType, SERVER_UID, encodePacket } from '@switchboard/protocol';
 import { NodePicker } from './picker.js';
@@ -135,7 +135,7 @@ export function buildDispatch(opts: DispatchOptions) {
       admin.get('/admin/nodes', { schema: S.nodesSchema }, async () => {
         const nodes = await opts.nodes.list();
         nodes.sort((a, b) => a.startedAt - b.startedAt);
-        return { nodes };
+        return { nodes: nodes.map((n) => ({ ...n, load: loadScore(n) })) };
       });
 
       admin.get('/admin/stats', { schema: S.statsSchema }, async () => {

@@ -21,6 +21,7 @@ const nodeRecord = {
     loopLagMs: { type: 'number', description: 'event-loop lag p99, ms' },
     cpu: { type: 'number', description: 'cores busy over the last second' },
     msgRate: { type: 'number', description: 'messages handled per second' },
+    load: { type: 'number', description: 'the score dispatch ranks nodes by: connections plus lag and cpu weights (lower is better)' },
     startedAt: { type: 'integer' },
     reportedAt: { type: 'integer' },
   },

@@ -45,6 +45,12 @@ describe('dispatch HTTP API', () => {
     await empty.close();
   });
 
+  it('GET /admin/nodes - every live gateway with its ports, state and load score', async () => {
+    const [n] = (await app.inject({ url: '/admin/nodes' })).json().nodes;
+    expect(n).toMatchObject({ id: 'gw-1', state: 'active', host: '127.0.0.1', ports: { ws: 3001, tcp: 8902, udp: 7902, admin: 9101 }, connections: 3, loopLagMs: 1, cpu: 0.1, startedAt: 1 });
+    expect(n.load).toBeGreaterThan(3);
+  });
+
   it('GET /admin/stats - totals and the sampled history', async () => {
     const r = await app.inject({ url: '/admin/stats' });
     expect(r.statusCode).toBe(200);
