@@ -1176,7 +1176,8 @@ export class Gateway {
     if (rec.viaOffline) {
       this.metrics.offlineDelivered.inc();
       this.o.offline.remove(uid, fp).catch((err) => s.log.warn({ err }, 'offline remove failed'));
-      if (rec.sender === '' || rec.origin === this.nodeId) return;
+      // The sender was acked when the message was stored: nothing to relay.
+      return;
     }
     if (rec.origin === this.nodeId) {
       this.onReceiverAck(rec.sender, fp, uid);

@@ -51,3 +51,4 @@ export {
   type LocateServiceOptions,
 } from './services.js';
 export { TcpProxy, type TcpProxyTarget } from './tcp-proxy.js';
+export { timeRejection } from './timing.js';

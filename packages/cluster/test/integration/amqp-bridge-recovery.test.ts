@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { connect, type ChannelModel } from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ImErrorCode, TimeoutError, asUserId, newNodeId, waitFor, type NodeId } from '@switchboard/core';
-import { TcpProxy, resolveAmqpUrl, uniquePrefix } from '@switchboard/testkit';
+import { TcpProxy, resolveAmqpUrl, uniquePrefix, timeRejection } from '@switchboard/testkit';
 import type { BridgeMessage, BridgeState } from '../../src/bridge.js';
 import { AmqpBridge, bridgeExchange, type AmqpBridgeOptions } from '../../src/amqp/index.js';
 
@@ -73,17 +73,6 @@ async function expectFlowBothWays(x: Node, y: Node, tag: string): Promise<void> 
   );
 }
 
-/** Time until `p` rejects; fails the test when it resolves. */
-async function rejectsWithin(p: Promise<unknown>): Promise<{ err: unknown; ms: number }> {
-  const t0 = performance.now();
-  try {
-    await p;
-  } catch (err) {
-    return { err, ms: performance.now() - t0 };
-  }
-  throw new Error('expected a rejection');
-}
-
 describe('AmqpBridge recovery', () => {
   it('broker unreachable - goes down, rejects sends at once, reconnects when it is back, redeclares, flows both ways', async () => {
     const { p, url: proxied } = await proxy();
@@ -93,7 +82,7 @@ describe('AmqpBridge recovery', () => {
 
     await p.stop();
     await waitFor(() => a.bridge.state !== 'up', { what: 'a leaves up' });
-    const { err, ms } = await rejectsWithin(a.bridge.send(b.bridge.nodeId, ping(a.bridge.nodeId, 'during')));
+    const { err, ms } = await timeRejection(a.bridge.send(b.bridge.nodeId, ping(a.bridge.nodeId, 'during')));
     expect(err).toMatchObject({ code: ImErrorCode.UNAVAILABLE });
     expect(ms).toBeLessThan(50);
     // The broker dropped a's exclusive queue with its connection: b's messages come back to b.
@@ -174,7 +163,7 @@ describe('AmqpBridge recovery', () => {
     const a = await node({ url: proxied, sendTimeoutMs: 300, closeTimeoutMs: 500 });
     const b = await node();
     p.freeze();
-    const { err, ms } = await rejectsWithin(a.bridge.send(b.bridge.nodeId, ping(a.bridge.nodeId, 'hung')));
+    const { err, ms } = await timeRejection(a.bridge.send(b.bridge.nodeId, ping(a.bridge.nodeId, 'hung')));
     expect(err).toMatchObject({ code: ImErrorCode.UNAVAILABLE });
     expect((err as Error).cause).toBeInstanceOf(TimeoutError);
     expect(ms).toBeGreaterThanOrEqual(290);

@@ -1,7 +1,7 @@
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ImErrorCode, TimeoutError, waitFor } from '@switchboard/core';
-import { TcpProxy, resolveAmqpUrl, uniquePrefix } from '@switchboard/testkit';
+import { TcpProxy, resolveAmqpUrl, uniquePrefix, timeRejection } from '@switchboard/testkit';
 import {
   AmqpEventsPublisher,
   EVENTS_EXCHANGE_OPTIONS,
@@ -84,16 +84,6 @@ const SAMPLES = (): Array<PublishableEvent & Record<string, unknown>> => [
   ev('c2c.offline', { from: 'alice', to: 'carol', fp: 'fp-3', typeu: -1, dataContent: 'hey' }),
   ev('lost', { from: 'alice', to: 'dave', fp: 'fp-4', typeu: -1, reason: 'full' }),
 ];
-
-async function rejection(p: Promise<unknown>): Promise<{ err: unknown; ms: number }> {
-  const t0 = performance.now();
-  try {
-    await p;
-  } catch (err) {
-    return { err, ms: performance.now() - t0 };
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Give stray duplicates time to show up before counting. */
 const settle = (ms = 200): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -195,7 +185,7 @@ describe('AmqpEventsPublisher', () => {
     const { p, url: proxied } = await proxy();
     await p.stop();
     const pub = new AmqpEventsPublisher({ url: proxied, prefix, connectTimeoutMs: 1_000 });
-    const { err, ms } = await rejection(pub.start());
+    const { err, ms } = await timeRejection(pub.start());
     expect(err).toMatchObject({ code: ImErrorCode.UNAVAILABLE });
     expect(ms).toBeLessThan(1_500);
     expect(pub.state).toBe('down');
@@ -214,7 +204,7 @@ describe('AmqpEventsPublisher recovery', () => {
     for (let round = 0; round < 3; round++) {
       await p.stop();
       await waitFor(() => pub.state !== 'up', { what: `down #${round + 1}` });
-      const { err, ms } = await rejection(pub.publish(ev('c2s', { tag: 'during' })));
+      const { err, ms } = await timeRejection(pub.publish(ev('c2s', { tag: 'during' })));
       expect(err).toMatchObject({ code: ImErrorCode.UNAVAILABLE });
       expect(ms).toBeLessThan(50);
       // Refused attempts while the broker looks down.
@@ -277,7 +267,7 @@ describe('AmqpEventsPublisher recovery', () => {
     const { p, url: proxied } = await proxy();
     const { pub } = await publisher({ url: proxied, publishTimeoutMs: 300, closeTimeoutMs: 500 });
     p.freeze();
-    const { err, ms } = await rejection(pub.publish(ev('c2s')));
+    const { err, ms } = await timeRejection(pub.publish(ev('c2s')));
     expect(err).toMatchObject({ code: ImErrorCode.UNAVAILABLE });
     expect((err as Error).cause).toBeInstanceOf(TimeoutError);
     expect(ms).toBeGreaterThanOrEqual(290);
@@ -294,7 +284,7 @@ describe('AmqpEventsPublisher recovery', () => {
     const { pub } = await publisher({ url: proxied, maxPending: 5, publishTimeoutMs: 5_000, closeTimeoutMs: 300 });
     p.freeze();
     const held = Array.from({ length: 5 }, () => pub.publish(ev('login')).catch((e: unknown) => e));
-    const { err, ms } = await rejection(pub.publish(ev('login')));
+    const { err, ms } = await timeRejection(pub.publish(ev('login')));
     expect(err).toMatchObject({ code: ImErrorCode.UNAVAILABLE });
     expect(ms).toBeLessThan(50);
     expect(pub.pendingCount).toBe(5);

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { asConnId, asNodeId, asUserId, createLogger, ImErrorCode, UnavailableError, waitFor, type Logger } from '@switchboard/core';
-import { TcpProxy, cleanupRedisPrefix, resolveRedisUrl, uniquePrefix } from '@switchboard/testkit';
+import { TcpProxy, cleanupRedisPrefix, resolveRedisUrl, uniquePrefix, timeRejection } from '@switchboard/testkit';
 import { closeRedis, connectRedis, createRedisBackends, RedisRouteStore, type RedisBackends } from '../../src/redis/index.js';
 import type { Route } from '../../src/route-store.js';
 
@@ -18,17 +18,6 @@ async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (addr === null || typeof addr === 'string') throw new Error('no port');
   return addr.port;
-}
-
-/** Time a promise that must reject; returns the error and the elapsed ms. */
-async function rejection(p: Promise<unknown>): Promise<{ err: unknown; ms: number }> {
-  const t0 = performance.now();
-  try {
-    await p;
-  } catch (err) {
-    return { err, ms: performance.now() - t0 };
-  }
-  throw new Error('expected a rejection');
 }
 
 function expectUnavailable(err: unknown): void {
@@ -75,7 +64,7 @@ describe('Redis outage', () => {
       () => backends.nodes.list(),
     ];
     for (const call of calls) {
-      const { err, ms } = await rejection(call());
+      const { err, ms } = await timeRejection(call());
       expectUnavailable(err);
       expect(ms).toBeLessThan(FAIL_FAST_MS);
     }
@@ -103,7 +92,7 @@ describe('Redis outage', () => {
       () => backends.offline.peek(asUserId('alice'), 10),
       () => backends.nodes.report({ id: asNodeId('gw-1'), host: 'h', ports: { ws: 1, tcp: 2, udp: 3, admin: 4 }, state: 'active', connections: 0, loopLagMs: 0, cpu: 0, msgRate: 0, startedAt: T0 }, 1_000),
     ]) {
-      const { err, ms } = await rejection(call());
+      const { err, ms } = await timeRejection(call());
       expectUnavailable(err);
       expect(ms).toBeLessThan(FAIL_FAST_MS);
     }
@@ -131,7 +120,7 @@ describe('Redis outage', () => {
     expect(await store.claim(route('c1'), 0)).toMatchObject({ outcome: 'claimed' });
 
     proxy.freeze();
-    const { err, ms } = await rejection(store.lookup(asUserId('alice')));
+    const { err, ms } = await timeRejection(store.lookup(asUserId('alice')));
     expectUnavailable(err);
     expect(ms).toBeLessThan(FAIL_FAST_MS);
     await waitFor(() => redis.status !== 'ready', { timeoutMs: 3_000, what: 'socket timeout to drop the link' });
