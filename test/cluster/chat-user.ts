@@ -15,8 +15,14 @@ export class ChatUser {
   readonly pending = new Map<string, { to: string; content: string }>();
   /** fps acked to us. */
   readonly acked = new Set<string>();
-  /** fp → how many times the application saw it (must end at exactly 1). */
+  /**
+   * fp → how many times the application saw it. Like MobileIMSDK clients (10-minute window), the
+   * user drops a fingerprint it already has, also across reconnects, so this must end at exactly 1;
+   * copies it dropped are counted in `wireDuplicates` (at-least-once delivery makes some legitimate:
+   * a connection closed between delivery and ack gets the message again from the offline queue).
+   */
   readonly received = new Map<string, number>();
+  wireDuplicates = 0;
   reconnects = 0;
   private ackIdx = 0;
   private msgIdx = 0;
@@ -77,7 +83,9 @@ export class ChatUser {
     }
     for (; this.msgIdx < c.messages.length; this.msgIdx++) {
       const fp = c.messages[this.msgIdx]!.fp;
-      if (fp) this.received.set(fp, (this.received.get(fp) ?? 0) + 1);
+      if (!fp) continue;
+      if (this.received.has(fp)) this.wireDuplicates++;
+      else this.received.set(fp, 1);
     }
     if (c.closeInfo !== null && !this.stopped && this.connecting === null) {
       if (c.kickouts.length > 0) return; // kicked clients do not reconnect

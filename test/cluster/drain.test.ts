@@ -45,6 +45,10 @@ describe('graceful drain of one of 3 gateways under load', () => {
     expect(missing).toEqual([]);
     const dups = users.flatMap((u) => [...u.received].filter(([, n]) => n > 1).map(([fp]) => fp));
     expect(dups).toEqual([]);
+    // Copies on the wire after the drain moved users are allowed (receivers drop them), but rare.
+    const wire = users.reduce((n, u) => n + u.wireDuplicates, 0);
+    console.info(`drain: ${load.sent.length} messages, ${wire} wire duplicates dropped by receivers`);
+    expect(wire).toBeLessThan(load.sent.length / 100);
     expect(load.sent.length).toBeGreaterThan(500);
   });
 });
