@@ -37,6 +37,7 @@ import type { Bridge, BridgeMessage, NodeRecord, NodeRegistry, OfflineStore, Rou
 import * as D from './defaults.js';
 import { Session } from './session.js';
 import { TtlMap } from './ttl-set.js';
+import { DeadlineQueue } from './deadline-queue.js';
 import { attachWebSocket } from './transport/ws-transport.js';
 import { TcpTransport } from './transport/tcp-transport.js';
 import { UdpListener } from './transport/udp-transport.js';
@@ -107,12 +108,11 @@ interface Custody {
   wire: string;
   receivedAt: number;
   attempt: number;
-  timer: NodeJS.Timeout | null;
   state: 'delivering' | 'storing' | 'done';
   ackedWhileStoring: boolean;
   kind: 'c2c' | 's2c';
-  /** Receiver connections this custody already wrote the message to (the nudge skips them). */
-  triedConns: Set<ConnId>;
+  /** Receiver connections this custody already wrote the message to (the nudge skips them); rarely more than one. */
+  triedConns: ConnId[];
 }
 
 /** What a new custody is about; `takeCustody` adds the delivery state. */
@@ -162,6 +162,9 @@ export class Gateway {
   private readonly byConn = new Map<ConnId, Session>();
   private readonly byUser = new Map<UserId, Session>();
   private readonly custody = new Map<string, Custody>();
+  /** Custody deadlines: first attempt → resend; second attempt → offline storage. */
+  private readonly resendDue: DeadlineQueue<Custody>;
+  private readonly giveUpDue: DeadlineQueue<Custody>;
   private readonly inbound: TtlMap<Inbound>;
   private readonly c2cDone: TtlMap<true>;
   private readonly c2sSeen: TtlMap<true>;
@@ -232,6 +235,12 @@ export class Gateway {
     this.inbound = new TtlMap(D.DEFAULT_INBOUND_MEMORY_MS);
     this.c2cDone = new TtlMap(this.o.c2cDedupeMs);
     this.c2sSeen = new TtlMap(this.o.c2sDedupeMs);
+    this.resendDue = new DeadlineQueue(this.o.custodyResendMs, (c) => {
+      if (c.state === 'delivering') void this.attemptDelivery(c);
+    });
+    this.giveUpDue = new DeadlineQueue(Math.max(0, this.o.custodyGiveUpMs - this.o.custodyResendMs), (c) => {
+      if (c.state === 'delivering') void this.toOffline(c);
+    });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -384,7 +393,8 @@ export class Gateway {
     // UDP sessions share the listener's socket, so it closes only after them.
     await this.udp?.close();
     this.udp = null;
-    for (const c of this.custody.values()) if (c.timer) clearTimeout(c.timer);
+    this.resendDue.clear();
+    this.giveUpDue.clear();
     this.custody.clear();
     this.metrics.custodyPending.set(0);
     if (wasState !== 'created') {
@@ -540,7 +550,7 @@ export class Gateway {
   private write(s: Session, wire: string, type: number): boolean {
     if (s.state === 'closed') return false;
     if (!s.transport.send(wire)) return false;
-    this.metrics.packetsOut.inc({ type });
+    this.metrics.packetsOut.inc(type);
     if (s.transport.bufferedBytes() > this.o.maxOutboundBytes) {
       this.metrics.slowConsumerCloses.inc();
       s.log.warn({ buffered: s.transport.bufferedBytes() }, 'slow consumer, closing');
@@ -586,7 +596,7 @@ export class Gateway {
       this.closeSession(s, CloseCode.PROTOCOL_ERROR, 'bad packet');
       return;
     }
-    this.metrics.packetsIn.inc({ type: p.type });
+    this.metrics.packetsIn.inc(p.type);
     const bucket = p.type === PacketType.DATA ? s.bucket : s.controlBucket;
     if (!bucket.take()) {
       this.metrics.rateLimited.inc();
@@ -857,7 +867,7 @@ export class Gateway {
         return;
       }
     }
-    const wire = encodePacket({ ...p, bridge: false });
+    const wire = encodePacket(p.bridge ? { ...p, bridge: false } : p);
     if (!p.QoS) {
       void this.relayBestEffort(p.to as UserId, wire, s);
       return;
@@ -883,7 +893,7 @@ export class Gateway {
   }
 
   private onC2S(s: Session, p: Packet): void {
-    this.metrics.messages.inc({ kind: 'c2s' });
+    this.metrics.messages.inc('c2s');
     const uid = s.userId!;
     const draft: ImEventDraft = { type: 'c2s', at: Date.now(), nodeId: this.nodeId, from: uid, fp: p.fp, typeu: p.typeu, dataContent: p.dataContent };
     if (!(p.QoS && p.fp)) {
@@ -928,6 +938,7 @@ export class Gateway {
   }
 
   private emitMessage(type: 'c2c.delivered' | 'c2c.offline' | 'lost', c: Custody, extra: { latencyMs?: number; reason?: string }): void {
+    if (this.events === null) return;
     const common = { at: Date.now(), nodeId: this.nodeId, from: c.sender, to: c.receiver, fp: c.fp, typeu: c.packet.typeu };
     if (type === 'lost') this.emit({ ...common, type, reason: extra.reason ?? 'error' });
     else if (type === 'c2c.offline') this.emit({ ...common, type, dataContent: c.packet.dataContent });
@@ -943,14 +954,14 @@ export class Gateway {
         if (from) this.sendError(from, ErrorCode.MESSAGE_TOO_LARGE, 'message too large for the receiver');
         return;
       }
-      this.metrics.messages.inc({ kind: 'c2c_local' });
+      this.metrics.messages.inc('c2c_local');
       this.write(local, wire, PacketType.DATA);
       return;
     }
     try {
       const r = await this.o.routes.lookup(to);
       if (!r || r.nodeId === this.nodeId || !(await this.isNodeAlive(r.nodeId))) return;
-      this.metrics.messages.inc({ kind: 'c2c_remote' });
+      this.metrics.messages.inc('c2c_remote');
       await this.o.bridge.send(r.nodeId, { type: 'deliver', origin: this.nodeId, to, fp: null, packet: wire });
     } catch {
       // best effort
@@ -976,7 +987,7 @@ export class Gateway {
       sm: Date.now(),
     };
     const wire = encodePacket(p);
-    this.metrics.messages.inc({ kind: 's2c' });
+    this.metrics.messages.inc('s2c');
     if (!qos) {
       void this.relayBestEffort(to as UserId, wire);
       return { fp };
@@ -996,24 +1007,43 @@ export class Gateway {
 
   /** Hold the message until the receiver's ack (or the offline store) settles it; start delivering it. */
   private takeCustody(claim: CustodyClaim): void {
-    const c: Custody = { ...claim, receivedAt: Date.now(), attempt: 0, timer: null, state: 'delivering', ackedWhileStoring: false, triedConns: new Set() };
+    const c: Custody = {
+      key: claim.key,
+      fp: claim.fp,
+      sender: claim.sender,
+      senderConn: claim.senderConn,
+      receiver: claim.receiver,
+      packet: claim.packet,
+      wire: claim.wire,
+      kind: claim.kind,
+      receivedAt: Date.now(),
+      attempt: 0,
+      state: 'delivering',
+      ackedWhileStoring: false,
+      triedConns: [],
+    };
     this.custody.set(c.key, c);
     this.metrics.custodyPending.set(this.custody.size);
     void this.attemptDelivery(c);
   }
 
-  private async attemptDelivery(c: Custody): Promise<void> {
+  /** Write to a local receiver, or look up its node and relay. Synchronous on the local path (the hot one). */
+  private attemptDelivery(c: Custody): void | Promise<void> {
     c.attempt++;
     const local = this.byUser.get(c.receiver);
     if (local) {
       if (!this.fits(local, c.wire)) return this.tooLarge(c);
-      if (c.kind === 'c2c') this.metrics.messages.inc({ kind: 'c2c_local' });
+      if (c.kind === 'c2c') this.metrics.messages.inc('c2c_local');
       if (!this.write(local, c.wire, PacketType.DATA)) return this.toOffline(c);
-      c.triedConns.add(local.connId);
+      if (!c.triedConns.includes(local.connId)) c.triedConns.push(local.connId);
       local.pendingIn.add(c.key);
       this.inbound.set(key(c.receiver, c.fp), { origin: this.nodeId, sender: c.sender, viaOffline: false });
       return this.armTimer(c);
     }
+    return this.relay(c);
+  }
+
+  private async relay(c: Custody): Promise<void> {
     let target: NodeId | null = null;
     let targetConn: ConnId | null = null;
     try {
@@ -1027,12 +1057,12 @@ export class Gateway {
     }
     if (c.state !== 'delivering') return;
     if (target === null) return this.toOffline(c);
-    if (c.kind === 'c2c') this.metrics.messages.inc({ kind: 'c2c_remote' });
+    if (c.kind === 'c2c') this.metrics.messages.inc('c2c_remote');
     const t0 = performance.now();
     try {
       await this.o.bridge.send(target, { type: 'deliver', origin: this.nodeId, to: c.receiver, fp: c.fp, packet: c.wire });
       this.metrics.bridgePublish.observe((performance.now() - t0) / 1000);
-      if (targetConn !== null) c.triedConns.add(targetConn);
+      if (targetConn !== null && !c.triedConns.includes(targetConn)) c.triedConns.push(targetConn);
     } catch (err) {
       if (!(err instanceof UnroutableError)) this.log.warn({ err, node: target }, 'bridge send failed; storing offline');
       if (c.state === 'delivering') return this.toOffline(c);
@@ -1041,17 +1071,16 @@ export class Gateway {
     if (c.state === 'delivering') this.armTimer(c);
   }
 
+  /** After the first attempt wait for the resend; after the second, for the move offline. */
   private armTimer(c: Custody): void {
-    if (c.timer) clearTimeout(c.timer);
-    const resend = c.attempt === 1;
-    const wait = resend ? this.o.custodyResendMs : Math.max(0, this.o.custodyGiveUpMs - this.o.custodyResendMs);
-    c.timer = setTimeout(() => {
-      c.timer = null;
-      if (c.state !== 'delivering') return;
-      if (resend) void this.attemptDelivery(c);
-      else void this.toOffline(c);
-    }, wait);
-    c.timer.unref();
+    this.clearTimer(c);
+    if (c.attempt === 1) this.resendDue.add(c);
+    else this.giveUpDue.add(c);
+  }
+
+  private clearTimer(c: Custody): void {
+    this.resendDue.delete(c);
+    this.giveUpDue.delete(c);
   }
 
   /** The receiver's connection cannot carry the message: end custody, tell the sender (error 1031, no ack). */
@@ -1080,14 +1109,13 @@ export class Gateway {
     this.metrics.deliveryLatency.observe((Date.now() - c.receivedAt) / 1000);
     this.finish(c);
     this.ackSender(c);
-    this.safeHook(() => this.hooks.onDelivered?.(c.packet));
+    if (this.hooks.onDelivered) this.safeHook(() => this.hooks.onDelivered?.(c.packet));
     this.emitMessage('c2c.delivered', c, { latencyMs: Date.now() - c.receivedAt });
   }
 
   private finish(c: Custody): void {
     c.state = 'done';
-    if (c.timer) clearTimeout(c.timer);
-    c.timer = null;
+    this.clearTimer(c);
     this.custody.delete(c.key);
     this.byUser.get(c.receiver)?.pendingIn.delete(c.key);
     this.metrics.custodyPending.set(this.custody.size);
@@ -1105,8 +1133,7 @@ export class Gateway {
   private async toOffline(c: Custody): Promise<void> {
     if (c.state !== 'delivering') return;
     c.state = 'storing';
-    if (c.timer) clearTimeout(c.timer);
-    c.timer = null;
+    this.clearTimer(c);
     let outcome: 'stored' | 'duplicate' | 'full' | 'error';
     try {
       outcome = await this.o.offline.store(c.receiver, { fp: c.fp, packet: c.wire });
@@ -1145,14 +1172,14 @@ export class Gateway {
     const local = this.byUser.get(c.receiver);
     if (local) {
       // A connection that already got the message (and its resend) without acking gets no third copy.
-      if (c.triedConns.has(local.connId) || !this.fits(local, c.wire)) return;
+      if (c.triedConns.includes(local.connId) || !this.fits(local, c.wire)) return;
       this.inbound.set(key(c.receiver, c.fp), { origin: this.nodeId, sender: c.sender, viaOffline: true });
       this.write(local, c.wire, PacketType.DATA);
       return;
     }
     try {
       const r = await this.o.routes.lookup(c.receiver);
-      if (r && r.nodeId !== this.nodeId && !c.triedConns.has(r.connId) && (await this.isNodeAlive(r.nodeId))) {
+      if (r && r.nodeId !== this.nodeId && !c.triedConns.includes(r.connId) && (await this.isNodeAlive(r.nodeId))) {
         await this.o.bridge.send(r.nodeId, { type: 'deliver', origin: this.nodeId, to: c.receiver, fp: c.fp, packet: c.wire });
       }
     } catch {

@@ -1,5 +1,38 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/**
+ * A counter with one label, counted in a plain Map and handed to prom-client at scrape time.
+ * prom-client hashes and validates the label object on every `inc`, which showed up in the
+ * gateway's profile on the per-packet paths; this costs one Map lookup instead.
+ */
+export class LabelledCounter {
+  private readonly counts = new Map<string | number, number>();
+
+  constructor(opts: { name: string; help: string; label: string; registry: Registry }) {
+    const counts = this.counts;
+    const label = opts.label;
+    new Counter({
+      name: opts.name,
+      help: opts.help,
+      labelNames: [label],
+      registers: [opts.registry],
+      collect() {
+        this.reset();
+        for (const [value, n] of counts) this.inc({ [label]: String(value) }, n);
+      },
+    });
+  }
+
+  inc(value: string | number, by = 1): void {
+    this.counts.set(value, (this.counts.get(value) ?? 0) + by);
+  }
+
+  /** Current count for one label value (0 when never counted). */
+  get(value: string | number): number {
+    return this.counts.get(value) ?? 0;
+  }
+}
+
 /** The gateway's Prometheus metrics, on a registry of its own (standalone hosts two apps per process). */
 export function createGatewayMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
@@ -8,13 +41,13 @@ export function createGatewayMetrics(opts: { defaultMetrics?: boolean } = {}) {
     registry,
     connections: new Gauge({ name: 'switchboard_connections', help: 'Open client connections', labelNames: ['transport'] as const, registers: [registry] }),
     logins: new Counter({ name: 'switchboard_logins_total', help: 'Login attempts by result', labelNames: ['result'] as const, registers: [registry] }),
-    packetsIn: new Counter({ name: 'switchboard_packets_in_total', help: 'Packets received by type', labelNames: ['type'] as const, registers: [registry] }),
-    packetsOut: new Counter({ name: 'switchboard_packets_out_total', help: 'Packets sent by type', labelNames: ['type'] as const, registers: [registry] }),
-    messages: new Counter({
+    packetsIn: new LabelledCounter({ name: 'switchboard_packets_in_total', help: 'Packets received by type', label: 'type', registry }),
+    packetsOut: new LabelledCounter({ name: 'switchboard_packets_out_total', help: 'Packets sent by type', label: 'type', registry }),
+    messages: new LabelledCounter({
       name: 'switchboard_messages_total',
       help: 'Messages handled, by kind (c2c_local, c2c_remote, c2s, s2c)',
-      labelNames: ['kind'] as const,
-      registers: [registry],
+      label: 'kind',
+      registry,
     }),
     acksRelayed: new Counter({ name: 'switchboard_acks_relayed_total', help: 'Receiver acks relayed to the sender', registers: [registry] }),
     custodyPending: new Gauge({ name: 'switchboard_custody_pending', help: 'QoS messages in custody awaiting an ack', registers: [registry] }),
