@@ -6,7 +6,8 @@
 #   bash test/interop/prepare.sh --udp      -> the same for the UDP client SDK (MobileIMSDK4j_udp.jar;
 #                                              no Netty needed); the driver source is the same
 #   bash test/interop/prepare.sh --server   -> prints java arguments that run MobileIMSDK's prebuilt
-#                                              demo server quietly: java $(bash test/interop/prepare.sh --server)
+#                                              demo server quietly (log level ERROR, no log files):
+#                                              java $(bash test/interop/prepare.sh --server)
 #
 # Inputs (nothing is downloaded here; the jars come from the public MobileIMSDK repository, see docs):
 #   MOBILEIMSDK_JARS        jar cache, default /var/cache/switchboard-interop/mobileimsdk
@@ -25,7 +26,7 @@ case "${1:-}" in
   "") ;;
   --server) MODE=server ;;
   --udp) MODE=udp ;;
-  -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
   *) echo "prepare.sh: unknown argument $1" >&2; exit 2 ;;
 esac
 
@@ -89,7 +90,10 @@ if [ "$MODE" = server ]; then
   done
   NCP="$(resolve_netty "${NETTY_MODULES_SERVER[@]}")" || unavailable "Debian Netty module jars (libnetty-java) not found under $NETTY_DIR"
   mkdir -p "$BUILD"
-  # Our own minimal log4j2 config: warnings and errors to the console only, no ~/logs2 files.
+  # Our own minimal log4j2 config (used in place of the demo's classes/log4j2.xml, which logs DEBUG to the
+  # console and to ~/logs2): console only, root level ERROR unless -Dswitchboard.demo.loglevel=... says
+  # otherwise. ERROR, not WARN: the demo turns on the QoS daemons' debug output, and the S2C daemon logs
+  # every acked message at WARN. At ERROR a healthy run prints nothing (docs/interop.md section 4).
   cat > "$BUILD/log4j2-quiet.xml.tmp.$$" <<'XML'
 <?xml version="1.0" encoding="UTF-8"?>
 <Configuration status="ERROR">
@@ -99,7 +103,7 @@ if [ "$MODE" = server ]; then
     </Console>
   </Appenders>
   <Loggers>
-    <Root level="${sys:switchboard.demo.loglevel:-WARN}">
+    <Root level="${sys:switchboard.demo.loglevel:-ERROR}">
       <AppenderRef ref="Console"/>
     </Root>
   </Loggers>
