@@ -9,7 +9,7 @@ import {
   type NodeId,
 } from '@switchboard/core';
 import type { Bridge, BridgeMessage, BridgeState } from '../bridge.js';
-import { decodeBridgeMessage, encodeBridgeMessage } from './codec.js';
+import { decodeBridgeMessage, encodeBridgeBatch, encodeBridgeMessage, splitBridgeBody } from './codec.js';
 import {
   ConfirmTracker,
   ConnectionKeeper,
@@ -19,6 +19,7 @@ import {
   type KeptLink,
   type LinkHandlers,
 } from './connection.js';
+import { PublishBatcher } from './publish-batcher.js';
 import {
   DEFAULT_AMQP_PREFIX,
   DEFAULT_NODE_QUEUE_MAX_LENGTH,
@@ -42,6 +43,14 @@ export const DEFAULT_BRIDGE_RECONNECT_BASE_MS = 200;
 export const DEFAULT_BRIDGE_RECONNECT_MAX_MS = 10_000;
 /** Limit for `close()` talking to the broker (cancel, delete queue, close) before it gives up. */
 export const DEFAULT_BRIDGE_CLOSE_TIMEOUT_MS = 3_000;
+/** Sends one batch (one AMQP message) carries at most; reaching it publishes that batch at once. */
+export const DEFAULT_BRIDGE_BATCH_MAX_ITEMS = 64;
+/**
+ * Encoded item bytes one batch carries at most (the batch head, ≈ 30 bytes plus ≈ 6 per item, is not
+ * counted). An item that would push a batch past it goes into a new batch; an item larger than this
+ * on its own travels alone.
+ */
+export const DEFAULT_BRIDGE_BATCH_MAX_BYTES = 65_536;
 
 export interface AmqpBridgeOptions {
   /** `amqp://user:pass@host:port/vhost`. A `heartbeat` query parameter overrides `heartbeatS`. */
@@ -66,8 +75,43 @@ export interface AmqpBridgeOptions {
   reconnectMaxMs?: number;
   /** @default DEFAULT_BRIDGE_CLOSE_TIMEOUT_MS (3000) */
   closeTimeoutMs?: number;
-  /** Bound of this node's queue (ready messages). @default DEFAULT_NODE_QUEUE_MAX_LENGTH (100000) */
+  /**
+   * Bound of this node's queue in ready AMQP messages; each one carries a batch of 1 to
+   * `maxBatchItems` sends. @default DEFAULT_NODE_QUEUE_MAX_LENGTH (100000)
+   */
   queueMaxLength?: number;
+  /**
+   * Sends to one node in one event-loop turn travel as one AMQP message of at most this many items.
+   * `1` turns batching off: every body is then a plain version-1 message that nodes running code
+   * without batch support can read (codec.ts), for the first step of a rolling upgrade.
+   * @default DEFAULT_BRIDGE_BATCH_MAX_ITEMS (64)
+   */
+  maxBatchItems?: number;
+  /** Encoded bytes of the items of one batch, at most (see DEFAULT_BRIDGE_BATCH_MAX_BYTES). @default 65536 */
+  maxBatchBytes?: number;
+}
+
+/**
+ * Counters of an AmqpBridge since it was created (all reconnects included). The batching factor is
+ * `itemsPublished / amqpMessagesPublished`.
+ */
+export interface AmqpBridgeStats {
+  /** `send` calls whose item was handed to the channel inside a published AMQP message. */
+  itemsPublished: number;
+  /** AMQP messages published on the bridge (each a batch of one or more items). */
+  amqpMessagesPublished: number;
+  /** Body bytes of those AMQP messages. */
+  bytesPublished: number;
+  /** AMQP messages consumed from this node's queue. */
+  amqpMessagesReceived: number;
+  /** Items in them (malformed ones included). */
+  itemsReceived: number;
+}
+
+/** The sends of one batch: its AMQP message id and the broker's confirm every item waits for. */
+interface OpenBatch {
+  id: string;
+  confirmed: Promise<void>;
 }
 
 /** One live connection with its two channels; replaced as a whole on every reconnect. */
@@ -81,21 +125,30 @@ interface Link extends KeptLink {
   lastUnacked: ConsumeMessage | null;
   unackedCount: number;
   ackTimer: NodeJS.Immediate | undefined;
+  /** Sends of the current turn, per target node, not yet published on `pub`. */
+  batcher: PublishBatcher<OpenBatch>;
 }
 
 /**
  * Bridge over RabbitMQ (architecture §4): a durable direct exchange `<prefix>.bridge` and one
  * exclusive queue per node bound by node id (see topology.ts).
  *
- * - `send` publishes on a confirm channel with `mandatory`. It resolves on the broker's ack and
- *   rejects with UnroutableError when the broker returns the message (no queue: the node is gone),
- *   with UnavailableError when the bridge is not up, the broker is blocked or nacks, the
- *   connection drops before the confirm, or no confirm comes within `sendTimeoutMs` (cause:
- *   TimeoutError). A send that timed out may still have been delivered: at most once *per
- *   successful send*, the caller keeps custody.
- * - Messages from one bridge to one node arrive in send order (one channel, one queue).
- * - The consumer uses a prefetch window and acks in batches (`multiple`); bodies that do not decode
- *   are logged and dropped; a handler that throws is logged, never fatal.
+ * - `send` coalesces: the sends to one node made in one event-loop turn are published together as
+ *   one AMQP message (a batch, codec.ts) when the turn ends (`setImmediate`), or at once when the
+ *   batch reaches `maxBatchItems` items or `maxBatchBytes` bytes. Each batch is published on a
+ *   confirm channel with `mandatory`, and every send in it settles with the batch: it resolves on
+ *   the broker's ack and rejects with UnroutableError when the broker returns the message (no
+ *   queue: the node is gone), with UnavailableError when the bridge is not up, the broker is
+ *   blocked or nacks (queue full), the connection drops before the confirm (published or not yet),
+ *   or no confirm comes within `sendTimeoutMs` of the batch's first send (cause: TimeoutError). A
+ *   send that failed may still have been delivered: at most once *per successful send*, the caller
+ *   keeps custody.
+ * - Messages from one bridge to one node arrive in send order (batches in order on one channel and
+ *   one queue, items in order inside a batch).
+ * - The consumer uses a prefetch window and acks AMQP messages in batches (`multiple`), each after
+ *   handing every item it carries to the handler in order; bodies and items that do not decode are
+ *   logged and dropped; a handler that throws is logged, never fatal, and the following items are
+ *   still handled. Nothing is ever requeued.
  * - After the first successful `start`, a lost connection (broker restart, forced close, network)
  *   turns the state `down`, fails pending sends, and reconnects forever with capped exponential
  *   backoff with jitter, redeclaring the topology and consuming again (`connecting` → `up`).
@@ -108,6 +161,15 @@ export class AmqpBridge implements Bridge {
   private readonly prefetch: number;
   private readonly queueMaxLength: number;
   private readonly ackBatch: number;
+  private readonly maxBatchItems: number;
+  private readonly maxBatchBytes: number;
+  private readonly counters: AmqpBridgeStats = {
+    itemsPublished: 0,
+    amqpMessagesPublished: 0,
+    bytesPublished: 0,
+    amqpMessagesReceived: 0,
+    itemsReceived: 0,
+  };
 
   private handler: ((msg: BridgeMessage) => void) | undefined;
   private readonly keeper: ConnectionKeeper<Link>;
@@ -127,7 +189,11 @@ export class AmqpBridge implements Bridge {
     const closeTimeoutMs = opts.closeTimeoutMs ?? DEFAULT_BRIDGE_CLOSE_TIMEOUT_MS;
     this.queueMaxLength = opts.queueMaxLength ?? DEFAULT_NODE_QUEUE_MAX_LENGTH;
     const heartbeatS = opts.heartbeatS ?? DEFAULT_BRIDGE_HEARTBEAT_S;
+    this.maxBatchItems = opts.maxBatchItems ?? DEFAULT_BRIDGE_BATCH_MAX_ITEMS;
+    this.maxBatchBytes = opts.maxBatchBytes ?? DEFAULT_BRIDGE_BATCH_MAX_BYTES;
     requirePositiveInts('AmqpBridge', {
+      maxBatchItems: this.maxBatchItems,
+      maxBatchBytes: this.maxBatchBytes,
       sendTimeoutMs,
       connectTimeoutMs,
       reconnectBaseMs,
@@ -154,7 +220,7 @@ export class AmqpBridge implements Bridge {
       confirms: this.confirms,
       setup: (conn, on) => this.setup(conn, on),
       drain: (link, left) => this.stopConsuming(link, left),
-      onDrop: (link) => this.dropAcks(link),
+      onDrop: (link) => this.dropLink(link),
       onClosed: () => {
         this.handler = undefined;
       },
@@ -200,18 +266,13 @@ export class AmqpBridge implements Bridge {
     } catch (err) {
       return Promise.reject(new InvalidArgumentError('bridge message cannot be encoded', { cause: err }));
     }
-    this.seq += 1;
-    const id = this.seq.toString(36);
-    const confirmed = this.confirms.add(id, target);
-    try {
-      link.pub.publish(link.exchange, nodeRoutingKey(target), body, { mandatory: true, messageId: id }, (err) =>
-        this.confirms.confirm(id, err, 'broker did not take the bridge message'),
-      );
-    } catch (err) {
-      // amqplib throws synchronously when the channel is already closing.
-      this.confirms.settle(id, new UnavailableError('bridge publish failed', { cause: err }));
-    }
-    return confirmed;
+    // Each send gets its own promise, settled with (and like) the batch that carries it.
+    return link.batcher.add(target, body).confirmed.then(settledOk);
+  }
+
+  /** Counters since this bridge was created (a copy). */
+  stats(): AmqpBridgeStats {
+    return { ...this.counters };
   }
 
   onStateChange(fn: (state: BridgeState) => void): void {
@@ -240,6 +301,13 @@ export class AmqpBridge implements Bridge {
     sub.on('close', on.close('consume channel closed'));
     const { exchange, queue } = await declareBridgeTopology(sub, this.prefix, this.nodeId, this.queueMaxLength);
     await sub.prefetch(this.prefetch);
+    // `live` is declared below; the batcher calls `flush` only after sends, so long after that.
+    const batcher = new PublishBatcher<OpenBatch>({
+      maxItems: this.maxBatchItems,
+      maxBytes: this.maxBatchBytes,
+      open: (target) => this.openBatch(target),
+      flush: (target, items, bytes, batch) => this.publishBatch(live, target, items, bytes, batch),
+    });
     const live: Link = {
       conn,
       pub,
@@ -252,6 +320,7 @@ export class AmqpBridge implements Bridge {
       unackedCount: 0,
       ackTimer: undefined,
       dead: false,
+      batcher,
     };
     // Deliveries may be parsed from the same socket read as consume-ok, so `live` exists first.
     live.consumerTag = (await sub.consume(queue, (m) => this.onDelivery(live, m), { noAck: false })).consumerTag;
@@ -260,6 +329,8 @@ export class AmqpBridge implements Bridge {
 
   /** The graceful part of `close()` (ConnectionKeeper `drain`): stop consuming, await confirms, delete the queue. */
   private async stopConsuming(link: Link, left: () => number): Promise<void> {
+    // Sends already accepted go out now, so the wait for confirms below covers them.
+    link.batcher.flushAll();
     try {
       await withTimeout(link.sub.cancel(link.consumerTag), left(), 'bridge close step');
       this.flushAcks(link);
@@ -270,13 +341,47 @@ export class AmqpBridge implements Bridge {
     }
   }
 
-  private dropAcks(link: Link): void {
+  /** ConnectionKeeper `onDrop`: forget unsent acks, fail the batches that never reached the channel. */
+  private dropLink(link: Link): void {
     link.lastUnacked = null;
     if (link.ackTimer !== undefined) clearImmediate(link.ackTimer);
     link.ackTimer = undefined;
+    for (const batch of link.batcher.discard()) {
+      this.confirms.settle(batch.id, new UnavailableError('bridge connection lost before the batch was published'));
+    }
   }
 
   // ---- publishing --------------------------------------------------------------------------
+
+  /** A batch opens (PublishBatcher `open`): its id and the confirm all its sends wait for. */
+  private openBatch(target: NodeId): OpenBatch {
+    this.seq += 1;
+    const id = this.seq.toString(36);
+    return { id, confirmed: this.confirms.add(id, target) };
+  }
+
+  /** Publish one batch on `link` (PublishBatcher `flush`). */
+  private publishBatch(link: Link, target: NodeId, items: Buffer[], bytes: number, batch: OpenBatch): void {
+    // Already failed (link lost, timed out): its sends were rejected, so it must not go out late.
+    if (this.confirms.meta(batch.id) === undefined) return;
+    if (link.dead) {
+      this.confirms.settle(batch.id, new UnavailableError('bridge connection lost before the batch was published'));
+      return;
+    }
+    try {
+      const body = encodeBridgeBatch(items);
+      link.pub.publish(link.exchange, nodeRoutingKey(target), body, { mandatory: true, messageId: batch.id }, (err) =>
+        this.confirms.confirm(batch.id, err, 'broker did not take the bridge message'),
+      );
+      this.counters.amqpMessagesPublished += 1;
+      this.counters.itemsPublished += items.length;
+      this.counters.bytesPublished += body.length;
+      if (this.log.isLevelEnabled('trace')) this.log.trace({ node: target, items: items.length, bytes }, 'bridge batch published');
+    } catch (err) {
+      // amqplib throws synchronously when the channel is already closing.
+      this.confirms.settle(batch.id, new UnavailableError('bridge publish failed', { cause: err }));
+    }
+  }
 
   private onReturn(m: Message): void {
     const id: unknown = m.properties.messageId;
@@ -295,19 +400,16 @@ export class AmqpBridge implements Bridge {
       return;
     }
     if (link.dead) return;
-    let msg: BridgeMessage | undefined;
+    this.counters.amqpMessagesReceived += 1;
+    let items: Buffer[] = [];
     try {
-      msg = decodeBridgeMessage(m.content);
+      items = splitBridgeBody(m.content);
     } catch (err) {
       this.log.warn({ err, bytes: m.content.length }, 'malformed bridge message dropped');
     }
-    if (msg !== undefined && this.handler !== undefined) {
-      try {
-        this.handler(msg);
-      } catch (err) {
-        this.log.error({ err, type: msg.type }, 'bridge message handler threw; message dropped');
-      }
-    }
+    this.counters.itemsReceived += items.length;
+    // Every item gets what a lone message got before batching: decoded, handed over, errors logged.
+    for (const item of items) this.handleItem(item);
     link.lastUnacked = m;
     link.unackedCount += 1;
     if (link.unackedCount >= this.ackBatch) {
@@ -318,6 +420,22 @@ export class AmqpBridge implements Bridge {
         link.ackTimer = undefined;
         this.flushAcks(link);
       });
+    }
+  }
+
+  private handleItem(body: Buffer): void {
+    let msg: BridgeMessage;
+    try {
+      msg = decodeBridgeMessage(body);
+    } catch (err) {
+      this.log.warn({ err, bytes: body.length }, 'malformed bridge message dropped');
+      return;
+    }
+    if (this.handler === undefined) return;
+    try {
+      this.handler(msg);
+    } catch (err) {
+      this.log.error({ err, type: msg.type }, 'bridge message handler threw; message dropped');
     }
   }
 
@@ -336,3 +454,5 @@ export class AmqpBridge implements Bridge {
     }
   }
 }
+
+function settledOk(): void {}

@@ -4,16 +4,29 @@ import type { BridgeMessage } from '../bridge.js';
 /**
  * Wire encoding of a BridgeMessage in an AMQP body (UTF-8), version 1:
  *
- *     <head JSON>            for ack, kick, control: the whole message as one JSON object
+ *     <head JSON>            for ack, kick, push, control: the whole message as one JSON object
  *     <head JSON>\n<packet>  for deliver: head = {type,origin,to,fp}; the packet follows raw
  *
  * `JSON.stringify` never emits a raw line feed, so the first `\n` always ends the head and the
  * packet (already JSON text from the client) travels verbatim: no second escaping, no AMQP header
  * table (amqplib encodes tables field by field, slower than one JSON.stringify). Only known fields
  * are written, and decoding checks every field's type and builds a fresh object.
+ *
+ * Version 2 adds the batch body (several messages to one node in one AMQP message):
+ *
+ *     {"type":"batch","sizes":[n1,n2,...]}\n<item 1><item 2>...
+ *
+ * where each item is a version-1 body of exactly `n_i` bytes, in send order. A batch carries at least
+ * two items: a lone message is always sent as a plain version-1 body, so a node running version-1 code
+ * still understands every body a version-2 node sends while it is not batching. Decoding accepts
+ * both (`splitBridgeBody`): a body that does not start with `{"type":"batch",` is one version-1
+ * message. A version-1 node receiving a batch rejects it as an unknown type (logged, dropped).
  */
 
 const LF = 0x0a;
+
+/** First bytes of every batch body (`encodeBridgeBatch` writes exactly this; no version-1 head starts so). */
+const BATCH_PREFIX = Buffer.from('{"type":"batch",', 'utf8');
 
 /** Encode `msg` for the bridge. Extra fields the caller may have attached are not sent. */
 export function encodeBridgeMessage(msg: BridgeMessage): Buffer {
@@ -145,4 +158,61 @@ export function decodeBridgeMessage(body: Buffer): BridgeMessage {
     default:
       throw new MalformedBridgeMessage(`unknown message type ${String(type)}`);
   }
+}
+
+/**
+ * One AMQP body carrying `items` (bodies from `encodeBridgeMessage`, in send order). A single item
+ * is returned as is (a plain version-1 body); two or more get the batch head. Throws RangeError for
+ * an empty list or an empty item.
+ */
+export function encodeBridgeBatch(items: readonly Buffer[]): Buffer {
+  const [first] = items;
+  if (first === undefined) throw new RangeError('a bridge batch needs at least one item');
+  if (items.length === 1) return first;
+  let total = 0;
+  const sizes: number[] = new Array<number>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const n = (items[i] as Buffer).length;
+    if (n === 0) throw new RangeError('a bridge batch item cannot be empty');
+    sizes[i] = n;
+    total += n;
+  }
+  const head = Buffer.from(`{"type":"batch","sizes":[${sizes.join(',')}]}\n`, 'utf8');
+  return Buffer.concat([head, ...items], head.length + total);
+}
+
+/** True when `body` is a batch (starts with the batch head's fixed prefix). */
+export function isBridgeBatch(body: Buffer): boolean {
+  return body.length >= BATCH_PREFIX.length && body.compare(BATCH_PREFIX, 0, BATCH_PREFIX.length, 0, BATCH_PREFIX.length) === 0;
+}
+
+/**
+ * The version-1 message bodies inside an AMQP body, in send order: `[body]` for a plain message,
+ * the items of a batch otherwise (views into `body`, not copies). Decode each with
+ * `decodeBridgeMessage`. Throws MalformedBridgeMessage when a batch head is broken or its sizes do
+ * not add up to the body; items are not checked here.
+ */
+export function splitBridgeBody(body: Buffer): Buffer[] {
+  if (!isBridgeBatch(body)) return [body];
+  const lf = body.indexOf(LF);
+  if (lf < 0) throw new MalformedBridgeMessage('batch head without line feed');
+  let head: unknown;
+  try {
+    head = JSON.parse(body.toString('utf8', 0, lf));
+  } catch (err) {
+    throw new MalformedBridgeMessage('batch head is not JSON', { cause: err });
+  }
+  const sizes = (head as { sizes?: unknown }).sizes;
+  if (!Array.isArray(sizes) || sizes.length < 2) throw new MalformedBridgeMessage('batch head has no list of two or more sizes');
+  const items: Buffer[] = new Array<Buffer>(sizes.length);
+  let offset = lf + 1;
+  for (let i = 0; i < sizes.length; i++) {
+    const n: unknown = sizes[i];
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new MalformedBridgeMessage('batch size is not a positive integer');
+    if (offset + n > body.length) throw new MalformedBridgeMessage('batch sizes exceed the body');
+    items[i] = body.subarray(offset, offset + n);
+    offset += n;
+  }
+  if (offset !== body.length) throw new MalformedBridgeMessage('batch sizes do not add up to the body');
+  return items;
 }

@@ -1,6 +1,7 @@
 export {
   AmqpBridge,
   type AmqpBridgeOptions,
+  type AmqpBridgeStats,
   DEFAULT_BRIDGE_SEND_TIMEOUT_MS,
   DEFAULT_BRIDGE_PREFETCH,
   DEFAULT_BRIDGE_CONNECT_TIMEOUT_MS,
@@ -8,8 +9,17 @@ export {
   DEFAULT_BRIDGE_RECONNECT_BASE_MS,
   DEFAULT_BRIDGE_RECONNECT_MAX_MS,
   DEFAULT_BRIDGE_CLOSE_TIMEOUT_MS,
+  DEFAULT_BRIDGE_BATCH_MAX_ITEMS,
+  DEFAULT_BRIDGE_BATCH_MAX_BYTES,
 } from './amqp-bridge.js';
-export { encodeBridgeMessage, decodeBridgeMessage, MalformedBridgeMessage } from './codec.js';
+export {
+  encodeBridgeMessage,
+  decodeBridgeMessage,
+  encodeBridgeBatch,
+  splitBridgeBody,
+  isBridgeBatch,
+  MalformedBridgeMessage,
+} from './codec.js';
 export {
   DEFAULT_AMQP_PREFIX,
   DEFAULT_NODE_QUEUE_MAX_LENGTH,

@@ -14,7 +14,8 @@ import type { NodeId } from '@switchboard/core';
  *   that outlives its connection (`x-expires` alone) would instead swallow messages for a dead node
  *   until it expired, and each sender would only learn it at its custody timeout.
  *   `x-max-length` + `x-overflow: reject-publish` bound what a stalled gateway can pile up: past
- *   the bound the broker nacks and senders fall back at once.
+ *   the bound the broker nacks and senders fall back at once. The bound counts AMQP messages, each
+ *   a batch of one or more sends.
  *
  * Events topology (architecture §12, docs/events.md):
  * - `<prefix>.events`: durable topic exchange; routing key = event type (`login`, `c2s`,
@@ -27,7 +28,9 @@ export const DEFAULT_AMQP_PREFIX = 'im';
 
 /**
  * Ready messages a node queue holds before the broker refuses new ones (senders get a nack →
- * UnavailableError). About 20 s of a busy gateway's cross-node traffic.
+ * UnavailableError). Each AMQP message is one batch of 1 to 64 bridge sends (AmqpBridge
+ * `maxBatchItems`), so this is at least 20 s of a busy gateway's cross-node traffic, and more when
+ * sends are batched.
  */
 export const DEFAULT_NODE_QUEUE_MAX_LENGTH = 100_000;
 

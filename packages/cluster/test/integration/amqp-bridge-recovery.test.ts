@@ -182,9 +182,13 @@ describe('AmqpBridge recovery', () => {
     const stalled = await node({ url: proxied, prefetch: 1, queueMaxLength: 5, closeTimeoutMs: 300 });
     const a = await node();
     p.freeze(); // the broker keeps pushing into a socket that never acks
-    const results = await Promise.allSettled(
-      Array.from({ length: 10 }, (_, i) => a.bridge.send(stalled.bridge.nodeId, ping(a.bridge.nodeId, `q${i}`))),
-    );
+    // One send per turn, so one AMQP message each: the bound counts AMQP messages, and sends of one
+    // turn would share one (a batch).
+    const results: Array<PromiseSettledResult<void>> = [];
+    for (let i = 0; i < 10; i++) {
+      const [r] = await Promise.allSettled([a.bridge.send(stalled.bridge.nodeId, ping(a.bridge.nodeId, `q${i}`))]);
+      results.push(r as PromiseSettledResult<void>);
+    }
     const ok = results.filter((r) => r.status === 'fulfilled').length;
     const refused = results.filter((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === ImErrorCode.UNAVAILABLE);
     // 5 ready, plus the one the broker may already have pushed to the consumer (prefetch 1).

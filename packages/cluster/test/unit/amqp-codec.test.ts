@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { asConnId, asNodeId, asUserId } from '@switchboard/core';
 import type { BridgeMessage } from '../../src/bridge.js';
-import { MalformedBridgeMessage, decodeBridgeMessage, encodeBridgeMessage } from '../../src/amqp/index.js';
+import {
+  MalformedBridgeMessage,
+  decodeBridgeMessage,
+  encodeBridgeBatch,
+  encodeBridgeMessage,
+  isBridgeBatch,
+  splitBridgeBody,
+} from '../../src/amqp/index.js';
 
 // Pure codec tests (no broker); they live here because this package's unit folder is not ours to extend.
 const origin = asNodeId('gw-1');
@@ -45,5 +52,72 @@ describe('bridge codec', () => {
       '{"type":"nope","origin":"o"}',
     ];
     for (const b of bad) expect(() => decodeBridgeMessage(Buffer.from(b)), b).toThrow(MalformedBridgeMessage);
+  });
+
+  it('batch - a lone item is a plain version-1 body; two or more get the batch head', () => {
+    const one = encodeBridgeMessage({ type: 'control', origin, action: 'drain' });
+    expect(encodeBridgeBatch([one])).toBe(one);
+    const two = encodeBridgeBatch([one, one]);
+    expect(two.toString('utf8')).toBe(`{"type":"batch","sizes":[${one.length},${one.length}]}\n${one.toString('utf8')}${one.toString('utf8')}`);
+    expect(isBridgeBatch(two)).toBe(true);
+    expect(isBridgeBatch(one)).toBe(false);
+    expect(() => encodeBridgeBatch([])).toThrow(RangeError);
+    expect(() => encodeBridgeBatch([one, Buffer.alloc(0)])).toThrow(RangeError);
+  });
+
+  it('batch - splits back into the items in order, each decoding to its message', () => {
+    const all: BridgeMessage[] = [
+      { type: 'deliver', origin, to: asUserId('ü'), fp: 'f1', packet: '{"type":2,\n"dataContent":"😀"}\n' },
+      { type: 'ack', origin, fp: 'f', from: asUserId('a'), to: asUserId('b') },
+      { type: 'deliver', origin, to: asUserId('u'), fp: null, packet: '' },
+      { type: 'kick', origin, userId: asUserId('u'), connId: asConnId('c'), code: 4501, reason: 'x\ny' },
+      { type: 'control', origin, action: 'drain' },
+    ];
+    const body = encodeBridgeBatch(all.map(encodeBridgeMessage));
+    expect(splitBridgeBody(body).map(decodeBridgeMessage)).toEqual(all);
+  });
+
+  it('batch - a plain version-1 body splits into itself (bodies from nodes that do not batch)', () => {
+    const body = encodeBridgeMessage({ type: 'ack', origin, fp: 'f', from: asUserId('a'), to: asUserId('b') });
+    const items = splitBridgeBody(body);
+    expect(items).toHaveLength(1);
+    expect(items[0]?.equals(body)).toBe(true);
+    // Not a batch either: decodeBridgeMessage judges it.
+    expect(splitBridgeBody(Buffer.from('not json'))).toHaveLength(1);
+  });
+
+  it('batch - rejects a head it cannot trust', () => {
+    const item = '{"type":"control","origin":"o","action":"drain"}';
+    const n = item.length;
+    const bad = [
+      '{"type":"batch",',
+      `{"type":"batch","sizes":[${n},${n}]}`, // no line feed
+      `{"type":"batch","sizes":[${n},${n}}\n${item}${item}`, // head is not JSON
+      `{"type":"batch","sizes":[${n}]}\n${item}`, // a batch has two or more items
+      `{"type":"batch","sizes":"${n},${n}"}\n${item}${item}`,
+      `{"type":"batch","sizes":[${n},0]}\n${item}`,
+      `{"type":"batch","sizes":[${n},-1]}\n${item}`,
+      `{"type":"batch","sizes":[${n},1.5]}\n${item}${item}`,
+      `{"type":"batch","sizes":[${n},${n}]}\n${item}${item}x`, // sizes short of the body
+      `{"type":"batch","sizes":[${n},${n + 1}]}\n${item}${item}`, // sizes beyond the body
+    ];
+    for (const b of bad) expect(() => splitBridgeBody(Buffer.from(b)), b).toThrow(MalformedBridgeMessage);
+    // A version-1 node sees a batch as an unknown message type (logged and dropped there).
+    expect(() => decodeBridgeMessage(Buffer.from(`{"type":"batch","sizes":[${n},${n}]}\n${item}${item}`))).toThrow(MalformedBridgeMessage);
+  });
+
+  it('batch - a bad item is only that item: its neighbours still decode', () => {
+    const good = encodeBridgeMessage({ type: 'control', origin, action: 'drain' });
+    const body = encodeBridgeBatch([good, Buffer.from('{"type":"nope"}'), good]);
+    const out = splitBridgeBody(body).map((b) => {
+      try {
+        return decodeBridgeMessage(b);
+      } catch (err) {
+        return err;
+      }
+    });
+    expect(out[0]).toEqual({ type: 'control', origin, action: 'drain' });
+    expect(out[1]).toBeInstanceOf(MalformedBridgeMessage);
+    expect(out[2]).toEqual({ type: 'control', origin, action: 'drain' });
   });
 });
