@@ -481,7 +481,7 @@ export class Gateway {
       return;
     }
     const connId = newConnId();
-    const s = new Session(connId, t, this.log.child({ connId, transport: t.kind, remote: t.remote }), {
+    const s = new Session(connId, t, this.log, {
       perSec: this.o.rateLimitPerSec,
       burst: this.o.rateLimitBurst,
     });
@@ -492,10 +492,10 @@ export class Gateway {
     t.onPacket((text) => this.onPacketText(s, text));
     t.onViolation((reason) => {
       this.metrics.protocolErrors.inc({ reason: 'framing' });
-      s.log.debug({ reason }, 'protocol violation, closing');
+      if (s.debugEnabled) s.log.debug({ reason }, 'protocol violation, closing');
     });
     t.onClose(() => this.onSessionClosed(s));
-    s.log.debug('connected');
+    if (s.debugEnabled) s.log.debug('connected');
   }
 
   private sweepIdle(): void {
@@ -503,7 +503,7 @@ export class Gateway {
     const udpCutoff = Date.now() - this.udpIdleMs;
     for (const s of this.sessions) {
       if (s.lastSeen < (s.transport.kind === 'udp' ? udpCutoff : cutoff) && s.state !== 'closed') {
-        s.log.debug('idle timeout');
+        if (s.debugEnabled) s.log.debug('idle timeout');
         this.closeSession(s, CloseCode.IDLE_TIMEOUT, 'idle timeout');
       }
     }
@@ -543,7 +543,7 @@ export class Gateway {
     }
     // Messages written to this connection and not acked fall to offline storage now.
     this.releaseCustody(s);
-    s.log.debug({ userId: uid }, 'closed');
+    if (s.debugEnabled) s.log.debug({ userId: uid }, 'closed');
   }
 
   /** Write a packet to a session; closes it as a slow consumer when its buffer is over the bound. */
@@ -642,7 +642,7 @@ export class Gateway {
         else this.onAckFromClient(s, p);
         return;
       default:
-        s.log.debug({ type: p.type }, 'ignoring packet of unknown type');
+        if (s.debugEnabled) s.log.debug({ type: p.type }, 'ignoring packet of unknown type');
     }
   }
 
@@ -654,7 +654,7 @@ export class Gateway {
       info = parseLoginInfo(p.dataContent);
     } catch (err) {
       this.metrics.logins.inc({ result: 'malformed' });
-      s.log.debug({ err }, 'malformed login');
+      if (s.debugEnabled) s.log.debug({ err }, 'malformed login');
       this.closeSession(s, CloseCode.PROTOCOL_ERROR, 'malformed login');
       return;
     }
@@ -698,11 +698,10 @@ export class Gateway {
       return;
     }
 
-    s.userId = uid;
+    s.loggedIn(uid);
     s.firstLoginTime = firstLoginTime;
     s.extra = info.extra;
     s.state = 'online';
-    s.log = s.log.child({ userId: uid });
     this.send(s, loginResponsePacket(uid, { code: ErrorCode.OK, firstLoginTime }));
 
     if (result.outcome === 'rejected') {
@@ -716,12 +715,12 @@ export class Gateway {
     this.byUser.set(uid, s);
     if (result.replaced && result.kickReplaced) this.kickRoute(result.replaced, KickoutCode.DUPLICATE_LOGIN, null);
     else if (previous && previous !== s && result.kickReplaced === false && result.replaced) {
-      s.log.debug('same device reconnected; the older connection stays open but unregistered');
+      if (s.debugEnabled) s.log.debug('same device reconnected; the older connection stays open but unregistered');
     }
     if (!relogin) {
       this.safeHook(() => this.hooks.onUserOnline?.(uid, { connId: s.connId, transport: s.transport.kind, extra: info.extra }));
       this.emit({ type: 'login', at: Date.now(), nodeId: this.nodeId, userId: uid, connId: s.connId, transport: s.transport.kind, extra: info.extra });
-      s.log.debug('logged in');
+      if (s.debugEnabled) s.log.debug('logged in');
     }
     await this.deliverOffline(s);
   }

@@ -30,18 +30,45 @@ export class Session {
    * sender's data budget (which made busy receivers' acks bounce and their messages resend).
    */
   readonly controlBucket: TokenBucket;
-  log: Logger;
+  private readonly parentLog: Logger;
+  private childLog: Logger | null = null;
 
   constructor(
     readonly connId: ConnId,
     readonly transport: Transport,
-    log: Logger,
+    parentLog: Logger,
     rate: { perSec: number; burst: number },
   ) {
-    this.log = log;
+    this.parentLog = parentLog;
     this.lastSeen = this.connectedAt = Date.now();
     this.bucket = new TokenBucket(rate.perSec, rate.burst);
     this.controlBucket = new TokenBucket(rate.perSec * CONTROL_RATE_FACTOR, rate.burst * CONTROL_RATE_FACTOR);
+  }
+
+  /**
+   * This connection's child logger (connId, transport, remote address, and the user once logged in).
+   * Made at its first use: most connections never log, and a child logger per idle connection cost
+   * about 1 KB (the logger and its serialized bindings).
+   */
+  get log(): Logger {
+    this.childLog ??= this.parentLog.child({
+      connId: this.connId,
+      transport: this.transport.kind,
+      remote: this.transport.remote,
+      ...(this.userId !== null ? { userId: this.userId } : {}),
+    });
+    return this.childLog;
+  }
+
+  /** Whether debug lines are written at all: check before `log.debug` on per-connection paths. */
+  get debugEnabled(): boolean {
+    return this.parentLog.isLevelEnabled('debug');
+  }
+
+  /** The user logged in: later log lines carry the userId. */
+  loggedIn(userId: UserId): void {
+    this.userId = userId;
+    this.childLog = null;
   }
 
   get isOnline(): boolean {

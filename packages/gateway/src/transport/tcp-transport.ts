@@ -1,24 +1,21 @@
 import type { Socket } from 'node:net';
 import { TcpFrameDecoder, encodeTcpFrame, isProtocolError, decodeUtf8 } from '@switchboard/protocol';
-import type { Transport } from './transport.js';
+import { TransportHandlers, type Transport } from './transport.js';
 import { WriteBatcher } from './write-batch.js';
 
 /** MobileIMSDK TCP: 4-byte big-endian length + UTF-8 JSON body, body ≤ `maxBodyBytes`. */
-export class TcpTransport implements Transport {
+export class TcpTransport extends TransportHandlers implements Transport {
   readonly kind = 'tcp' as const;
   readonly remote: string;
   private readonly decoder: TcpFrameDecoder;
   private readonly batcher: WriteBatcher;
-  private packetFn: (text: string) => void = () => {};
-  private violationFn: (reason: string) => void = () => {};
-  private closeFns: Array<() => void> = [];
   private dead = false;
-  private gone = false;
 
   constructor(
     private readonly socket: Socket,
     maxBodyBytes: number,
   ) {
+    super();
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.decoder = new TcpFrameDecoder(maxBodyBytes);
     this.batcher = new WriteBatcher(socket);
@@ -28,10 +25,7 @@ export class TcpTransport implements Transport {
     socket.on('error', () => {});
     socket.on('close', () => {
       this.dead = true;
-      this.gone = true;
-      const fns = this.closeFns;
-      this.closeFns = [];
-      for (const fn of fns) fn();
+      this.runCloseHandlers();
     });
   }
 
@@ -77,18 +71,5 @@ export class TcpTransport implements Transport {
     this.dead = true;
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 2_000).unref();
-  }
-
-  onPacket(fn: (text: string) => void): void {
-    this.packetFn = fn;
-  }
-
-  onViolation(fn: (reason: string) => void): void {
-    this.violationFn = fn;
-  }
-
-  onClose(fn: () => void): void {
-    if (this.gone) fn();
-    else this.closeFns.push(fn);
   }
 }

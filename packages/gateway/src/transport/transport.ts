@@ -22,3 +22,49 @@ export interface Transport {
   /** Once, when the connection is gone for any reason. */
   onClose(fn: () => void): void;
 }
+
+const NOOP = (): void => {};
+
+/**
+ * The callback slots and close bookkeeping every transport has. The defaults are one shared no-op
+ * and the close list is made on demand: tens of thousands of idle connections each pay for what
+ * they hold, so nothing per connection that is not needed.
+ */
+export abstract class TransportHandlers {
+  protected packetFn: (text: string) => void = NOOP;
+  protected violationFn: (reason: string) => void = NOOP;
+  private closeFns: Array<() => void> | null = null;
+  /** True once the connection is gone; `onClose` then runs its handler at once. */
+  protected gone = false;
+
+  onPacket(fn: (text: string) => void): void {
+    this.packetFn = fn;
+  }
+
+  onViolation(fn: (reason: string) => void): void {
+    this.violationFn = fn;
+  }
+
+  onClose(fn: () => void): void {
+    if (this.gone) fn();
+    else (this.closeFns ??= []).push(fn);
+  }
+
+  /** The connection is gone: run each close handler once (`onError` catches a throwing one). */
+  protected runCloseHandlers(onError?: (err: unknown) => void): void {
+    this.gone = true;
+    const fns = this.closeFns;
+    this.closeFns = null;
+    if (fns === null) return;
+    for (const fn of fns) {
+      if (onError === undefined) fn();
+      else {
+        try {
+          fn();
+        } catch (err) {
+          onError(err);
+        }
+      }
+    }
+  }
+}

@@ -13,7 +13,7 @@ import {
   type Packet,
 } from '@switchboard/protocol';
 import type { Logger } from '@switchboard/core';
-import type { Transport } from './transport.js';
+import { TransportHandlers, type Transport } from './transport.js';
 
 /** Why the UDP listener dropped a datagram (in or out) instead of handling or sending it. */
 export type UdpDropReason =
@@ -229,14 +229,10 @@ export class UdpListener {
 }
 
 /** One UDP pseudo-session: the remote `ip:port` as a `Transport`. */
-class UdpTransport implements Transport {
+class UdpTransport extends TransportHandlers implements Transport {
   readonly kind = 'udp' as const;
   readonly remote: string;
-  private packetFn: (text: string) => void = () => {};
-  private violationFn: (reason: string) => void = () => {};
-  private closeFns: Array<() => void> = [];
   private dead = false;
-  private gone = false;
   /** True once a successful login response was sent: the amplification budget no longer applies. */
   private loggedIn = false;
   /** Bytes received minus bytes sent while not logged in. */
@@ -250,6 +246,7 @@ class UdpTransport implements Transport {
     private readonly address: string,
     private readonly port: number,
   ) {
+    super();
     this.remote = key;
   }
 
@@ -318,31 +315,7 @@ class UdpTransport implements Transport {
     this.listener.forget(this, code === CloseCode.PROTOCOL_ERROR);
     // After the caller's synchronous work, like a socket's close event, but before any I/O: a
     // drain or close that awaits anything finds its UDP sessions already gone.
-    queueMicrotask(() => {
-      this.gone = true;
-      const fns = this.closeFns;
-      this.closeFns = [];
-      for (const fn of fns) {
-        try {
-          fn();
-        } catch (err) {
-          this.listener.o.log.error({ err }, 'UDP session close handler failed');
-        }
-      }
-    });
-  }
-
-  onPacket(fn: (text: string) => void): void {
-    this.packetFn = fn;
-  }
-
-  onViolation(fn: (reason: string) => void): void {
-    this.violationFn = fn;
-  }
-
-  onClose(fn: () => void): void {
-    if (this.gone) fn();
-    else this.closeFns.push(fn);
+    queueMicrotask(() => this.runCloseHandlers((err) => this.listener.o.log.error({ err }, 'UDP session close handler failed')));
   }
 }
 

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { CloseCode } from '@switchboard/protocol';
 import type { Socket } from 'node:net';
-import type { Transport } from './transport.js';
+import { TransportHandlers, type Transport } from './transport.js';
 import { WriteBatcher } from './write-batch.js';
 
 /**
@@ -24,49 +24,58 @@ export function attachWebSocket(
     handleProtocols: () => false,
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+    destroyOnError(socket);
     if (req.url !== opts.path) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => opts.onConnection(new WsTransport(ws, req)));
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
+    wss.handleUpgrade(req, socket, head, (ws) => opts.onConnection(new WsTransport(ws, remote)));
   });
   return wss;
 }
 
-class WsTransport implements Transport {
+/**
+ * In a function of its own so the listener's closure holds only the socket: a closure made inside
+ * the upgrade handler would keep the whole request (headers and all, ~1.5 KB) alive as long as the
+ * connection.
+ */
+function destroyOnError(socket: Duplex): void {
+  socket.on('error', () => socket.destroy());
+}
+
+class WsTransport extends TransportHandlers implements Transport {
   readonly kind = 'ws' as const;
-  readonly remote: string;
-  private packetFn: (text: string) => void = () => {};
-  private violationFn: (reason: string) => void = () => {};
-  private closeFns: Array<() => void> = [];
   private dead = false;
   private readonly batcher: WriteBatcher | null;
 
   constructor(
     private readonly ws: WebSocket,
-    req: IncomingMessage,
+    readonly remote: string,
   ) {
+    super();
     // ws writes each frame to its socket (ws 8.x keeps it in `_socket`); batching there turns the
     // frames of one event-loop turn into one writev.
     const sock = (ws as unknown as { _socket?: Socket })._socket;
     this.batcher = sock ? new WriteBatcher(sock) : null;
-    this.remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('error', () => this.violation('websocket protocol error'));
     ws.on('close', () => {
       this.dead = true;
-      const fns = this.closeFns;
-      this.closeFns = [];
-      for (const fn of fns) fn();
+      this.runCloseHandlers();
     });
-    watchFragments(ws, () => this.violation('fragmented frames are not supported'));
+    watchFragments(ws, this);
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
     if (this.dead) return;
     if (isBinary) return this.violation('binary frames are not supported');
     this.packetFn(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
+  }
+
+  /** ws's receiver saw the first frame of a fragmented message (see `watchFragments`). */
+  fragmented(): void {
+    this.violation('fragmented frames are not supported');
   }
 
   private violation(reason: string): void {
@@ -97,32 +106,29 @@ class WsTransport implements Transport {
     // A peer that never answers the close handshake is cut off.
     setTimeout(() => this.ws.terminate(), 2_000).unref();
   }
-
-  onPacket(fn: (text: string) => void): void {
-    this.packetFn = fn;
-  }
-
-  onViolation(fn: (reason: string) => void): void {
-    this.violationFn = fn;
-  }
-
-  onClose(fn: () => void): void {
-    if (this.ws.readyState === 3) fn();
-    else this.closeFns.push(fn);
-  }
 }
 
 /**
  * ws reassembles fragmented messages and has no option to refuse them, but MobileIMSDK servers
  * close such connections. ws's receiver records a fragmented message start in `_fragmented`
- * (ws 8.x, pinned); we look at it after each frame header is parsed.
+ * (ws 8.x, pinned); we look at it after each frame header is parsed. The check wraps the
+ * receivers' shared `getInfo` once (receivers without an owner, such as ws clients in the same
+ * process, are untouched) instead of a wrapper function per connection.
  */
-function watchFragments(ws: WebSocket, onFragment: () => void): void {
-  const rx = (ws as unknown as { _receiver?: { getInfo?: (cb: unknown) => void; _fragmented?: number } })._receiver;
+const kOwner = Symbol('switchboard.wsTransport');
+type PatchedReceiver = { getInfo?: (cb: unknown) => void; _fragmented?: number; [kOwner]?: WsTransport };
+const patchedProtos = new WeakSet<object>();
+
+function watchFragments(ws: WebSocket, owner: WsTransport): void {
+  const rx = (ws as unknown as { _receiver?: PatchedReceiver })._receiver;
   if (!rx || typeof rx.getInfo !== 'function') return;
-  const original = rx.getInfo;
-  rx.getInfo = function (this: typeof rx, cb: unknown) {
+  rx[kOwner] = owner;
+  const proto = Object.getPrototypeOf(rx) as PatchedReceiver;
+  if (patchedProtos.has(proto) || typeof proto.getInfo !== 'function') return;
+  patchedProtos.add(proto);
+  const original = proto.getInfo;
+  proto.getInfo = function (this: PatchedReceiver, cb: unknown) {
     original.call(this, cb);
-    if (this?._fragmented) onFragment();
+    if (this._fragmented) this[kOwner]?.fragmented();
   };
 }
