@@ -71,6 +71,28 @@ describe('cluster of dispatch + 3 gateways', () => {
     });
   }
 
+  it('metrics - a burst of cross-node messages travels in fewer broker messages than items, and /metrics says so', async () => {
+    const [g1, g2] = cluster.gateways;
+    const b = track(await cluster.clientOn(g2!, 'burst-b', 'ws'));
+    const senders = await Promise.all(Array.from({ length: 20 }, (_, i) => cluster.clientOn(g1!, `burst-a${i}`, 'ws')));
+    senders.forEach(track);
+    const scrape = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${g1!.ports.admin}/metrics`)).text();
+      const read = (name: string) => Number(text.match(new RegExp(`^${name} (\\d+)`, 'm'))?.[1] ?? NaN);
+      return { items: read('switchboard_bridge_items_published_total'), msgs: read('switchboard_bridge_broker_messages_published_total') };
+    };
+    const before = await scrape();
+    // 20 senders × 10 messages, all sent before any answer comes back: the deliveries pile up in few turns.
+    const fps = (await Promise.all(senders.map((a) => Promise.all(Array.from({ length: 10 }, (_, k) => a.send(b.uid!, `burst ${k}`)))))).flat();
+    for (const [i, a] of senders.entries()) for (const fp of fps.slice(i * 10, i * 10 + 10)) await a.waitForAck(fp);
+    const after = await scrape();
+    const items = after.items - before.items;
+    const msgs = after.msgs - before.msgs;
+    expect(items).toBeGreaterThanOrEqual(200);
+    expect(msgs).toBeGreaterThan(0);
+    expect(msgs).toBeLessThan(items);
+  });
+
   it('kick - a second login on another gateway kicks the first with code 1', async () => {
     const [g1, g2] = cluster.gateways;
     const first = track(await cluster.clientOn(g1!, 'dup-seq', 'ws'));

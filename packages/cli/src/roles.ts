@@ -1,6 +1,6 @@
 import { createLogger, Lifecycle, newNodeId, asNodeId, type Logger, type NodeId } from '@switchboard/core';
 import { LocalBus, LocalBridge, MemoryNodeRegistry, MemoryOfflineStore, MemoryRouteStore } from '@switchboard/cluster';
-import { Gateway, WebhookSink, adminGuard, buildGatewayAdmin, createLoginVerifier, fanOut, type EventSink, type GatewayHooks } from '@switchboard/gateway';
+import { Gateway, WebhookSink, adminGuard, buildGatewayAdmin, createLoginVerifier, fanOut, registerBridgeMetrics, type EventSink, type GatewayHooks } from '@switchboard/gateway';
 import { buildDispatch } from '@switchboard/dispatch';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -166,6 +166,7 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
     backendsUp: () => backends.isUp(),
     ...(hooks ? { hooks } : {}),
   });
+  registerBridgeMetrics(gw.metrics.registry, () => bridge.stats());
   const admin = await startAdmin(gw, cfg, log, lifecycle);
   lifecycle.onClose('gateway', () => gw.close());
   const ports = await gw.start();

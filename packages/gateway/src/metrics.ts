@@ -76,3 +76,32 @@ export function createGatewayMetrics(opts: { defaultMetrics?: boolean } = {}) {
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
+
+/** What a bridge that batches can tell about itself (AmqpBridge.stats()). */
+export interface BridgeCounters {
+  itemsPublished: number;
+  amqpMessagesPublished: number;
+  itemsReceived: number;
+  amqpMessagesReceived: number;
+}
+
+/**
+ * Bridge traffic as counters read at scrape time: items (messages, acks, kicks) and the broker
+ * messages that carried them; items ÷ messages is the batching factor.
+ */
+export function registerBridgeMetrics(registry: Registry, read: () => BridgeCounters): void {
+  const counter = (name: string, help: string, pick: (c: BridgeCounters) => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(pick(read()));
+      },
+    });
+  counter('switchboard_bridge_items_published_total', 'Items (deliveries, acks, kicks…) sent over the bridge', (c) => c.itemsPublished);
+  counter('switchboard_bridge_broker_messages_published_total', 'Broker messages that carried them (batches)', (c) => c.amqpMessagesPublished);
+  counter('switchboard_bridge_items_received_total', 'Items received from the bridge', (c) => c.itemsReceived);
+  counter('switchboard_bridge_broker_messages_received_total', 'Broker messages that carried them', (c) => c.amqpMessagesReceived);
+}
