@@ -13,3 +13,4 @@ export { delay, waitFor, withTimeout, backoffMs } from './time.js';
 export { Lifecycle } from './lifecycle.js';
 export { createLogger, silentLogger, REDACT_PATHS, type Logger } from './logger.js';
 export { ConfigError, formatIssues } from './config.js';
+export { WriteBatcher, type CorkableSocket } from './write-batch.js';

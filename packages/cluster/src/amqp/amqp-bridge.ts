@@ -14,6 +14,7 @@ import {
   ConfirmTracker,
   ConnectionKeeper,
   amqpUrlWithHeartbeat,
+  BrokerWrites,
   isPositiveInt,
   requirePositiveInts,
   type KeptLink,
@@ -127,6 +128,8 @@ interface Link extends KeptLink {
   ackTimer: NodeJS.Immediate | undefined;
   /** Sends of the current turn, per target node, not yet published on `pub`. */
   batcher: PublishBatcher<OpenBatch>;
+  /** The turn's frames (publishes, acks) leave in one write. */
+  writes: BrokerWrites | null;
 }
 
 /**
@@ -321,6 +324,7 @@ export class AmqpBridge implements Bridge {
       ackTimer: undefined,
       dead: false,
       batcher,
+      writes: BrokerWrites.of(conn),
     };
     // Deliveries may be parsed from the same socket read as consume-ok, so `live` exists first.
     live.consumerTag = (await sub.consume(queue, (m) => this.onDelivery(live, m), { noAck: false })).consumerTag;
@@ -370,6 +374,7 @@ export class AmqpBridge implements Bridge {
     }
     try {
       const body = encodeBridgeBatch(items);
+      link.writes?.batch();
       link.pub.publish(link.exchange, nodeRoutingKey(target), body, { mandatory: true, messageId: batch.id }, (err) =>
         this.confirms.confirm(batch.id, err, 'broker did not take the bridge message'),
       );
@@ -446,6 +451,7 @@ export class AmqpBridge implements Bridge {
     link.unackedCount = 0;
     if (m === null || link.dead) return;
     try {
+      link.writes?.batch();
       link.sub.ack(m, true);
     } catch (err) {
       // The channel is closing; its close handler reconnects. The messages are not redelivered

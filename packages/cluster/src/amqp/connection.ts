@@ -6,6 +6,7 @@ import {
   UnavailableError,
   backoffMs,
   withTimeout,
+  type CorkableSocket,
   type Logger,
 } from '@switchboard/core';
 
@@ -56,6 +57,38 @@ export function amqpUrlWithHeartbeat(owner: string, raw: unknown, heartbeatS: nu
 export function destroySocket(conn: ChannelModel): void {
   const internal = conn as unknown as { connection?: { stream?: { destroy?: () => void } } };
   internal.connection?.stream?.destroy?.();
+}
+
+/**
+ * Coalesces the frames a turn's publishes and acks produce into one write on the broker socket
+ * (amqplib keeps it as `connection.stream`), or null where that is not a corkable socket. amqplib
+ * writes every frame on its own (a publish is three: method, header, body), from a `setImmediate`
+ * of its own (its Mux): so the socket is corked at the first publish or ack of a turn and uncorked
+ * one loop iteration later, after that writer ran.
+ */
+export class BrokerWrites {
+  private corked = false;
+
+  private constructor(private readonly socket: CorkableSocket) {}
+
+  static of(conn: ChannelModel): BrokerWrites | null {
+    const stream = (conn as unknown as { connection?: { stream?: Partial<CorkableSocket> } }).connection?.stream;
+    if (!stream || typeof stream.cork !== 'function' || typeof stream.uncork !== 'function') return null;
+    return new BrokerWrites(stream as CorkableSocket);
+  }
+
+  /** Call before a publish or an ack. */
+  batch(): void {
+    if (this.corked || this.socket.destroyed) return;
+    this.corked = true;
+    this.socket.cork();
+    setImmediate(() =>
+      setImmediate(() => {
+        this.corked = false;
+        this.socket.uncork();
+      }),
+    );
+  }
 }
 
 /**

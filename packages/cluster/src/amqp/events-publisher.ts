@@ -11,6 +11,7 @@ import {
   ConfirmTracker,
   ConnectionKeeper,
   amqpUrlWithHeartbeat,
+  BrokerWrites,
   requirePositiveInts,
   type KeeperState,
   type KeptLink,
@@ -81,6 +82,8 @@ export interface AmqpEventsPublisherOptions {
 /** One live connection with its confirm channel; replaced as a whole on every reconnect. */
 interface Link extends KeptLink {
   ch: ConfirmChannel;
+  /** The turn's publishes leave in one write. */
+  writes: BrokerWrites | null;
 }
 
 /**
@@ -204,6 +207,7 @@ export class AmqpEventsPublisher implements EventPublisher {
     const tag = this.seq;
     const confirmed = this.confirms.add(tag, type);
     try {
+      link.writes?.batch();
       link.ch.publish(
         this.exchange,
         eventRoutingKey(type),
@@ -233,7 +237,7 @@ export class AmqpEventsPublisher implements EventPublisher {
     ch.on('error', on.error('channel'));
     ch.on('close', on.close('channel closed'));
     await declareEventsTopology(ch, this.prefix);
-    return { conn, ch, lastError: undefined, dead: false };
+    return { conn, ch, lastError: undefined, dead: false, writes: BrokerWrites.of(conn) };
   }
 
   /** The graceful part of `close()` (ConnectionKeeper `drain`): wait for outstanding confirms. */

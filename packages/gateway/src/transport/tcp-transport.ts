@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { TcpFrameDecoder, encodeTcpFrame, isProtocolError, decodeUtf8 } from '@switchboard/protocol';
 import { TransportHandlers, type Transport } from './transport.js';
-import { WriteBatcher } from './write-batch.js';
+import { WriteBatcher } from '@switchboard/core';
 
 /** MobileIMSDK TCP: 4-byte big-endian length + UTF-8 JSON body, body ≤ `maxBodyBytes`. */
 export class TcpTransport extends TransportHandlers implements Transport {

@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { CloseCode } from '@switchboard/protocol';
 import type { Socket } from 'node:net';
 import { TransportHandlers, type Transport } from './transport.js';
-import { WriteBatcher } from './write-batch.js';
+import { WriteBatcher } from '@switchboard/core';
 
 /**
  * Accepts MobileIMSDK WebSocket clients on exactly `path` (no query string, no trailing slash),
