@@ -59,6 +59,8 @@ export interface BenchOptions {
 export type ParsedBenchArgs = { help: true } | { help: false; options: BenchOptions };
 
 export const BENCH_USAGE = `Usage: switchboard bench [target] [options]      (or: pnpm bench -- [options])
+       switchboard bench idle [target] [options] (logged-in users held idle: gateway RSS per user,
+                                                  logins per second; see: switchboard bench idle --help)
 
 A MobileIMSDK-speaking load generator: N users log in, send QoS C2C messages between random pairs,
 ack, dedupe, resend and reconnect like MobileIMSDK clients, and report sent/acked/delivered/lost,
@@ -157,7 +159,7 @@ const SPEC = {
  * `ConfigError` (its `problems` name the flags). A lone `--` (as `pnpm bench -- ...` passes it) is ignored.
  */
 export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
-  const args = joinValues(argv.filter((a, i) => !(a === '--' && i === 0)));
+  const args = joinValues(argv.filter((a, i) => !(a === '--' && i === 0)), SPEC);
   let values: ReturnType<typeof parseArgs<{ options: typeof SPEC; strict: true; allowPositionals: false }>>['values'];
   try {
     ({ values } = parseArgs({ args, options: SPEC, strict: true, allowPositionals: false }));
@@ -326,12 +328,12 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
  * `--flag value` → `--flag=value` for flags that take a value, so values that start with a dash
  * (`--sut-node-args "--cpu-prof"`, `--duration -1`) reach validation instead of confusing parseArgs.
  */
-function joinValues(argv: readonly string[]): string[] {
+export function joinValues(argv: readonly string[], options: Readonly<Record<string, { type: 'string' | 'boolean' }>>): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const name = a.startsWith('--') ? a.slice(2) : null;
-    const spec = name !== null && Object.hasOwn(SPEC, name) ? SPEC[name as keyof typeof SPEC] : null;
+    const spec = name !== null && Object.hasOwn(options, name) ? options[name] : null;
     if (spec && spec.type === 'string' && i + 1 < argv.length) {
       out.push(`${a}=${argv[i + 1]!}`);
       i++;
@@ -342,7 +344,8 @@ function joinValues(argv: readonly string[]): string[] {
   return out;
 }
 
-function parseUrl(s: string, protocols: string[]): URL | null {
+/** `s` as a URL when its protocol is one of `protocols` (e.g. `['ws:', 'wss:']`); null otherwise. */
+export function parseUrl(s: string, protocols: string[]): URL | null {
   try {
     const u = new URL(s);
     return protocols.includes(u.protocol) ? u : null;

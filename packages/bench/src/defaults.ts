@@ -61,3 +61,43 @@ export const DEFAULT_HTTP_TIMEOUT_MS = 5_000;
 export const DEFAULT_SPAWN_READY_TIMEOUT_MS = 60_000;
 /** After SIGTERM, a spawned process gets this long before SIGKILL, ms. */
 export const DEFAULT_SPAWN_KILL_GRACE_MS = 10_000;
+
+// ---- idle mode (`switchboard bench idle`)
+
+/** Idle mode: logged-in users held open, over all client worker processes. */
+export const DEFAULT_IDLE_USERS = 1_000;
+/** Idle mode: most users in total (the gateways' and workers' open-file limits bind long before). */
+export const MAX_IDLE_USERS = 200_000;
+/**
+ * Idle mode: users one client worker process is given by default (`--procs` defaults to
+ * ceil(users / this)); below MAX_USERS so a worker keeps headroom under its 20000 open files.
+ */
+export const DEFAULT_IDLE_USERS_PER_PROC = 18_000;
+/** Idle mode: with more users than this, at least two worker processes by default. */
+export const IDLE_MULTI_PROC_THRESHOLD_USERS = 1_000;
+/** Idle mode: most client worker processes. */
+export const MAX_IDLE_PROCS = 64;
+/** Idle mode: logins in flight per worker process (connect + login packet + waiting for the answer). */
+export const DEFAULT_LOGIN_CONCURRENCY = 256;
+/** Idle mode: seconds every user stays logged in, sending only keepalives, after the last login. */
+export const DEFAULT_IDLE_S = 20;
+/** Idle mode: seconds between the gateway's start and its baseline RSS samples. */
+export const DEFAULT_IDLE_SETTLE_S = 2;
+/** Idle mode: give up logging users in after this long, seconds (failed attempts are retried until then). */
+export const DEFAULT_IDLE_LOGIN_TIMEOUT_S = 120;
+/** Idle mode: gateway RSS samples taken for the baseline and for the idle figure (median of them). */
+export const IDLE_RSS_SAMPLES = 5;
+/** Idle mode: the idle RSS samples spread over the last min(this, idle / 2) seconds, s. */
+export const IDLE_RSS_WINDOW_S = 5;
+/** Idle mode: baseline RSS samples are this far apart, ms. */
+export const IDLE_BASELINE_SAMPLE_GAP_MS = 250;
+/** Idle mode: how often each worker checks whose keepalive is due, ms. */
+export const IDLE_KEEPALIVE_TICK_MS = 100;
+/** Idle mode: progress lines on stderr and timeline entries, ms. */
+export const IDLE_PROGRESS_INTERVAL_MS = 1_000;
+/** Idle mode: how often each worker reports its counters to the parent, ms (below the progress interval, so lines are current). */
+export const IDLE_WORKER_REPORT_INTERVAL_MS = 250;
+/** Idle mode: deadline for a worker process to load and report ready, ms. */
+export const IDLE_WORKER_READY_TIMEOUT_MS = 60_000;
+/** Idle mode: deadline for a worker's final report after it was told to stop, ms. */
+export const IDLE_WORKER_FINAL_TIMEOUT_MS = 30_000;

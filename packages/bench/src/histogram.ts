@@ -40,6 +40,27 @@ export class LatencyHistogram {
     return this.n;
   }
 
+  /**
+   * The histogram as plain JSON (non-empty buckets only), to send it between processes (the idle
+   * mode's workers hand theirs to the parent over IPC). `fromSnapshot` makes it a histogram again.
+   */
+  snapshot(): HistogramSnapshot {
+    const buckets: Array<[number, number]> = [];
+    for (let i = 0; i < this.counts.length; i++) if (this.counts[i]! > 0) buckets.push([i, this.counts[i]!]);
+    return { buckets, n: this.n, sumMs: this.sumMs, minMs: this.n === 0 ? null : this.minMs, maxMs: this.n === 0 ? null : this.maxMs };
+  }
+
+  /** A histogram holding exactly the samples of `s` (from `snapshot()`). */
+  static fromSnapshot(s: HistogramSnapshot): LatencyHistogram {
+    const h = new LatencyHistogram();
+    for (const [i, c] of s.buckets) if (i >= 0 && i < h.counts.length) h.counts[i]! += c;
+    h.n = s.n;
+    h.sumMs = s.sumMs;
+    h.minMs = s.minMs ?? Infinity;
+    h.maxMs = s.maxMs ?? -Infinity;
+    return h;
+  }
+
   /** Exact smallest sample, ms; NaN when empty. */
   get min(): number {
     return this.n === 0 ? NaN : this.minMs;
@@ -109,6 +130,15 @@ export class LatencyHistogram {
   private static highestOf(i: number): number {
     return LatencyHistogram.bucketBounds(i)[1];
   }
+}
+
+/** A `LatencyHistogram` as JSON: its non-empty buckets as [index, count], and the exact n, sum, min and max. */
+export interface HistogramSnapshot {
+  buckets: Array<[number, number]>;
+  n: number;
+  sumMs: number;
+  minMs: number | null;
+  maxMs: number | null;
 }
 
 /** Latency percentiles in ms; NaN (null in JSON) when there were no samples. */

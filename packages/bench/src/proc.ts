@@ -150,15 +150,7 @@ export class ManagedProcess {
 
   /** CPU seconds (user + system) used so far, from /proc (Linux); null elsewhere or after exit. */
   cpuSeconds(): number | null {
-    if (this.pid === undefined || !this.alive) return null;
-    try {
-      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // fields[11] = utime, fields[12] = stime (clock ticks; 100 per second on Linux)
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      return null;
-    }
+    return this.pid === undefined || !this.alive ? null : readCpuSeconds(this.pid);
   }
 
   /** SIGKILL now (a crash, for chaos). */
@@ -193,6 +185,28 @@ export function machineCpu(): { busy: number; irq: number; total: number } | nul
     const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
     const idle = (f[3] ?? 0) + (f[4] ?? 0);
     return { busy: (total - idle) / 100, irq: ((f[5] ?? 0) + (f[6] ?? 0)) / 100, total: total / 100 };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds (utime + stime) process `pid` used so far, from /proc/<pid>/stat; null when unreadable. */
+export function readCpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[11] = utime, fields[12] = stime (clock ticks; 100 per second on Linux)
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** Resident set size of process `pid` in bytes (`VmRSS` of /proc/<pid>/status); null when unreadable. */
+export function readRssBytes(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
   } catch {
     return null;
   }

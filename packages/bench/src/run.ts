@@ -103,7 +103,8 @@ function checks(sb: SwitchboardResult, aborted: boolean): BenchReport['checks'] 
   return c;
 }
 
-function processReport(p: ManagedProcess): ProcessReport {
+/** What a spawned process was and what it logged, for the report. */
+export function processReport(p: ManagedProcess): ProcessReport {
   return {
     name: p.name,
     role: p.ready?.role ?? p.name,
@@ -117,7 +118,7 @@ function processReport(p: ManagedProcess): ProcessReport {
 }
 
 /** SIGINT/SIGTERM end the load early (the run still drains, reports and stops its children). */
-function installSignalStop(io: RunIo): { readonly aborted: boolean; dispose(): void } {
+export function installSignalStop(io: RunIo): { readonly aborted: boolean; dispose(): void } {
   const state = { aborted: false };
   const on = (sig: string) => {
     if (state.aborted) {

@@ -17,12 +17,19 @@ export function repoRoot(): string {
   }
 }
 
+/**
+ * The node flags that run the workspace's TypeScript sources as the bench itself runs them:
+ * `--conditions=source --import <tsx>` (tsx resolved from the cli package, which depends on it).
+ */
+export function sourceNodeArgs(): string[] {
+  const cliPkg = path.join(repoRoot(), 'packages', 'cli', 'package.json');
+  const tsx = pathToFileURL(createRequire(cliPkg).resolve('tsx')).href;
+  return ['--conditions=source', '--import', tsx];
+}
+
 /** `node --conditions=source --import tsx <repo>/packages/cli/src/main.ts` as argv (before the role). */
 export function switchboardCommand(nodeArgs: readonly string[] = []): string[] {
-  const root = repoRoot();
-  const cliPkg = path.join(root, 'packages', 'cli', 'package.json');
-  const tsx = pathToFileURL(createRequire(cliPkg).resolve('tsx')).href;
-  return [...nodeArgs, '--conditions=source', '--import', tsx, path.join(root, 'packages', 'cli', 'src', 'main.ts')];
+  return [...nodeArgs, ...sourceNodeArgs(), path.join(repoRoot(), 'packages', 'cli', 'src', 'main.ts')];
 }
 
 /** Options of `Sut.start`. */

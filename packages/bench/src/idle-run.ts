@@ -1,0 +1,634 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { TimeoutError, UnavailableError } from '@switchboard/core';
+import { isTcpUser } from './args.js';
+import { dispatchUser, type DispatchAnswer } from './dispatch-client.js';
+import { LatencyHistogram } from './histogram.js';
+import { workerRange, type IdleOptions } from './idle-args.js';
+import { epochNow, type IdleGateway, type IdleWorkerJob, type ParentMessage, type ReasonCounts, type WorkerCounters, type WorkerMessage } from './idle-ipc.js';
+import {
+  mib,
+  type GatewayMetricsSample,
+  type IdleGatewayReport,
+  type IdleReport,
+  type IdleTimelineEntry,
+  type IdleWorkerReport,
+  type PhaseCpu,
+} from './idle-report.js';
+import { machineCpu, readCpuSeconds, readRssBytes } from './proc.js';
+import { installSignalStop, processReport, type RunIo } from './run.js';
+import { Sut, sourceNodeArgs } from './sut.js';
+import * as D from './defaults.js';
+
+// ------------------------------------------------------------------ gateway probes
+
+/** How the bench reads one gateway's RSS and CPU. */
+interface Probe {
+  gw: IdleGateway;
+  pid: number | null;
+  /** Admin base URL (`/metrics`); for spawned gateways only used for heap and connection figures. */
+  admin: string | null;
+  source: 'proc' | 'metrics' | 'unknown';
+}
+
+interface ProbeSample {
+  rssBytes: number | null;
+  cpuSeconds: number | null;
+  metrics: GatewayMetricsSample | null;
+}
+
+/**
+ * Prometheus text exposition → value per metric name, summed over label sets (e.g.
+ * `switchboard_connections{transport=...}`). Comments, histograms' suffixes and NaN lines are kept
+ * as they come; only `name{labels} value` lines are read.
+ */
+export function parsePromText(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.charCodeAt(0) === 35 /* # */) continue;
+    const m = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const v = Number(m[2]);
+    if (Number.isFinite(v)) out.set(m[1]!, (out.get(m[1]!) ?? 0) + v);
+  }
+  return out;
+}
+
+/** GET `<admin>/metrics`; null when it cannot be read. */
+async function fetchMetrics(admin: string): Promise<(GatewayMetricsSample & { cpuSeconds: number | null }) | null> {
+  try {
+    const res = await fetch(`${admin}/metrics`, { signal: AbortSignal.timeout(D.DEFAULT_HTTP_TIMEOUT_MS) });
+    if (!res.ok) return null;
+    const text = await res.text();
+    const m = parsePromText(text);
+    const get = (k: string) => m.get(k) ?? null;
+    // A labelled gauge nobody set has no sample line: declared but absent means 0 connections.
+    const declared = text.includes('# TYPE switchboard_connections ');
+    return {
+      rssBytes: get('process_resident_memory_bytes'),
+      heapUsedBytes: get('nodejs_heap_size_used_bytes'),
+      heapTotalBytes: get('nodejs_heap_size_total_bytes'),
+      externalBytes: get('nodejs_external_memory_bytes'),
+      connections: get('switchboard_connections') ?? (declared ? 0 : null),
+      cpuSeconds: get('process_cpu_seconds_total'),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** RSS and CPU of one gateway now; `withMetrics` also reads `/metrics` where there is an admin URL. */
+async function sample(p: Probe, withMetrics: boolean): Promise<ProbeSample> {
+  if (p.source === 'proc') {
+    const rssBytes = readRssBytes(p.pid!);
+    const cpuSeconds = readCpuSeconds(p.pid!);
+    const metrics = withMetrics && p.admin ? await fetchMetrics(p.admin) : null;
+    return { rssBytes, cpuSeconds, metrics: metrics ? stripCpu(metrics) : null };
+  }
+  if (p.source === 'metrics') {
+    const m = await fetchMetrics(p.admin!);
+    return { rssBytes: m?.rssBytes ?? null, cpuSeconds: m?.cpuSeconds ?? null, metrics: m ? stripCpu(m) : null };
+  }
+  return { rssBytes: null, cpuSeconds: null, metrics: null };
+}
+
+function stripCpu(m: GatewayMetricsSample & { cpuSeconds: number | null }): GatewayMetricsSample {
+  const { cpuSeconds: _cpu, ...rest } = m;
+  return rest;
+}
+
+/** The gateways of a spawned system, with the WebSocket path and host dispatch hands out. */
+async function spawnedProbes(sut: Sut, uidPrefix: string): Promise<Probe[]> {
+  let a: DispatchAnswer | null = null;
+  const deadline = performance.now() + 15_000;
+  for (let attempt = 0; a === null; attempt++) {
+    try {
+      a = await dispatchUser(sut.dispatchUrl, `${uidPrefix}probe`);
+    } catch (err) {
+      if (performance.now() > deadline) throw new UnavailableError('dispatch of the spawned system never answered', { cause: err });
+      await sleep(Math.min(1_000, 100 * 2 ** attempt));
+    }
+  }
+  const answer = a;
+  return sut.gateways().map((p) => {
+    const ports = p.ready!.ports;
+    const ws = new URL(answer.ws);
+    ws.port = String(ports['ws']);
+    return {
+      gw: { node: p.ready?.nodeId ?? p.name, ws: ws.href, tcp: { host: answer.tcp.host, port: ports['tcp']! } },
+      pid: p.pid ?? null,
+      admin: ports['admin'] ? `http://${answer.tcp.host}:${ports['admin']}` : null,
+      source: 'proc' as const,
+    };
+  });
+}
+
+// ------------------------------------------------------------------ workers
+
+const liveWorkers = new Set<ChildProcess>();
+let exitHook = false;
+
+/** One client worker process as the parent sees it. */
+class Worker {
+  pid: number | null = null;
+  isReady = false;
+  counters: WorkerCounters | null = null;
+  loggedIn: Extract<WorkerMessage, { type: 'logged-in' }> | null = null;
+  final: Extract<WorkerMessage, { type: 'final' }> | null = null;
+  problem: string | null = null;
+  exit: { code: number | null; signal: string | null } | null = null;
+  private readonly tail: string[] = [];
+
+  private constructor(
+    readonly index: number,
+    readonly from: number,
+    readonly to: number,
+    readonly child: ChildProcess,
+    onLogins: (pairs: Array<[number, number]>) => void,
+  ) {
+    liveWorkers.add(child);
+    child.on('message', (m: WorkerMessage) => {
+      switch (m.type) {
+        case 'ready':
+          this.isReady = true;
+          this.pid = m.pid;
+          return;
+        case 'progress':
+          this.counters = m.counters;
+          onLogins(m.loginsPerSecond);
+          return;
+        case 'logged-in':
+          this.counters = m.counters;
+          this.loggedIn = m;
+          onLogins(m.loginsPerSecond);
+          return;
+        case 'final':
+          this.counters = m.counters;
+          this.final = m;
+          return;
+        case 'error':
+          this.problem = `error: ${m.message.split('\n')[0]}`;
+          this.tail.push(m.message);
+          return;
+      }
+    });
+    if (child.stderr) {
+      createInterface({ input: child.stderr }).on('line', (line) => {
+        this.tail.push(line);
+        if (this.tail.length > 40) this.tail.shift();
+      });
+    }
+    child.once('exit', (code, signal) => {
+      liveWorkers.delete(child);
+      this.exit = { code, signal };
+      if (this.final === null && this.problem === null) this.problem = `exited early (code ${code}, signal ${signal})`;
+    });
+    child.once('error', (err) => {
+      this.problem ??= `could not start: ${err.message}`;
+    });
+  }
+
+  get users(): number {
+    return this.to - this.from;
+  }
+
+  get gone(): boolean {
+    return this.exit !== null || (this.problem !== null && this.final === null);
+  }
+
+  /** Fork the worker with the node flags the bench itself runs with (tsx for the sources). */
+  static start(index: number, from: number, to: number, onLogins: (pairs: Array<[number, number]>) => void): Worker {
+    const here = import.meta.url;
+    const fromSource = here.endsWith('.ts');
+    const file = fileURLToPath(new URL(fromSource ? './idle-worker.ts' : './idle-worker.js', here));
+    const child = fork(file, [], { execArgv: fromSource ? sourceNodeArgs() : [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    if (!exitHook) {
+      exitHook = true;
+      process.once('exit', () => {
+        for (const c of liveWorkers) c.kill('SIGKILL');
+      });
+    }
+    return new Worker(index, from, to, child, onLogins);
+  }
+
+  send(m: ParentMessage): void {
+    if (this.child.connected) this.child.send(m);
+  }
+
+  output(): string {
+    return this.tail.join('\n');
+  }
+
+  kill(): void {
+    if (this.exit === null) this.child.kill('SIGKILL');
+  }
+}
+
+// ------------------------------------------------------------------ the run
+
+const median = (xs: readonly number[]): number | null => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+}
+
+function addCounts(into: ReasonCounts, from: ReasonCounts): void {
+  for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
+}
+
+const total = (m: ReasonCounts): number => Object.values(m).reduce((a, b) => a + b, 0);
+
+/** CPU cores between two CPU-seconds readings `ms` apart; null when either is unknown. */
+const coresBetween = (a: number | null | undefined, b: number | null | undefined, ms: number): number | null =>
+  a != null && b != null && ms > 0 ? (b - a) / (ms / 1000) : null;
+
+const sumOrNull = (xs: Array<number | null>): number | null => (xs.some((x) => x === null) ? null : xs.reduce<number>((a, b) => a + b!, 0));
+
+/**
+ * `switchboard bench idle`: start the system under test if asked, fork the client workers, take
+ * the gateways' baseline RSS, log every user in as fast as allowed (logins/s, peak second, login
+ * latency), hold everyone idle with keepalives only, sample the gateways' RSS over the last seconds
+ * and report (idle − baseline) / users, the gateways' CPU and the workers' RSS. Never throws for a
+ * bad result (the report's `checks` say so); throws when the run itself cannot be done.
+ */
+export async function runIdle(opts: IdleOptions, io: RunIo): Promise<IdleReport> {
+  const startedAt = new Date().toISOString();
+  const loadAvgAtStart = loadavg()[0] ?? NaN;
+  const signals = installSignalStop(io);
+  let sut: Sut | null = null;
+  const workers: Worker[] = [];
+  try {
+    // ---- target
+    let probes: Probe[];
+    if (opts.target.kind === 'spawn-standalone' || opts.target.kind === 'spawn-cluster') {
+      const gws = opts.target.kind === 'spawn-cluster' ? opts.target.gateways : null;
+      io.log(`starting ${gws === null ? 'switchboard standalone' : `a cluster of dispatch + ${gws} gateways`}…`);
+      sut = await Sut.start({
+        kind: gws === null ? 'standalone' : 'cluster',
+        gateways: gws ?? 1,
+        senseMode: opts.senseMode,
+        env: opts.sutEnv,
+        nodeArgs: opts.sutNodeArgs,
+      });
+      probes = await spawnedProbes(sut, opts.uidPrefix);
+    } else {
+      const t = opts.target;
+      probes = [{ gw: { node: 'direct', ws: t.wsUrl, tcp: t.tcp }, pid: null, admin: t.adminUrl, source: t.adminUrl ? 'metrics' : 'unknown' }];
+    }
+    const gateways = probes.map((p) => p.gw);
+    io.log(`gateways: ${probes.map((p) => `${p.gw.node} ${p.gw.ws}${p.pid ? ` pid ${p.pid}` : ''}`).join(', ')}`);
+
+    // ---- workers
+    const perSecond = new Map<number, number>();
+    let loginsSinceTick = 0;
+    const onLogins = (pairs: Array<[number, number]>) => {
+      for (const [sec, n] of pairs) {
+        perSecond.set(sec, (perSecond.get(sec) ?? 0) + n);
+        loginsSinceTick += n;
+      }
+    };
+    io.log(`starting ${opts.procs} client worker process${opts.procs === 1 ? '' : 'es'}…`);
+    for (let w = 0; w < opts.procs; w++) {
+      const r = workerRange(w, opts.procs, opts.users);
+      workers.push(Worker.start(w + 1, r.from, r.to, onLogins));
+    }
+    const readyBy = performance.now() + D.IDLE_WORKER_READY_TIMEOUT_MS;
+    while (!workers.every((w) => w.isReady)) {
+      const bad = workers.find((w) => w.gone);
+      if (bad) throw new UnavailableError(`client worker #${bad.index} failed to start: ${bad.problem}\n${bad.output()}`);
+      if (performance.now() > readyBy) throw new TimeoutError(`client workers not ready within ${D.IDLE_WORKER_READY_TIMEOUT_MS} ms`);
+      if (signals.aborted) throw new UnavailableError('interrupted while starting the client workers');
+      await sleep(50);
+    }
+
+    // ---- baseline: 0 users, after the settle
+    const startedMs = sut ? Math.max(...sut.processes.map((p) => p.readyAt)) : Date.now();
+    const settleLeft = startedMs + opts.settleS * 1000 - Date.now();
+    if (settleLeft > 0) await sleep(settleLeft);
+    const baselineSamples: number[][] = probes.map(() => []);
+    for (let k = 0; k < D.IDLE_RSS_SAMPLES; k++) {
+      if (k > 0) await sleep(D.IDLE_BASELINE_SAMPLE_GAP_MS);
+      const s = await Promise.all(probes.map((p) => sample(p, false)));
+      s.forEach((x, g) => x.rssBytes !== null && baselineSamples[g]!.push(x.rssBytes));
+    }
+    const baselineMetrics = (await Promise.all(probes.map((p) => sample(p, true)))).map((s) => s.metrics);
+    const baselineRss = baselineSamples.map((xs) => median(xs));
+    io.log(`baseline (0 users): gateway rss ${baselineRss.map((b) => mib(b)).join(', ')}`);
+
+    // ---- CPU marks: the gateways (from their probes), the workers, everything spawned, this
+    // process and the whole machine; "others" = machine − what the run itself used.
+    interface Mark {
+      at: number;
+      gw: Array<number | null>;
+      rss: Array<number | null>;
+      workers: Array<number | null>;
+      sut: number | null;
+      self: number;
+      machine: number | null;
+    }
+    const mark = async (): Promise<Mark> => {
+      const s = await Promise.all(probes.map((p) => sample(p, false)));
+      const self = process.cpuUsage();
+      return {
+        at: performance.now(),
+        gw: s.map((x) => x.cpuSeconds),
+        rss: s.map((x) => x.rssBytes),
+        workers: workers.map((w) => (w.pid ? readCpuSeconds(w.pid) : null)),
+        sut: sut ? sumOrNull(sut.processes.map((p) => p.cpuSeconds())) : null,
+        self: (self.user + self.system) / 1e6,
+        machine: machineCpu()?.busy ?? null,
+      };
+    };
+    const phaseCpu = (a: Mark, b: Mark): PhaseCpu => {
+      const ms = b.at - a.at;
+      const gateways = sumOrNull(probes.map((_, g) => coresBetween(a.gw[g], b.gw[g], ms)));
+      const wk = sumOrNull(workers.map((_, i) => coresBetween(a.workers[i], b.workers[i], ms)));
+      const bench = coresBetween(a.self, b.self, ms);
+      const spawned = sut ? coresBetween(a.sut, b.sut, ms) : 0;
+      const machine = coresBetween(a.machine, b.machine, ms);
+      const ours = sumOrNull([wk, bench, spawned]);
+      return { gateways, workers: wk, bench, machine, others: machine !== null && ours !== null ? Math.max(0, machine - ours) : null };
+    };
+    const fmtCores = (c: number | null) => (c === null ? '-' : c.toFixed(2));
+
+    // ---- per-second ticks (progress line + timeline)
+    const timeline: IdleTimelineEntry[] = [];
+    const sum = (f: (c: WorkerCounters) => number) => workers.reduce((a, w) => a + (w.counters ? f(w.counters) : 0), 0);
+    const failures = () => workers.reduce((a, w) => a + (w.counters ? total(w.counters.loginFailures) : 0), 0);
+    const drops = () => workers.reduce((a, w) => a + (w.counters ? total(w.counters.disconnects) : 0), 0);
+    let lastTick = await mark();
+    const tick = async (phase: 'login' | 'idle', label: string) => {
+      const m = await mark();
+      const cpu = phaseCpu(lastTick, m);
+      lastTick = m;
+      const rss = sumOrNull(m.rss);
+      const e: IdleTimelineEntry = {
+        t: Math.round((m.at - loginStart) / 100) / 10,
+        phase,
+        loggedIn: sum((c) => c.loggedIn),
+        online: sum((c) => c.online),
+        inFlight: sum((c) => c.inFlight),
+        logins: loginsSinceTick,
+        failedAttempts: failures(),
+        disconnects: drops(),
+        gatewayRssBytes: rss,
+        gatewayCpuCores: cpu.gateways,
+        workersCpuCores: cpu.workers,
+        otherCores: cpu.others,
+        workersRssBytes: sum((c) => c.rssBytes),
+      };
+      loginsSinceTick = 0;
+      timeline.push(e);
+      const tail = `gateway rss ${mib(rss)} cpu ${fmtCores(cpu.gateways)}, workers cpu ${fmtCores(cpu.workers)}, others ${fmtCores(cpu.others)}`;
+      io.log(
+        phase === 'login'
+          ? `${label}: logged in ${e.loggedIn}/${opts.users} (+${e.logins}), in flight ${e.inFlight}, failed attempts ${e.failedAttempts}, ${tail}`
+          : `${label}: online ${e.online}/${opts.users}, disconnects ${e.disconnects}, keepalives ${sum((c) => c.keepAlivesSent)} sent / ` +
+              `${sum((c) => c.keepAliveAnswers)} answered, ${tail}`,
+      );
+    };
+
+    // ---- login
+    const atLogin = await mark();
+    const workerRssAtLogin = workers.map((w) => (w.pid ? readRssBytes(w.pid) : null));
+    lastTick = atLogin;
+    const loginStart = atLogin.at;
+    const loginDeadline = epochNow() + opts.loginTimeoutS * 1000;
+    io.log(
+      `logging in ${opts.users} users (${opts.procs} workers, ${opts.loginConcurrency} in flight each` +
+        `${opts.loginRatePerSec ? `, ${opts.loginRatePerSec}/s` : ', as fast as possible'})…`,
+    );
+    for (const w of workers) {
+      const job: IdleWorkerJob = {
+        from: w.from,
+        to: w.to,
+        uidPrefix: opts.uidPrefix,
+        tcpShare: opts.tcpShare,
+        gateways,
+        loginConcurrency: opts.loginConcurrency,
+        loginRatePerSec: opts.loginRatePerSec === null ? null : (opts.loginRatePerSec * w.users) / opts.users,
+        loginDeadline,
+        attemptTimeoutMs: D.DEFAULT_LOGIN_RESPONSE_TIMEOUT_MS,
+        senseMode: opts.senseMode,
+      };
+      w.send({ type: 'login', job });
+    }
+    let nextTick = loginStart + D.IDLE_PROGRESS_INTERVAL_MS;
+    while (!workers.every((w) => w.loggedIn !== null || w.gone) && !signals.aborted) {
+      await sleep(Math.min(50, nextTick - performance.now()));
+      if (performance.now() >= nextTick) {
+        await tick('login', `login t=${Math.round((performance.now() - loginStart) / 1000)}s`);
+        nextTick += D.IDLE_PROGRESS_INTERVAL_MS;
+      }
+    }
+    // The last (partial) second of the login phase, so the timeline holds every login.
+    if (performance.now() - lastTick.at >= 100) await tick('login', `login t=${((performance.now() - loginStart) / 1000).toFixed(1)}s`);
+    const afterLogin = lastTick.at >= performance.now() - 20 ? lastTick : await mark();
+    const loginEnd = afterLogin.at;
+    const loggedInNow = sum((c) => c.loggedIn);
+    io.log(`${loggedInNow}/${opts.users} users logged in after ${Math.round(loginEnd - loginStart)} ms (${failures()} failed attempts)`);
+
+    // ---- idle
+    const idleStart = afterLogin.at;
+    const idleEnd = idleStart + opts.idleS * 1000;
+    const windowMs = Math.min(D.IDLE_RSS_WINDOW_S, opts.idleS / 2) * 1000;
+    const sampleAt = Array.from({ length: D.IDLE_RSS_SAMPLES }, (_, k) => idleEnd - windowMs + (k * windowMs) / (D.IDLE_RSS_SAMPLES - 1));
+    const idleSamples: number[][] = probes.map(() => []);
+    lastTick = afterLogin;
+    nextTick = idleStart + D.IDLE_PROGRESS_INTERVAL_MS;
+    let idleMetrics: Array<GatewayMetricsSample | null> = probes.map(() => null);
+    if (!signals.aborted) io.log(`holding ${loggedInNow} users idle for ${opts.idleS} s (keepalives only, sense mode ${opts.senseMode})…`);
+    while (!signals.aborted) {
+      const now = performance.now();
+      while (sampleAt.length > 0 && sampleAt[0]! <= now) {
+        sampleAt.shift();
+        const s = await Promise.all(probes.map((p) => sample(p, false)));
+        s.forEach((x, g) => x.rssBytes !== null && idleSamples[g]!.push(x.rssBytes));
+      }
+      if (sampleAt.length === 0 && now >= idleEnd) break;
+      if (now >= nextTick) {
+        await tick('idle', `idle t=${Math.round((now - idleStart) / 1000)}/${opts.idleS}s`);
+        nextTick += D.IDLE_PROGRESS_INTERVAL_MS;
+      }
+      await sleep(Math.min(50, nextTick - performance.now(), (sampleAt[0] ?? idleEnd) - performance.now()));
+    }
+    const afterIdle = await mark();
+    const workerRss = workers.map((w) => (w.pid ? readRssBytes(w.pid) : null));
+    // Heap and the gateway's own connection count, read after the RSS samples (a scrape allocates).
+    idleMetrics = (await Promise.all(probes.map((p) => sample(p, true)))).map((s) => s.metrics);
+
+    // ---- stop the workers: who is still online?
+    for (const w of workers) w.send({ type: 'stop' });
+    const finalBy = performance.now() + D.IDLE_WORKER_FINAL_TIMEOUT_MS;
+    while (!workers.every((w) => w.final !== null || w.gone) && performance.now() < finalBy) await sleep(50);
+    for (const w of workers) if (w.final === null) w.problem ??= 'no final report';
+    const sutAlive = sut ? sut.processes.every((p) => p.alive) : true;
+    if (sut) {
+      io.log('stopping the system under test…');
+      await sut.stop();
+    }
+
+    // ---- results
+    const latency = new LatencyHistogram();
+    const loginFailures: ReasonCounts = {};
+    const disconnects: ReasonCounts = {};
+    const errors: ReasonCounts = {};
+    let firstStartAt = Infinity;
+    let lastLoginAt = -Infinity;
+    for (const w of workers) {
+      if (w.loggedIn) {
+        latency.merge(LatencyHistogram.fromSnapshot(w.loggedIn.loginLatency));
+        if (w.loggedIn.firstStartAt !== null) firstStartAt = Math.min(firstStartAt, w.loggedIn.firstStartAt);
+        if (w.loggedIn.lastLoginAt !== null) lastLoginAt = Math.max(lastLoginAt, w.loggedIn.lastLoginAt);
+      }
+      if (w.counters) {
+        addCounts(loginFailures, w.counters.loginFailures);
+        addCounts(disconnects, w.counters.disconnects);
+        addCounts(errors, w.counters.errors);
+      }
+    }
+    const loggedIn = sum((c) => c.loggedIn);
+    const onlineAtEnd = workers.reduce((a, w) => a + (w.final?.counters.online ?? 0), 0);
+    const wallMs = Number.isFinite(firstStartAt) && Number.isFinite(lastLoginAt) ? lastLoginAt - firstStartAt : null;
+    const seconds: number[] = [];
+    if (wallMs !== null) {
+      for (let s = Math.floor(firstStartAt / 1000); s <= Math.floor(lastLoginAt / 1000); s++) seconds.push(perSecond.get(s) ?? 0);
+    }
+    const loginMs = loginEnd - loginStart;
+    const idleMs = afterIdle.at - idleStart;
+    const loginCpu = phaseCpu(atLogin, afterLogin);
+    const idleCpu = phaseCpu(afterLogin, afterIdle);
+    const gwReports: IdleGatewayReport[] = probes.map((p, g) => {
+      const users = workers.reduce((a, w) => a + (w.final?.onlineByGateway[g] ?? 0), 0);
+      const base = baselineRss[g] ?? null;
+      const idle = median(idleSamples[g]!);
+      const bytesPerUser = base !== null && idle !== null && users > 0 ? (idle - base) / users : null;
+      const a = atLogin.gw[g];
+      const b = afterLogin.gw[g];
+      const loginCpuS = a != null && b != null ? b - a : null;
+      const gwLogins = gatewayShare(g, probes.length, opts.users, loggedIn);
+      return {
+        node: p.gw.node,
+        pid: p.pid,
+        admin: p.admin,
+        source: p.source,
+        users,
+        baselineRssBytes: base,
+        baselineSamples: baselineSamples[g]!,
+        idleRssBytes: idle,
+        idleSamples: idleSamples[g]!,
+        bytesPerUser,
+        kibPerUser: bytesPerUser === null ? null : bytesPerUser / 1024,
+        cpuCores: { login: coresBetween(a, b, loginMs), idle: coresBetween(b, afterIdle.gw[g], idleMs) },
+        cpuUsPerLogin: loginCpuS !== null && gwLogins > 0 ? (loginCpuS * 1e6) / gwLogins : null,
+        metrics: { baseline: baselineMetrics[g] ?? null, idle: idleMetrics[g] ?? null },
+      };
+    });
+    const memUsers = gwReports.reduce((a, g) => a + g.users, 0);
+    const memBase = sumOrNull(gwReports.map((g) => g.baselineRssBytes));
+    const memIdle = sumOrNull(gwReports.map((g) => g.idleRssBytes));
+    const memPerUser = memBase !== null && memIdle !== null && memUsers > 0 ? (memIdle - memBase) / memUsers : null;
+    const workerReports: IdleWorkerReport[] = workers.map((w, i) => {
+      const rss = workerRss[i] ?? w.final?.counters.rssBytes ?? null;
+      const rss0 = workerRssAtLogin[i] ?? null;
+      const online = w.final?.counters.online ?? 0;
+      return {
+        index: w.index,
+        pid: w.pid,
+        users: w.users,
+        loggedIn: w.counters?.loggedIn ?? 0,
+        onlineAtEnd: online,
+        rssBytes: rss,
+        rssAtLoginBytes: rss0,
+        bytesPerUser: rss !== null && rss0 !== null && online > 0 ? (rss - rss0) / online : null,
+        cpuCores: {
+          login: coresBetween(atLogin.workers[i], afterLogin.workers[i], loginMs),
+          idle: coresBetween(afterLogin.workers[i], afterIdle.workers[i], idleMs),
+        },
+        exit: w.exit,
+        problem: w.problem,
+      };
+    });
+    const tcpUsers = Array.from({ length: opts.users }, (_, i) => isTcpUser(i, opts.tcpShare) && gateways[i % gateways.length]!.tcp !== null).filter(Boolean).length;
+    const checks: IdleReport['checks'] = [
+      { name: 'all users logged in', ok: loggedIn === opts.users, detail: `${loggedIn}/${opts.users}` },
+      {
+        name: 'all users online at the end',
+        ok: onlineAtEnd === opts.users && total(disconnects) === 0,
+        detail: `${onlineAtEnd}/${opts.users} online, ${total(disconnects)} disconnects`,
+      },
+      {
+        name: 'workers',
+        ok: workers.every((w) => w.problem === null),
+        detail: workers.filter((w) => w.problem !== null).map((w) => `#${w.index}: ${w.problem}`).join('; ') || `${workers.length} reported`,
+      },
+    ];
+    if (sut) checks.push({ name: 'system under test alive', ok: sutAlive, detail: sutAlive ? 'until the end' : 'a spawned process exited during the run' });
+    if (signals.aborted) checks.push({ name: 'completed', ok: false, detail: 'interrupted by a signal' });
+    const cpu0 = cpus()[0];
+    return {
+      version: 1,
+      mode: 'idle',
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, cpuModel: cpu0?.model ?? '?', loadAvgAtStart },
+      options: opts,
+      target: { kind: opts.target.kind, gateways },
+      users: { total: opts.users, ws: opts.users - tcpUsers, tcp: tcpUsers, loggedIn, onlineAtEnd, disconnects, errors },
+      login: {
+        wallMs,
+        loginsPerSec: wallMs !== null && wallMs > 0 ? (loggedIn * 1000) / wallMs : null,
+        peakPerSec: seconds.reduce((a, b) => Math.max(a, b), 0),
+        perSecond: seconds,
+        latencyMs: latency.summary(),
+        attempts: sum((c) => c.attempts),
+        failures: loginFailures,
+        gaveUp: opts.users - loggedIn,
+        cpu: loginCpu,
+        cpuUsPerLogin: {
+          gateways: loginCpu.gateways !== null && loggedIn > 0 ? (loginCpu.gateways * loginMs * 1000) / loggedIn : null,
+          workers: loginCpu.workers !== null && loggedIn > 0 ? (loginCpu.workers * loginMs * 1000) / loggedIn : null,
+        },
+      },
+      idle: {
+        seconds: idleMs / 1000,
+        keepAlivesSent: sum((c) => c.keepAlivesSent),
+        keepAliveAnswers: sum((c) => c.keepAliveAnswers),
+        cpu: idleCpu,
+      },
+      memory: {
+        source: probes.every((p) => p.source === probes[0]!.source) ? probes[0]!.source : 'unknown',
+        baselineRssBytes: memBase,
+        idleRssBytes: memIdle,
+        users: memUsers,
+        bytesPerUser: memPerUser,
+        kibPerUser: memPerUser === null ? null : memPerUser / 1024,
+        gateways: gwReports,
+      },
+      workers: workerReports,
+      timeline,
+      processes: sut ? sut.processes.map(processReport) : [],
+      checks,
+    };
+  } finally {
+    signals.dispose();
+    for (const w of workers) w.kill();
+    if (sut) await sut.stop();
+  }
+}
+
+/**
+ * Successful logins that went to gateway `g` of `n` (users are placed round-robin, so a gateway
+ * gets its share of the logins in proportion to the users assigned to it).
+ */
+function gatewayShare(g: number, n: number, users: number, loggedIn: number): number {
+  const assigned = Math.floor((users - 1 - g) / n) + 1;
+  return users > 0 ? (loggedIn * assigned) / users : 0;
+}
