@@ -41,7 +41,7 @@ describe('graceful drain of one of 3 gateways under load', () => {
     await load.stop();
 
     expect(onVictim.every((u) => u.nodeId !== victim.nodeId)).toBe(true);
-    const missing = await settle(users, load.sent, 30_000);
+    const { missing, neededRelogin } = await settle(users, load.sent, 30_000);
     expect(missing).toEqual([]);
     const dups = users.flatMap((u) => [...u.received].filter(([, n]) => n > 1).map(([fp]) => fp));
     expect(dups).toEqual([]);

@@ -42,9 +42,10 @@ export async function settle(users: ChatUser[], sent: Array<{ fp: string; to: Ch
   const missing = () => sent.filter((m) => !m.to.received.has(m.fp));
   await waitFor(() => missing().length === 0, { timeoutMs: 5_000, what: 'every acked message received' }).catch(() => {});
   // What is still missing must be waiting in an offline queue: the receiver's next login brings it.
+  const neededRelogin = missing().length;
   const receivers = new Set(missing().map((m) => m.to));
   for (const u of receivers) await u.client?.close();
   await waitFor(() => missing().length === 0, { timeoutMs: 15_000, what: 'offline queues delivered at the next login' }).catch(() => {});
-  return missing().map((m) => ({ fp: m.fp, to: m.to.uid }));
+  return { missing: missing().map((m) => ({ fp: m.fp, to: m.to.uid })), neededRelogin };
 }
 

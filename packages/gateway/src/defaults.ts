@@ -19,6 +19,8 @@ export const DEFAULT_C2S_DEDUPE_MS = 600_000;
 export const DEFAULT_C2C_DEDUPE_MS = 60_000;
 /** How long a gateway remembers where a message it delivered came from, to relay a late ack. */
 export const DEFAULT_INBOUND_MEMORY_MS = 60_000;
+/** Most messages remembered for a second nudge after a bridge outage (older ones wait for a login). */
+export const MAX_NUDGE_AGAIN = 50_000;
 /** Outbound bytes a connection may have queued before it is closed as a slow consumer. */
 export const DEFAULT_MAX_OUTBOUND_BYTES = 1_048_576;
 /** Per-connection inbound packet rate (tokens per second) and burst. */

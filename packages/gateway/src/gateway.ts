@@ -190,6 +190,11 @@ export class Gateway {
     this.resolveClosed = r;
   });
   private bridgeWasDown = false;
+  /**
+   * Messages stored offline for a receiver online on another node whose nudge could not cross the
+   * bridge (our link was down): nudged again once it is back, so they do not wait for a re-login.
+   */
+  private readonly nudgeAgain = new Map<string, Custody>();
 
   constructor(opts: GatewayOptions) {
     this.nodeId = opts.nodeId ?? newNodeId();
@@ -256,6 +261,10 @@ export class Gateway {
         this.bridgeWasDown = false;
         // While our queue was gone, messages for our users fell to their offline queues.
         this.redeliverOffline('bridge reconnected');
+        // And messages we stored for users elsewhere could not be nudged to them.
+        const again = [...this.nudgeAgain.values()];
+        this.nudgeAgain.clear();
+        for (const c of again) void this.nudge(c);
       }
     });
 
@@ -1176,13 +1185,19 @@ export class Gateway {
       this.write(local, c.wire, PacketType.DATA);
       return;
     }
+    let r: Route | null;
     try {
-      const r = await this.o.routes.lookup(c.receiver);
-      if (r && r.nodeId !== this.nodeId && !c.triedConns.includes(r.connId) && (await this.isNodeAlive(r.nodeId))) {
-        await this.o.bridge.send(r.nodeId, { type: 'deliver', origin: this.nodeId, to: c.receiver, fp: c.fp, packet: c.wire });
-      }
+      r = await this.o.routes.lookup(c.receiver);
+      if (!r || r.nodeId === this.nodeId || c.triedConns.includes(r.connId) || !(await this.isNodeAlive(r.nodeId))) return;
     } catch {
-      // it stays queued for the next login
+      return; // it stays queued for the next login
+    }
+    try {
+      await this.o.bridge.send(r.nodeId, { type: 'deliver', origin: this.nodeId, to: c.receiver, fp: c.fp, packet: c.wire });
+    } catch (err) {
+      // It stays queued for the next login. If our link is what failed (not a missing queue there,
+      // whose node redelivers at its own reconnect), nudge again when the link is back.
+      if (!(err instanceof UnroutableError) && this.nudgeAgain.size < D.MAX_NUDGE_AGAIN) this.nudgeAgain.set(c.key, c);
     }
   }
 
