@@ -15,7 +15,7 @@ import type { NodeId } from '@switchboard/core';
  *   until it expired, and each sender would only learn it at its custody timeout.
  *   `x-max-length` + `x-overflow: reject-publish` bound what a stalled gateway can pile up: past
  *   the bound the broker nacks and senders fall back at once. The bound counts AMQP messages, each
- *   a batch of one or more sends.
+ *   a batch of one or more sends; `x-max-length-bytes` bounds their size too.
  *
  * Events topology (architecture §12, docs/events.md):
  * - `<prefix>.events`: durable topic exchange; routing key = event type (`login`, `c2s`,
@@ -33,6 +33,12 @@ export const DEFAULT_AMQP_PREFIX = 'im';
  * sends are batched.
  */
 export const DEFAULT_NODE_QUEUE_MAX_LENGTH = 100_000;
+
+/**
+ * Byte bound of a node queue, next to the message bound: a batch can be 64 KiB, so 100k batches
+ * could be ~6 GiB of broker memory. 256 MiB is still minutes of a busy gateway's traffic.
+ */
+export const DEFAULT_NODE_QUEUE_MAX_BYTES = 256 * 1024 * 1024;
 
 /** The bridge's direct exchange: `<prefix>.bridge`. */
 export function bridgeExchange(prefix: string): string {
@@ -95,7 +101,7 @@ export function nodeQueueOptions(maxLength: number = DEFAULT_NODE_QUEUE_MAX_LENG
     exclusive: true,
     durable: false,
     autoDelete: false,
-    arguments: { 'x-max-length': maxLength, 'x-overflow': 'reject-publish' },
+    arguments: { 'x-max-length': maxLength, 'x-max-length-bytes': DEFAULT_NODE_QUEUE_MAX_BYTES, 'x-overflow': 'reject-publish' },
   };
 }
 
