@@ -2,6 +2,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { TcpFrameDecoder, encodeTcpFrame } from '@switchboard/protocol';
 import { TimeoutError, UnavailableError } from '@switchboard/core';
+import { openRawWs } from './raw-ws.js';
 
 /** Largest inbound TCP body the bench accepts (a gateway may be configured above MobileIMSDK's 6144). */
 const MAX_INBOUND_TCP_BODY_BYTES = 1 << 20;
@@ -26,9 +27,19 @@ export interface Conn {
 /** Where to connect. */
 export type Endpoint = { kind: 'ws'; url: string } | { kind: 'tcp'; host: string; port: number };
 
-/** Open a connection; rejects with UnavailableError (refused, reset) or TimeoutError. */
-export function openConn(ep: Endpoint, timeoutMs: number): Promise<Conn> {
-  return ep.kind === 'ws' ? openWs(ep.url, timeoutMs) : openTcp(ep.host, ep.port, timeoutMs);
+/**
+ * Which WebSocket client opens `ws` endpoints: the `ws` library, or the bench's own lean client
+ * (`raw-ws.ts`: plain `ws://` only, a fraction of the CPU per connection).
+ */
+export type WsClient = 'raw' | 'ws';
+
+/**
+ * Open a connection; rejects with UnavailableError (refused, reset, upgrade refused) or TimeoutError.
+ * `wsClient` picks the WebSocket client (default: the `ws` library).
+ */
+export function openConn(ep: Endpoint, timeoutMs: number, wsClient: WsClient = 'ws'): Promise<Conn> {
+  if (ep.kind === 'tcp') return openTcp(ep.host, ep.port, timeoutMs);
+  return wsClient === 'raw' ? openRawWs(ep.url, timeoutMs) : openWs(ep.url, timeoutMs);
 }
 
 function openWs(url: string, timeoutMs: number): Promise<Conn> {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@switchboard/core';
 import { parseSenseMode, type SenseMode } from '@switchboard/protocol';
 import { joinValues, parseHostPort, parseUrl } from './args.js';
+import type { WsClient } from './connection.js';
 import * as D from './defaults.js';
 
 /**
@@ -22,6 +23,11 @@ export interface IdleOptions {
   users: number;
   /** Share of users on TCP, 0–1 (default 0: the per-user figure is WebSocket's). */
   tcpShare: number;
+  /**
+   * The workers' WebSocket client: `raw` (the bench's own, `raw-ws.ts`; default for ws:// targets)
+   * or `ws` (the library; default for wss://, which `raw` does not speak).
+   */
+  wsClient: WsClient;
   /** Client worker processes the users are split across (each one holds one socket per user). */
   procs: number;
   /** Logins in flight per worker process. */
@@ -65,6 +71,9 @@ Target (exactly one; users connect straight to the gateways, never through dispa
 Users and workers:
   --users N                 logged-in users in total (default ${D.DEFAULT_IDLE_USERS}, at most ${D.MAX_IDLE_USERS})
   --tcp-share F             share of users on TCP, 0..1 (default 0)
+  --ws-client raw|ws        the workers' WebSocket client: raw = the bench's own lean client on
+                            node:net (default; ws:// only), ws = the ws library (the default for a
+                            wss:// target); each login costs the workers less CPU with raw
   --procs P                 client worker processes (default ceil(N / ${D.DEFAULT_IDLE_USERS_PER_PROC}), at least 2 above
                             ${D.IDLE_MULTI_PROC_THRESHOLD_USERS} users); at most ${D.MAX_USERS} users per worker (20000 open files)
   --login-concurrency K     logins in flight per worker (default ${D.DEFAULT_LOGIN_CONCURRENCY})
@@ -94,6 +103,7 @@ const SPEC = {
   'spawn-cluster': { type: 'string' },
   users: { type: 'string' },
   'tcp-share': { type: 'string' },
+  'ws-client': { type: 'string' },
   procs: { type: 'string' },
   'login-concurrency': { type: 'string' },
   'login-rate': { type: 'string' },
@@ -183,6 +193,13 @@ export function parseIdleArgs(argv: readonly string[]): ParsedIdleArgs {
   const users = num('users', D.DEFAULT_IDLE_USERS, { min: 1, max: D.MAX_IDLE_USERS, int: true });
   const tcpShare = num('tcp-share', 0, { min: 0, max: 1 });
   if (target.kind === 'direct' && target.tcp === null && tcpShare > 0) problems.push('--tcp-share: TCP users need --tcp HOST:PORT when the target is --ws');
+  let wsClient: WsClient = target.kind === 'direct' && /^wss:/i.test(target.wsUrl) ? 'ws' : 'raw';
+  const wc = values['ws-client'];
+  if (wc !== undefined) {
+    if (wc !== 'raw' && wc !== 'ws') problems.push(`--ws-client: raw or ws (got "${wc}")`);
+    else if (wc === 'raw' && target.kind === 'direct' && /^wss:/i.test(target.wsUrl)) problems.push('--ws-client raw: speaks ws:// only; use --ws-client ws for a wss:// target');
+    else wsClient = wc;
+  }
   const procs = num('procs', defaultIdleProcs(users), { min: 1, max: D.MAX_IDLE_PROCS, int: true });
   if (procs > users) problems.push(`--procs: more worker processes (${procs}) than users (${users})`);
   else if (Math.ceil(users / procs) > D.MAX_USERS) {
@@ -224,6 +241,7 @@ export function parseIdleArgs(argv: readonly string[]): ParsedIdleArgs {
       target,
       users,
       tcpShare,
+      wsClient,
       procs,
       loginConcurrency,
       loginRatePerSec,

@@ -138,7 +138,7 @@ export class IdleFleet {
     const timeoutMs = this.job.attemptTimeoutMs;
     let conn: Conn;
     try {
-      conn = await openConn(this.endpoint(k), timeoutMs);
+      conn = await openConn(this.endpoint(k), timeoutMs, this.job.wsClient);
     } catch (err) {
       this.inFlight--;
       this.state[k] = S.NEW;
@@ -376,10 +376,12 @@ function connectFailure(err: unknown): string {
   if (code === 'EMFILE' || code === 'ENFILE') return 'connect-too-many-open-files';
   if (code === 'EADDRNOTAVAIL') return 'connect-no-local-port';
   if (typeof code === 'string') return `connect-${code.toLowerCase()}`;
-  // ws reports a refused upgrade as "Unexpected server response: 503" and the like.
+  // ws reports a refused upgrade as "Unexpected server response: 503", the raw client with the
+  // status line ("refused: HTTP/1.1 503 Service Unavailable").
   const msg = cause?.message ?? (err instanceof Error ? err.message : '');
-  const m = /Unexpected server response: (\d+)/.exec(msg);
-  return m ? `connect-http-${m[1]}` : 'connect-error';
+  const m = /(?:Unexpected server response: |refused: HTTP\/\d\.\d )(\d+)/.exec(msg);
+  if (m) return `connect-http-${m[1]}`;
+  return /bad handshake|in the answer/.test(msg) ? 'connect-bad-handshake' : 'connect-error';
 }
 
 function sleep(ms: number): Promise<void> {

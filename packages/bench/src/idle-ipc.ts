@@ -1,5 +1,6 @@
 import type { SenseMode } from '@switchboard/protocol';
 import type { HistogramSnapshot } from './histogram.js';
+import type { WsClient } from './connection.js';
 
 /**
  * Messages between `switchboard bench idle` (the parent) and its client worker processes, over
@@ -26,6 +27,8 @@ export interface IdleWorkerJob {
   to: number;
   uidPrefix: string;
   tcpShare: number;
+  /** Which WebSocket client opens the WebSocket users' connections. */
+  wsClient: WsClient;
   gateways: IdleGateway[];
   /** Logins in flight at once in this worker. */
   loginConcurrency: number;

@@ -2,6 +2,7 @@ import type { LatencySummary } from './histogram.js';
 import type { IdleOptions } from './idle-args.js';
 import type { IdleGateway, ReasonCounts } from './idle-ipc.js';
 import type { ProcessReport } from './report.js';
+import type { WsClient } from './connection.js';
 
 /** What a gateway's `/metrics` said (prom-client default metrics plus ours); null when absent. */
 export interface GatewayMetricsSample {
@@ -102,6 +103,8 @@ export interface IdleReport {
   machine: { node: string; platform: string; cpus: number; cpuModel: string; loadAvgAtStart: number };
   options: IdleOptions;
   target: { kind: string; gateways: IdleGateway[] };
+  /** The workers' WebSocket client (`--ws-client`): `raw` (the bench's own) or `ws` (the library). */
+  wsClient: WsClient;
   users: {
     total: number;
     ws: number;
@@ -234,7 +237,7 @@ export function formatIdleReport(r: IdleReport): string {
   ]);
   const out: string[] = [
     `switchboard bench idle — ${r.target.kind} (${r.target.gateways.length} gateway${r.target.gateways.length === 1 ? '' : 's'}: ${r.target.gateways.map((g) => g.ws).join(', ')})`,
-    `  ${fmt(u.total)} users (${fmt(u.ws)} ws, ${fmt(u.tcp)} tcp) over ${o.procs} worker process${o.procs === 1 ? '' : 'es'}, ` +
+    `  ${fmt(u.total)} users (${fmt(u.ws)} ws, ${fmt(u.tcp)} tcp) over ${o.procs} worker process${o.procs === 1 ? '' : 'es'} (WebSocket client: ${r.wsClient}), ` +
       `${o.loginConcurrency} logins in flight per worker${o.loginRatePerSec ? `, ${fmt(o.loginRatePerSec)} logins/s offered` : ''}, idle ${o.idleS} s, sense mode ${o.senseMode}`,
     '',
     table(rows),

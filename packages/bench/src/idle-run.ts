@@ -402,7 +402,7 @@ export async function runIdle(opts: IdleOptions, io: RunIo): Promise<IdleReport>
     const loginStart = atLogin.at;
     const loginDeadline = epochNow() + opts.loginTimeoutS * 1000;
     io.log(
-      `logging in ${opts.users} users (${opts.procs} workers, ${opts.loginConcurrency} in flight each` +
+      `logging in ${opts.users} users (${opts.procs} workers, ${opts.wsClient} WebSocket client, ${opts.loginConcurrency} in flight each` +
         `${opts.loginRatePerSec ? `, ${opts.loginRatePerSec}/s` : ', as fast as possible'})…`,
     );
     for (const w of workers) {
@@ -411,6 +411,7 @@ export async function runIdle(opts: IdleOptions, io: RunIo): Promise<IdleReport>
         to: w.to,
         uidPrefix: opts.uidPrefix,
         tcpShare: opts.tcpShare,
+        wsClient: opts.wsClient,
         gateways,
         loginConcurrency: opts.loginConcurrency,
         loginRatePerSec: opts.loginRatePerSec === null ? null : (opts.loginRatePerSec * w.users) / opts.users,
@@ -581,6 +582,7 @@ export async function runIdle(opts: IdleOptions, io: RunIo): Promise<IdleReport>
       machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, cpuModel: cpu0?.model ?? '?', loadAvgAtStart },
       options: opts,
       target: { kind: opts.target.kind, gateways },
+      wsClient: opts.wsClient,
       users: { total: opts.users, ws: opts.users - tcpUsers, tcp: tcpUsers, loggedIn, onlineAtEnd, disconnects, errors },
       login: {
         wallMs,

@@ -37,7 +37,8 @@ export { MessageTracker, MsgFlag, makeContent, contentSentAt } from './tracker.j
 export { LoadDriver, randomPeer, type LoadUser } from './load.js';
 export { SimUser, type Placement, type UserContext, type UserState } from './sim-user.js';
 export { PhaseStats, type Window } from './stats.js';
-export { openConn, type Conn, type Endpoint } from './connection.js';
+export { openConn, type Conn, type Endpoint, type WsClient } from './connection.js';
+export { openRawWs, FrameReader, encodeClientFrame, checkUpgradeAnswer, rawWsHandshake, RAW_WS_MAX_PAYLOAD, type FrameSink } from './raw-ws.js';
 export { dispatchUser, listNodes, drainNode, type DispatchAnswer, type AdminNode, type ReconnectPolicy } from './dispatch-client.js';
 export { startEchoServer, EchoUser } from './echo.js';
 export { Sut, switchboardCommand, sourceNodeArgs, repoRoot, type SutOptions } from './sut.js';

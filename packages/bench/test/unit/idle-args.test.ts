@@ -77,6 +77,15 @@ describe('parseIdleArgs', () => {
     expect(problems(['--spawn-standalone', '--login-rate', '10', '--users', '5000'])).toMatch(/need 500 s; raise --login-timeout/);
   });
 
+  it('--ws-client - raw by default (ws for a wss:// target), ws on request, raw refused for wss://', () => {
+    expect(opts(['--spawn-standalone']).wsClient).toBe('raw');
+    expect(opts(['--spawn-standalone', '--ws-client', 'ws']).wsClient).toBe('ws');
+    expect(opts(['--ws', 'ws://h:3000/websocket', '--ws-client', 'raw']).wsClient).toBe('raw');
+    expect(opts(['--ws', 'wss://h/websocket']).wsClient).toBe('ws');
+    expect(problems(['--ws', 'wss://h/websocket', '--ws-client', 'raw'])).toMatch(/--ws-client raw: speaks ws:\/\/ only/);
+    expect(problems(['--spawn-standalone', '--ws-client', 'fast'])).toMatch(/--ws-client: raw or ws \(got "fast"\)/);
+  });
+
   it('every problem reported together; a leading -- is ignored; -h', () => {
     const p = problems(['--', '--spawn-standalone', '--users', '0', '--idle', '0', '--login-concurrency', 'x', '--sense-mode', '7S']);
     expect(p).toMatch(/--users/);

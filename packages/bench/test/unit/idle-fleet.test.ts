@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 import {
@@ -14,6 +14,7 @@ import {
 } from '@switchboard/protocol';
 import { IdleFleet } from '../../src/idle-fleet.js';
 import type { IdleWorkerJob } from '../../src/idle-ipc.js';
+import type { WsClient } from '../../src/connection.js';
 
 /** A minimal MobileIMSDK WebSocket server: answers logins (refusing uids in `refuse`) and keepalives. */
 async function fakeServer(refuse: Set<string> = new Set()) {
@@ -39,8 +40,11 @@ async function fakeServer(refuse: Set<string> = new Set()) {
   return { wss, url, byUid, keepAlives: () => keepAlives };
 }
 
+let wsClient: WsClient = 'raw';
+
 function job(url: string, extra: Partial<IdleWorkerJob> = {}): IdleWorkerJob {
   return {
+    wsClient,
     from: 0,
     to: 20,
     uidPrefix: 'u',
@@ -55,8 +59,11 @@ function job(url: string, extra: Partial<IdleWorkerJob> = {}): IdleWorkerJob {
   };
 }
 
-describe('IdleFleet', () => {
+describe.each(['raw', 'ws'] as const)('IdleFleet (%s WebSocket client)', (client) => {
   const cleanup: Array<() => void> = [];
+  beforeEach(() => {
+    wsClient = client;
+  });
   afterEach(() => {
     for (const f of cleanup.splice(0)) f();
   });
