@@ -50,6 +50,8 @@ export interface BenchOptions {
   sutEnv: Record<string, string>;
   /** Extra node flags for processes the bench spawns, e.g. `--cpu-prof`. */
   sutNodeArgs: string[];
+  /** Processes of a system under test the bench did not start (`--sut-pid`): their CPU is reported and not counted as noise. */
+  sutPids: number[];
   jsonFile: string | null;
   quiet: boolean;
   /** Print the per-second timeline in the table (it is always in the JSON). */
@@ -110,6 +112,10 @@ Spawned processes (--spawn-*):
   --sut-env K=V             extra environment (repeatable), e.g. --sut-env IM_RATE_LIMIT_PER_SEC=5000
   --sut-node-args "ARGS"    extra node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 
+Processes of the system under test the bench did not start (another server under --ws; Redis and
+RabbitMQ of a --spawn-cluster):
+  --sut-pid PID             CPU reported like a spawned process's, not as "other" (repeatable)
+
 Output:
   --json FILE               write the full result as JSON
   --quiet                   no progress lines on stderr
@@ -148,6 +154,7 @@ const SPEC = {
   'rabbitmq-restart-cmd': { type: 'string' },
   'sut-env': { type: 'string', multiple: true },
   'sut-node-args': { type: 'string' },
+  'sut-pid': { type: 'string', multiple: true },
   json: { type: 'string' },
   quiet: { type: 'boolean' },
   timeline: { type: 'boolean' },
@@ -294,6 +301,13 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
     problems.push('--sut-env / --sut-node-args: only with --spawn-standalone or --spawn-cluster');
   }
 
+  const sutPids: number[] = [];
+  for (const v of values['sut-pid'] ?? []) {
+    const pid = Number(v);
+    if (!Number.isInteger(pid) || pid <= 0) problems.push(`--sut-pid: a process id is required (got "${v}")`);
+    else sutPids.push(pid);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     help: false,
@@ -317,6 +331,7 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
       chaos: { killNodeAtS, drainNodeAtS, restartRabbitmqAtS, clusterPidsFile, rabbitmqRestartCmd },
       sutEnv,
       sutNodeArgs,
+      sutPids,
       jsonFile: values.json ?? null,
       quiet: values.quiet ?? false,
       timeline: values.timeline ?? false,

@@ -6,7 +6,7 @@ import { readClusterPids, scheduleChaos, type ChaosEvent } from './chaos.js';
 import { dispatchUser, listNodes } from './dispatch-client.js';
 import { EchoUser, startEchoServer } from './echo.js';
 import { LoadDriver } from './load.js';
-import { machineCpu, type ManagedProcess } from './proc.js';
+import { machineCpu, readCpuSeconds, type ManagedProcess } from './proc.js';
 import type { BenchReport, EchoResult, NodeSample, ProcessReport, SwitchboardResult, TimelineEntry } from './report.js';
 import { SimUser, type Placement, type UserContext } from './sim-user.js';
 import { PhaseStats, type Window } from './stats.js';
@@ -196,6 +196,19 @@ function cpuReport(
   return { loadGenerator, sut, machine, interrupts, others: Math.max(0, machine - ours) };
 }
 
+/** A process whose CPU the report shows as the system under test's. */
+interface CpuSource {
+  readonly name: string;
+  readonly ready?: { nodeId?: string } | null;
+  cpuSeconds(): number | null;
+}
+
+/** The spawned processes, and those named with `--sut-pid` (e.g. another server benchmarked with --ws). */
+function cpuSources(opts: BenchOptions, sut: Sut | null): CpuSource[] {
+  const external = opts.sutPids.map((pid) => ({ name: `pid ${pid}`, ready: null, cpuSeconds: () => readCpuSeconds(pid) }));
+  return [...(sut?.processes ?? []), ...external];
+}
+
 /** The per-second view of a phase, with the gateways' own samples when there are some. */
 function timeline(
   stats: PhaseStats,
@@ -341,9 +354,10 @@ async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Promise<S
     : null;
   // CPU of the machine, per second, split into ours and everybody else's (to spot noisy seconds).
   const cpuSamples = new Map<number, number>();
-  let lastCpu = { at: performance.now(), machine: machineCpu(), lg: process.cpuUsage(), sut: (env.sut?.processes ?? []).map((p) => p.cpuSeconds()) };
+  const sutProcs = cpuSources(opts, env.sut);
+  let lastCpu = { at: performance.now(), machine: machineCpu(), lg: process.cpuUsage(), sut: sutProcs.map((p) => p.cpuSeconds()) };
   const cpuSampler = setInterval(() => {
-    const now = { at: performance.now(), machine: machineCpu(), lg: process.cpuUsage(), sut: (env.sut?.processes ?? []).map((p) => p.cpuSeconds()) };
+    const now = { at: performance.now(), machine: machineCpu(), lg: process.cpuUsage(), sut: sutProcs.map((p) => p.cpuSeconds()) };
     const sut: Record<string, number | null> = {};
     now.sut.forEach((v, i) => {
       const a = lastCpu.sut[i];
@@ -355,7 +369,6 @@ async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Promise<S
   }, 1_000).unref();
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   const cpuMarks: { lg: NodeJS.CpuUsage; sut: Array<number | null>; machine: ReturnType<typeof machineCpu>; at: number }[] = [];
-  const sutProcs = env.sut?.processes ?? [];
   const mark = () =>
     cpuMarks.push({ lg: process.cpuUsage(), sut: sutProcs.map((p) => p.cpuSeconds()), machine: machineCpu(), at: performance.now() });
   const fromTimer = setTimeout(() => {

@@ -1,8 +1,11 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@switchboard/core';
 import { defaultIdleProcs, parseIdleArgs, workerRange, type IdleOptions } from '../../src/idle-args.js';
 import { LatencyHistogram } from '../../src/histogram.js';
-import { parsePromText } from '../../src/idle-run.js';
+import { ephemeralPortWarning, parsePromText } from '../../src/idle-run.js';
 import * as D from '../../src/defaults.js';
 
 function opts(argv: string[]): IdleOptions {
@@ -123,5 +126,15 @@ describe('LatencyHistogram snapshot', () => {
     const empty = LatencyHistogram.fromSnapshot(new LatencyHistogram().snapshot());
     expect(empty.count).toBe(0);
     expect(Number.isNaN(empty.max)).toBe(true);
+  });
+});
+
+describe('ephemeralPortWarning', () => {
+  it('warns only when the connections per address exceed half the ephemeral port range', () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'ports-')), 'range');
+    writeFileSync(f, '32768\t60999\n');
+    expect(ephemeralPortWarning(14_000, f)).toBeNull();
+    expect(ephemeralPortWarning(19_000, f)).toMatch(/exceed half the ephemeral port range 32768-60999 \(14116\)/);
+    expect(ephemeralPortWarning(19_000, join(f, 'missing'))).toBeNull();
   });
 });
