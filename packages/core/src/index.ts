@@ -14,3 +14,4 @@ export { Lifecycle } from './lifecycle.js';
 export { createLogger, silentLogger, REDACT_PATHS, type Logger } from './logger.js';
 export { ConfigError, formatIssues } from './config.js';
 export { WriteBatcher, type CorkableSocket } from './write-batch.js';
+export { LogThrottle } from './log-throttle.js';

@@ -24,6 +24,7 @@ import {
   type SenseMode,
 } from '@switchboard/protocol';
 import {
+  LogThrottle,
   newConnId,
   newFingerprint,
   newNodeId,
@@ -195,6 +196,13 @@ export class Gateway {
    * bridge (our link was down): nudged again once it is back, so they do not wait for a re-login.
    */
   private readonly nudgeAgain = new Map<string, Custody>();
+  /** Warnings that an outage would repeat once per message: one line per 10 s each, with a count. */
+  private readonly quiet = {
+    event: new LogThrottle(),
+    lookup: new LogThrottle(),
+    bridgeSend: new LogThrottle(),
+    offlineStore: new LogThrottle(),
+  };
 
   constructor(opts: GatewayOptions) {
     this.nodeId = opts.nodeId ?? newNodeId();
@@ -942,7 +950,10 @@ export class Gateway {
   /** Publish an event without waiting; a failure is logged, never fatal. */
   private emit(draft: ImEventDraft): void {
     if (this.events === null) return;
-    this.events.publish(withEventId(draft)).catch((err: unknown) => this.log.warn({ err, type: draft.type }, 'event not published'));
+    this.events.publish(withEventId(draft)).catch((err: unknown) => {
+      const skipped = this.quiet.event.take();
+      if (skipped >= 0) this.log.warn({ err, type: draft.type, skipped }, 'event not published');
+    });
   }
 
   private emitMessage(type: 'c2c.delivered' | 'c2c.offline' | 'lost', c: Custody, extra: { latencyMs?: number; reason?: string }): void {
@@ -1061,7 +1072,8 @@ export class Gateway {
         targetConn = r.connId;
       }
     } catch (err) {
-      this.log.warn({ err }, 'route lookup failed; storing offline');
+      const skipped = this.quiet.lookup.take();
+      if (skipped >= 0) this.log.warn({ err, skipped }, 'route lookup failed; storing offline');
     }
     if (c.state !== 'delivering') return;
     if (target === null) return this.toOffline(c);
@@ -1072,7 +1084,10 @@ export class Gateway {
       this.metrics.bridgePublish.observe((performance.now() - t0) / 1000);
       if (targetConn !== null && !c.triedConns.includes(targetConn)) c.triedConns.push(targetConn);
     } catch (err) {
-      if (!(err instanceof UnroutableError)) this.log.warn({ err, node: target }, 'bridge send failed; storing offline');
+      if (!(err instanceof UnroutableError)) {
+        const skipped = this.quiet.bridgeSend.take();
+        if (skipped >= 0) this.log.warn({ err, node: target, skipped }, 'bridge send failed; storing offline');
+      }
       if (c.state === 'delivering') return this.toOffline(c);
       return;
     }
@@ -1146,7 +1161,8 @@ export class Gateway {
     try {
       outcome = await this.o.offline.store(c.receiver, { fp: c.fp, packet: c.wire });
     } catch (err) {
-      this.log.warn({ err }, 'offline store unavailable; the sender will resend');
+      const skipped = this.quiet.offlineStore.take();
+      if (skipped >= 0) this.log.warn({ err, skipped }, 'offline store unavailable; the sender will resend');
       outcome = 'error';
     }
     if (outcome === 'stored' || outcome === 'duplicate') {
