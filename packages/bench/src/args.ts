@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@switchboard/core';
 import { parseSenseMode, type SenseMode } from '@switchboard/protocol';
@@ -166,31 +166,10 @@ const SPEC = {
  * `ConfigError` (its `problems` name the flags). A lone `--` (as `pnpm bench -- ...` passes it) is ignored.
  */
 export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
-  const args = joinValues(argv.filter((a, i) => !(a === '--' && i === 0)), SPEC);
-  let values: ReturnType<typeof parseArgs<{ options: typeof SPEC; strict: true; allowPositionals: false }>>['values'];
-  try {
-    ({ values } = parseArgs({ args, options: SPEC, strict: true, allowPositionals: false }));
-  } catch (err) {
-    throw new ConfigError([err instanceof Error ? err.message : String(err)]);
-  }
+  const values = parseFlags(argv, SPEC);
   if (values.help) return { help: true };
   const problems: string[] = [];
-
-  const num = (flag: keyof typeof SPEC, dflt: number, opts: { min: number; max: number; int?: boolean }): number => {
-    const raw = values[flag];
-    if (raw === undefined) return dflt;
-    if (typeof raw !== 'string' || raw.trim() === '') {
-      problems.push(`--${flag}: a number is required`);
-      return dflt;
-    }
-    const n = Number(raw);
-    const kind = opts.int ? 'a whole number' : 'a number';
-    if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || n < opts.min || n > opts.max) {
-      problems.push(`--${flag}: ${kind} from ${opts.min} to ${opts.max} is required (got "${raw}")`);
-      return dflt;
-    }
-    return n;
-  };
+  const num = numberFlags<keyof typeof SPEC>(values, problems);
   const optNum = (flag: keyof typeof SPEC, opts: { min: number; max: number; int?: boolean }): number | null =>
     values[flag] === undefined ? null : num(flag, 0, opts);
 
@@ -343,6 +322,44 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
  * `--flag value` → `--flag=value` for flags that take a value, so values that start with a dash
  * (`--sut-node-args "--cpu-prof"`, `--duration -1`) reach validation instead of confusing parseArgs.
  */
+/**
+ * `parseArgs` in strict mode over `spec`, with a lone leading `--` (as `pnpm bench -- ...` passes it)
+ * ignored and `--flag=value` / `--flag value` both accepted; a parse failure is a ConfigError.
+ */
+type FlagSpec = NonNullable<ParseArgsConfig['options']>;
+type ParsedFlags<S extends FlagSpec> = ReturnType<typeof parseArgs<{ options: S; strict: true; allowPositionals: false }>>['values'];
+
+export function parseFlags<const S extends FlagSpec>(argv: readonly string[], spec: S): ParsedFlags<S> {
+  const args = joinValues(argv.filter((a, i) => !(a === '--' && i === 0)), spec);
+  try {
+    return parseArgs({ args, options: spec, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new ConfigError([err instanceof Error ? err.message : String(err)]);
+  }
+}
+
+/**
+ * A reader of numeric flags that records every problem in `problems` (so all are reported together)
+ * and falls back to the default: `num('users', 1000, { min: 1, max: 1e6, int: true })`.
+ */
+export function numberFlags<F extends string>(values: Readonly<Partial<Record<F, unknown>>>, problems: string[]) {
+  return (flag: F, dflt: number, opts: { min: number; max: number; int?: boolean }): number => {
+    const raw = values[flag];
+    if (raw === undefined) return dflt;
+    if (typeof raw !== 'string' || raw.trim() === '') {
+      problems.push(`--${flag}: a number is required`);
+      return dflt;
+    }
+    const n = Number(raw);
+    const kind = opts.int ? 'a whole number' : 'a number';
+    if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || n < opts.min || n > opts.max) {
+      problems.push(`--${flag}: ${kind} from ${opts.min} to ${opts.max} is required (got "${raw}")`);
+      return dflt;
+    }
+    return n;
+  };
+}
+
 export function joinValues(argv: readonly string[], options: Readonly<Record<string, { type: 'string' | 'boolean' }>>): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {

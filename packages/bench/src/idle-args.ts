@@ -1,8 +1,7 @@
-import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@switchboard/core';
 import { parseSenseMode, type SenseMode } from '@switchboard/protocol';
-import { joinValues, parseHostPort, parseUrl } from './args.js';
+import { numberFlags, parseFlags, parseHostPort, parseUrl } from './args.js';
 import type { WsClient } from './connection.js';
 import * as D from './defaults.js';
 
@@ -135,31 +134,10 @@ export function workerRange(w: number, procs: number, users: number): { from: nu
  * reported together in one `ConfigError`. A lone leading `--` is ignored.
  */
 export function parseIdleArgs(argv: readonly string[]): ParsedIdleArgs {
-  const args = joinValues(argv.filter((a, i) => !(a === '--' && i === 0)), SPEC);
-  let values: ReturnType<typeof parseArgs<{ options: typeof SPEC; strict: true; allowPositionals: false }>>['values'];
-  try {
-    ({ values } = parseArgs({ args, options: SPEC, strict: true, allowPositionals: false }));
-  } catch (err) {
-    throw new ConfigError([err instanceof Error ? err.message : String(err)]);
-  }
+  const values = parseFlags(argv, SPEC);
   if (values.help) return { help: true };
   const problems: string[] = [];
-
-  const num = (flag: keyof typeof SPEC, dflt: number, opts: { min: number; max: number; int?: boolean }): number => {
-    const raw = values[flag];
-    if (raw === undefined) return dflt;
-    if (typeof raw !== 'string' || raw.trim() === '') {
-      problems.push(`--${flag}: a number is required`);
-      return dflt;
-    }
-    const n = Number(raw);
-    const kind = opts.int ? 'a whole number' : 'a number';
-    if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || n < opts.min || n > opts.max) {
-      problems.push(`--${flag}: ${kind} from ${opts.min} to ${opts.max} is required (got "${raw}")`);
-      return dflt;
-    }
-    return n;
-  };
+  const num = numberFlags<keyof typeof SPEC>(values, problems);
 
   // Target
   const targets: IdleTarget[] = [];
