@@ -74,6 +74,31 @@ describe('switchboard bench idle against standalone', () => {
     }
   });
 
+  // Both WebSocket clients of idle mode: every user logs in over the chosen client and the report says which.
+  it.each(['raw', 'ws'] as const)('--ws-client %s - 300 users over 2 workers log in and stay online', async (client) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-idle-client-'));
+    try {
+      const json = path.join(dir, 'idle.json');
+      const r = await runCli(
+        ['idle', '--spawn-standalone', '--users', '300', '--procs', '2', '--idle', '1', '--settle', '0.5', '--ws-client', client, '--json', json, '--quiet'],
+        55_000,
+      );
+      const context = `exit ${r.code}\n${r.stdout}\n${r.stderr.split('\n').slice(-30).join('\n')}`;
+      expect(r.code, context).toBe(0);
+      expect(r.stdout).toContain(`(WebSocket client: ${client})`);
+      const report = JSON.parse(readFileSync(json, 'utf8')) as IdleReport;
+      expect(report.wsClient).toBe(client);
+      expect(report.options.wsClient).toBe(client);
+      expect(report.users).toMatchObject({ total: 300, ws: 300, tcp: 0, loggedIn: 300, onlineAtEnd: 300, disconnects: {}, errors: {} });
+      expect(report.login.failures).toEqual({});
+      expect(report.login.latencyMs.count).toBe(300);
+      expect(report.memory.gateways[0]!.metrics.idle?.connections).toBe(300);
+      expect(report.checks.every((c) => c.ok), JSON.stringify(report.checks)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('idle mode - bad arguments exit with code 2 and name the flag', async () => {
     const r = await runCli(['idle', '--spawn-standalone', '--users', '3', '--procs', '4'], 30_000);
     expect(r.code).toBe(2);
