@@ -1,11 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { ConfigError } from '@switchboard/core';
-import { BENCH_USAGE, parseBenchArgs } from './args.js';
-import { IDLE_USAGE, parseIdleArgs } from './idle-args.js';
-import { formatIdleReport, idleReportJson } from './idle-report.js';
-import { runIdle } from './idle-run.js';
-import { formatReport, reportJson } from './report.js';
-import { runBench } from './run.js';
+import { BENCH_USAGE, parseBenchArgs } from './load/args.js';
+import { IDLE_USAGE, parseIdleArgs } from './idle/idle-args.js';
+import { formatIdleReport, idleReportJson } from './idle/idle-report.js';
+import { runIdle } from './idle/idle-run.js';
+import { formatReport, reportJson } from './load/report.js';
+import { runBench } from './load/run.js';
 
 /**
  * `switchboard bench ...`: parse the arguments, run, print the table on stdout (progress on

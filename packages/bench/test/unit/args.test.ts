@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@switchboard/core';
-import { isTcpUser, parseBenchArgs, parseHostPort, type BenchOptions } from '../../src/args.js';
-import * as D from '../../src/defaults.js';
+import { isTcpUser, parseBenchArgs, parseHostPort, type BenchOptions } from '../../src/load/args.js';
+import * as D from '../../src/shared/defaults.js';
 
 function opts(argv: string[]): BenchOptions {
   const r = parseBenchArgs(argv);

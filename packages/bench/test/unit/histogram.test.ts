@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LatencyHistogram, percentileOfSorted } from '../../src/histogram.js';
+import { LatencyHistogram, percentileOfSorted } from '../../src/shared/histogram.js';
 
 /** A small deterministic PRNG so failures reproduce. */
 function mulberry32(seed: number): () => number {

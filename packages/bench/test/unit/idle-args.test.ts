@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@switchboard/core';
-import { defaultIdleProcs, parseIdleArgs, workerRange, type IdleOptions } from '../../src/idle-args.js';
-import { LatencyHistogram } from '../../src/histogram.js';
-import { ephemeralPortWarning, parsePromText } from '../../src/idle-run.js';
-import * as D from '../../src/defaults.js';
+import { defaultIdleProcs, parseIdleArgs, workerRange, type IdleOptions } from '../../src/idle/idle-args.js';
+import { LatencyHistogram } from '../../src/shared/histogram.js';
+import { ephemeralPortWarning, parsePromText } from '../../src/idle/idle-run.js';
+import * as D from '../../src/shared/defaults.js';
 
 function opts(argv: string[]): IdleOptions {
   const r = parseIdleArgs(argv);

@@ -12,9 +12,9 @@ import {
   loginResponsePacket,
   parseLoginInfo,
 } from '@switchboard/protocol';
-import { IdleFleet } from '../../src/idle-fleet.js';
-import type { IdleWorkerJob } from '../../src/idle-ipc.js';
-import type { WsClient } from '../../src/connection.js';
+import { IdleFleet } from '../../src/idle/idle-fleet.js';
+import type { IdleWorkerJob } from '../../src/idle/idle-ipc.js';
+import type { WsClient } from '../../src/conn/connection.js';
 
 /** A minimal MobileIMSDK WebSocket server: answers logins (refusing uids in `refuse`) and keepalives. */
 async function fakeServer(refuse: Set<string> = new Set()) {

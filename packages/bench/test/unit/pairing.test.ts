@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@switchboard/core';
-import { LoadDriver, pickPeer, randomPeer, type LoadUser } from '../../src/load.js';
-import { parseBenchArgs } from '../../src/args.js';
+import { LoadDriver, pickPeer, randomPeer, type LoadUser } from '../../src/load/load.js';
+import { parseBenchArgs } from '../../src/load/args.js';
 
 /** A seeded generator (mulberry32), so the draws are reproducible. */
 function seeded(seed: number): () => number {

@@ -3,7 +3,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { createHash } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TimeoutError, UnavailableError } from '@switchboard/core';
-import { openConn, type Conn } from '../../src/connection.js';
+import { openConn, type Conn } from '../../src/conn/connection.js';
 import {
   FrameReader,
   Opcode,
@@ -13,7 +13,7 @@ import {
   openRawWs,
   rawWsHandshake,
   type FrameSink,
-} from '../../src/raw-ws.js';
+} from '../../src/conn/raw-ws.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {

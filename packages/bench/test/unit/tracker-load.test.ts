@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MessageTracker, MsgFlag, contentSentAt, makeContent } from '../../src/tracker.js';
-import { LoadDriver, randomPeer, type LoadUser } from '../../src/load.js';
+import { MessageTracker, MsgFlag, contentSentAt, makeContent } from '../../src/load/tracker.js';
+import { LoadDriver, randomPeer, type LoadUser } from '../../src/load/load.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@switchboard/core';
-import { busiestNode, readClusterPids } from '../../src/chaos.js';
-import { reportJson, type BenchReport } from '../../src/report.js';
+import { busiestNode, readClusterPids } from '../../src/load/chaos.js';
+import { reportJson, type BenchReport } from '../../src/load/report.js';
 
 describe('MessageTracker', () => {
   it('fp - UUID-shaped, 36 characters, decodes back to its sequence number', () => {

@@ -3,16 +3,16 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { UnavailableError } from '@switchboard/core';
 import { isTcpUser, type BenchOptions } from './args.js';
 import { readClusterPids, scheduleChaos, type ChaosEvent } from './chaos.js';
-import { dispatchUser, listNodes } from './dispatch-client.js';
+import { dispatchUser, listNodes } from '../shared/dispatch-client.js';
 import { EchoUser, startEchoServer } from './echo.js';
 import { LoadDriver } from './load.js';
-import { machineCpu, readCpuSeconds, type ManagedProcess } from './proc.js';
+import { machineCpu, readCpuSeconds, type ManagedProcess } from '../shared/proc.js';
 import type { BenchReport, EchoResult, NodeSample, ProcessReport, SwitchboardResult, TimelineEntry } from './report.js';
 import { SimUser, type Placement, type UserContext } from './sim-user.js';
 import { PhaseStats, type Window } from './stats.js';
-import { Sut } from './sut.js';
+import { Sut } from '../shared/sut.js';
 import { MessageTracker, MsgFlag } from './tracker.js';
-import * as D from './defaults.js';
+import * as D from '../shared/defaults.js';
 
 /** Where the run writes its progress (stderr in the CLI). */
 export interface RunIo {

@@ -1,6 +1,6 @@
 import type { LoadMode } from './args.js';
 import type { Window } from './stats.js';
-import { OPEN_LOOP_TICK_MS } from './defaults.js';
+import { OPEN_LOOP_TICK_MS } from '../shared/defaults.js';
 
 /** What the load driver needs of a simulated user (Switchboard user or echo user). */
 export interface LoadUser {

@@ -1,8 +1,8 @@
-import type { LatencySummary } from './histogram.js';
+import type { LatencySummary } from '../shared/histogram.js';
 import type { IdleOptions } from './idle-args.js';
 import type { IdleGateway, ReasonCounts } from './idle-ipc.js';
-import type { ProcessReport } from './report.js';
-import type { WsClient } from './connection.js';
+import type { ProcessReport } from '../load/report.js';
+import type { WsClient } from '../conn/connection.js';
 
 /** What a gateway's `/metrics` said (prom-client default metrics plus ours); null when absent. */
 export interface GatewayMetricsSample {

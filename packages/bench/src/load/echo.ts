@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { dataPacket, decodePacket, encodePacket, type Packet } from '@switchboard/protocol';
-import { openConn, type Conn, type Endpoint } from './connection.js';
-import { ManagedProcess } from './proc.js';
+import { openConn, type Conn, type Endpoint } from '../conn/connection.js';
+import { ManagedProcess } from '../shared/proc.js';
 import { MessageTracker, MsgFlag, makeContent } from './tracker.js';
 import type { PhaseStats, Window } from './stats.js';
 import type { LoadUser } from './load.js';

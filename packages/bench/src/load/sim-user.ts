@@ -17,11 +17,11 @@ import {
   type SenseMode,
 } from '@switchboard/protocol';
 import { TimeoutError, UnavailableError, backoffMs } from '@switchboard/core';
-import { openConn, type Conn, type Endpoint } from './connection.js';
-import type { ReconnectPolicy } from './dispatch-client.js';
+import { openConn, type Conn, type Endpoint } from '../conn/connection.js';
+import type { ReconnectPolicy } from '../shared/dispatch-client.js';
 import { MessageTracker, MsgFlag, contentSentAt, makeContent } from './tracker.js';
 import type { PhaseStats, Window } from './stats.js';
-import * as D from './defaults.js';
+import * as D from '../shared/defaults.js';
 
 /** Where one user should connect now (asked again before every reconnect). */
 export interface Placement {

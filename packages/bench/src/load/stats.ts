@@ -1,4 +1,4 @@
-import { LatencyHistogram } from './histogram.js';
+import { LatencyHistogram } from '../shared/histogram.js';
 
 /** The measured window, as performance.now() times (ms). */
 export interface Window {

@@ -4,9 +4,9 @@ import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { TimeoutError, UnavailableError } from '@switchboard/core';
-import { isTcpUser } from './args.js';
-import { dispatchUser, type DispatchAnswer } from './dispatch-client.js';
-import { LatencyHistogram } from './histogram.js';
+import { isTcpUser } from '../load/args.js';
+import { dispatchUser, type DispatchAnswer } from '../shared/dispatch-client.js';
+import { LatencyHistogram } from '../shared/histogram.js';
 import { workerRange, type IdleOptions } from './idle-args.js';
 import { epochNow, type IdleGateway, type IdleWorkerJob, type ParentMessage, type ReasonCounts, type WorkerCounters, type WorkerMessage } from './idle-ipc.js';
 import {
@@ -18,10 +18,10 @@ import {
   type IdleWorkerReport,
   type PhaseCpu,
 } from './idle-report.js';
-import { machineCpu, readCpuSeconds, readRssBytes } from './proc.js';
-import { installSignalStop, processReport, type RunIo } from './run.js';
-import { Sut, sourceNodeArgs } from './sut.js';
-import * as D from './defaults.js';
+import { machineCpu, readCpuSeconds, readRssBytes } from '../shared/proc.js';
+import { installSignalStop, processReport, type RunIo } from '../load/run.js';
+import { Sut, sourceNodeArgs } from '../shared/sut.js';
+import * as D from '../shared/defaults.js';
 
 // ------------------------------------------------------------------ gateway probes
 

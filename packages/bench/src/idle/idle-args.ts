@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@switchboard/core';
 import { parseSenseMode, type SenseMode } from '@switchboard/protocol';
-import { numberFlags, parseFlags, parseHostPort, parseUrl } from './args.js';
-import type { WsClient } from './connection.js';
-import * as D from './defaults.js';
+import { numberFlags, parseFlags, parseHostPort, parseUrl } from '../load/args.js';
+import type { WsClient } from '../conn/connection.js';
+import * as D from '../shared/defaults.js';
 
 /**
  * Where idle mode's users connect. Always straight to the gateways (no dispatch request per user:

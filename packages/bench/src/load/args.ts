@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@switchboard/core';
 import { parseSenseMode, type SenseMode } from '@switchboard/protocol';
-import * as D from './defaults.js';
+import * as D from '../shared/defaults.js';
 import type { Pairing } from './load.js';
 
 /** Where the simulated users connect. */

@@ -2,8 +2,8 @@ import { exec } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '@switchboard/core';
 import type { BenchOptions } from './args.js';
-import { drainNode } from './dispatch-client.js';
-import type { Sut } from './sut.js';
+import { drainNode } from '../shared/dispatch-client.js';
+import type { Sut } from '../shared/sut.js';
 import type { Window } from './stats.js';
 
 /** One chaos action as it happened. */

@@ -1,5 +1,5 @@
 import type { BenchOptions } from './args.js';
-import type { LatencySummary } from './histogram.js';
+import type { LatencySummary } from '../shared/histogram.js';
 import type { ChaosEvent } from './chaos.js';
 
 /** Result of the Switchboard load phase. Counts are messages unless named otherwise. */

@@ -6,7 +6,7 @@
  */
 import { IdleFleet } from './idle-fleet.js';
 import type { ParentMessage, WorkerMessage } from './idle-ipc.js';
-import { IDLE_WORKER_REPORT_INTERVAL_MS } from './defaults.js';
+import { IDLE_WORKER_REPORT_INTERVAL_MS } from '../shared/defaults.js';
 
 function send(m: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {

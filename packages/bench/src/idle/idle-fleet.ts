@@ -13,11 +13,11 @@ import {
   type Packet,
 } from '@switchboard/protocol';
 import { TimeoutError, backoffMs } from '@switchboard/core';
-import { isTcpUser } from './args.js';
-import { openConn, type Conn, type Endpoint } from './connection.js';
-import { LatencyHistogram } from './histogram.js';
+import { isTcpUser } from '../load/args.js';
+import { openConn, type Conn, type Endpoint } from '../conn/connection.js';
+import { LatencyHistogram } from '../shared/histogram.js';
 import type { IdleWorkerJob, ReasonCounts, WorkerCounters } from './idle-ipc.js';
-import * as D from './defaults.js';
+import * as D from '../shared/defaults.js';
 
 /** Per-user states, one byte each. */
 const S = {
