@@ -4,187 +4,42 @@ import {
   decodePacket,
   encodePacket,
   ErrorCode,
-  CloseCode,
-  KickoutCode,
   keepAlivePacket,
   loginPacket,
-  parseErrorResponse,
-  parseKickoutInfo,
   parseLoginResponse,
   PacketType,
-  SENSE_MODES,
   SERVER_UID,
   UNSET_UID,
   createPacket,
   type Packet,
   type SenseMode,
 } from '@switchboard/protocol';
+import { Backoff } from './backoff.js';
+import type { ClientEvent, ClientEventType, ClientOptions, ClientState, QosOptions, SendOptions, SendResult } from './client-types.js';
 import * as D from './defaults.js';
-import type { ReconnectPolicy } from './defaults.js';
-import { fetchDispatch, reconnectDelayMs, type FetchLike } from './dispatch.js';
+import { fetchDispatch } from './dispatch.js';
 import { DedupeWindow } from './dedupe.js';
 import { Emitter } from './emitter.js';
-import { ClientError, ClientErrorCode, LossReason, MessageLostError } from './errors.js';
+import { ClientError, ClientErrorCode, LossReason } from './errors.js';
 import { newFingerprint } from './ids.js';
+import { KeepAlive, keepAliveTimings } from './keepalive.js';
+import { Outbox } from './outbox.js';
 import { webSocketTransport, type CloseInfo, type Connection, type ServerTarget, type Transport } from './transport.js';
+import { describeClose, incomingMessage, kickedError, kickoutOf, loginRefusedError, serverErrorOf, terminalClose } from './wire.js';
 
-/**
- * Lifecycle of a client.
- * - `idle`: created, `connect()` not called yet.
- * - `connecting`: first dispatch → connect → login in progress (retried with backoff on failure).
- * - `online`: logged in; messages flow.
- * - `reconnecting`: the link was lost; dispatch → connect → re-login attempts with backoff.
- * - `kicked`: the server kicked this session (duplicate login, admin). Terminal: no reconnect.
- * - `rejected`: the server refused the login (bad token…). Terminal.
- * - `closed`: `close()` was called, or the server closed with a terminal code. Terminal.
- */
-export type ClientState = 'idle' | 'connecting' | 'online' | 'reconnecting' | 'kicked' | 'rejected' | 'closed';
-
-/** A message received from a peer (or from the server, `from: "0"`). */
-export interface IncomingMessage {
-  /** Fingerprint; null for a non-QoS message. */
-  fp: string | null;
-  from: string;
-  to: string;
-  content: string;
-  typeu: number;
-  qos: boolean;
-  /** Server timestamp (`sm`, ms) when the server set one, else null. */
-  serverTime: number | null;
-  /** Local time it arrived, ms since epoch. */
-  receivedAt: number;
-}
-
-/** What `send()` resolves with. */
-export interface SendResult {
-  /** Fingerprint of the message; null for a non-QoS message. */
-  fp: string | null;
-  /** True when the server acked it (QoS): the receiver acked it, or it is stored offline for the receiver. */
-  acked: boolean;
-}
-
-export interface SendOptions {
-  /** Ask for an ack, resend and report loss (MobileIMSDK QoS). @default true */
-  qos?: boolean;
-  /** Application message type. @default -1 (undefined) */
-  typeu?: number;
-  /** Use this fingerprint instead of a new one (QoS only); must not be pending already. */
-  fp?: string;
-}
-
-/** Events, discriminated on `type`. */
-export type ClientEvent =
-  | { type: 'state'; state: ClientState; previous: ClientState; reason: string | null }
-  | { type: 'login'; uid: string; node: string | null; firstLoginTime: number; relogin: boolean }
-  | { type: 'reconnect'; attempt: number; delayMs: number; error: ClientError | null }
-  | { type: 'message'; message: IncomingMessage }
-  | { type: 'acked'; fp: string; to: string }
-  | { type: 'lost'; fp: string; to: string; content: string; typeu: number; reason: LossReason; error: MessageLostError }
-  | { type: 'receipt'; fp: string; from: string }
-  | { type: 'kicked'; code: number; reason: string | null }
-  | { type: 'error'; error: ClientError }
-  | { type: 'ping' }
-  | { type: 'pong' };
-export type ClientEventType = ClientEvent['type'];
-
-/** Sense-mode timings the client uses (override for tests; otherwise from the sense mode). */
-export interface KeepAliveTimings {
-  /** Keepalive (type 1) interval, ms. */
-  intervalMs: number;
-  /** Link lost after this long without hearing from the server, ms. */
-  timeoutMs: number;
-}
-
-export interface QosOptions {
-  /** @default DEFAULT_QOS_CHECK_INTERVAL_MS (5000) */
-  checkIntervalMs?: number;
-  /** @default DEFAULT_QOS_JUST_SENT_MS (3000) */
-  justSentMs?: number;
-  /** @default DEFAULT_QOS_MAX_RETRIES (2) */
-  maxRetries?: number;
-  /** @default DEFAULT_QOS_RESEND_GRACE_MS (6000) */
-  resendGraceMs?: number;
-}
-
-export interface ClientOptions {
-  /** The user to log in as. */
-  uid: string;
-  /** Login token (`loginToken`): a JWT with `IM_AUTH=jwt`. */
-  token?: string | null;
-  /** Opaque app data sent with the login (`extra`). */
-  extra?: string | null;
-  /**
-   * Dispatch origin, e.g. `http://127.0.0.1:8080`: every connect and reconnect asks it for a live
-   * gateway. Either this or `server` is required.
-   */
-  dispatchUrl?: string;
-  /** A fixed gateway (no dispatch), e.g. a plain MobileIMSDK server. */
-  server?: { ws?: string; tcp?: { host: string; port: number } };
-  /** How to open connections. @default the global WebSocket (`webSocketTransport()`) */
-  transport?: Transport;
-  /** Heartbeat mode; @default dispatch's, else DEFAULT_SENSE_MODE ('15S') */
-  senseMode?: SenseMode;
-  /** Explicit keepalive timings (tests); wins over `senseMode`. */
-  keepAlive?: KeepAliveTimings;
-  /** @default DEFAULT_KEEPALIVE_CHECK_INTERVAL_MS (2000), capped to the keepalive interval */
-  keepAliveCheckIntervalMs?: number;
-  /** Reconnect backoff; @default dispatch's, else DEFAULT_RECONNECT_POLICY. Set fields win over dispatch's. */
-  reconnect?: Partial<ReconnectPolicy>;
-  qos?: QosOptions;
-  /** @default DEFAULT_DEDUPE_TTL_MS (10 min) */
-  dedupeTtlMs?: number;
-  /**
-   * Send a delivery receipt (a QoS message of type `receiptTypeu` whose content is the fingerprint)
-   * for every QoS message received from a peer, so its sender can show "delivered" even when the
-   * message waited in the offline queue. Peers that are not Switchboard SDKs would see receipts as
-   * messages, hence off by default. Received receipts are always reported as `receipt` events.
-   * @default false
-   */
-  sendReceipts?: boolean;
-  /** @default DEFAULT_RECEIPT_TYPEU (-101) */
-  receiptTypeu?: number;
-  /** A `firstLoginTime` saved from an earlier session of this device (0 = first login). @default 0 */
-  firstLoginTime?: number;
-  /** @default DEFAULT_CONNECT_TIMEOUT_MS */
-  connectTimeoutMs?: number;
-  /** @default DEFAULT_LOGIN_TIMEOUT_MS */
-  loginTimeoutMs?: number;
-  /** @default DEFAULT_DISPATCH_TIMEOUT_MS */
-  dispatchTimeoutMs?: number;
-  /** @default globalThis.fetch */
-  fetch?: FetchLike;
-  /** @default Math.random (backoff jitter) */
-  random?: () => number;
-}
-
-interface Pending {
-  fp: string;
-  to: string;
-  content: string;
-  typeu: number;
-  text: string;
-  firstSentAt: number;
-  /** Last real transmission, null while it waits for a connection. */
-  lastSentAt: number | null;
-  /** Resends counted by the QoS tick (MobileIMSDK counts them whether or not the write worked). */
-  retries: number;
-  /** Resent since the last reconnect: the loss verdict waits `resendGraceMs` after that. */
-  resentAfterReconnect: boolean;
-  /** Receipts are SDK-internal: no acked/lost events for them. */
-  internal: boolean;
-  resolve: (r: SendResult) => void;
-  reject: (err: MessageLostError) => void;
-}
+export type {
+  ClientState,
+  IncomingMessage,
+  SendResult,
+  SendOptions,
+  ClientEvent,
+  ClientEventType,
+  KeepAliveTimings,
+  QosOptions,
+  ClientOptions,
+} from './client-types.js';
 
 const TERMINAL: ReadonlySet<ClientState> = new Set(['kicked', 'rejected', 'closed']);
-/** Login codes that mean "the server could not check now", not "no": retried with backoff. */
-const RETRYABLE_LOGIN_CODES: ReadonlySet<number> = new Set([ErrorCode.UNAVAILABLE, ErrorCode.AUTH_UNAVAILABLE]);
-/** Error codes whose packet names the fingerprint of a message the server will never deliver. */
-const FATAL_MESSAGE_ERRORS: ReadonlySet<number> = new Set([
-  ErrorCode.OFFLINE_QUEUE_FULL,
-  ErrorCode.REJECTED,
-  ErrorCode.MESSAGE_TOO_LARGE,
-]);
 
 /**
  * A Switchboard / MobileIMSDK v6 client: dispatch → connect → login → keepalive → link-loss
@@ -198,26 +53,22 @@ export class SwitchboardClient {
   private readonly opts: ClientOptions;
   private readonly events = new Emitter<ClientEvent>();
   private readonly transport: Transport;
-  private readonly pending = new Map<string, Pending>();
+  private readonly outbox: Outbox;
   private readonly dedupe: DedupeWindow;
   private readonly qos: Required<QosOptions>;
   private readonly receiptTypeu: number;
+  private readonly backoff: Backoff;
+  private readonly keepAlive: KeepAlive;
 
   private _state: ClientState = 'idle';
   private _node: string | null = null;
   private _firstLoginTime: number;
   private senseMode: SenseMode;
-  private policy: ReconnectPolicy;
 
   private conn: Connection | null = null;
   /** Increments with every attempt; callbacks of older attempts are ignored. */
   private gen = 0;
-  private attempt = 0;
   private everOnline = false;
-  private lastHeardAt = 0;
-  private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private keepAliveTimer: ReturnType<typeof setInterval> | null = null;
-  private checkTimer: ReturnType<typeof setInterval> | null = null;
   private qosTimer: ReturnType<typeof setInterval> | null = null;
   private loginWaiter: { gen: number; resolve: (p: Packet) => void; reject: (e: ClientError) => void } | null = null;
   private connectWaiters: Array<{ resolve: () => void; reject: (e: ClientError) => void }> = [];
@@ -243,7 +94,20 @@ export class SwitchboardClient {
     this.receiptTypeu = opts.receiptTypeu ?? D.DEFAULT_RECEIPT_TYPEU;
     this._firstLoginTime = opts.firstLoginTime && opts.firstLoginTime > 0 ? opts.firstLoginTime : 0;
     this.senseMode = opts.senseMode ?? (D.DEFAULT_SENSE_MODE as SenseMode);
-    this.policy = { ...D.DEFAULT_RECONNECT_POLICY, ...opts.reconnect };
+    this.backoff = new Backoff(opts.reconnect, opts.random);
+    this.outbox = new Outbox(
+      this.qos,
+      { online: () => this._state === 'online' && this.conn !== null, send: (text) => this.conn?.send(text) ?? false },
+      (e) => this.events.emit(e),
+    );
+    this.keepAlive = new KeepAlive({
+      online: () => this._state === 'online',
+      ping: () => {
+        if (this._state !== 'online' || !this.conn) return;
+        if (this.conn.send(encodePacket(keepAlivePacket(this.uid)))) this.events.emit({ type: 'ping' });
+      },
+      silent: (reason) => this.linkLost(reason),
+    });
   }
 
   /** Current lifecycle state. */
@@ -263,12 +127,12 @@ export class SwitchboardClient {
 
   /** QoS messages sent and not yet acked or lost (delivery receipts included). */
   get pendingCount(): number {
-    return this.pending.size;
+    return this.outbox.size;
   }
 
   /** Fingerprints of the pending QoS messages, oldest first. */
   pendingFingerprints(): string[] {
-    return [...this.pending.values()].filter((p) => !p.internal).map((p) => p.fp);
+    return this.outbox.fingerprints();
   }
 
   /** Subscribe to one event type. Returns the unsubscribe function. */
@@ -300,7 +164,7 @@ export class SwitchboardClient {
     const p = new Promise<void>((resolve, reject) => this.connectWaiters.push({ resolve, reject }));
     if (this._state === 'idle') {
       this.setState('connecting', null);
-      this.qosTimer = setInterval(() => this.qosTick(), this.qos.checkIntervalMs);
+      this.qosTimer = setInterval(() => this.outbox.tick(), this.qos.checkIntervalMs);
       void this.runAttempt();
     }
     return p;
@@ -348,47 +212,9 @@ export class SwitchboardClient {
       return Promise.reject(new ClientError(ClientErrorCode.NOT_CONNECTED, 'not online: a non-QoS message cannot wait', { retryable: true }));
     }
     const fp = opts.fp ?? newFingerprint();
-    if (this.pending.has(fp)) return Promise.reject(new ClientError(ClientErrorCode.INVALID_ARGUMENT, `fingerprint ${fp} is already pending`));
+    if (this.outbox.has(fp)) return Promise.reject(new ClientError(ClientErrorCode.INVALID_ARGUMENT, `fingerprint ${fp} is already pending`));
     const text = encodePacket(dataPacket({ from: this.uid, to, dataContent: content, fp, QoS: true, typeu }));
-    return new Promise<SendResult>((resolve, reject) => {
-      const now = Date.now();
-      const m: Pending = { fp, to, content, typeu, text, firstSentAt: now, lastSentAt: null, retries: 0, resentAfterReconnect: false, internal, resolve, reject };
-      this.pending.set(fp, m);
-      if (this._state === 'online' && this.conn?.send(text)) m.lastSentAt = now;
-      else m.resentAfterReconnect = true; // waits for the next login, which sends it
-    });
-  }
-
-  /** MobileIMSDK's QoS send daemon (§6.1), plus a grace period for messages resent after a reconnect. */
-  private qosTick(): void {
-    const now = Date.now();
-    for (const m of [...this.pending.values()]) {
-      if (now - m.firstSentAt <= this.qos.justSentMs) continue;
-      if (m.retries >= this.qos.maxRetries) {
-        // Sent again after a reconnect: give the new gateway time to deliver or store it.
-        if (m.resentAfterReconnect && m.lastSentAt !== null && now - m.lastSentAt <= this.qos.resendGraceMs) continue;
-        this.lose(m, LossReason.TIMEOUT);
-        continue;
-      }
-      if (this._state === 'online' && this.conn?.send(m.text)) m.lastSentAt = now;
-      m.retries++;
-    }
-  }
-
-  private lose(m: Pending, reason: LossReason, serverCode?: number): void {
-    if (this.pending.get(m.fp) !== m) return;
-    this.pending.delete(m.fp);
-    const err = new MessageLostError(m.fp, m.to, reason, serverCode === undefined ? {} : { serverCode });
-    m.reject(err);
-    if (!m.internal) this.events.emit({ type: 'lost', fp: m.fp, to: m.to, content: m.content, typeu: m.typeu, reason, error: err });
-  }
-
-  private acked(fp: string): void {
-    const m = this.pending.get(fp);
-    if (!m) return; // a late or repeated ack
-    this.pending.delete(fp);
-    m.resolve({ fp, acked: true });
-    if (!m.internal) this.events.emit({ type: 'acked', fp, to: m.to });
+    return this.outbox.add(fp, to, content, typeu, text, internal);
   }
 
   // ------------------------------------------------------------------ connecting
@@ -422,10 +248,7 @@ export class SwitchboardClient {
       if (stale()) return;
       const r = parseLoginResponse(response.dataContent);
       if (r.code !== ErrorCode.OK) {
-        const err = new ClientError(ClientErrorCode.LOGIN_REJECTED, `login refused with code ${r.code}`, {
-          serverCode: r.code,
-          retryable: RETRYABLE_LOGIN_CODES.has(r.code),
-        });
+        const err = loginRefusedError(r.code);
         if (err.retryable) throw err;
         this.terminate('rejected', `login refused (${r.code})`, err, LossReason.CLOSED);
         return;
@@ -453,7 +276,7 @@ export class SwitchboardClient {
       ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
     });
     if (!this.opts.senseMode && d.senseMode) this.senseMode = d.senseMode;
-    if (d.reconnect) this.policy = { ...d.reconnect, ...this.opts.reconnect };
+    if (d.reconnect) this.backoff.adopt(d.reconnect);
     return { node: d.node, ws: d.ws, tcp: d.tcp };
   }
 
@@ -493,68 +316,29 @@ export class SwitchboardClient {
     const relogin = this.everOnline;
     if (this._firstLoginTime <= 0 && firstLoginTime > 0) this._firstLoginTime = firstLoginTime;
     this.everOnline = true;
-    this.attempt = 0;
-    this.lastHeardAt = Date.now();
-    this.startKeepAlive();
+    this.backoff.reset();
+    this.keepAlive.heard();
+    this.keepAlive.start(keepAliveTimings(this.senseMode, this.opts.keepAlive), this.opts.keepAliveCheckIntervalMs ?? D.DEFAULT_KEEPALIVE_CHECK_INTERVAL_MS);
     this.setState('online', relogin ? 'reconnected' : 'logged in');
     this.events.emit({ type: 'login', uid: this.uid, node: this._node, firstLoginTime: this._firstLoginTime, relogin });
     for (const w of this.connectWaiters.splice(0)) w.resolve();
     // Architecture §5: after a reconnect, resend every unacked message with its fingerprint.
-    const now = Date.now();
-    for (const m of this.pending.values()) {
-      if (this._state !== 'online' || !this.conn) break;
-      if (m.lastSentAt === null || relogin) {
-        if (this.conn.send(m.text)) {
-          m.lastSentAt = now;
-          m.resentAfterReconnect = true;
-        }
-      }
-    }
-  }
-
-  private keepAliveTimings(): KeepAliveTimings {
-    if (this.opts.keepAlive) return this.opts.keepAlive;
-    const t = SENSE_MODES[this.senseMode];
-    return { intervalMs: t.keepAliveIntervalMs, timeoutMs: t.keepAliveTimeoutMs };
-  }
-
-  private startKeepAlive(): void {
-    this.stopKeepAlive();
-    const { intervalMs, timeoutMs } = this.keepAliveTimings();
-    const checkMs = Math.min(this.opts.keepAliveCheckIntervalMs ?? D.DEFAULT_KEEPALIVE_CHECK_INTERVAL_MS, intervalMs);
-    // MobileIMSDK: the first keepalive goes one interval after login.
-    this.keepAliveTimer = setInterval(() => {
-      if (this._state !== 'online' || !this.conn) return;
-      if (this.conn.send(encodePacket(keepAlivePacket(this.uid)))) this.events.emit({ type: 'ping' });
-    }, intervalMs);
-    this.checkTimer = setInterval(() => {
-      if (this._state !== 'online') return;
-      if (Date.now() - this.lastHeardAt >= timeoutMs) this.linkLost(`no answer from the server for ${timeoutMs} ms`);
-    }, checkMs);
-  }
-
-  private stopKeepAlive(): void {
-    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
-    if (this.checkTimer) clearInterval(this.checkTimer);
-    this.keepAliveTimer = this.checkTimer = null;
+    this.outbox.resendAfterLogin(relogin);
   }
 
   private onConnectionClosed(info: CloseInfo): void {
     this.conn = null;
-    const why = `connection closed${info.code === null ? '' : ` (${info.code}${info.reason ? ` ${info.reason}` : ''})`}`;
-    if (info.code !== null && info.code >= 4500 && info.code <= 4999) {
-      // Terminal close codes (style guide §6): do not come back.
-      if (info.code === CloseCode.KICKED) {
-        this.kicked(-1, info.reason || null);
-        return;
-      }
-      const err =
-        info.code === CloseCode.LOGIN_FAILED
-          ? new ClientError(ClientErrorCode.LOGIN_REJECTED, why)
-          : new ClientError(ClientErrorCode.CLOSED, `server closed the session for good: ${why}`, { serverCode: info.code });
-      this.loginWaiter?.reject(err);
+    const why = describeClose(info);
+    // Terminal close codes (style guide §6): do not come back.
+    const terminal = terminalClose(info, why);
+    if (terminal?.kind === 'kicked') {
+      this.kicked(-1, info.reason || null);
+      return;
+    }
+    if (terminal) {
+      this.loginWaiter?.reject(terminal.error);
       this.loginWaiter = null;
-      this.terminate(info.code === CloseCode.LOGIN_FAILED ? 'rejected' : 'closed', why, err, LossReason.CLOSED);
+      this.terminate(terminal.kind, why, terminal.error, LossReason.CLOSED);
       return;
     }
     if (this.loginWaiter) {
@@ -571,7 +355,7 @@ export class SwitchboardClient {
     if (this._state !== 'online') return;
     this.gen++; // silence the old connection's callbacks
     this.dropConnection();
-    this.stopKeepAlive();
+    this.keepAlive.stop();
     const err = new ClientError(ClientErrorCode.LINK_LOST, reason, { retryable: true });
     this.events.emit({ type: 'error', error: err });
     this.setState('reconnecting', reason);
@@ -581,14 +365,11 @@ export class SwitchboardClient {
   private scheduleRetry(error: ClientError | null): void {
     if (TERMINAL.has(this._state)) return;
     if (this._state === 'online') return;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    const delayMs = reconnectDelayMs(this.attempt, this.policy, this.opts.random);
-    this.events.emit({ type: 'reconnect', attempt: this.attempt + 1, delayMs, error });
-    this.attempt++;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
+    const { attempt, delayMs } = this.backoff.next();
+    this.events.emit({ type: 'reconnect', attempt, delayMs, error });
+    this.backoff.arm(delayMs, () => {
       if (!TERMINAL.has(this._state) && this._state !== 'online') void this.runAttempt();
-    }, delayMs);
+    });
   }
 
   private dropConnection(): void {
@@ -607,7 +388,7 @@ export class SwitchboardClient {
       this.events.emit({ type: 'error', error: new ClientError(ClientErrorCode.SERVER_ERROR, 'undecodable packet from the server', { cause: err }) });
       return;
     }
-    this.lastHeardAt = Date.now();
+    this.keepAlive.heard();
     switch (p.type) {
       case PacketType.LOGIN_RESPONSE: {
         const w = this.loginWaiter;
@@ -621,19 +402,13 @@ export class SwitchboardClient {
         this.events.emit({ type: 'pong' });
         return;
       case PacketType.ACK:
-        if (p.dataContent) this.acked(p.dataContent);
+        if (p.dataContent) this.outbox.acked(p.dataContent);
         return;
       case PacketType.DATA:
         this.onData(p);
         return;
       case PacketType.KICKOUT: {
-        let code = -1;
-        let reason: string | null = null;
-        try {
-          ({ code, reason } = parseKickoutInfo(p.dataContent));
-        } catch {
-          // a kickout is a kickout even with a garbled payload
-        }
+        const { code, reason } = kickoutOf(p);
         this.kicked(code, reason);
         return;
       }
@@ -652,21 +427,11 @@ export class SwitchboardClient {
       if (this.dedupe.seenBefore(`${p.from}\n${p.fp}`)) return;
     }
     if (p.typeu === this.receiptTypeu && p.dataContent) {
-      this.acked(p.dataContent); // a receipt proves delivery even if the ack got lost
+      this.outbox.acked(p.dataContent); // a receipt proves delivery even if the ack got lost
       this.events.emit({ type: 'receipt', fp: p.dataContent, from: p.from });
       return;
     }
-    const message: IncomingMessage = {
-      fp: p.fp,
-      from: p.from,
-      to: p.to,
-      content: p.dataContent ?? '',
-      typeu: p.typeu,
-      qos: p.QoS,
-      serverTime: p.sm > 0 ? p.sm : null,
-      receivedAt: Date.now(),
-    };
-    this.events.emit({ type: 'message', message });
+    this.events.emit({ type: 'message', message: incomingMessage(p) });
     if (this.opts.sendReceipts && p.QoS && p.fp && p.from !== SERVER_UID) {
       this.sendInternal(p.from, p.fp, { typeu: this.receiptTypeu }, true).catch(() => {
         // a receipt that cannot be delivered only leaves the peer at "sent"
@@ -675,33 +440,17 @@ export class SwitchboardClient {
   }
 
   private onServerError(p: Packet): void {
-    let errorCode = -1;
-    let errorMsg: string | null = null;
-    try {
-      ({ errorCode, errorMsg } = parseErrorResponse(p.dataContent));
-    } catch {
-      // keep the defaults
-    }
-    this.events.emit({
-      type: 'error',
-      error: new ClientError(ClientErrorCode.SERVER_ERROR, `server error ${errorCode}${errorMsg ? `: ${errorMsg.slice(0, 200)}` : ''}`, {
-        serverCode: errorCode,
-        retryable: errorCode === ErrorCode.RATE_LIMITED || errorCode === ErrorCode.UNAVAILABLE,
-      }),
-    });
+    const { error, serverCode, refusedFp } = serverErrorOf(p);
+    this.events.emit({ type: 'error', error });
     // The gateway names the fingerprint of a message it refuses for good; a rate-limited one is retried.
-    if (errorMsg && FATAL_MESSAGE_ERRORS.has(errorCode)) {
-      const m = this.pending.get(errorMsg);
-      if (m) this.lose(m, LossReason.REJECTED, errorCode);
-    }
+    if (refusedFp !== null) this.outbox.refused(refusedFp, serverCode);
   }
 
   private kicked(code: number, reason: string | null): void {
     if (TERMINAL.has(this._state)) return;
-    const err = new ClientError(ClientErrorCode.KICKED, `kicked by the server (code ${code}${reason ? `: ${reason}` : ''})`, { serverCode: code });
+    const { error, why } = kickedError(code, reason);
     this.events.emit({ type: 'kicked', code, reason });
-    const why = code === KickoutCode.DUPLICATE_LOGIN ? 'duplicate login' : code === KickoutCode.ADMIN ? 'kicked by an administrator' : `kickout ${code}`;
-    this.terminate('kicked', reason ? `${why}: ${reason}` : why, err, LossReason.KICKED);
+    this.terminate('kicked', why, error, LossReason.KICKED);
   }
 
   // ------------------------------------------------------------------ state
@@ -711,12 +460,12 @@ export class SwitchboardClient {
     this.gen++;
     this.loginWaiter = null;
     this.dropConnection();
-    this.stopKeepAlive();
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.keepAlive.stop();
+    this.backoff.cancel();
     if (this.qosTimer) clearInterval(this.qosTimer);
-    this.retryTimer = this.qosTimer = null;
+    this.qosTimer = null;
     this.setState(state, reason);
-    for (const m of [...this.pending.values()]) this.lose(m, loss);
+    this.outbox.loseAll(loss);
     for (const w of this.connectWaiters.splice(0)) w.reject(err);
   }
 

@@ -1,0 +1,134 @@
+import type { SenseMode } from '@switchboard/protocol';
+import type { ReconnectPolicy } from './defaults.js';
+import type { FetchLike } from './dispatch.js';
+import type { ClientError, LossReason, MessageLostError } from './errors.js';
+import type { Transport } from './transport.js';
+
+/**
+ * Lifecycle of a client.
+ * - `idle`: created, `connect()` not called yet.
+ * - `connecting`: first dispatch → connect → login in progress (retried with backoff on failure).
+ * - `online`: logged in; messages flow.
+ * - `reconnecting`: the link was lost; dispatch → connect → re-login attempts with backoff.
+ * - `kicked`: the server kicked this session (duplicate login, admin). Terminal: no reconnect.
+ * - `rejected`: the server refused the login (bad token…). Terminal.
+ * - `closed`: `close()` was called, or the server closed with a terminal code. Terminal.
+ */
+export type ClientState = 'idle' | 'connecting' | 'online' | 'reconnecting' | 'kicked' | 'rejected' | 'closed';
+
+/** A message received from a peer (or from the server, `from: "0"`). */
+export interface IncomingMessage {
+  /** Fingerprint; null for a non-QoS message. */
+  fp: string | null;
+  from: string;
+  to: string;
+  content: string;
+  typeu: number;
+  qos: boolean;
+  /** Server timestamp (`sm`, ms) when the server set one, else null. */
+  serverTime: number | null;
+  /** Local time it arrived, ms since epoch. */
+  receivedAt: number;
+}
+
+/** What `send()` resolves with. */
+export interface SendResult {
+  /** Fingerprint of the message; null for a non-QoS message. */
+  fp: string | null;
+  /** True when the server acked it (QoS): the receiver acked it, or it is stored offline for the receiver. */
+  acked: boolean;
+}
+
+export interface SendOptions {
+  /** Ask for an ack, resend and report loss (MobileIMSDK QoS). @default true */
+  qos?: boolean;
+  /** Application message type. @default -1 (undefined) */
+  typeu?: number;
+  /** Use this fingerprint instead of a new one (QoS only); must not be pending already. */
+  fp?: string;
+}
+
+/** Events, discriminated on `type`. */
+export type ClientEvent =
+  | { type: 'state'; state: ClientState; previous: ClientState; reason: string | null }
+  | { type: 'login'; uid: string; node: string | null; firstLoginTime: number; relogin: boolean }
+  | { type: 'reconnect'; attempt: number; delayMs: number; error: ClientError | null }
+  | { type: 'message'; message: IncomingMessage }
+  | { type: 'acked'; fp: string; to: string }
+  | { type: 'lost'; fp: string; to: string; content: string; typeu: number; reason: LossReason; error: MessageLostError }
+  | { type: 'receipt'; fp: string; from: string }
+  | { type: 'kicked'; code: number; reason: string | null }
+  | { type: 'error'; error: ClientError }
+  | { type: 'ping' }
+  | { type: 'pong' };
+export type ClientEventType = ClientEvent['type'];
+
+/** Sense-mode timings the client uses (override for tests; otherwise from the sense mode). */
+export interface KeepAliveTimings {
+  /** Keepalive (type 1) interval, ms. */
+  intervalMs: number;
+  /** Link lost after this long without hearing from the server, ms. */
+  timeoutMs: number;
+}
+
+export interface QosOptions {
+  /** @default DEFAULT_QOS_CHECK_INTERVAL_MS (5000) */
+  checkIntervalMs?: number;
+  /** @default DEFAULT_QOS_JUST_SENT_MS (3000) */
+  justSentMs?: number;
+  /** @default DEFAULT_QOS_MAX_RETRIES (2) */
+  maxRetries?: number;
+  /** @default DEFAULT_QOS_RESEND_GRACE_MS (6000) */
+  resendGraceMs?: number;
+}
+
+export interface ClientOptions {
+  /** The user to log in as. */
+  uid: string;
+  /** Login token (`loginToken`): a JWT with `IM_AUTH=jwt`. */
+  token?: string | null;
+  /** Opaque app data sent with the login (`extra`). */
+  extra?: string | null;
+  /**
+   * Dispatch origin, e.g. `http://127.0.0.1:8080`: every connect and reconnect asks it for a live
+   * gateway. Either this or `server` is required.
+   */
+  dispatchUrl?: string;
+  /** A fixed gateway (no dispatch), e.g. a plain MobileIMSDK server. */
+  server?: { ws?: string; tcp?: { host: string; port: number } };
+  /** How to open connections. @default the global WebSocket (`webSocketTransport()`) */
+  transport?: Transport;
+  /** Heartbeat mode; @default dispatch's, else DEFAULT_SENSE_MODE ('15S') */
+  senseMode?: SenseMode;
+  /** Explicit keepalive timings (tests); wins over `senseMode`. */
+  keepAlive?: KeepAliveTimings;
+  /** @default DEFAULT_KEEPALIVE_CHECK_INTERVAL_MS (2000), capped to the keepalive interval */
+  keepAliveCheckIntervalMs?: number;
+  /** Reconnect backoff; @default dispatch's, else DEFAULT_RECONNECT_POLICY. Set fields win over dispatch's. */
+  reconnect?: Partial<ReconnectPolicy>;
+  qos?: QosOptions;
+  /** @default DEFAULT_DEDUPE_TTL_MS (10 min) */
+  dedupeTtlMs?: number;
+  /**
+   * Send a delivery receipt (a QoS message of type `receiptTypeu` whose content is the fingerprint)
+   * for every QoS message received from a peer, so its sender can show "delivered" even when the
+   * message waited in the offline queue. Peers that are not Switchboard SDKs would see receipts as
+   * messages, hence off by default. Received receipts are always reported as `receipt` events.
+   * @default false
+   */
+  sendReceipts?: boolean;
+  /** @default DEFAULT_RECEIPT_TYPEU (-101) */
+  receiptTypeu?: number;
+  /** A `firstLoginTime` saved from an earlier session of this device (0 = first login). @default 0 */
+  firstLoginTime?: number;
+  /** @default DEFAULT_CONNECT_TIMEOUT_MS */
+  connectTimeoutMs?: number;
+  /** @default DEFAULT_LOGIN_TIMEOUT_MS */
+  loginTimeoutMs?: number;
+  /** @default DEFAULT_DISPATCH_TIMEOUT_MS */
+  dispatchTimeoutMs?: number;
+  /** @default globalThis.fetch */
+  fetch?: FetchLike;
+  /** @default Math.random (backoff jitter) */
+  random?: () => number;
+}
