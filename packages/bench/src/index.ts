@@ -1,5 +1,6 @@
 export { runBenchCli } from './cli.js';
-export { runBench, pool, installSignalStop, processReport, type RunIo } from './load/run.js';
+export { runBench, pool } from './load/run.js';
+export { installSignalStop, type RunIo } from './shared/run-io.js';
 export { runIdle, parsePromText } from './idle/idle-run.js';
 export {
   parseIdleArgs,
@@ -24,14 +25,13 @@ export {
 } from './idle/idle-report.js';
 export {
   parseBenchArgs,
-  parseHostPort,
-  isTcpUser,
   BENCH_USAGE,
   type BenchOptions,
   type BenchTarget,
   type LoadMode,
   type ParsedBenchArgs,
 } from './load/args.js';
+export { parseHostPort, isTcpUser } from './shared/args.js';
 export { LatencyHistogram, percentileOfSorted, type LatencySummary, type HistogramSnapshot } from './shared/histogram.js';
 export { MessageTracker, MsgFlag, makeContent, contentSentAt } from './load/tracker.js';
 export { LoadDriver, randomPeer, type LoadUser } from './load/load.js';
@@ -42,7 +42,7 @@ export { openRawWs, FrameReader, encodeClientFrame, checkUpgradeAnswer, rawWsHan
 export { dispatchUser, listNodes, drainNode, type DispatchAnswer, type AdminNode, type ReconnectPolicy } from './shared/dispatch-client.js';
 export { startEchoServer, EchoUser } from './load/echo.js';
 export { Sut, switchboardCommand, sourceNodeArgs, repoRoot, type SutOptions } from './shared/sut.js';
-export { ManagedProcess, readCpuSeconds, readRssBytes, type ReadyLine } from './shared/proc.js';
+export { ManagedProcess, readCpuSeconds, readRssBytes, processReport, type ReadyLine, type ProcessReport } from './shared/proc.js';
 export { busiestNode, readClusterPids, scheduleChaos, type ChaosEvent } from './load/chaos.js';
-export { formatReport, reportJson, type BenchReport, type SwitchboardResult, type EchoResult, type ProcessReport } from './load/report.js';
+export { formatReport, reportJson, type BenchReport, type SwitchboardResult, type EchoResult } from './load/report.js';
 export * from './shared/defaults.js';

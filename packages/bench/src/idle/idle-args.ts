@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@switchboard/core';
 import { parseSenseMode, type SenseMode } from '@switchboard/protocol';
-import { numberFlags, parseFlags, parseHostPort, parseUrl } from '../load/args.js';
+import { numberFlags, parseFlags, parseHostPort, parseUrl } from '../shared/args.js';
 import type { WsClient } from '../conn/connection.js';
 import * as D from '../shared/defaults.js';
 

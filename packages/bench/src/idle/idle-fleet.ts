@@ -13,7 +13,7 @@ import {
   type Packet,
 } from '@switchboard/protocol';
 import { TimeoutError, backoffMs } from '@switchboard/core';
-import { isTcpUser } from '../load/args.js';
+import { isTcpUser } from '../shared/args.js';
 import { openConn, type Conn, type Endpoint } from '../conn/connection.js';
 import { LatencyHistogram } from '../shared/histogram.js';
 import type { IdleWorkerJob, ReasonCounts, WorkerCounters } from './idle-ipc.js';

@@ -4,7 +4,7 @@ import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { TimeoutError, UnavailableError } from '@switchboard/core';
-import { isTcpUser } from '../load/args.js';
+import { isTcpUser } from '../shared/args.js';
 import { dispatchUser, type DispatchAnswer } from '../shared/dispatch-client.js';
 import { LatencyHistogram } from '../shared/histogram.js';
 import { workerRange, type IdleOptions } from './idle-args.js';
@@ -18,8 +18,8 @@ import {
   type IdleWorkerReport,
   type PhaseCpu,
 } from './idle-report.js';
-import { machineCpu, readCpuSeconds, readRssBytes } from '../shared/proc.js';
-import { installSignalStop, processReport, type RunIo } from '../load/run.js';
+import { machineCpu, processReport, readCpuSeconds, readRssBytes } from '../shared/proc.js';
+import { installSignalStop, type RunIo } from '../shared/run-io.js';
 import { Sut, sourceNodeArgs } from '../shared/sut.js';
 import * as D from '../shared/defaults.js';
 

@@ -1,5 +1,6 @@
 import type { BenchOptions } from './args.js';
 import type { LatencySummary } from '../shared/histogram.js';
+import type { ProcessReport } from '../shared/proc.js';
 import type { ChaosEvent } from './chaos.js';
 
 /** Result of the Switchboard load phase. Counts are messages unless named otherwise. */
@@ -95,18 +96,6 @@ export interface TimelineEntry {
   otherCores?: number;
   /** The gateways' own samples of that second (dispatch targets only). */
   nodes?: Record<string, NodeSample>;
-}
-
-/** One spawned process and what it logged. */
-export interface ProcessReport {
-  name: string;
-  role: string;
-  nodeId: string | null;
-  pid: number | null;
-  exit: { code: number | null; signal: string | null } | null;
-  warnLines: number;
-  errorLines: number;
-  problems: Array<{ level: number; msg: string; count: number }>;
 }
 
 /** Everything one `switchboard bench` run measured; what `--json FILE` writes. */

@@ -1,23 +1,20 @@
 import { cpus, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { UnavailableError } from '@switchboard/core';
-import { isTcpUser, type BenchOptions } from './args.js';
+import { isTcpUser } from '../shared/args.js';
+import type { BenchOptions } from './args.js';
 import { readClusterPids, scheduleChaos, type ChaosEvent } from './chaos.js';
 import { dispatchUser, listNodes } from '../shared/dispatch-client.js';
 import { EchoUser, startEchoServer } from './echo.js';
 import { LoadDriver } from './load.js';
-import { machineCpu, readCpuSeconds, type ManagedProcess } from '../shared/proc.js';
-import type { BenchReport, EchoResult, NodeSample, ProcessReport, SwitchboardResult, TimelineEntry } from './report.js';
+import { machineCpu, processReport, readCpuSeconds, type ManagedProcess } from '../shared/proc.js';
+import { installSignalStop, type RunIo } from '../shared/run-io.js';
+import type { BenchReport, EchoResult, NodeSample, SwitchboardResult, TimelineEntry } from './report.js';
 import { SimUser, type Placement, type UserContext } from './sim-user.js';
 import { PhaseStats, type Window } from './stats.js';
 import { Sut } from '../shared/sut.js';
 import { MessageTracker, MsgFlag } from './tracker.js';
 import * as D from '../shared/defaults.js';
-
-/** Where the run writes its progress (stderr in the CLI). */
-export interface RunIo {
-  log(line: string): void;
-}
 
 /**
  * Run one benchmark as `opts` says: start the system under test if asked, log the users in, load,
@@ -101,46 +98,6 @@ function checks(sb: SwitchboardResult, aborted: boolean): BenchReport['checks'] 
   ];
   if (aborted) c.push({ name: 'completed', ok: false, detail: 'interrupted by a signal' });
   return c;
-}
-
-/** What a spawned process was and what it logged, for the report. */
-export function processReport(p: ManagedProcess): ProcessReport {
-  return {
-    name: p.name,
-    role: p.ready?.role ?? p.name,
-    nodeId: p.ready?.nodeId ?? null,
-    pid: p.pid ?? null,
-    exit: p.exit,
-    warnLines: p.warnLines,
-    errorLines: p.errorLines,
-    problems: [...p.problems.values()].sort((a, b) => b.count - a.count),
-  };
-}
-
-/** SIGINT/SIGTERM end the load early (the run still drains, reports and stops its children). */
-export function installSignalStop(io: RunIo): { readonly aborted: boolean; dispose(): void } {
-  const state = { aborted: false };
-  const on = (sig: string) => {
-    if (state.aborted) {
-      io.log(`second ${sig}: exiting now`);
-      process.exit(130);
-    }
-    state.aborted = true;
-    io.log(`${sig}: ending the load early (again to exit at once)`);
-  };
-  const onInt = () => on('SIGINT');
-  const onTerm = () => on('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
-  return {
-    get aborted() {
-      return state.aborted;
-    },
-    dispose() {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-    },
-  };
 }
 
 /** Run `fn` over `items` with at most `n` in progress. */

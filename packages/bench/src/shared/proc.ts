@@ -21,6 +21,18 @@ export interface ProblemLine {
   count: number;
 }
 
+/** One spawned process and what it logged. */
+export interface ProcessReport {
+  name: string;
+  role: string;
+  nodeId: string | null;
+  pid: number | null;
+  exit: { code: number | null; signal: string | null } | null;
+  warnLines: number;
+  errorLines: number;
+  problems: Array<{ level: number; msg: string; count: number }>;
+}
+
 const live = new Set<ManagedProcess>();
 let exitHook = false;
 
@@ -210,4 +222,18 @@ export function readRssBytes(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** What a spawned process was and what it logged, for the report. */
+export function processReport(p: ManagedProcess): ProcessReport {
+  return {
+    name: p.name,
+    role: p.ready?.role ?? p.name,
+    nodeId: p.ready?.nodeId ?? null,
+    pid: p.pid ?? null,
+    exit: p.exit,
+    warnLines: p.warnLines,
+    errorLines: p.errorLines,
+    problems: [...p.problems.values()].sort((a, b) => b.count - a.count),
+  };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@switchboard/core';
-import { isTcpUser, parseBenchArgs, parseHostPort, type BenchOptions } from '../../src/load/args.js';
+import { parseBenchArgs, type BenchOptions } from '../../src/load/args.js';
+import { isTcpUser, parseHostPort } from '../../src/shared/args.js';
 import * as D from '../../src/shared/defaults.js';
 
 function opts(argv: string[]): BenchOptions {
