@@ -28,16 +28,17 @@ export {
   BENCH_USAGE,
   type BenchOptions,
   type BenchTarget,
-  type LoadMode,
   type ParsedBenchArgs,
 } from './load/args.js';
+export type { LoadMode } from './load/types.js';
 export { parseHostPort, isTcpUser } from './shared/args.js';
 export { LatencyHistogram, percentileOfSorted, type LatencySummary, type HistogramSnapshot } from './shared/histogram.js';
 export { MessageTracker, MsgFlag, makeContent, contentSentAt } from './load/tracker.js';
 export { LoadDriver, randomPeer, type LoadUser } from './load/load.js';
 export { SimUser, type Placement, type UserContext, type UserState } from './load/sim-user.js';
 export { PhaseStats, type Window } from './load/stats.js';
-export { openConn, type Conn, type Endpoint, type WsClient } from './conn/connection.js';
+export { openConn } from './conn/connection.js';
+export type { Conn, Endpoint, WsClient } from './conn/types.js';
 export { openRawWs, FrameReader, encodeClientFrame, checkUpgradeAnswer, rawWsHandshake, RAW_WS_MAX_PAYLOAD, type FrameSink } from './conn/raw-ws.js';
 export { dispatchUser, listNodes, drainNode, type DispatchAnswer, type AdminNode, type ReconnectPolicy } from './shared/dispatch-client.js';
 export { startEchoServer, EchoUser } from './load/echo.js';

@@ -19,7 +19,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { InvalidArgumentError, TimeoutError, UnavailableError } from '@switchboard/core';
-import type { Conn } from './connection.js';
+import type { Conn } from './types.js';
 
 /** Largest inbound frame payload accepted, bytes; a longer frame closes the connection. */
 export const RAW_WS_MAX_PAYLOAD = 1 << 20;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@switchboard/core';
 import { parseSenseMode, type SenseMode } from '@switchboard/protocol';
 import { numberFlags, parseFlags, parseHostPort, parseUrl } from '../shared/args.js';
-import type { WsClient } from '../conn/connection.js';
+import type { WsClient } from '../conn/types.js';
 import * as D from '../shared/defaults.js';
 
 /**

@@ -14,7 +14,8 @@ import {
 } from '@switchboard/protocol';
 import { TimeoutError, backoffMs } from '@switchboard/core';
 import { isTcpUser } from '../shared/args.js';
-import { openConn, type Conn, type Endpoint } from '../conn/connection.js';
+import { openConn } from '../conn/connection.js';
+import type { Conn, Endpoint } from '../conn/types.js';
 import { LatencyHistogram } from '../shared/histogram.js';
 import type { IdleWorkerJob, ReasonCounts, WorkerCounters } from './idle-ipc.js';
 import * as D from '../shared/defaults.js';

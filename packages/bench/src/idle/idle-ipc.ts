@@ -1,6 +1,6 @@
 import type { SenseMode } from '@switchboard/protocol';
 import type { HistogramSnapshot } from '../shared/histogram.js';
-import type { WsClient } from '../conn/connection.js';
+import type { WsClient } from '../conn/types.js';
 
 /**
  * Messages between `switchboard bench idle` (the parent) and its client worker processes, over

@@ -2,7 +2,7 @@ import type { LatencySummary } from '../shared/histogram.js';
 import type { IdleOptions } from './idle-args.js';
 import type { IdleGateway, ReasonCounts } from './idle-ipc.js';
 import type { ProcessReport } from '../shared/proc.js';
-import type { WsClient } from '../conn/connection.js';
+import type { WsClient } from '../conn/types.js';
 
 /** What a gateway's `/metrics` said (prom-client default metrics plus ours); null when absent. */
 export interface GatewayMetricsSample {

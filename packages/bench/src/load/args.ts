@@ -3,7 +3,7 @@ import { ConfigError } from '@switchboard/core';
 import { parseSenseMode, type SenseMode } from '@switchboard/protocol';
 import { numberFlags, parseFlags, parseHostPort, parseUrl } from '../shared/args.js';
 import * as D from '../shared/defaults.js';
-import type { Pairing } from './load.js';
+import type { LoadMode, Pairing } from './types.js';
 
 /** Where the simulated users connect. */
 export type BenchTarget =
@@ -11,9 +11,6 @@ export type BenchTarget =
   | { kind: 'direct'; wsUrl: string; tcp: { host: string; port: number } | null }
   | { kind: 'spawn-standalone' }
   | { kind: 'spawn-cluster'; gateways: number };
-
-/** Closed loop (`--inflight`) or open loop (`--rate`). */
-export type LoadMode = { kind: 'closed'; inflight: number } | { kind: 'open'; ratePerSec: number };
 
 /** Everything `switchboard bench` was asked to do, validated. */
 export interface BenchOptions {

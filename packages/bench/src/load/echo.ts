@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { dataPacket, decodePacket, encodePacket, type Packet } from '@switchboard/protocol';
-import { openConn, type Conn, type Endpoint } from '../conn/connection.js';
+import { openConn } from '../conn/connection.js';
+import type { Conn, Endpoint } from '../conn/types.js';
 import { ManagedProcess } from '../shared/proc.js';
 import { MessageTracker, MsgFlag, makeContent } from './tracker.js';
 import type { PhaseStats, Window } from './stats.js';

@@ -1,4 +1,4 @@
-import type { LoadMode } from './args.js';
+import type { LoadMode, Pairing } from './types.js';
 import type { Window } from './stats.js';
 import { OPEN_LOOP_TICK_MS } from '../shared/defaults.js';
 
@@ -19,9 +19,6 @@ export function randomPeer(self: number, n: number, random: () => number = Math.
   const j = Math.floor(random() * (n - 1));
   return j >= self ? j + 1 : j;
 }
-
-/** How a sender's receiver is chosen: any other user, one on the sender's node, or one on another node. */
-export type Pairing = 'random' | 'same-node' | 'cross-node';
 
 /** Random draws before `pickPeer` falls back to a scan of all users. */
 const PAIRING_TRIES = 32;

@@ -17,7 +17,8 @@ import {
   type SenseMode,
 } from '@switchboard/protocol';
 import { TimeoutError, UnavailableError, backoffMs } from '@switchboard/core';
-import { openConn, type Conn, type Endpoint } from '../conn/connection.js';
+import { openConn } from '../conn/connection.js';
+import type { Conn, Endpoint } from '../conn/types.js';
 import type { ReconnectPolicy } from '../shared/dispatch-client.js';
 import { MessageTracker, MsgFlag, contentSentAt, makeContent } from './tracker.js';
 import type { PhaseStats, Window } from './stats.js';

@@ -14,7 +14,7 @@ import {
 } from '@switchboard/protocol';
 import { IdleFleet } from '../../src/idle/idle-fleet.js';
 import type { IdleWorkerJob } from '../../src/idle/idle-ipc.js';
-import type { WsClient } from '../../src/conn/connection.js';
+import type { WsClient } from '../../src/conn/types.js';
 
 /** A minimal MobileIMSDK WebSocket server: answers logins (refusing uids in `refuse`) and keepalives. */
 async function fakeServer(refuse: Set<string> = new Set()) {

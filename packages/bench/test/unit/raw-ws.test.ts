@@ -3,7 +3,8 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { createHash } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TimeoutError, UnavailableError } from '@switchboard/core';
-import { openConn, type Conn } from '../../src/conn/connection.js';
+import { openConn } from '../../src/conn/connection.js';
+import type { Conn } from '../../src/conn/types.js';
 import {
   FrameReader,
   Opcode,
