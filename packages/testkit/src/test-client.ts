@@ -1,11 +1,10 @@
-import * as net from 'node:net';
-import { WebSocket, type RawData } from 'ws';
+import type * as net from 'node:net';
+import { WebSocket } from 'ws';
 import {
   ackPacket,
   createPacket,
   dataPacket,
   decodePacket,
-  decodeUtf8,
   encodeTcpFrame,
   keepAlivePacket,
   parseErrorResponse,
@@ -13,7 +12,6 @@ import {
   parseLoginResponse,
   PacketType,
   SERVER_UID,
-  TcpFrameDecoder,
   UNSET_UID,
   type ErrorResponse,
   type KickoutInfo,
@@ -22,107 +20,21 @@ import {
 } from '@switchboard/protocol';
 import { ImError, ImErrorCode, InvalidArgumentError, newFingerprint, TimeoutError } from '@switchboard/core';
 import { DEFAULT_CLIENT_CLOSE_GRACE_MS, DEFAULT_CLIENT_MAX_TCP_BODY_BYTES, DEFAULT_CLIENT_TIMEOUT_MS } from './defaults.js';
+import type { CloseInfo, CloseOptions, HistoryWaitOptions, LoginOptions, SendOptions, TestClientOptions, TestTransport, WaitOptions } from './test-client-types.js';
+import { asError, describe, describeClose, now, openTcp, openWs, resolveEndpoint, type SocketHandlers } from './test-client-io.js';
+import { scanner, WaitSet } from './waiters.js';
 import { encodeLoginInfoWithShape, encodeWithShape, type WireShape } from './wire-shape.js';
 
-/** Transport a `TestClient` speaks: WebSocket text frames, or TCP with 4-byte big-endian length framing. */
-export type TestTransport = 'ws' | 'tcp';
-
-/** Options of a `TestClient`. Give either `url` or `host` + `port`. */
-export interface TestClientOptions {
-  /**
-   * `ws` or `tcp`. @default inferred from `url` (`ws://`/`wss://` → ws, `tcp://` → tcp), else `ws`.
-   */
-  transport?: TestTransport;
-  /** `ws://127.0.0.1:PORT/websocket` for ws, `tcp://127.0.0.1:PORT` for tcp. */
-  url?: string;
-  /** Host when no `url` is given. @default '127.0.0.1' */
-  host?: string;
-  /** Port when no `url` is given. */
-  port?: number;
-  /** WebSocket path when no `url` is given. @default '/websocket' */
-  path?: string;
-  /** Which MobileIMSDK client family to imitate on the wire. @default 'java' */
-  shape?: WireShape;
-  /**
-   * Answer every incoming QoS packet with a type-4 ack, as real clients do. Set false to simulate a
-   * receiver that never acks. Can be changed later through `client.autoAck`. @default true
-   */
-  autoAck?: boolean;
-  /** Default timeout of every wait, in ms. @default DEFAULT_CLIENT_TIMEOUT_MS (5000) */
-  timeoutMs?: number;
-  /** Largest inbound TCP body, in bytes. @default DEFAULT_CLIENT_MAX_TCP_BODY_BYTES (6144, as real clients) */
-  maxTcpBodyBytes?: number;
-  /** Label used in error messages. @default the logged-in uid, else 'client' */
-  name?: string;
-}
-
-/** Per-call timeout override. */
-export interface WaitOptions {
-  /** ms. @default the client's `timeoutMs` */
-  timeoutMs?: number;
-}
-
-/** Where a history wait starts scanning. */
-export interface HistoryWaitOptions extends WaitOptions {
-  /**
-   * Index in the scanned list (`packets` or `messages`) to start from. Entries already received count,
-   * so a wait set up after the packet arrived still resolves. Pass `client.packets.length` (or
-   * `client.messages.length`) taken before an action to wait only for what that action causes.
-   * @default 0
-   */
-  since?: number;
-}
-
-/** Options of `TestClient.login`. */
-export interface LoginOptions extends WaitOptions {
-  /** `loginToken` (a JWT when the gateway runs `IM_AUTH=jwt`). @default null (omitted by the java shape) */
-  token?: string | null;
-  /** `extra` app data. @default null */
-  extra?: string | null;
-  /** `firstLoginTime` in ms; 0 = first login. Re-logins of the same device send the earlier answer. @default 0 */
-  firstLoginTime?: number;
-}
-
-/** Options of `TestClient.send`. */
-export interface SendOptions {
-  /** Send with `QoS: true` (needs an ack). @default true */
-  qos?: boolean;
-  /** Application message type. @default -1 */
-  typeu?: number;
-  /** Fingerprint; give the same fp again to imitate a client resend. @default a new UUID v4 when `qos` */
-  fp?: string;
-  /** `from` to put in the packet, to test from-spoofing. @default the logged-in uid, else '-1' */
-  from?: string;
-}
-
-/** Options of `TestClient.close`. */
-export interface CloseOptions {
-  /** Tear the connection down without a close handshake (ws terminate, TCP RST), as a lost network does. */
-  abrupt?: boolean;
-}
-
-/** How the connection ended. `code`/`reason` for WebSocket; `hadError` for TCP. */
-export interface CloseInfo {
-  code?: number;
-  reason?: string;
-  hadError?: boolean;
-}
-
-type Settle = () => boolean;
-
-interface Waiter {
-  /** Try to resolve from current state; true when settled. */
-  poll: Settle;
-  fail: (err: Error) => void;
-  /** Reject when the connection closes before the condition holds. */
-  rejectOnClose: boolean;
-  what: string;
-}
-
-/** Epoch ms with sub-ms precision, monotonic within the process: fit for loopback latencies. */
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
+export type {
+  TestTransport,
+  TestClientOptions,
+  WaitOptions,
+  HistoryWaitOptions,
+  LoginOptions,
+  SendOptions,
+  CloseOptions,
+  CloseInfo,
+} from './test-client-types.js';
 
 /**
  * A real MobileIMSDK v6 client for tests, over WebSocket or TCP.
@@ -185,7 +97,7 @@ export class TestClient {
   private readonly name: string | undefined;
   private readonly maxTcpBodyBytes: number;
   private readonly seenFps = new Set<string>();
-  private waiters = new Set<Waiter>();
+  private readonly waiters = new WaitSet();
   private ws: WebSocket | null = null;
   private socket: net.Socket | null = null;
   private connecting: Promise<void> | null = null;
@@ -396,78 +308,25 @@ export class TestClient {
       };
       const failed = (cause: unknown): void =>
         finish(this.error(ImErrorCode.UNAVAILABLE, `connect to ${this.url} failed: ${describe(cause)}`, cause));
-
-      if (this.transport === 'ws') {
-        const ws = new WebSocket(this.url, { perMessageDeflate: false });
-        this.ws = ws;
-        ws.on('open', () => finish());
-        ws.on('message', (data, isBinary) => this.onWsMessage(data, isBinary));
-        ws.on('error', (err) => {
+      const handlers: SocketHandlers = {
+        open: () => finish(),
+        text: (text) => this.onText(text),
+        badFrame: (err) => this.transportErrors.push(err),
+        error: (err) => {
           if (settled) this.transportErrors.push(err);
           else {
             failed(err);
             this.markClosed({ hadError: true });
           }
-        });
-        ws.on('close', (code, reason) => {
-          failed(new Error(`closed during handshake (${code})`));
-          this.markClosed({ code, reason: reason.toString('utf8') });
-        });
-      } else {
-        const { hostname, port } = new URL(this.url);
-        const socket = net.connect({ host: hostname, port: Number(port), noDelay: true });
-        this.socket = socket;
-        const decoder = new TcpFrameDecoder(this.maxTcpBodyBytes);
-        socket.on('connect', () => finish());
-        socket.on('data', (chunk: Buffer) => {
-          let bodies: Buffer[];
-          try {
-            bodies = decoder.push(chunk);
-          } catch (err) {
-            this.transportErrors.push(asError(err));
-            socket.destroy();
-            return;
-          }
-          for (const body of bodies) {
-            let text: string;
-            try {
-              text = decodeUtf8(body);
-            } catch (err) {
-              this.transportErrors.push(asError(err));
-              continue;
-            }
-            this.onText(text);
-          }
-        });
-        socket.on('error', (err) => {
-          if (settled) this.transportErrors.push(err);
-          else {
-            failed(err);
-            this.markClosed({ hadError: true });
-          }
-        });
-        socket.on('close', (hadError) => {
-          failed(new Error('closed before connecting'));
-          this.markClosed({ hadError });
-        });
-      }
+        },
+        close: (info, early) => {
+          failed(early);
+          this.markClosed(info);
+        },
+      };
+      if (this.transport === 'ws') this.ws = openWs(this.url, handlers);
+      else this.socket = openTcp(this.url, this.maxTcpBodyBytes, handlers);
     });
-  }
-
-  private onWsMessage(data: RawData, isBinary: boolean): void {
-    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    if (isBinary) {
-      this.transportErrors.push(new Error(`server sent a binary frame of ${buf.length} bytes; packets are text frames`));
-      return;
-    }
-    let text: string;
-    try {
-      text = decodeUtf8(buf);
-    } catch (err) {
-      this.transportErrors.push(asError(err));
-      return;
-    }
-    this.onText(text);
   }
 
   private onText(text: string): void {
@@ -487,7 +346,7 @@ export class TestClient {
       // A malformed framework payload (login response, error, kickout): keep the packet, log the problem.
       this.transportErrors.push(asError(err));
     }
-    this.pollWaiters();
+    this.waiters.poll();
   }
 
   private handlePacket(p: Packet, at: number): void {
@@ -567,10 +426,8 @@ export class TestClient {
       clearTimeout(this.closeGraceTimer);
       this.closeGraceTimer = null;
     }
-    this.pollWaiters();
-    for (const w of [...this.waiters]) {
-      if (w.rejectOnClose) w.fail(this.error(ImErrorCode.CLOSED, `connection closed (${describeClose(info)}) while waiting for ${w.what}${this.summary()}`));
-    }
+    this.waiters.poll();
+    this.waiters.failOnClose((what) => this.error(ImErrorCode.CLOSED, `connection closed (${describeClose(info)}) while waiting for ${what}${this.summary()}`));
   }
 
   // ---- waiting ----
@@ -582,33 +439,7 @@ export class TestClient {
       return Promise.reject(this.error(ImErrorCode.CLOSED, `connection is closed (${describeClose(this.closeInfo ?? {})}); cannot wait for ${what}${this.summary()}`));
     }
     const ms = timeoutMs ?? this.timeoutMs;
-    return new Promise<T>((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(waiter);
-      };
-      const waiter: Waiter = {
-        what,
-        rejectOnClose,
-        poll: () => {
-          const v = probe();
-          if (v === undefined) return false;
-          done();
-          resolve(v);
-          return true;
-        },
-        fail: (err) => {
-          done();
-          reject(err);
-        },
-      };
-      const timer = setTimeout(() => waiter.fail(new TimeoutError(`${this.label()}: timed out after ${ms} ms waiting for ${what}${this.summary()}`)), ms);
-      this.waiters.add(waiter);
-    });
-  }
-
-  private pollWaiters(): void {
-    for (const w of [...this.waiters]) w.poll();
+    return this.waiters.add(what, probe, ms, rejectOnClose, () => new TimeoutError(`${this.label()}: timed out after ${ms} ms waiting for ${what}${this.summary()}`));
   }
 
   // ---- messages ----
@@ -645,54 +476,4 @@ export async function connectClient(opts: TestClientOptions & { uid?: string; lo
     await client.close({ abrupt: true });
     throw err;
   }
-}
-
-function resolveEndpoint(opts: TestClientOptions): { transport: TestTransport; url: string } {
-  if (opts.url !== undefined) {
-    let u: URL;
-    try {
-      u = new URL(opts.url);
-    } catch (err) {
-      throw new InvalidArgumentError(`TestClient: bad url ${JSON.stringify(opts.url)}`, { cause: err });
-    }
-    const inferred: TestTransport = u.protocol === 'tcp:' ? 'tcp' : 'ws';
-    const transport = opts.transport ?? inferred;
-    if (transport !== inferred) throw new InvalidArgumentError(`TestClient: transport '${transport}' does not match url ${opts.url}`);
-    if (transport === 'ws' && u.protocol !== 'ws:' && u.protocol !== 'wss:') {
-      throw new InvalidArgumentError(`TestClient: url must start with ws://, wss:// or tcp://, got ${opts.url}`);
-    }
-    return { transport, url: opts.url };
-  }
-  if (opts.port === undefined) throw new InvalidArgumentError('TestClient: give either url or port');
-  const transport = opts.transport ?? 'ws';
-  const host = opts.host ?? '127.0.0.1';
-  const hostPart = host.includes(':') ? `[${host}]` : host;
-  const url = transport === 'tcp' ? `tcp://${hostPart}:${opts.port}` : `ws://${hostPart}:${opts.port}${opts.path ?? '/websocket'}`;
-  return { transport, url };
-}
-
-/** A probe that scans `list` from `start`, never rescanning entries already rejected. */
-function scanner(list: readonly Packet[], start: number, match?: (p: Packet) => boolean): () => Packet | undefined {
-  let i = Math.max(0, start);
-  return () => {
-    for (; i < list.length; i++) {
-      const p = list[i]!;
-      if (match === undefined || match(p)) return p;
-    }
-    return undefined;
-  };
-}
-
-function describeClose(info: CloseInfo): string {
-  if (info.code !== undefined) return `code ${info.code}${info.reason ? ` "${info.reason}"` : ''}`;
-  if (info.hadError !== undefined) return info.hadError ? 'socket error' : 'socket closed';
-  return 'never connected';
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message || err.name : String(err);
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }
