@@ -12,7 +12,7 @@ import {
   senseModeTimings,
   type Packet,
 } from '@switchboard/protocol';
-import { TimeoutError, backoffMs } from '@switchboard/core';
+import { TimeoutError, backoffMs, delay } from '@switchboard/core';
 import { isTcpUser } from '../shared/args.js';
 import { openConn } from '../conn/connection.js';
 import type { Conn, Endpoint } from '../conn/types.js';
@@ -95,6 +95,8 @@ export class IdleFleet {
   /**
    * Log every user in: `loginConcurrency` lanes, each taking the next user and retrying its failed
    * attempts with backoff until the login deadline. Resolves when every user is online or gave up.
+   * Its waits (`delay`, unref'd) need not hold the process open: a worker process is held by its IPC
+   * channel to the parent and its progress timer (`idle-worker.ts`).
    */
   async loginAll(): Promise<void> {
     this.startKeepAlive();
@@ -113,7 +115,7 @@ export class IdleFleet {
             this.state[k] = S.GAVE_UP;
             break;
           }
-          await sleep(wait);
+          await delay(wait);
         }
       }
     };
@@ -126,7 +128,7 @@ export class IdleFleet {
     if (rate === null) return;
     const due = this.pacedFrom + (this.paced++ * 1000) / rate;
     const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
+    if (wait > 0) await delay(wait);
   }
 
   /** One login attempt of user `k`: connect, login packet, type-50 answer. True when online. */
@@ -383,8 +385,4 @@ function connectFailure(err: unknown): string {
   const m = /(?:Unexpected server response: |refused: HTTP\/\d\.\d )(\d+)/.exec(msg);
   if (m) return `connect-http-${m[1]}`;
   return /bad handshake|in the answer/.test(msg) ? 'connect-bad-handshake' : 'connect-error';
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -3,7 +3,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { TimeoutError, UnavailableError } from '@switchboard/core';
+import { TimeoutError, UnavailableError, delay } from '@switchboard/core';
 import { isTcpUser } from '../shared/args.js';
 import { dispatchUser, type DispatchAnswer } from '../shared/dispatch-client.js';
 import { LatencyHistogram } from '../shared/histogram.js';
@@ -21,6 +21,7 @@ import {
 import { machineCpu, processReport, readCpuSeconds, readRssBytes } from '../shared/proc.js';
 import { installSignalStop, type RunIo } from '../shared/run-io.js';
 import { Sut, sourceNodeArgs } from '../shared/sut.js';
+import { heldDelay } from '../shared/wait.js';
 import * as D from '../shared/defaults.js';
 
 // ------------------------------------------------------------------ gateway probes
@@ -109,7 +110,8 @@ async function spawnedProbes(sut: Sut, uidPrefix: string): Promise<Probe[]> {
       a = await dispatchUser(sut.dispatchUrl, `${uidPrefix}probe`);
     } catch (err) {
       if (performance.now() > deadline) throw new UnavailableError('dispatch of the spawned system never answered', { cause: err });
-      await sleep(Math.min(1_000, 100 * 2 ** attempt));
+      // An unref'd wait is enough here: the spawned processes' pipes hold the process open.
+      await delay(Math.min(1_000, 100 * 2 ** attempt));
     }
   }
   const answer = a;
@@ -236,10 +238,6 @@ const median = (xs: readonly number[]): number | null => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
-}
-
 function addCounts(into: ReasonCounts, from: ReasonCounts): void {
   for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
 }
@@ -331,16 +329,16 @@ export async function runIdle(opts: IdleOptions, io: RunIo): Promise<IdleReport>
       if (bad) throw new UnavailableError(`client worker #${bad.index} failed to start: ${bad.problem}\n${bad.output()}`);
       if (performance.now() > readyBy) throw new TimeoutError(`client workers not ready within ${D.IDLE_WORKER_READY_TIMEOUT_MS} ms`);
       if (signals.aborted) throw new UnavailableError('interrupted while starting the client workers');
-      await sleep(50);
+      await heldDelay(50);
     }
 
     // ---- baseline: 0 users, after the settle
     const startedMs = sut ? Math.max(...sut.processes.map((p) => p.readyAt)) : Date.now();
     const settleLeft = startedMs + opts.settleS * 1000 - Date.now();
-    if (settleLeft > 0) await sleep(settleLeft);
+    if (settleLeft > 0) await heldDelay(settleLeft);
     const baselineSamples: number[][] = probes.map(() => []);
     for (let k = 0; k < D.IDLE_RSS_SAMPLES; k++) {
-      if (k > 0) await sleep(D.IDLE_BASELINE_SAMPLE_GAP_MS);
+      if (k > 0) await heldDelay(D.IDLE_BASELINE_SAMPLE_GAP_MS);
       const s = await Promise.all(probes.map((p) => sample(p, false)));
       s.forEach((x, g) => x.rssBytes !== null && baselineSamples[g]!.push(x.rssBytes));
     }
@@ -449,7 +447,7 @@ export async function runIdle(opts: IdleOptions, io: RunIo): Promise<IdleReport>
     }
     let nextTick = loginStart + D.IDLE_PROGRESS_INTERVAL_MS;
     while (!workers.every((w) => w.loggedIn !== null || w.gone) && !signals.aborted) {
-      await sleep(Math.min(50, nextTick - performance.now()));
+      await heldDelay(Math.min(50, nextTick - performance.now()));
       if (performance.now() >= nextTick) {
         await tick('login', `login t=${Math.round((performance.now() - loginStart) / 1000)}s`);
         nextTick += D.IDLE_PROGRESS_INTERVAL_MS;
@@ -484,7 +482,7 @@ export async function runIdle(opts: IdleOptions, io: RunIo): Promise<IdleReport>
         await tick('idle', `idle t=${Math.round((now - idleStart) / 1000)}/${opts.idleS}s`);
         nextTick += D.IDLE_PROGRESS_INTERVAL_MS;
       }
-      await sleep(Math.min(50, nextTick - performance.now(), (sampleAt[0] ?? idleEnd) - performance.now()));
+      await heldDelay(Math.min(50, nextTick - performance.now(), (sampleAt[0] ?? idleEnd) - performance.now()));
     }
     const afterIdle = await mark();
     const workerRss = workers.map((w) => (w.pid ? readRssBytes(w.pid) : null));
@@ -494,7 +492,7 @@ export async function runIdle(opts: IdleOptions, io: RunIo): Promise<IdleReport>
     // ---- stop the workers: who is still online?
     for (const w of workers) w.send({ type: 'stop' });
     const finalBy = performance.now() + D.IDLE_WORKER_FINAL_TIMEOUT_MS;
-    while (!workers.every((w) => w.final !== null || w.gone) && performance.now() < finalBy) await sleep(50);
+    while (!workers.every((w) => w.final !== null || w.gone) && performance.now() < finalBy) await heldDelay(50);
     for (const w of workers) if (w.final === null) w.problem ??= 'no final report';
     const sutAlive = sut ? sut.processes.every((p) => p.alive) : true;
     if (sut) {

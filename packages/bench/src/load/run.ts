@@ -9,6 +9,7 @@ import { EchoUser, startEchoServer } from './echo.js';
 import { LoadDriver } from './load.js';
 import { machineCpu, processReport, readCpuSeconds, type ManagedProcess } from '../shared/proc.js';
 import { installSignalStop, type RunIo } from '../shared/run-io.js';
+import { sleepUntil, waitUntil } from '../shared/wait.js';
 import type { BenchReport, EchoResult, NodeSample, SwitchboardResult, TimelineEntry } from './report.js';
 import { SimUser, type Placement, type UserContext } from './sim-user.js';
 import { PhaseStats, type Window } from './stats.js';
@@ -107,24 +108,6 @@ export async function pool<T>(items: readonly T[], n: number, fn: (t: T) => Prom
     while (i < items.length) await fn(items[i++]!);
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
-}
-
-/** Sleep until `t` (performance.now() ms) or until `stop()` says so, checking every `stepMs`. */
-async function sleepUntil(t: number, stop: () => boolean = () => false, stepMs = 100): Promise<void> {
-  while (performance.now() < t && !stop()) await sleep(Math.min(stepMs, Math.max(1, t - performance.now())));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Poll `cond` until true or `deadline`; true when it became true. */
-async function waitUntil(cond: () => boolean, deadline: number, stepMs = 100): Promise<boolean> {
-  for (;;) {
-    if (cond()) return true;
-    if (performance.now() >= deadline) return false;
-    await sleep(stepMs);
-  }
 }
 
 /** CPU cores the load generator used between two `process.cpuUsage()` samples over `ms`. */

@@ -16,7 +16,7 @@ import {
   type Packet,
   type SenseMode,
 } from '@switchboard/protocol';
-import { TimeoutError, UnavailableError, backoffMs } from '@switchboard/core';
+import { TimeoutError, UnavailableError, backoffMs, delay } from '@switchboard/core';
 import { openConn } from '../conn/connection.js';
 import type { Conn, Endpoint } from '../conn/types.js';
 import type { ReconnectPolicy } from '../shared/dispatch-client.js';
@@ -185,7 +185,7 @@ export class SimUser {
         if (this.state === 'stopped' || this.state === 'kicked') return false;
         const wait = backoffMs(attempt, 200, 3_000);
         if (performance.now() + wait >= deadline) return false;
-        await sleep(wait);
+        await delay(wait);
       }
     }
   }
@@ -453,8 +453,4 @@ export class SimUser {
       c.close();
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }
