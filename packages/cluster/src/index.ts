@@ -6,9 +6,26 @@ export {
   DEFAULT_OFFLINE_CAPACITY,
   DEFAULT_OFFLINE_TTL_MS,
 } from './offline-store.js';
+export {
+  type ConversationId,
+  type ConversationRef,
+  type HistoryMessage,
+  type AppendResult,
+  type ConversationSummary,
+  type HistoryStoreOptions,
+  type HistoryStore,
+  peerConversation,
+  groupConversation,
+  parseConversation,
+  conversationRef,
+  DEFAULT_HISTORY_MAX_PER_CONVERSATION,
+  DEFAULT_HISTORY_TTL_DAYS,
+  DEFAULT_HISTORY_TTL_MS,
+} from './history-store.js';
 export { type NodeRecord, type NodeRegistry, type NodeState, loadScore } from './node-registry.js';
 export { type Bridge, type BridgeMessage, type BridgeMessageType, type BridgeState } from './bridge.js';
 export { MemoryRouteStore } from './memory/memory-route-store.js';
 export { MemoryOfflineStore } from './memory/memory-offline-store.js';
+export { MemoryHistoryStore } from './memory/memory-history-store.js';
 export { MemoryNodeRegistry } from './memory/memory-node-registry.js';
 export { LocalBus, LocalBridge } from './memory/local-bridge.js';

@@ -1,0 +1,208 @@
+import type { UserId } from '@switchboard/core';
+import {
+  historyArgs,
+  sortByActivity,
+  unreadCount,
+  type AppendResult,
+  type ConversationId,
+  type ConversationSummary,
+  type HistoryMessage,
+  type HistoryStore,
+  type HistoryStoreOptions,
+} from '../history-store.js';
+
+interface Conversation {
+  lastSeq: number;
+  /** Lowest seq that may still be stored: the stored seqs are `lo..lastSeq` (trimming is oldest first). */
+  lo: number;
+  msgs: Map<number, HistoryMessage>;
+  fps: Map<string, number>;
+  /** Messages each user sent (trimmed ones included). */
+  sent: Map<UserId, number>;
+  /** Read marker and the user's own messages with seq <= marker (see HistoryStore TSDoc). */
+  read: Map<UserId, { seq: number; ownUpTo: number }>;
+  cursors: Map<UserId, number>;
+  /** `ttlMs` after the last append. */
+  expiresAt: number;
+}
+
+/**
+ * In-process HistoryStore: the standalone default and the unit-test twin of RedisHistoryStore. It
+ * keeps the same counters and trims the same way, so both give the same answers (one contract
+ * suite), including the documented unread over-estimate. Not durable; expired data is dropped when
+ * next touched.
+ */
+export class MemoryHistoryStore implements HistoryStore {
+  private convs = new Map<ConversationId, Conversation>();
+  /** user → conversation → last activity (sentAt, ms). */
+  private index = new Map<UserId, Map<ConversationId, number>>();
+  private readonly max: number;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+
+  constructor(opts: HistoryStoreOptions & { now?: () => number } = {}) {
+    ({ maxPerConversation: this.max, ttlMs: this.ttlMs } = historyArgs.options(opts));
+    this.now = opts.now ?? Date.now;
+  }
+
+  async append(conv: ConversationId, msg: Omit<HistoryMessage, 'seq'>, opts: { indexFor: readonly UserId[] }): Promise<AppendResult> {
+    historyArgs.message(msg);
+    const now = this.now();
+    let c = this.live(conv);
+    const dupSeq = c?.fps.get(msg.fp);
+    const first = dupSeq === undefined || !c ? undefined : this.visible(c, dupSeq, now - this.ttlMs);
+    // A first write that is already trimmed in effect (too old, or out of the count window) is not a duplicate.
+    if (dupSeq !== undefined && first) {
+      this.indexFor(opts.indexFor, conv, first.sentAt, now);
+      return { seq: dupSeq, duplicate: true, sentAt: first.sentAt };
+    }
+    if (!c) {
+      c = { lastSeq: 0, lo: 1, msgs: new Map(), fps: new Map(), sent: new Map(), read: new Map(), cursors: new Map(), expiresAt: 0 };
+      this.convs.set(conv, c);
+    }
+    const seq = ++c.lastSeq;
+    c.msgs.set(seq, { seq, fp: msg.fp, from: msg.from, to: msg.to, dataContent: msg.dataContent, typeu: msg.typeu, sentAt: msg.sentAt });
+    c.fps.set(msg.fp, seq);
+    c.sent.set(msg.from, (c.sent.get(msg.from) ?? 0) + 1);
+    this.trim(c, now);
+    c.expiresAt = now + this.ttlMs;
+    this.indexFor(opts.indexFor, conv, msg.sentAt, now);
+    return { seq, duplicate: false, sentAt: msg.sentAt };
+  }
+
+  async before(conv: ConversationId, opts: { before?: number; limit: number }): Promise<HistoryMessage[]> {
+    const limit = historyArgs.limit(opts.limit, this.max);
+    const bound = opts.before === undefined ? undefined : historyArgs.seq('before', opts.before);
+    const c = this.live(conv);
+    if (!c || limit === 0) return [];
+    const lo = this.keptFrom(c);
+    const cutoff = this.now() - this.ttlMs;
+    const out: HistoryMessage[] = [];
+    for (let s = Math.min(c.lastSeq, (bound ?? Infinity) - 1); s >= lo && out.length < limit; s--) {
+      const m = this.visible(c, s, cutoff);
+      if (m) out.push({ ...m });
+    }
+    return out.reverse();
+  }
+
+  async after(conv: ConversationId, opts: { after: number; limit: number }): Promise<HistoryMessage[]> {
+    const limit = historyArgs.limit(opts.limit, this.max);
+    const bound = historyArgs.seq('after', opts.after);
+    const c = this.live(conv);
+    if (!c || limit === 0) return [];
+    const cutoff = this.now() - this.ttlMs;
+    const out: HistoryMessage[] = [];
+    for (let s = Math.max(bound + 1, this.keptFrom(c)); s <= c.lastSeq && out.length < limit; s++) {
+      const m = this.visible(c, s, cutoff);
+      if (m) out.push({ ...m });
+    }
+    return out;
+  }
+
+  async lastSeq(conv: ConversationId): Promise<number> {
+    return this.live(conv)?.lastSeq ?? 0;
+  }
+
+  async markRead(user: UserId, conv: ConversationId, seq: number): Promise<number> {
+    historyArgs.seq('seq', seq);
+    const c = this.live(conv);
+    if (!c) return 0;
+    const cur = c.read.get(user)?.seq ?? 0;
+    const to = Math.min(seq, c.lastSeq);
+    if (to <= cur) return cur;
+    // The user's own messages after the new marker, among those still stored (see HistoryStore TSDoc).
+    let own = 0;
+    for (let s = Math.max(to + 1, this.keptFrom(c)); s <= c.lastSeq; s++) if (c.msgs.get(s)?.from === user) own++;
+    c.read.set(user, { seq: to, ownUpTo: (c.sent.get(user) ?? 0) - own });
+    return to;
+  }
+
+  async conversations(user: UserId, opts: { limit: number; also?: readonly ConversationId[] }): Promise<ConversationSummary[]> {
+    const limit = historyArgs.limit(opts.limit, Number.MAX_SAFE_INTEGER);
+    if (limit === 0) return [];
+    const cutoff = this.now() - this.ttlMs;
+    // Like ZREVRANGEBYSCORE: newest first, equal scores in reverse id order.
+    const idx = this.index.get(user) ?? new Map<ConversationId, number>();
+    for (const [id, at] of idx) if (at <= cutoff) idx.delete(id);
+    const indexed = [...idx]
+      .sort(([a, x], [b, y]) => y - x || (a < b ? 1 : a > b ? -1 : 0))
+      .slice(0, limit);
+    const also = new Set(opts.also ?? []);
+    const candidates = new Map<ConversationId, number | undefined>(indexed);
+    for (const id of also) if (!candidates.has(id)) candidates.set(id, undefined);
+    const rows: { summary: ConversationSummary; activity: number }[] = [];
+    for (const [id, at] of candidates) {
+      const c = this.live(id);
+      if (!c && !also.has(id)) continue;
+      const lastSeq = c?.lastSeq ?? 0;
+      const newest = c && this.visible(c, lastSeq, cutoff);
+      const last = newest ? { ...newest } : null;
+      const read = c?.read.get(user) ?? { seq: 0, ownUpTo: 0 };
+      const unread = unreadCount(lastSeq, c?.sent.get(user) ?? 0, read.seq, read.ownUpTo);
+      rows.push({ summary: { id, last, lastSeq, readSeq: read.seq, unread }, activity: Math.max(at ?? -Infinity, last?.sentAt ?? -Infinity) });
+    }
+    return sortByActivity(rows).slice(0, limit);
+  }
+
+  async cursor(user: UserId, conv: ConversationId): Promise<number> {
+    return this.live(conv)?.cursors.get(user) ?? 0;
+  }
+
+  async advanceCursor(user: UserId, conv: ConversationId, seq: number): Promise<void> {
+    historyArgs.seq('seq', seq);
+    const c = this.live(conv);
+    if (!c) return;
+    const to = Math.min(seq, c.lastSeq);
+    if (to > (c.cursors.get(user) ?? 0)) c.cursors.set(user, to);
+  }
+
+  async close(): Promise<void> {}
+
+  private live(conv: ConversationId): Conversation | undefined {
+    const c = this.convs.get(conv);
+    if (c && c.expiresAt <= this.now()) {
+      this.convs.delete(conv);
+      return undefined;
+    }
+    return c;
+  }
+
+  /** The message at `seq` if a read may return it. */
+  private visible(c: Conversation, seq: number, cutoff: number): HistoryMessage | undefined {
+    const m = c.msgs.get(seq);
+    return m && seq >= this.keptFrom(c) && m.sentAt > cutoff ? m : undefined;
+  }
+
+  /** Lowest seq a read may return: stored and inside the count window. */
+  private keptFrom(c: Conversation): number {
+    return Math.max(c.lo, c.lastSeq - this.max + 1, 1);
+  }
+
+  /** Drop the oldest messages beyond the count or older than ttl (never the newest), with their fps. */
+  private trim(c: Conversation, now: number): void {
+    const cutoff = now - this.ttlMs;
+    while (c.lo < c.lastSeq) {
+      const m = c.msgs.get(c.lo);
+      if (m) {
+        if (c.lastSeq - c.lo + 1 <= this.max && m.sentAt > cutoff) break;
+        if (c.fps.get(m.fp) === c.lo) c.fps.delete(m.fp);
+        c.msgs.delete(c.lo);
+      }
+      c.lo++;
+    }
+  }
+
+  /** Stale index entries are dropped by `conversations`; the Redis index also expires as a whole. */
+  private indexFor(users: readonly UserId[], conv: ConversationId, at: number, now: number): void {
+    const cutoff = now - this.ttlMs;
+    for (const u of users) {
+      let idx = this.index.get(u);
+      if (!idx) {
+        idx = new Map();
+        this.index.set(u, idx);
+      }
+      if (at > cutoff) idx.set(conv, Math.max(idx.get(conv) ?? -Infinity, at));
+    }
+  }
+}
+
