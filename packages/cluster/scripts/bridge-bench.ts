@@ -66,7 +66,7 @@ function sendOne(): void {
   if (issued >= N) return;
   const i = issued++;
   const sentAt = performance.now();
-  a.send(b.nodeId, { type: 'deliver', origin: a.nodeId, to: asUserId(`u${i % 1000}`), fp: `fp-${i}`, packet }).then(
+  a.send(b.nodeId, { type: 'deliver', origin: a.nodeId, from: asUserId('sender'), to: asUserId(`u${i % 1000}`), fp: `fp-${i}`, packet }).then(
     () => {
       latencies[confirmed] = performance.now() - sentAt;
       confirmed += 1;

@@ -2,15 +2,17 @@ import type { ConnId, NodeId, UserId } from '@switchboard/core';
 
 /**
  * Messages between gateways (architecture §4). Every message names its `origin` node.
- * - `deliver`: write `packet` (wire JSON of a C2C or S2C packet) to user `to` on the target node.
- * - `ack`: the receiver `from` acked `fp`, relayed to the node holding custody for sender `to`.
+ * - `deliver`: write `packet` (wire JSON of a C2C or S2C packet) from sender `from` to user `to` on
+ *   the target node; `fp` is null for a message without QoS (no ack expected).
+ * - `ack`: the receiver `from` acked `fp`, relayed to the node holding custody for sender `to`
+ *   (names as on the wire: the ack travels from the receiver to the sender).
  * - `kick`: close user `userId`'s connection `connId` with a kickout code.
  * - `push`: a server message (from "0") for user `to`, to be taken into custody on the target node
  *   (the push API of dispatch). `fp` is chosen by the sender so it can answer with it at once.
  * - `control`: node-level notices (drain and the like).
  */
 export type BridgeMessage =
-  | { type: 'deliver'; origin: NodeId; to: UserId; fp: string | null; packet: string }
+  | { type: 'deliver'; origin: NodeId; from: UserId; to: UserId; fp: string | null; packet: string }
   | { type: 'push'; origin: NodeId; to: UserId; fp: string; dataContent: string; typeu: number; qos: boolean }
   | { type: 'ack'; origin: NodeId; fp: string; from: UserId; to: UserId }
   | { type: 'kick'; origin: NodeId; userId: UserId; connId: ConnId; code: number; reason: string | null }

@@ -29,3 +29,4 @@ export { MemoryOfflineStore } from './memory/memory-offline-store.js';
 export { MemoryHistoryStore } from './memory/memory-history-store.js';
 export { MemoryNodeRegistry } from './memory/memory-node-registry.js';
 export { LocalBus, LocalBridge } from './memory/local-bridge.js';
+export { findRoute, liveRoute, type NodeLiveness } from './route-resolver.js';

@@ -1,3 +1,6 @@
+import type { SenseMode } from '@switchboard/protocol';
+export { DEFAULT_TCP_MAX_BODY_BYTES } from '@switchboard/protocol';
+
 /** Defaults of the gateway, in one place, units in the names. */
 export const DEFAULT_WS_PORT = 3000;
 export const DEFAULT_TCP_PORT = 8901;
@@ -37,6 +40,12 @@ export const DEFAULT_SWEEP_INTERVAL_MS = 5_000;
 export const DEFAULT_OFFLINE_DELIVERY_BATCH = 1_000;
 /** Drain deadline. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+/** Client closes of a drain are spread over min(this, drain timeout / 3). */
+export const DEFAULT_DRAIN_SPREAD_MAX_MS = 5_000;
+/** Heartbeat sense mode (protocol §5): the idle timeouts follow its row. */
+export const DEFAULT_SENSE_MODE: SenseMode = '15S';
+/** Offline queue delivery waits this long for the connection's buffer to drain below half its bound. */
+export const OFFLINE_PACING_STEP_MS = 5;
 /** HTTP auth webhook timeout. */
 export const DEFAULT_AUTH_HTTP_TIMEOUT_MS = 3_000;
 /**

@@ -24,6 +24,7 @@ export {
   ackPacket,
   echoResponsePacket,
   dataPacket,
+  serverPushPacket,
 } from './payloads.js';
 export { TCP_HEADER_BYTES, DEFAULT_TCP_MAX_BODY_BYTES, encodeTcpFrame, TcpFrameDecoder, decodeUtf8 } from './framing.js';
 export { SENSE_MODES, type SenseMode, type SenseModeTimings, senseModeTimings, parseSenseMode } from './sense-mode.js';

@@ -186,3 +186,20 @@ export function dataPacket(fields: {
 }): Packet {
   return createPacket({ type: PacketType.DATA, ...fields });
 }
+
+/**
+ * A message from the server (`from: "0"`) to user `to`: what the push API delivers. With QoS it
+ * carries `fp` and the receiver acks it; `sm` is the server time it was made.
+ */
+export function serverPushPacket(fields: { to: string; dataContent: string; fp: string | null; qos: boolean; typeu?: number; sm?: number }): Packet {
+  return createPacket({
+    type: PacketType.DATA,
+    dataContent: fields.dataContent,
+    from: SERVER_UID,
+    to: fields.to,
+    fp: fields.qos ? fields.fp : null,
+    QoS: fields.qos,
+    typeu: fields.typeu ?? -1,
+    sm: fields.sm ?? Date.now(),
+  });
+}

@@ -5,7 +5,10 @@ import type { BridgeMessage } from '../bridge.js';
  * Wire encoding of a BridgeMessage in an AMQP body (UTF-8), version 1:
  *
  *     <head JSON>            for ack, kick, push, control: the whole message as one JSON object
- *     <head JSON>\n<packet>  for deliver: head = {type,origin,to,fp}; the packet follows raw
+ *     <head JSON>\n<packet>  for deliver: head = {type,origin,from,to,fp}; the packet follows raw
+ *
+ * `from` (the sender) was added to deliver heads later; a head without it (from a gateway of an
+ * earlier version, during a rolling upgrade) gets it from the packet's own `from`.
  *
  * `JSON.stringify` never emits a raw line feed, so the first `\n` always ends the head and the
  * packet (already JSON text from the client) travels verbatim: no second escaping, no AMQP header
@@ -33,7 +36,7 @@ export function encodeBridgeMessage(msg: BridgeMessage): Buffer {
   switch (msg.type) {
     case 'deliver':
       return Buffer.from(
-        `${JSON.stringify({ type: 'deliver', origin: msg.origin, to: msg.to, fp: msg.fp })}\n${msg.packet}`,
+        `${JSON.stringify({ type: 'deliver', origin: msg.origin, from: msg.from, to: msg.to, fp: msg.fp })}\n${msg.packet}`,
         'utf8',
       );
     case 'ack':
@@ -105,12 +108,14 @@ export function decodeBridgeMessage(body: Buffer): BridgeMessage {
   const type = head['type'];
   if (type === 'deliver') {
     if (lf < 0) throw new MalformedBridgeMessage('deliver without packet');
+    const packet = body.toString('utf8', lf + 1);
     return {
       type,
       origin: str(head, 'origin') as NodeId,
+      from: (head['from'] === undefined ? senderOfPacket(packet) : str(head, 'from')) as UserId,
       to: str(head, 'to') as UserId,
       fp: strOrNull(head, 'fp'),
-      packet: body.toString('utf8', lf + 1),
+      packet,
     };
   }
   if (lf >= 0) throw new MalformedBridgeMessage(`unexpected payload after ${String(type)} head`);
@@ -215,4 +220,18 @@ export function splitBridgeBody(body: Buffer): Buffer[] {
   }
   if (offset !== body.length) throw new MalformedBridgeMessage('batch sizes do not add up to the body');
   return items;
+}
+
+/** The `from` of a packet in a deliver head of an earlier version (without `from`). */
+function senderOfPacket(packet: string): string {
+  let p: unknown;
+  try {
+    p = JSON.parse(packet);
+  } catch (err) {
+    throw new MalformedBridgeMessage('deliver packet is not JSON', { cause: err });
+  }
+  const from = typeof p === 'object' && p !== null ? (p as Record<string, unknown>)['from'] : undefined;
+  if (typeof from === 'string') return from;
+  if (typeof from === 'number' && Number.isSafeInteger(from)) return String(from);
+  throw new MalformedBridgeMessage('deliver packet without a sender');
 }

@@ -15,7 +15,7 @@ export interface BridgePair {
 const UNROUTABLE_WITHIN_MS = 1_000;
 
 function deliver(origin: NodeId, i: number, packet = `{"type":2,"dataContent":"m${i}","from":"u1","to":"u2","fp":"f${i}","QoS":true}`): BridgeMessage {
-  return { type: 'deliver', origin, to: asUserId('u2'), fp: `f${i}`, packet };
+  return { type: 'deliver', origin, from: asUserId('u1'), to: asUserId('u2'), fp: `f${i}`, packet };
 }
 
 /** Every variant of every message type, with the awkward values a codec can get wrong. */
@@ -24,13 +24,14 @@ function everyMessage(origin: NodeId): BridgeMessage[] {
     {
       type: 'deliver',
       origin,
+      from: asUserId('a'),
       to: asUserId('user-ü-1'),
       fp: randomUUID(),
       packet: '{"type":2,"dataContent":"héllo \\"wörld\\" 😀\\nline","from":"a","to":"b","fp":"x","QoS":true}',
     },
     // A packet as a client may send it: raw line feeds and tabs between tokens.
-    { type: 'deliver', origin, to: asUserId('u2'), fp: null, packet: '{\n\t"type": 2,\n\t"dataContent": "a\\nb"\n}\n' },
-    { type: 'deliver', origin, to: asUserId('u3'), fp: null, packet: '' },
+    { type: 'deliver', origin, from: asUserId('u1'), to: asUserId('u2'), fp: null, packet: '{\n\t"type": 2,\n\t"dataContent": "a\\nb"\n}\n' },
+    { type: 'deliver', origin, from: asUserId('u1'), to: asUserId('u3'), fp: null, packet: '' },
     { type: 'ack', origin, fp: randomUUID(), from: asUserId('receiver'), to: asUserId('sender') },
     { type: 'kick', origin, userId: asUserId('u1'), connId: asConnId('c-1'), code: 4501, reason: 'duplicate login' },
     { type: 'kick', origin, userId: asUserId('u1'), connId: asConnId('c-2'), code: 4000, reason: null },

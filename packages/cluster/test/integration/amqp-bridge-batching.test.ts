@@ -55,7 +55,7 @@ async function node(opts: Partial<AmqpBridgeOptions> = {}, handler?: (m: BridgeM
 }
 
 function deliver(origin: NodeId, i: number, packet = `{"type":2,"dataContent":"m${i}","from":"u1","to":"u2","fp":"f${i}","QoS":true}`): BridgeMessage {
-  return { type: 'deliver', origin, to: asUserId('u2'), fp: `f${i}`, packet };
+  return { type: 'deliver', origin, from: asUserId('u1'), to: asUserId('u2'), fp: `f${i}`, packet };
 }
 
 const fpOf = (m: BridgeMessage): string | null => (m.type === 'deliver' ? m.fp : null);

@@ -16,8 +16,14 @@ const origin = asNodeId('gw-1');
 describe('bridge codec', () => {
   it('encode - deliver carries the packet verbatim after one JSON head line', () => {
     const packet = '{"type":2,\n "dataContent":"a\\"b"}';
-    const body = encodeBridgeMessage({ type: 'deliver', origin, to: asUserId('u'), fp: 'f', packet });
-    expect(body.toString('utf8')).toBe(`{"type":"deliver","origin":"gw-1","to":"u","fp":"f"}\n${packet}`);
+    const body = encodeBridgeMessage({ type: 'deliver', origin, from: asUserId('s'), to: asUserId('u'), fp: 'f', packet });
+    expect(body.toString('utf8')).toBe(`{"type":"deliver","origin":"gw-1","from":"s","to":"u","fp":"f"}\n${packet}`);
+  });
+
+  it('decode - a deliver head without from (a gateway of an earlier version) takes the packet\'s sender', () => {
+    const m = decodeBridgeMessage(Buffer.from('{"type":"deliver","origin":"o","to":"u","fp":"f"}\n{"type":2,"from":"alice","to":"u"}'));
+    expect(m).toMatchObject({ type: 'deliver', from: 'alice', to: 'u', fp: 'f' });
+    expect(() => decodeBridgeMessage(Buffer.from('{"type":"deliver","origin":"o","to":"u","fp":"f"}\nnot json'))).toThrow(MalformedBridgeMessage);
   });
 
   it('encode - sends only the fields of the type', () => {
@@ -27,7 +33,7 @@ describe('bridge codec', () => {
 
   it('decode - round-trips every type', () => {
     const all: BridgeMessage[] = [
-      { type: 'deliver', origin, to: asUserId('ü'), fp: null, packet: '\n\n' },
+      { type: 'deliver', origin, from: asUserId('s'), to: asUserId('ü'), fp: null, packet: '\n\n' },
       { type: 'ack', origin, fp: 'f', from: asUserId('a'), to: asUserId('b') },
       { type: 'kick', origin, userId: asUserId('u'), connId: asConnId('c'), code: 4501, reason: null },
       { type: 'push', origin, to: asUserId('p'), fp: 'f2', dataContent: '{"x":1}\n', typeu: -1, qos: false },
@@ -67,9 +73,9 @@ describe('bridge codec', () => {
 
   it('batch - splits back into the items in order, each decoding to its message', () => {
     const all: BridgeMessage[] = [
-      { type: 'deliver', origin, to: asUserId('ü'), fp: 'f1', packet: '{"type":2,\n"dataContent":"😀"}\n' },
+      { type: 'deliver', origin, from: asUserId('s'), to: asUserId('ü'), fp: 'f1', packet: '{"type":2,\n"dataContent":"😀"}\n' },
       { type: 'ack', origin, fp: 'f', from: asUserId('a'), to: asUserId('b') },
-      { type: 'deliver', origin, to: asUserId('u'), fp: null, packet: '' },
+      { type: 'deliver', origin, from: asUserId('s'), to: asUserId('u'), fp: null, packet: '' },
       { type: 'kick', origin, userId: asUserId('u'), connId: asConnId('c'), code: 4501, reason: 'x\ny' },
       { type: 'control', origin, action: 'drain' },
     ];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '@switchboard/core';
-import { DeadlineQueue } from '../../src/deadline-queue.js';
+import { DeadlineQueue } from '../../src/delivery/deadline-queue.js';
 
 describe('DeadlineQueue', () => {
   it('fires each key once, in the order set, no earlier than its delay', async () => {

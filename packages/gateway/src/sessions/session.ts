@@ -1,6 +1,6 @@
 import type { ConnId, Logger, UserId } from '@switchboard/core';
-import type { Transport } from './transport/transport.js';
-import { TokenBucket } from './rate-limit.js';
+import type { Transport } from '../transport/transport.js';
+import { TokenBucket } from '../rate-limit.js';
 
 /** Control packets (acks, keepalives…) may come this many times faster than data packets. */
 export const CONTROL_RATE_FACTOR = 5;

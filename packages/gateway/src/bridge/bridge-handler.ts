@@ -1,0 +1,82 @@
+import type { Logger } from '@switchboard/core';
+import type { BridgeMessage, BridgeState } from '@switchboard/cluster';
+import type { GatewayMetrics } from '../metrics.js';
+import type { CustodyDesk } from '../delivery/custody.js';
+import type { LocalDelivery } from '../delivery/local-delivery.js';
+import type { Messages } from '../delivery/messages.js';
+import type { Logins } from '../sessions/login.js';
+import type { SessionHub } from '../sessions/session-hub.js';
+
+export interface BridgeHandlerDeps {
+  log: Logger;
+  metrics: GatewayMetrics;
+  hub: SessionHub;
+  local: LocalDelivery;
+  custody: CustodyDesk;
+  messages: Messages;
+  logins: Logins;
+  drain: () => void;
+  /** The link came back after being down: deliver what fell to offline queues meanwhile. */
+  redeliverOffline: (reason: string) => void;
+}
+
+/**
+ * What other nodes send this one (architecture §4): messages for local users go through the same
+ * local write path as local senders' messages; acks settle custody held here; kicks, pushes and
+ * drain requests go to their owners.
+ */
+export class BridgeHandler {
+  private wasDown = false;
+
+  constructor(private readonly d: BridgeHandlerDeps) {}
+
+  readonly onMessage = (msg: BridgeMessage): void => {
+    try {
+      this.handle(msg);
+    } catch (err) {
+      this.d.log.error({ err }, 'bridge message handler failed');
+    }
+  };
+
+  readonly onStateChange = (state: BridgeState): void => {
+    this.d.log.info({ bridge: state }, 'bridge state changed');
+    if (state === 'down') this.wasDown = true;
+    if (state === 'up' && this.wasDown) {
+      this.wasDown = false;
+      // While our queue was gone, messages for our users fell to their offline queues.
+      this.d.redeliverOffline('bridge reconnected');
+      // And messages we stored for users elsewhere could not be nudged to them.
+      this.d.custody.nudgeHeldBack();
+    }
+  };
+
+  private handle(msg: BridgeMessage): void {
+    switch (msg.type) {
+      case 'deliver': {
+        // No session, or one whose transport cannot carry it: the origin's custody times out and
+        // stores it offline (kept for a login on a transport that carries it).
+        const s = this.d.hub.user(msg.to);
+        if (!s) return;
+        const ack = msg.fp === null ? null : { fp: msg.fp, record: { origin: msg.origin, sender: msg.from, viaOffline: false } };
+        this.d.local.write(s, msg.packet, ack);
+        return;
+      }
+      case 'ack':
+        this.d.metrics.acksRelayed.inc();
+        this.d.custody.onReceiverAck({ sender: msg.to, receiver: msg.from, fp: msg.fp });
+        return;
+      case 'kick': {
+        const s = this.d.hub.conn(msg.connId);
+        if (s && s.userId === msg.userId) this.d.logins.kickLocal(s, msg.code, msg.reason);
+        return;
+      }
+      case 'push':
+        // A push from dispatch for a user of this node: custody starts here.
+        this.d.messages.push(msg.to, msg.dataContent, { typeu: msg.typeu, qos: msg.qos, fp: msg.fp });
+        return;
+      case 'control':
+        if (msg.action === 'drain') this.d.drain();
+        return;
+    }
+  }
+}

@@ -1,0 +1,311 @@
+import { ErrorCode, ackPacket, type Packet } from '@switchboard/protocol';
+import { LogThrottle, UnroutableError, type ConnId, type Logger, type NodeId, type UserId } from '@switchboard/core';
+import type { Bridge, OfflineStore, StoreOutcome } from '@switchboard/cluster';
+import type { GatewayMetrics } from '../metrics.js';
+import { MAX_NUDGE_AGAIN } from '../defaults.js';
+import type { Session } from '../sessions/session.js';
+import type { SessionHub } from '../sessions/session-hub.js';
+import { DeadlineQueue } from './deadline-queue.js';
+import { TtlMap } from './ttl-map.js';
+import type { LocalDelivery } from './local-delivery.js';
+import type { Outcomes } from './outcomes.js';
+import type { RouteResolver } from './route-resolver.js';
+
+/** A QoS message in this gateway's custody, from its sender's arrival until ack or offline storage. */
+export interface Custody {
+  key: string;
+  fp: string;
+  sender: UserId;
+  senderConn: ConnId | null;
+  receiver: UserId;
+  packet: Packet;
+  wire: string;
+  receivedAt: number;
+  attempt: number;
+  state: 'delivering' | 'storing' | 'done';
+  ackedWhileStoring: boolean;
+  kind: 'c2c' | 's2c';
+  /** Receiver connections this custody already wrote the message to (the nudge skips them); rarely more than one. */
+  triedConns: ConnId[];
+}
+
+/** What a new custody is about; `take` adds the delivery state. */
+export type CustodyClaim = Pick<Custody, 'fp' | 'sender' | 'senderConn' | 'receiver' | 'packet' | 'wire' | 'kind'>;
+
+/** A receiver's ack of one message: who acked which sender's fp. */
+export interface ReceiverAck {
+  sender: UserId;
+  receiver: UserId;
+  fp: string;
+}
+
+export interface CustodyDeps {
+  nodeId: NodeId;
+  log: Logger;
+  metrics: GatewayMetrics;
+  hub: SessionHub;
+  local: LocalDelivery;
+  resolver: RouteResolver;
+  bridge: Bridge;
+  offline: OfflineStore;
+  outcomes: Outcomes;
+  resendMs: number;
+  giveUpMs: number;
+  c2cDedupeMs: number;
+}
+
+const custodyKey = (sender: string, fp: string) => sender + '\n' + fp;
+
+/**
+ * QoS custody (architecture §5): a message is held from its arrival until the receiver acks it
+ * (the sender is acked then) or it is stored offline (the sender is acked once the store is
+ * durable). Delivery writes locally or relays over the bridge; one resend after `resendMs`, then
+ * offline storage at `giveUpMs`. Deadlines live in two FIFO queues with one timer each.
+ */
+export class CustodyDesk {
+  private readonly held = new Map<string, Custody>();
+  private readonly resendDue: DeadlineQueue<Custody>;
+  private readonly giveUpDue: DeadlineQueue<Custody>;
+  /** (sender, fp) of messages delivered or stored lately: a resend is acked at once. */
+  private readonly done: TtlMap<true>;
+  /**
+   * Messages stored offline for a receiver online on another node whose nudge could not cross the
+   * bridge (our link was down): nudged again once it is back, so they do not wait for a re-login.
+   */
+  private readonly nudgeAgain = new Map<string, Custody>();
+  private readonly quiet = { lookup: new LogThrottle(), bridgeSend: new LogThrottle(), offlineStore: new LogThrottle(), remove: new LogThrottle() };
+
+  constructor(private readonly d: CustodyDeps) {
+    this.done = new TtlMap(d.c2cDedupeMs);
+    this.resendDue = new DeadlineQueue(d.resendMs, (c) => {
+      if (c.state === 'delivering') void this.attempt(c);
+    });
+    this.giveUpDue = new DeadlineQueue(Math.max(0, d.giveUpMs - d.resendMs), (c) => {
+      if (c.state === 'delivering') void this.toOffline(c);
+    });
+  }
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  /** Whether the message is in custody now (a resend meanwhile needs nothing: the ack will come). */
+  holds(sender: UserId, fp: string): boolean {
+    return this.held.has(custodyKey(sender, fp));
+  }
+
+  /** Whether the message was delivered or stored lately (a resend gets the ack it missed). */
+  settled(sender: UserId, fp: string): boolean {
+    return this.done.has(custodyKey(sender, fp));
+  }
+
+  /** Hold the message until the receiver's ack (or the offline store) settles it; start delivering it. */
+  take(claim: CustodyClaim): void {
+    const c: Custody = { ...claim, key: custodyKey(claim.sender, claim.fp), receivedAt: Date.now(), attempt: 0, state: 'delivering', ackedWhileStoring: false, triedConns: [] };
+    this.held.set(c.key, c);
+    this.d.metrics.custodyPending.set(this.held.size);
+    void this.attempt(c);
+  }
+
+  /** Write to a local receiver, or look up its node and relay. Synchronous on the local path (the hot one). */
+  private attempt(c: Custody): void | Promise<void> {
+    c.attempt++;
+    const s = this.d.hub.user(c.receiver);
+    if (!s) return this.relay(c);
+    const result = this.d.local.write(s, c.wire, { fp: c.fp, record: { origin: this.d.nodeId, sender: c.sender, viaOffline: false } });
+    if (result === 'too_large') return this.tooLarge(c);
+    if (c.kind === 'c2c') this.d.metrics.messages.inc('c2c_local');
+    if (result === 'closed') return this.toOffline(c);
+    if (!c.triedConns.includes(s.connId)) c.triedConns.push(s.connId);
+    s.pendingIn.add(c.key);
+    return this.armTimer(c);
+  }
+
+  private async relay(c: Custody): Promise<void> {
+    let target: NodeId | null = null;
+    let targetConn: ConnId | null = null;
+    try {
+      const r = await this.d.resolver.remote(c.receiver);
+      if (r) ({ nodeId: target, connId: targetConn } = r);
+    } catch (err) {
+      const skipped = this.quiet.lookup.take();
+      if (skipped >= 0) this.d.log.warn({ err, skipped }, 'route lookup failed; storing offline');
+    }
+    if (c.state !== 'delivering') return;
+    if (target === null) return this.toOffline(c);
+    if (c.kind === 'c2c') this.d.metrics.messages.inc('c2c_remote');
+    const t0 = performance.now();
+    try {
+      await this.forward(target, c);
+      this.d.metrics.bridgePublish.observe((performance.now() - t0) / 1000);
+      if (targetConn !== null && !c.triedConns.includes(targetConn)) c.triedConns.push(targetConn);
+    } catch (err) {
+      if (!(err instanceof UnroutableError)) {
+        const skipped = this.quiet.bridgeSend.take();
+        if (skipped >= 0) this.d.log.warn({ err, node: target, skipped }, 'bridge send failed; storing offline');
+      }
+      if (c.state === 'delivering') return this.toOffline(c);
+      return;
+    }
+    if (c.state === 'delivering') this.armTimer(c);
+  }
+
+  private forward(target: NodeId, c: Custody): Promise<void> {
+    return this.d.bridge.send(target, { type: 'deliver', origin: this.d.nodeId, from: c.sender, to: c.receiver, fp: c.fp, packet: c.wire });
+  }
+
+  /** After the first attempt wait for the resend; after the second, for the move offline. */
+  private armTimer(c: Custody): void {
+    this.clearTimer(c);
+    if (c.attempt === 1) this.resendDue.add(c);
+    else this.giveUpDue.add(c);
+  }
+
+  private clearTimer(c: Custody): void {
+    this.resendDue.delete(c);
+    this.giveUpDue.delete(c);
+  }
+
+  /** The receiver's connection cannot carry the message: end custody, tell the sender (error 1031, no ack). */
+  private tooLarge(c: Custody): void {
+    this.finish(c);
+    this.d.outcomes.lost(c, 'too_large');
+    const s = this.senderSession(c);
+    if (s) this.d.hub.sendError(s, ErrorCode.MESSAGE_TOO_LARGE, c.fp);
+  }
+
+  /** The receiver acked: end custody and tell the sender (architecture §5 step 3). */
+  onReceiverAck(ack: ReceiverAck): void {
+    const c = this.held.get(custodyKey(ack.sender, ack.fp));
+    if (!c || c.receiver !== ack.receiver) {
+      // A late ack: the message may already sit in the receiver's offline queue.
+      this.removeOffline(ack.receiver, ack.fp);
+      return;
+    }
+    if (c.state === 'storing') {
+      c.ackedWhileStoring = true;
+      return;
+    }
+    if (c.state === 'done') return;
+    const latencyMs = Date.now() - c.receivedAt;
+    this.finish(c);
+    this.ackSender(c);
+    this.d.outcomes.delivered(c, latencyMs);
+  }
+
+  /** Remove an acked message from the receiver's offline queue; a failure is logged (throttled). */
+  removeOffline(receiver: UserId, fp: string): void {
+    this.d.offline.remove(receiver, fp).catch((err: unknown) => {
+      const skipped = this.quiet.remove.take();
+      if (skipped >= 0) this.d.log.warn({ err, skipped }, 'offline remove failed; the message may be delivered again (the client dedupes by fp)');
+    });
+  }
+
+  private finish(c: Custody): void {
+    c.state = 'done';
+    this.clearTimer(c);
+    this.held.delete(c.key);
+    this.d.hub.user(c.receiver)?.pendingIn.delete(c.key);
+    this.d.metrics.custodyPending.set(this.held.size);
+  }
+
+  private ackSender(c: Custody): void {
+    if (c.kind === 's2c') return;
+    this.done.set(c.key, true);
+    const byConn = c.senderConn ? this.d.hub.conn(c.senderConn) : undefined;
+    const s = byConn && byConn.userId === c.sender && byConn.state !== 'closed' ? byConn : this.d.hub.user(c.sender);
+    if (s) this.d.hub.send(s, ackPacket(c.receiver, c.sender, c.fp));
+  }
+
+  private senderSession(c: Custody): Session | undefined {
+    const s = c.senderConn ? this.d.hub.conn(c.senderConn) : undefined;
+    return s && s.state !== 'closed' ? s : undefined;
+  }
+
+  /** Architecture §5 step 5: store for the receiver, then ack the sender once the store is durable. */
+  private async toOffline(c: Custody): Promise<void> {
+    if (c.state !== 'delivering') return;
+    c.state = 'storing';
+    this.clearTimer(c);
+    let outcome: StoreOutcome | 'error';
+    try {
+      outcome = await this.d.offline.store(c.receiver, { fp: c.fp, packet: c.wire });
+    } catch (err) {
+      const skipped = this.quiet.offlineStore.take();
+      if (skipped >= 0) this.d.log.warn({ err, skipped }, 'offline store unavailable; the sender will resend');
+      outcome = 'error';
+    }
+    if (outcome === 'stored' || outcome === 'duplicate') {
+      this.d.outcomes.storedOffline(c);
+      this.finish(c);
+      this.ackSender(c);
+      if (c.ackedWhileStoring) this.removeOffline(c.receiver, c.fp);
+      else void this.nudge(c);
+      return;
+    }
+    this.finish(c);
+    this.d.outcomes.lost(c, outcome);
+    if (outcome === 'full') {
+      const s = c.senderConn ? this.d.hub.conn(c.senderConn) : undefined;
+      if (s) this.d.hub.sendError(s, ErrorCode.OFFLINE_QUEUE_FULL, c.fp);
+    }
+  }
+
+  /**
+   * The receiver may have logged in while we stored its message (after its gateway drained the
+   * queue). Deliver one copy without custody; its ack removes the queue entry.
+   */
+  private async nudge(c: Custody): Promise<void> {
+    const s = this.d.hub.user(c.receiver);
+    if (s) {
+      // A connection that already got the message (and its resend) without acking gets no third copy.
+      if (c.triedConns.includes(s.connId)) return;
+      this.d.local.write(s, c.wire, { fp: c.fp, record: { origin: this.d.nodeId, sender: c.sender, viaOffline: true } });
+      return;
+    }
+    let target: NodeId;
+    try {
+      const r = await this.d.resolver.remote(c.receiver);
+      if (!r || c.triedConns.includes(r.connId)) return;
+      target = r.nodeId;
+    } catch {
+      return; // the route store failed: it stays queued for the next login
+    }
+    try {
+      await this.forward(target, c);
+    } catch (err) {
+      // It stays queued for the next login. If our link is what failed (not a missing queue there,
+      // whose node redelivers at its own reconnect), nudge again when the link is back.
+      if (!(err instanceof UnroutableError) && this.nudgeAgain.size < MAX_NUDGE_AGAIN) this.nudgeAgain.set(c.key, c);
+    }
+  }
+
+  /** The bridge is back: nudge what could not cross it meanwhile. */
+  nudgeHeldBack(): void {
+    const again = [...this.nudgeAgain.values()];
+    this.nudgeAgain.clear();
+    for (const c of again) void this.nudge(c);
+  }
+
+  /** Messages written to `s` and not acked fall to offline storage. */
+  release(s: Session): void {
+    for (const k of s.pendingIn) {
+      const c = this.held.get(k);
+      if (c && c.state === 'delivering') void this.toOffline(c);
+    }
+    s.pendingIn.clear();
+  }
+
+  /** Drain: everything still being delivered goes to offline storage now. */
+  storeAllOffline(): void {
+    for (const c of [...this.held.values()]) if (c.state === 'delivering') void this.toOffline(c);
+  }
+
+  /** Close: forget everything (the gateway is going away). */
+  clear(): void {
+    this.resendDue.clear();
+    this.giveUpDue.clear();
+    this.held.clear();
+    this.d.metrics.custodyPending.set(0);
+  }
+}

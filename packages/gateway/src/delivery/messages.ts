@@ -1,0 +1,155 @@
+import { ErrorCode, SERVER_UID, ackPacket, encodePacket, serverPushPacket, type Packet } from '@switchboard/protocol';
+import { LogThrottle, newFingerprint, UnroutableError, type Logger, type NodeId, type UserId } from '@switchboard/core';
+import type { Bridge } from '@switchboard/cluster';
+import type { GatewayMetrics } from '../metrics.js';
+import type { Session } from '../sessions/session.js';
+import type { SessionHub } from '../sessions/session-hub.js';
+import type { CustodyDesk } from './custody.js';
+import type { InboundLedger } from './inbound.js';
+import type { LocalDelivery } from './local-delivery.js';
+import type { Outcomes } from './outcomes.js';
+import type { RouteResolver } from './route-resolver.js';
+
+/** Result of a server push (`push`). */
+export interface PushResult {
+  fp: string;
+}
+
+export interface MessageDeps {
+  nodeId: NodeId;
+  log: Logger;
+  metrics: GatewayMetrics;
+  hub: SessionHub;
+  local: LocalDelivery;
+  inbound: InboundLedger;
+  resolver: RouteResolver;
+  bridge: Bridge;
+  custody: CustodyDesk;
+  outcomes: Outcomes;
+}
+
+/**
+ * Data and acks from logged-in clients, and server pushes: checks a C2C message, then hands a QoS
+ * one to custody or sends a best-effort one; routes a receiver's ack to the custody it settles,
+ * here or on the sender's node.
+ */
+export class Messages {
+  private readonly quiet = { ackRelay: new LogThrottle(), bestEffort: new LogThrottle() };
+
+  constructor(private readonly d: MessageDeps) {}
+
+  /** A C2C data packet (to another user) from logged-in session `s`, already checked for `from`. */
+  onData(s: Session, p: Packet): void {
+    const uid = s.userId!;
+    if (p.to === '' || p.to === '-1') {
+      this.d.hub.sendError(s, ErrorCode.BAD_PACKET, 'data packet without a receiver');
+      return;
+    }
+    if (p.QoS && (p.fp === null || p.fp === '')) {
+      this.d.hub.sendError(s, ErrorCode.BAD_PACKET, 'QoS packet without fp');
+      return;
+    }
+    const code = this.beforeRelay(s, p);
+    if (code !== 0) {
+      this.d.hub.sendError(s, code, p.fp ?? 'rejected');
+      return;
+    }
+    const wire = encodePacket(p.bridge ? { ...p, bridge: false } : p);
+    if (!p.QoS) {
+      void this.sendBestEffort(uid, p.to as UserId, wire, s);
+      return;
+    }
+    const fp = p.fp!;
+    if (this.d.custody.holds(uid, fp)) return; // a resend while we still hold it: the ack will come
+    if (this.d.custody.settled(uid, fp)) {
+      // Already delivered or stored: the sender missed our ack.
+      this.d.hub.send(s, ackPacket(p.to, uid, fp));
+      return;
+    }
+    this.d.custody.take({ fp, sender: uid, senderConn: s.connId, receiver: p.to as UserId, packet: p, wire, kind: 'c2c' });
+  }
+
+  /** The application's `beforeRelay` verdict: 0 lets the message through; a throwing hook rejects it. */
+  private beforeRelay(s: Session, p: Packet): number {
+    const hook = this.d.outcomes.hooks.beforeRelay;
+    if (!hook) return 0;
+    try {
+      return hook(p);
+    } catch (err) {
+      s.log.warn({ err }, 'beforeRelay hook failed; rejecting');
+      return ErrorCode.REJECTED;
+    }
+  }
+
+  /** Non-QoS: delivered if the receiver is online, dropped otherwise. */
+  private async sendBestEffort(from: UserId, to: UserId, wire: string, sender?: Session): Promise<void> {
+    const s = this.d.hub.user(to);
+    if (s) {
+      const result = this.d.local.write(s, wire, null);
+      if (result === 'too_large') {
+        this.d.outcomes.lostBestEffort('too_large');
+        if (sender) this.d.hub.sendError(sender, ErrorCode.MESSAGE_TOO_LARGE, 'message too large for the receiver');
+      } else {
+        this.d.metrics.messages.inc('c2c_local');
+      }
+      return;
+    }
+    try {
+      const r = await this.d.resolver.remote(to);
+      if (!r) return;
+      this.d.metrics.messages.inc('c2c_remote');
+      await this.d.bridge.send(r.nodeId, { type: 'deliver', origin: this.d.nodeId, from, to, fp: null, packet: wire });
+    } catch (err) {
+      // Best effort: the message is dropped, as it would be for an offline receiver.
+      if (!(err instanceof UnroutableError)) {
+        const skipped = this.quiet.bestEffort.take();
+        if (skipped >= 0) this.d.log.warn({ err, skipped }, 'best-effort message not relayed');
+      }
+    }
+  }
+
+  /**
+   * A server push (from "0") to a user anywhere in the cluster. With QoS it follows the custody
+   * path (delivered and acked, or stored offline); without, it is best effort.
+   */
+  push(to: string, dataContent: string, opts: { typeu?: number; qos?: boolean; fp?: string } = {}): PushResult {
+    const qos = opts.qos ?? true;
+    const fp = opts.fp ?? newFingerprint();
+    const packet = serverPushPacket({ to, dataContent, fp, qos, ...(opts.typeu === undefined ? {} : { typeu: opts.typeu }) });
+    const wire = encodePacket(packet);
+    this.d.metrics.messages.inc('s2c');
+    if (!qos) void this.sendBestEffort(SERVER_UID as UserId, to as UserId, wire);
+    else this.d.custody.take({ fp, sender: SERVER_UID as UserId, senderConn: null, receiver: to as UserId, packet, wire, kind: 's2c' });
+    return { fp };
+  }
+
+  /** A type-4 ack from logged-in session `s`: the receiver confirms `fp`. */
+  onClientAck(s: Session, p: Packet): void {
+    const fp = p.dataContent;
+    if (!fp) return;
+    const uid = s.userId!;
+    const rec = this.d.inbound.take(uid, fp);
+    if (!rec) {
+      // Unknown: expired record or a second ack. Make sure the queue does not redeliver it.
+      this.d.custody.removeOffline(uid, fp);
+      return;
+    }
+    if (rec.viaOffline) {
+      this.d.metrics.offlineDelivered.inc();
+      // The sender was acked when the message was stored: nothing to relay.
+      this.d.custody.removeOffline(uid, fp);
+      return;
+    }
+    if (rec.origin === this.d.nodeId) {
+      this.d.custody.onReceiverAck({ sender: rec.sender!, receiver: uid, fp });
+      return;
+    }
+    this.d.metrics.acksRelayed.inc();
+    this.d.bridge.send(rec.origin, { type: 'ack', origin: this.d.nodeId, fp, from: uid, to: rec.sender! }).catch((err: unknown) => {
+      // The origin is gone or unreachable: the sender resends through another node and the receiver dedupes.
+      if (err instanceof UnroutableError) return;
+      const skipped = this.quiet.ackRelay.take();
+      if (skipped >= 0) this.d.log.warn({ err, node: rec.origin, skipped }, 'ack not relayed; the sender will resend');
+    });
+  }
+}

@@ -1,0 +1,82 @@
+import { LogThrottle, type Logger, type NodeId, type UserId } from '@switchboard/core';
+import type { Packet } from '@switchboard/protocol';
+import type { GatewayHooks } from '../hooks.js';
+import type { EventSink } from '../events.js';
+import { withEventId, type ImEventDraft } from '../event-sinks.js';
+import type { GatewayMetrics } from '../metrics.js';
+
+/** What an outcome is about: one QoS message, by sender and fingerprint. */
+export interface MessageRef {
+  sender: UserId;
+  receiver: UserId;
+  fp: string;
+  packet: Packet;
+}
+
+/** Why a message was neither delivered nor stored (the `lost` metric's label and event's reason). */
+export type LostReason = 'too_large' | 'full' | 'error';
+
+/**
+ * The one place that reports what became of a message: each outcome is a metric, an application
+ * hook and an event, in one call. Also runs hooks safely (a throwing hook is logged, never fatal)
+ * and publishes events without waiting (a failure is logged at most once per 10 s).
+ */
+export class Outcomes {
+  private readonly quiet = new LogThrottle();
+
+  constructor(
+    private readonly nodeId: NodeId,
+    private readonly log: Logger,
+    private readonly metrics: GatewayMetrics,
+    readonly hooks: GatewayHooks,
+    readonly events: EventSink | null,
+  ) {}
+
+  /** The receiver acked, `latencyMs` after custody began. */
+  delivered(m: MessageRef, latencyMs: number): void {
+    this.metrics.deliveryLatency.observe(latencyMs / 1000);
+    if (this.hooks.onDelivered) this.hook(() => this.hooks.onDelivered?.(m.packet));
+    if (this.events) this.emit({ ...this.common(m), type: 'c2c.delivered', dataContent: m.packet.dataContent, latencyMs });
+  }
+
+  /** Stored in the receiver's offline queue (the sender is acked). */
+  storedOffline(m: MessageRef): void {
+    this.metrics.offlineStored.inc();
+    this.hook(() => this.hooks.onStoredOffline?.(m.packet));
+    if (this.events) this.emit({ ...this.common(m), type: 'c2c.offline', dataContent: m.packet.dataContent });
+  }
+
+  /** Neither delivered nor stored. */
+  lost(m: MessageRef, reason: LostReason): void {
+    this.metrics.lost.inc({ reason });
+    this.hook(() => this.hooks.onLost?.(m.packet, reason));
+    if (this.events) this.emit({ ...this.common(m), type: 'lost', reason });
+  }
+
+  /** A best-effort (non-QoS) message could not be delivered: counted only, since it has no fp to report. */
+  lostBestEffort(reason: LostReason): void {
+    this.metrics.lost.inc({ reason });
+  }
+
+  /** Publish an event without waiting; a failure is logged (throttled), never fatal. */
+  emit(draft: ImEventDraft): void {
+    if (this.events === null) return;
+    this.events.publish(withEventId(draft)).catch((err: unknown) => {
+      const skipped = this.quiet.take();
+      if (skipped >= 0) this.log.warn({ err, type: draft.type, skipped }, 'event not published');
+    });
+  }
+
+  /** Run an application hook; a hook that throws is logged and ignored. */
+  hook(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.warn({ err }, 'application hook failed');
+    }
+  }
+
+  private common(m: MessageRef) {
+    return { at: Date.now(), nodeId: this.nodeId, from: m.sender, to: m.receiver, fp: m.fp, typeu: m.packet.typeu };
+  }
+}

@@ -1,0 +1,97 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createTcpServer, type Server as TcpServer, type AddressInfo } from 'node:net';
+import type { WebSocketServer } from 'ws';
+import type { Logger } from '@switchboard/core';
+import * as D from './defaults.js';
+import type { GatewayConfig } from './options.js';
+import { attachWebSocket } from './transport/ws-transport.js';
+import { TcpTransport } from './transport/tcp-transport.js';
+import { UdpListener } from './transport/udp-transport.js';
+import type { Transport } from './transport/transport.js';
+
+/** Where the listeners are bound (0 for one that is not running). */
+export interface BoundPorts {
+  ws: number;
+  tcp: number;
+  udp: number;
+}
+
+/**
+ * The gateway's three listeners: WebSocket (on an HTTP server that answers 426 to plain requests),
+ * TCP and UDP. Every accepted connection becomes a Transport handed to `onTransport`.
+ */
+export class Listeners {
+  private httpServer: HttpServer | null = null;
+  private wss: WebSocketServer | null = null;
+  private tcpServer: TcpServer | null = null;
+  private udp: UdpListener | null = null;
+
+  constructor(
+    private readonly cfg: GatewayConfig,
+    private readonly log: Logger,
+    private readonly onTransport: (t: Transport) => void,
+    private readonly onUdpDrop: (reason: string) => void,
+  ) {}
+
+  async listen(): Promise<BoundPorts> {
+    const ports: BoundPorts = { ws: 0, tcp: 0, udp: 0 };
+    this.httpServer = createHttpServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('Use a WebSocket connection at ' + D.DEFAULT_WS_PATH + '\n');
+    });
+    this.httpServer.headersTimeout = 10_000;
+    this.httpServer.requestTimeout = 10_000;
+    this.wss = attachWebSocket(this.httpServer, {
+      path: D.DEFAULT_WS_PATH,
+      maxFrameBytes: this.cfg.wsMaxFrameBytes,
+      onConnection: this.onTransport,
+    });
+    ports.ws = await listen(this.httpServer, this.cfg.wsPort, this.cfg.bindHost);
+    if (this.cfg.tcpPort !== null) {
+      const maxBody = this.cfg.tcpMaxBodyBytes;
+      this.tcpServer = createTcpServer({ noDelay: true, keepAlive: true }, (sock) => this.onTransport(new TcpTransport(sock, maxBody)));
+      ports.tcp = await listen(this.tcpServer, this.cfg.tcpPort, this.cfg.bindHost);
+    }
+    if (this.cfg.udpPort !== null) {
+      this.udp = await UdpListener.listen({
+        host: this.cfg.bindHost,
+        port: this.cfg.udpPort,
+        maxSessions: this.cfg.udpMaxSessions,
+        maxDatagramInBytes: D.DEFAULT_UDP_MAX_DATAGRAM_IN_BYTES,
+        maxDatagramOutBytes: D.DEFAULT_UDP_MAX_DATAGRAM_OUT_BYTES,
+        blockMs: this.cfg.udpBlockMs,
+        capWarnIntervalMs: D.DEFAULT_UDP_CAP_WARN_INTERVAL_MS,
+        log: this.log.child({ transport: 'udp' }),
+        onSession: this.onTransport,
+        onDrop: this.onUdpDrop,
+      });
+      ports.udp = this.udp.port;
+    }
+    return ports;
+  }
+
+  /** Stop accepting new connections; open ones stay. */
+  stopAccepting(): void {
+    this.udp?.stopAccepting();
+    this.tcpServer?.close();
+    this.httpServer?.close();
+    this.wss?.close();
+    this.tcpServer = null;
+    this.httpServer = null;
+  }
+
+  /** Close the UDP socket (after its sessions: they share it). */
+  async closeUdp(): Promise<void> {
+    await this.udp?.close();
+    this.udp = null;
+  }
+}
+
+function listen(server: HttpServer | TcpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host, backlog: 4096 }, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}

@@ -1,0 +1,101 @@
+import type { Logger, NodeId } from '@switchboard/core';
+import type { Bridge, NodeRegistry, OfflineStore, RouteStore } from '@switchboard/cluster';
+import { senseModeTimings, type SenseMode } from '@switchboard/protocol';
+import type { LoginVerifier } from './auth.js';
+import type { GatewayHooks } from './hooks.js';
+import type { EventSink } from './events.js';
+import type { GatewayMetrics } from './metrics.js';
+import * as D from './defaults.js';
+
+/** Everything a gateway needs. Backends are injected: memory ones for standalone, Redis/AMQP for a cluster. */
+export interface GatewayOptions {
+  nodeId?: NodeId;
+  log: Logger;
+  routes: RouteStore;
+  offline: OfflineStore;
+  nodes: NodeRegistry;
+  bridge: Bridge;
+  verifyLogin: LoginVerifier;
+  hooks?: GatewayHooks;
+  /**
+   * Where events go (architecture §12, docs/events.md). A C2S QoS message is acked only once its
+   * `c2s` event's publish resolved. Not closed by the gateway. @default none
+   */
+  events?: EventSink;
+  /** Address the listeners bind. @default 127.0.0.1 */
+  bindHost?: string;
+  /** Host name handed to clients. @default bindHost */
+  publicHost?: string;
+  /** Ports; 0 = any free port. `tcp: null` disables TCP. */
+  wsPort?: number;
+  tcpPort?: number | null;
+  /** UDP port (0 = any free port); `null` (the default here, unlike the CLI) runs no UDP listener. */
+  udpPort?: number | null;
+  /** Most UDP pseudo-sessions at once. @default DEFAULT_UDP_MAX_SESSIONS */
+  udpMaxSessions?: number;
+  /** How long an address whose UDP session was closed for bad input or a flood is ignored, ms. @default DEFAULT_UDP_BLOCK_MS */
+  udpBlockMs?: number;
+  senseMode?: SenseMode;
+  custodyResendMs?: number;
+  custodyGiveUpMs?: number;
+  c2sDedupeMs?: number;
+  c2cDedupeMs?: number;
+  maxOutboundBytes?: number;
+  rateLimitPerSec?: number;
+  rateLimitBurst?: number;
+  tcpMaxBodyBytes?: number;
+  wsMaxFrameBytes?: number;
+  nodeReportIntervalMs?: number;
+  nodeTtlMs?: number;
+  sweepIntervalMs?: number;
+  drainTimeoutMs?: number;
+  /** Spread of client closes during a drain. @default min(5 s, drainTimeoutMs / 3) */
+  drainSpreadMs?: number;
+  /** Whether the route/offline backends answer, for readiness. @default always true */
+  backendsUp?: () => boolean;
+  metrics?: GatewayMetrics;
+}
+
+/** The options with every default applied: what the gateway's modules read. */
+export type GatewayConfig = Required<
+  Omit<GatewayOptions, 'nodeId' | 'log' | 'hooks' | 'events' | 'metrics' | 'tcpPort' | 'backendsUp' | 'routes' | 'offline' | 'nodes' | 'bridge' | 'verifyLogin'>
+> & {
+  tcpPort: number | null;
+  /** Sense-mode idle timeouts of stream (WS/TCP) and UDP sessions, ms. */
+  idleMs: number;
+  udpIdleMs: number;
+};
+
+/** Apply the defaults (gateway/src/defaults.ts) to `opts`. */
+export function resolveGatewayConfig(opts: GatewayOptions): GatewayConfig {
+  const bindHost = opts.bindHost ?? '127.0.0.1';
+  const drainTimeoutMs = opts.drainTimeoutMs ?? D.DEFAULT_DRAIN_TIMEOUT_MS;
+  const senseMode = opts.senseMode ?? D.DEFAULT_SENSE_MODE;
+  const timings = senseModeTimings(senseMode);
+  return {
+    bindHost,
+    publicHost: opts.publicHost ?? bindHost,
+    wsPort: opts.wsPort ?? D.DEFAULT_WS_PORT,
+    tcpPort: opts.tcpPort === undefined ? D.DEFAULT_TCP_PORT : opts.tcpPort,
+    udpPort: opts.udpPort ?? null,
+    udpMaxSessions: opts.udpMaxSessions ?? D.DEFAULT_UDP_MAX_SESSIONS,
+    udpBlockMs: opts.udpBlockMs ?? D.DEFAULT_UDP_BLOCK_MS,
+    senseMode,
+    custodyResendMs: opts.custodyResendMs ?? D.DEFAULT_CUSTODY_RESEND_MS,
+    custodyGiveUpMs: opts.custodyGiveUpMs ?? D.DEFAULT_CUSTODY_GIVE_UP_MS,
+    c2sDedupeMs: opts.c2sDedupeMs ?? D.DEFAULT_C2S_DEDUPE_MS,
+    c2cDedupeMs: opts.c2cDedupeMs ?? D.DEFAULT_C2C_DEDUPE_MS,
+    maxOutboundBytes: opts.maxOutboundBytes ?? D.DEFAULT_MAX_OUTBOUND_BYTES,
+    rateLimitPerSec: opts.rateLimitPerSec ?? D.DEFAULT_RATE_LIMIT_PER_SEC,
+    rateLimitBurst: opts.rateLimitBurst ?? D.DEFAULT_RATE_LIMIT_BURST,
+    tcpMaxBodyBytes: opts.tcpMaxBodyBytes ?? D.DEFAULT_TCP_MAX_BODY_BYTES,
+    wsMaxFrameBytes: opts.wsMaxFrameBytes ?? D.DEFAULT_WS_MAX_FRAME_BYTES,
+    nodeReportIntervalMs: opts.nodeReportIntervalMs ?? D.DEFAULT_NODE_REPORT_INTERVAL_MS,
+    nodeTtlMs: opts.nodeTtlMs ?? D.DEFAULT_NODE_TTL_MS,
+    sweepIntervalMs: opts.sweepIntervalMs ?? D.DEFAULT_SWEEP_INTERVAL_MS,
+    drainTimeoutMs,
+    drainSpreadMs: opts.drainSpreadMs ?? Math.min(D.DEFAULT_DRAIN_SPREAD_MAX_MS, Math.floor(drainTimeoutMs / 3)),
+    idleMs: timings.serverIdleMs,
+    udpIdleMs: timings.udpServerIdleMs,
+  };
+}

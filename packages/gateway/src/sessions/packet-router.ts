@@ -1,0 +1,174 @@
+import {
+  CloseCode,
+  ErrorCode,
+  PacketType,
+  ProtocolError,
+  SERVER_UID,
+  decodePacket,
+  echoResponsePacket,
+  encodePacket,
+  errorPacket,
+  keepAliveResponsePacket,
+  type Packet,
+} from '@switchboard/protocol';
+import { newConnId, type Logger, type NodeId } from '@switchboard/core';
+import type { RouteStore } from '@switchboard/cluster';
+import type { GatewayMetrics } from '../metrics.js';
+import type { Transport } from '../transport/transport.js';
+import { RATE_LIMIT_ABUSE_FACTOR } from '../defaults.js';
+import type { C2SHandler } from '../delivery/c2s.js';
+import type { Messages } from '../delivery/messages.js';
+import type { Outcomes } from '../delivery/outcomes.js';
+import { Session } from './session.js';
+import type { SessionHub } from './session-hub.js';
+import type { Logins } from './login.js';
+
+export interface PacketRouterDeps {
+  nodeId: NodeId;
+  log: Logger;
+  metrics: GatewayMetrics;
+  hub: SessionHub;
+  routes: RouteStore;
+  logins: Logins;
+  messages: Messages;
+  c2s: C2SHandler;
+  outcomes: Outcomes;
+  /** Whether new connections are accepted (the gateway is running). */
+  accepting: () => boolean;
+  /** Counts a data packet for the node's message rate. */
+  countMessage: () => void;
+  rate: { perSec: number; burst: number };
+  idle: { streamMs: number; udpMs: number };
+}
+
+/**
+ * A connection's life on this gateway: accept it as a session, decode and rate-limit what it sends,
+ * route each packet type to its handler (login, echo, logout, keepalive, data, ack), close idle
+ * sessions, and clean up when one closes (route, hooks, events, custody).
+ */
+export class PacketRouter {
+  constructor(private readonly d: PacketRouterDeps) {}
+
+  accept(t: Transport): void {
+    if (!this.d.accepting()) {
+      t.close(CloseCode.DRAINING, 'draining');
+      return;
+    }
+    const s = new Session(newConnId(), t, this.d.log, this.d.rate);
+    this.d.hub.add(s);
+    this.d.metrics.connections.inc({ transport: t.kind });
+    t.onPacket((text) => this.onPacketText(s, text));
+    t.onViolation((reason) => {
+      this.d.metrics.protocolErrors.inc({ reason: 'framing' });
+      if (s.debugEnabled) s.log.debug({ reason }, 'protocol violation, closing');
+    });
+    t.onClose(() => this.onClosed(s));
+    if (s.debugEnabled) s.log.debug('connected');
+  }
+
+  /** Close sessions silent for longer than their sense-mode timeout. */
+  sweepIdle(): void {
+    const cutoff = Date.now() - this.d.idle.streamMs;
+    const udpCutoff = Date.now() - this.d.idle.udpMs;
+    for (const s of this.d.hub.sessions()) {
+      if (s.lastSeen < (s.transport.kind === 'udp' ? udpCutoff : cutoff) && s.state !== 'closed') {
+        if (s.debugEnabled) s.log.debug('idle timeout');
+        this.d.hub.close(s, CloseCode.IDLE_TIMEOUT, 'idle timeout');
+      }
+    }
+  }
+
+  private onClosed(s: Session): void {
+    if (s.state === 'closed' && !this.d.hub.has(s)) return;
+    s.state = 'closed';
+    this.d.hub.remove(s);
+    this.d.metrics.connections.dec({ transport: s.transport.kind });
+    const uid = s.userId;
+    if (uid !== null && this.d.hub.unregister(s)) {
+      this.d.routes.unregister(uid, s.connId).catch((err: unknown) => s.log.warn({ err }, 'route unregister failed'));
+      this.d.outcomes.hook(() => this.d.outcomes.hooks.onUserOffline?.(uid, { connId: s.connId, kickCode: s.kickCode }));
+      this.d.outcomes.emit({ type: 'logout', at: Date.now(), nodeId: this.d.nodeId, userId: uid, connId: s.connId, kickCode: s.kickCode });
+    }
+    // Messages written to this connection and not acked fall to offline storage now.
+    this.d.hub.onRelease(s);
+    if (s.debugEnabled) s.log.debug({ userId: uid }, 'closed');
+  }
+
+  private onPacketText(s: Session, text: string): void {
+    if (s.state === 'closed') return;
+    s.lastSeen = Date.now();
+    let p: Packet;
+    try {
+      p = decodePacket(text);
+    } catch (err) {
+      // MobileIMSDK closes on garbage; we say why first.
+      this.d.metrics.protocolErrors.inc({ reason: err instanceof ProtocolError ? err.code : 'unknown' });
+      this.d.hub.sendError(s, ErrorCode.BAD_PACKET, err instanceof Error ? err.message : 'bad packet');
+      this.d.hub.close(s, CloseCode.PROTOCOL_ERROR, 'bad packet');
+      return;
+    }
+    this.d.metrics.packetsIn.inc(p.type);
+    if (!this.withinRate(s, p)) return;
+    try {
+      this.route(s, p);
+    } catch (err) {
+      // Defensive: a bug in handling one packet must never take the process down.
+      s.log.error({ err }, 'packet handler failed');
+      this.d.hub.close(s, CloseCode.PROTOCOL_ERROR, 'internal error');
+    }
+  }
+
+  /** Take a token for `p`; over the limit a data packet gets error 1033, and a flood closes the session. */
+  private withinRate(s: Session, p: Packet): boolean {
+    const bucket = p.type === PacketType.DATA ? s.bucket : s.controlBucket;
+    if (bucket.take()) return true;
+    this.d.metrics.rateLimited.inc();
+    if (bucket.refusedThisSecond > this.d.rate.perSec * RATE_LIMIT_ABUSE_FACTOR) {
+      s.log.warn('flooding far over the rate limit, closing');
+      this.d.hub.close(s, CloseCode.PROTOCOL_ERROR, 'flood');
+    } else if (p.type === PacketType.DATA) {
+      this.d.hub.sendError(s, ErrorCode.RATE_LIMITED, p.fp ?? 'rate limit exceeded');
+    }
+    return false;
+  }
+
+  private route(s: Session, p: Packet): void {
+    switch (p.type) {
+      case PacketType.LOGIN:
+        void this.d.logins.login(s, p);
+        return;
+      case PacketType.ECHO:
+        this.d.hub.send(s, echoResponsePacket(p));
+        return;
+      case PacketType.LOGOUT:
+        this.d.hub.close(s, CloseCode.BYE, 'Bye');
+        return;
+      case PacketType.KEEPALIVE:
+      case PacketType.DATA:
+      case PacketType.ACK:
+        if (!s.isOnline) {
+          // MobileIMSDK: error 301 with the rejected packet, then close.
+          this.d.hub.send(s, errorPacket(ErrorCode.UNLOGIN, encodePacket(p)));
+          this.d.hub.close(s, CloseCode.BYE, 'Bye');
+          return;
+        }
+        if (p.type === PacketType.KEEPALIVE) this.d.hub.send(s, keepAliveResponsePacket(s.userId!));
+        else if (p.type === PacketType.DATA) this.onData(s, p);
+        else this.d.messages.onClientAck(s, p);
+        return;
+      default:
+        if (s.debugEnabled) s.log.debug({ type: p.type }, 'ignoring packet of unknown type');
+    }
+  }
+
+  private onData(s: Session, p: Packet): void {
+    if (p.from !== s.userId) {
+      this.d.metrics.protocolErrors.inc({ reason: 'from_mismatch' });
+      this.d.hub.sendError(s, ErrorCode.FROM_MISMATCH, `from "${p.from}" is not the logged-in user`);
+      return;
+    }
+    this.d.countMessage();
+    if (p.to === SERVER_UID) this.d.c2s.onMessage(s, p);
+    else this.d.messages.onData(s, p);
+  }
+}
