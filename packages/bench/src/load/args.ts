@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@switchboard/core';
 import { parseSenseMode, type SenseMode } from '@switchboard/protocol';
-import { numberFlags, parseFlags, parseHostPort, parseUrl } from '../shared/args.js';
+import { numberFlags, parseFlags, parseHostPort, parseUrl, type ParsedFlags } from '../shared/args.js';
 import * as D from '../shared/defaults.js';
 import type { LoadMode, Pairing } from './types.js';
 
@@ -158,6 +158,13 @@ const SPEC = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** What every phase of `parseBenchArgs` reads: the flags, the list problems go to, the number reader. */
+interface Flags {
+  values: ParsedFlags<typeof SPEC>;
+  problems: string[];
+  num: (flag: keyof typeof SPEC, dflt: number, opts: { min: number; max: number; int?: boolean }) => number;
+}
+
 /**
  * Parse and validate `switchboard bench` arguments. Every problem is reported together in one
  * `ConfigError` (its `problems` name the flags). A lone `--` (as `pnpm bench -- ...` passes it) is ignored.
@@ -166,11 +173,46 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
   const values = parseFlags(argv, SPEC);
   if (values.help) return { help: true };
   const problems: string[] = [];
-  const num = numberFlags<keyof typeof SPEC>(values, problems);
-  const optNum = (flag: keyof typeof SPEC, opts: { min: number; max: number; int?: boolean }): number | null =>
-    values[flag] === undefined ? null : num(flag, 0, opts);
+  const f: Flags = { values, problems, num: numberFlags<keyof typeof SPEC>(values, problems) };
+  // The phases run in the order of the usage text, and their problems are listed in that order.
+  const target = parseTarget(f);
+  const load = parseLoad(f, target);
+  const session = parseSession(f);
+  const chaos = parseChaos(f, target, session.warmupS + session.durationS);
+  const spawned = parseSpawned(f, target);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    help: false,
+    options: {
+      target,
+      users: load.users,
+      tcpShare: load.tcpShare,
+      sizeBytes: load.sizeBytes,
+      load: load.load,
+      pairing: load.pairing,
+      durationS: session.durationS,
+      warmupS: session.warmupS,
+      senseMode: session.senseMode,
+      uidPrefix: session.uidPrefix,
+      connectConcurrency: session.connectConcurrency,
+      loginTimeoutS: session.loginTimeoutS,
+      qos: session.qos,
+      drainS: session.drainS,
+      collectS: session.collectS,
+      echoBaseline: values['echo-baseline'] ?? false,
+      chaos,
+      sutEnv: spawned.sutEnv,
+      sutNodeArgs: spawned.sutNodeArgs,
+      sutPids: spawned.sutPids,
+      jsonFile: values.json ?? null,
+      quiet: values.quiet ?? false,
+      timeline: values.timeline ?? false,
+    },
+  };
+}
 
-  // Target
+/** `--dispatch` / `--ws` [`--tcp`] / `--spawn-standalone` / `--spawn-cluster`: exactly one. */
+function parseTarget({ values, problems, num }: Flags): BenchTarget {
   const targets: BenchTarget[] = [];
   if (values.dispatch !== undefined) {
     const u = parseUrl(values.dispatch, ['http:', 'https:']);
@@ -195,9 +237,11 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
   }
   if (targets.length === 0) problems.push('a target is required: --dispatch URL, --ws URL, --spawn-standalone or --spawn-cluster N');
   if (targets.length > 1) problems.push('--dispatch, --ws, --spawn-standalone and --spawn-cluster exclude each other: give one');
-  const target: BenchTarget = targets[0] ?? { kind: 'spawn-standalone' };
+  return targets[0] ?? { kind: 'spawn-standalone' };
+}
 
-  // Load
+/** The users and what they send: `--users`, `--tcp-share`, `--size`, `--inflight` / `--rate`, `--pairing`. */
+function parseLoad({ values, problems, num }: Flags, target: BenchTarget): Pick<BenchOptions, 'users' | 'tcpShare' | 'sizeBytes' | 'load' | 'pairing'> {
   const users = num('users', D.DEFAULT_USERS, { min: 2, max: D.MAX_USERS, int: true });
   const directNoTcp = target.kind === 'direct' && target.tcp === null;
   const tcpShare = num('tcp-share', directNoTcp ? 0 : D.DEFAULT_TCP_SHARE, { min: 0, max: 1 });
@@ -222,6 +266,16 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
       problems.push('--pairing cross-node: needs --spawn-cluster N with N >= 2');
     }
   }
+  return { users, tcpShare, sizeBytes, load, pairing };
+}
+
+type SessionOptions = Pick<
+  BenchOptions,
+  'durationS' | 'warmupS' | 'senseMode' | 'uidPrefix' | 'connectConcurrency' | 'loginTimeoutS' | 'qos' | 'drainS' | 'collectS'
+>;
+
+/** How long and how the users behave: duration, warmup, sense mode, uid prefix, logins, QoS resends, drain. */
+function parseSession({ values, problems, num }: Flags): SessionOptions {
   const durationS = num('duration', D.DEFAULT_DURATION_S, { min: 0.1, max: 86_400 });
   const warmupS = num('warmup', D.DEFAULT_WARMUP_S, { min: 0, max: 3_600 });
   let senseMode: SenseMode = D.DEFAULT_SENSE_MODE;
@@ -241,11 +295,13 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
   };
   const drainS = num('drain', D.DEFAULT_DRAIN_S, { min: 0, max: 3_600 });
   const collectS = num('collect', D.DEFAULT_COLLECT_S, { min: 0, max: 3_600 });
+  return { durationS, warmupS, senseMode, uidPrefix, connectConcurrency, loginTimeoutS, qos, drainS, collectS };
+}
 
-  // Chaos
-  const totalS = warmupS + durationS;
+/** `--kill-node-at` / `--drain-node-at` / `--restart-rabbitmq-at` (inside the `totalS` of load) and what they need. */
+function parseChaos({ values, problems, num }: Flags, target: BenchTarget, totalS: number): BenchOptions['chaos'] {
   const at = (flag: 'kill-node-at' | 'drain-node-at' | 'restart-rabbitmq-at'): number | null => {
-    const v = optNum(flag, { min: 0, max: 86_400 });
+    const v = values[flag] === undefined ? null : num(flag, 0, { min: 0, max: 86_400 });
     if (v !== null && v >= totalS) problems.push(`--${flag}: must fall inside the load (warmup + duration = ${totalS} s)`);
     return v;
   };
@@ -263,8 +319,11 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
     problems.push('--restart-rabbitmq-at: needs a cluster (--dispatch URL or --spawn-cluster N)');
   }
   const rabbitmqRestartCmd = values['rabbitmq-restart-cmd'] ?? 'rabbitmqctl stop_app && rabbitmqctl start_app';
+  return { killNodeAtS, drainNodeAtS, restartRabbitmqAtS, clusterPidsFile, rabbitmqRestartCmd };
+}
 
-  // Spawned processes
+/** The processes of the system under test: `--sut-env`, `--sut-node-args` (spawned ones), `--sut-pid` (others). */
+function parseSpawned({ values, problems }: Flags, target: BenchTarget): Pick<BenchOptions, 'sutEnv' | 'sutNodeArgs' | 'sutPids'> {
   const sutEnv: Record<string, string> = {};
   for (const kv of values['sut-env'] ?? []) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(kv);
@@ -276,41 +335,11 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
   if (!spawns && (values['sut-env'] !== undefined || values['sut-node-args'] !== undefined)) {
     problems.push('--sut-env / --sut-node-args: only with --spawn-standalone or --spawn-cluster');
   }
-
   const sutPids: number[] = [];
   for (const v of values['sut-pid'] ?? []) {
     const pid = Number(v);
     if (!Number.isInteger(pid) || pid <= 0) problems.push(`--sut-pid: a process id is required (got "${v}")`);
     else sutPids.push(pid);
   }
-
-  if (problems.length > 0) throw new ConfigError(problems);
-  return {
-    help: false,
-    options: {
-      target,
-      users,
-      tcpShare,
-      sizeBytes,
-      load,
-      pairing,
-      durationS,
-      warmupS,
-      senseMode,
-      uidPrefix,
-      connectConcurrency,
-      loginTimeoutS,
-      qos,
-      drainS,
-      collectS,
-      echoBaseline: values['echo-baseline'] ?? false,
-      chaos: { killNodeAtS, drainNodeAtS, restartRabbitmqAtS, clusterPidsFile, rabbitmqRestartCmd },
-      sutEnv,
-      sutNodeArgs,
-      sutPids,
-      jsonFile: values.json ?? null,
-      quiet: values.quiet ?? false,
-      timeline: values.timeline ?? false,
-    },
-  };
+  return { sutEnv, sutNodeArgs, sutPids };
 }

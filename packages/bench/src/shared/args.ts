@@ -6,7 +6,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '@switchboard/core';
 
 type FlagSpec = NonNullable<ParseArgsConfig['options']>;
-type ParsedFlags<S extends FlagSpec> = ReturnType<typeof parseArgs<{ options: S; strict: true; allowPositionals: false }>>['values'];
+/** The values `parseFlags` returns for `spec`. */
+export type ParsedFlags<S extends FlagSpec> = ReturnType<typeof parseArgs<{ options: S; strict: true; allowPositionals: false }>>['values'];
 
 /**
  * `parseArgs` in strict mode over `spec`, with a lone leading `--` (as `pnpm bench -- ...` passes it)
