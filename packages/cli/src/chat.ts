@@ -1,7 +1,7 @@
 import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
-import { MessageStore, type ChatMessage, type ClientState, type SwitchboardClient } from '@switchboard/client';
+import { MessageStore, type ChatMessage, type ClientState, type StoreEvent, type SwitchboardClient } from '@switchboard/client';
 import { createNodeClient } from '@switchboard/client/node';
 import { ConfigError } from '@switchboard/core';
 
@@ -54,6 +54,85 @@ const STATE_TEXT: Record<ClientState, string> = {
   closed: 'offline',
 };
 
+type Color = (code: string, s: string) => string;
+
+/** What the line handler needs of a running chat. */
+interface ChatContext {
+  client: SwitchboardClient;
+  store: MessageStore;
+  out: Writable;
+  /** Current peer; `/to` changes it. */
+  peer: string | null;
+  print(line: string): void;
+  refreshPrompt(): void;
+  finish(code: number): void;
+}
+
+const short = (id: string): string => `#${id.slice(0, 8)}`;
+
+function describeMessage(m: ChatMessage): string {
+  return m.direction === 'in' ? `← ${m.peer}: ${m.content}` : `→ ${m.peer}: ${m.content}  (${short(m.id)} ${m.state}${m.error ? `: ${m.error}` : ''})`;
+}
+
+/** The prompt's connection lamp: green online, yellow (re)connecting, red otherwise. */
+function lamp(state: ClientState, color: Color): string {
+  return state === 'online' ? color('32', '●') : state === 'connecting' || state === 'reconnecting' ? color('33', '●') : color('31', '●');
+}
+
+/** The line a message-store event prints, or null (read marks). */
+function storeEventLine(e: StoreEvent, color: Color): string | null {
+  if (e.type === 'read') return null;
+  const m = e.message;
+  if (e.type === 'added') return m.direction === 'in' ? color('36', describeMessage(m)) : describeMessage(m);
+  if (m.state === 'sent') return `  ${short(m.id)} sent (${m.peer} has it or it waits in ${m.peer}'s offline queue)`;
+  if (m.state === 'delivered') return color('32', `  ✓ ${short(m.id)} delivered to ${m.peer}`);
+  if (m.state === 'failed') return color('31', `  ✗ ${short(m.id)} to ${m.peer} failed${m.error ? `: ${m.error}` : ''}`);
+  return null;
+}
+
+function sendChat(c: ChatContext, to: string, text: string): void {
+  const state = c.client.state;
+  if (state === 'kicked' || state === 'rejected' || state === 'closed') {
+    c.print(`* cannot send: ${STATE_TEXT[state]}`);
+    return;
+  }
+  c.store.send(to, text);
+}
+
+/** One line typed by the user: a command, `@PEER text`, or a message to the current peer. */
+function onChatLine(raw: string, c: ChatContext): void {
+  const line = raw.trimEnd();
+  if (line === '') return c.refreshPrompt();
+  if (line === '/quit' || line === '/exit') return c.finish(0);
+  if (line === '/help') {
+    c.out.write(CHAT_USAGE + '\n');
+    return c.refreshPrompt();
+  }
+  if (line === '/status') {
+    c.print(`* ${STATE_TEXT[c.client.state]}${c.client.node ? ` on ${c.client.node}` : ''}; ${c.client.pendingCount} message(s) waiting for an ack`);
+    return;
+  }
+  if (line === '/history') {
+    if (!c.peer) return c.print('* no peer yet: /to PEER');
+    const msgs = c.store.conversation(c.peer);
+    if (msgs.length === 0) c.print(`* nothing with ${c.peer} yet`);
+    for (const m of msgs) c.print(describeMessage(m));
+    return;
+  }
+  const to = /^\/to\s+(\S+)\s*$/.exec(line);
+  if (to) {
+    c.peer = to[1]!;
+    c.store.markRead(c.peer);
+    c.print(`* talking to ${c.peer}`);
+    return;
+  }
+  const at = /^@(\S+)\s+([\s\S]+)$/.exec(line);
+  if (at) return sendChat(c, at[1]!, at[2]!);
+  if (line.startsWith('/')) return c.print(`* unknown command ${line.split(/\s/)[0]}; /help lists them`);
+  if (!c.peer) return c.print('* pick a peer first: /to PEER (or @PEER text)');
+  sendChat(c, c.peer, line);
+}
+
 /**
  * Run one chat session until the user leaves, the input ends (after pending messages settle),
  * the session is kicked or the login is refused. Resolves with the exit code.
@@ -61,52 +140,50 @@ const STATE_TEXT: Record<ClientState, string> = {
 export async function runChat(opts: ChatOptions): Promise<number> {
   const out = opts.output;
   const tty = opts.terminal ?? Boolean((out as { isTTY?: boolean }).isTTY);
-  const color = (code: string, s: string): string => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const color: Color = (code, s) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
   const client =
     opts.client ??
     createNodeClient({ uid: opts.uid, token: opts.token ?? null, dispatchUrl: opts.dispatchUrl, transport: opts.transport ?? 'ws', sendReceipts: true });
   const store = new MessageStore(client);
-  let peer: string | null = opts.peer ?? null;
   let exitCode = 0;
   let finished = false;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
 
   const rl = readline.createInterface({ input: opts.input, output: tty ? out : undefined, terminal: tty });
-  const lamp = (): string => {
-    const s = client.state;
-    return s === 'online' ? color('32', '●') : s === 'connecting' || s === 'reconnecting' ? color('33', '●') : color('31', '●');
+  const c: ChatContext = {
+    client,
+    store,
+    out,
+    peer: opts.peer ?? null,
+    refreshPrompt: () => {
+      if (!tty || finished) return;
+      rl.setPrompt(`${lamp(client.state, color)} ${opts.uid}${c.peer ? ` → ${c.peer}` : ''}> `);
+      rl.prompt(true);
+    },
+    print: (line) => {
+      const stamp = new Date().toTimeString().slice(0, 8);
+      if (tty) {
+        readline.clearLine(out, 0);
+        readline.cursorTo(out, 0);
+      }
+      out.write(`[${stamp}] ${line}\n`);
+      c.refreshPrompt();
+    },
+    finish: (code) => {
+      if (finished) return;
+      finished = true;
+      exitCode = code;
+      resolveDone();
+    },
   };
-  const refreshPrompt = (): void => {
-    if (!tty || finished) return;
-    rl.setPrompt(`${lamp()} ${opts.uid}${peer ? ` → ${peer}` : ''}> `);
-    rl.prompt(true);
-  };
-  const print = (line: string): void => {
-    const stamp = new Date().toTimeString().slice(0, 8);
-    if (tty) {
-      readline.clearLine(out, 0);
-      readline.cursorTo(out, 0);
-    }
-    out.write(`[${stamp}] ${line}\n`);
-    refreshPrompt();
-  };
-  const short = (id: string): string => `#${id.slice(0, 8)}`;
-  const describe = (m: ChatMessage): string =>
-    m.direction === 'in' ? `← ${m.peer}: ${m.content}` : `→ ${m.peer}: ${m.content}  (${short(m.id)} ${m.state}${m.error ? `: ${m.error}` : ''})`;
-
-  const finish = (code: number): void => {
-    if (finished) return;
-    finished = true;
-    exitCode = code;
-    resolveDone();
-  };
+  const { print, finish } = c;
 
   client.on('state', (e) => {
     if (e.state === 'online') print(`* online${client.node ? ` on ${client.node}` : ''} as ${opts.uid}`);
     else if (e.state === 'reconnecting') print(`* ${color('33', 'connection lost')} (${e.reason ?? 'closed'}); reconnecting by itself`);
     else if (e.state === 'connecting') print(`* connecting to ${opts.dispatchUrl} …`);
-    refreshPrompt();
+    c.refreshPrompt();
   });
   client.on('reconnect', (e) => {
     if (e.attempt > 1 || client.state === 'connecting') print(`* retry ${e.attempt} in ${e.delayMs} ms${e.error ? ` (${e.error.message})` : ''}`);
@@ -116,25 +193,9 @@ export async function runChat(opts: ChatOptions): Promise<number> {
     finish(3);
   });
   store.subscribe((e) => {
-    if (e.type === 'read') return;
-    const m = e.message;
-    if (e.type === 'added') {
-      if (m.direction === 'in') print(color('36', describe(m)));
-      else print(describe(m));
-      return;
-    }
-    if (m.state === 'sent') print(`  ${short(m.id)} sent (${m.peer} has it or it waits in ${m.peer}'s offline queue)`);
-    else if (m.state === 'delivered') print(color('32', `  ✓ ${short(m.id)} delivered to ${m.peer}`));
-    else if (m.state === 'failed') print(color('31', `  ✗ ${short(m.id)} to ${m.peer} failed${m.error ? `: ${m.error}` : ''}`));
+    const line = storeEventLine(e, color);
+    if (line !== null) print(line);
   });
-
-  const send = (to: string, text: string): void => {
-    if (client.state === 'kicked' || client.state === 'rejected' || client.state === 'closed') {
-      print(`* cannot send: ${STATE_TEXT[client.state]}`);
-      return;
-    }
-    store.send(to, text);
-  };
 
   let inputEnded = false;
   const settleAndLeave = async (): Promise<void> => {
@@ -142,39 +203,7 @@ export async function runChat(opts: ChatOptions): Promise<number> {
     while (!finished && client.pendingCount > 0) await new Promise((r) => setTimeout(r, 100));
     finish(exitCode);
   };
-
-  rl.on('line', (raw) => {
-    const line = raw.trimEnd();
-    if (line === '') return refreshPrompt();
-    if (line === '/quit' || line === '/exit') return finish(0);
-    if (line === '/help') {
-      out.write(CHAT_USAGE + '\n');
-      return refreshPrompt();
-    }
-    if (line === '/status') {
-      print(`* ${STATE_TEXT[client.state]}${client.node ? ` on ${client.node}` : ''}; ${client.pendingCount} message(s) waiting for an ack`);
-      return;
-    }
-    if (line === '/history') {
-      if (!peer) return print('* no peer yet: /to PEER');
-      const msgs = store.conversation(peer);
-      if (msgs.length === 0) print(`* nothing with ${peer} yet`);
-      for (const m of msgs) print(describe(m));
-      return;
-    }
-    const to = /^\/to\s+(\S+)\s*$/.exec(line);
-    if (to) {
-      peer = to[1]!;
-      store.markRead(peer);
-      print(`* talking to ${peer}`);
-      return;
-    }
-    const at = /^@(\S+)\s+([\s\S]+)$/.exec(line);
-    if (at) return send(at[1]!, at[2]!);
-    if (line.startsWith('/')) return print(`* unknown command ${line.split(/\s/)[0]}; /help lists them`);
-    if (!peer) return print('* pick a peer first: /to PEER (or @PEER text)');
-    send(peer, line);
-  });
+  rl.on('line', (raw) => onChatLine(raw, c));
   rl.on('close', () => {
     inputEnded = true;
     void settleAndLeave();
@@ -184,6 +213,9 @@ export async function runChat(opts: ChatOptions): Promise<number> {
     out.write(`switchboard chat: ${opts.uid} via ${opts.dispatchUrl}. /help lists the commands.\n`);
   }
   client.connect().catch((err: unknown) => {
+    // Only a refused login is reported here. A kick rejects too, but the 'kicked' handler reports
+    // it and ends the chat; 'closed' is our own close() as the chat ends (or, unreported, a server
+    // that closed the session for good before the first login).
     if (client.state === 'rejected') {
       print(color('31', `* login refused: ${err instanceof Error ? err.message : String(err)}`));
       finish(2);
