@@ -14,12 +14,12 @@ import {
   ConfirmTracker,
   ConnectionKeeper,
   amqpUrlWithHeartbeat,
-  BrokerWrites,
   isPositiveInt,
   requirePositiveInts,
   type KeptLink,
   type LinkHandlers,
 } from './connection.js';
+import { BrokerWrites } from './amqplib-internals.js';
 import { PublishBatcher } from './publish-batcher.js';
 import {
   DEFAULT_AMQP_PREFIX,

@@ -6,14 +6,15 @@ import {
   UnavailableError,
   backoffMs,
   withTimeout,
-  type CorkableSocket,
   type Logger,
 } from '@switchboard/core';
+import { destroyBrokerSocket } from './amqplib-internals.js';
 
 /**
  * Pieces shared by the RabbitMQ clients in this folder (AmqpBridge, AmqpEventsPublisher): option
- * checks, the connection URL, the hung-broker escape hatch, the reconnect delay, the bookkeeping of
- * publisher confirms (ConfirmTracker) and the connection lifecycle (ConnectionKeeper).
+ * checks, the connection URL, the reconnect delay, the bookkeeping of publisher confirms
+ * (ConfirmTracker) and the connection lifecycle (ConnectionKeeper). What reaches into amqplib's
+ * internals (the hung-broker escape hatch, write batching) is in amqplib-internals.ts.
  */
 
 /** True for an integer > 0. */
@@ -48,47 +49,6 @@ export function amqpUrlWithHeartbeat(owner: string, raw: unknown, heartbeatS: nu
   }
   if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(heartbeatS));
   return url.toString();
-}
-
-/**
- * Last resort when the broker does not answer connection.close (hung broker): drop the socket so
- * nothing outlives `close()`. amqplib has no public abort; its Connection keeps the socket as `stream`.
- */
-export function destroySocket(conn: ChannelModel): void {
-  const internal = conn as unknown as { connection?: { stream?: { destroy?: () => void } } };
-  internal.connection?.stream?.destroy?.();
-}
-
-/**
- * Coalesces the frames a turn's publishes and acks produce into one write on the broker socket
- * (amqplib keeps it as `connection.stream`), or null where that is not a corkable socket. amqplib
- * writes every frame on its own (a publish is three: method, header, body), from a `setImmediate`
- * of its own (its Mux): so the socket is corked at the first publish or ack of a turn and uncorked
- * one loop iteration later, after that writer ran.
- */
-export class BrokerWrites {
-  private corked = false;
-
-  private constructor(private readonly socket: CorkableSocket) {}
-
-  static of(conn: ChannelModel): BrokerWrites | null {
-    const stream = (conn as unknown as { connection?: { stream?: Partial<CorkableSocket> } }).connection?.stream;
-    if (!stream || typeof stream.cork !== 'function' || typeof stream.uncork !== 'function') return null;
-    return new BrokerWrites(stream as CorkableSocket);
-  }
-
-  /** Call before a publish or an ack. */
-  batch(): void {
-    if (this.corked || this.socket.destroyed) return;
-    this.corked = true;
-    this.socket.cork();
-    setImmediate(() =>
-      setImmediate(() => {
-        this.corked = false;
-        this.socket.uncork();
-      }),
-    );
-  }
 }
 
 /**
@@ -414,7 +374,7 @@ export class ConnectionKeeper<L extends KeptLink> {
       this.dropLink(link);
       await withTimeout(link.conn.close(), left(), `${this.w.conn} close: connection close`).catch((err: unknown) => {
         this.log.debug({ err }, `${this.w.conn} close: connection close failed; dropping the socket`);
-        destroySocket(link.conn);
+        destroyBrokerSocket(link.conn);
       });
     }
     this.opts.confirms.failAll(new UnavailableError(`${this.w.client} closed`));

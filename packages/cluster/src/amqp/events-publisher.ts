@@ -11,12 +11,12 @@ import {
   ConfirmTracker,
   ConnectionKeeper,
   amqpUrlWithHeartbeat,
-  BrokerWrites,
   requirePositiveInts,
   type KeeperState,
   type KeptLink,
   type LinkHandlers,
 } from './connection.js';
+import { BrokerWrites } from './amqplib-internals.js';
 import { DEFAULT_AMQP_PREFIX, declareEventsTopology, eventRoutingKey, eventsConnectionName, eventsExchange } from './topology.js';
 
 /**
