@@ -1,5 +1,6 @@
 export { runBenchCli } from './cli.js';
-export { runBench, pool } from './load/run.js';
+export { runBench } from './load/run.js';
+export { pool } from './shared/wait.js';
 export { installSignalStop, type RunIo } from './shared/run-io.js';
 export { runIdle, parsePromText } from './idle/idle-run.js';
 export {

@@ -1,9 +1,10 @@
 /**
- * The runs' own waits in the bench's main process. Per-user waits (a login's backoff, a worker's
- * pacing) use `delay` from @switchboard/core, whose timer is unref'd; these do not, on purpose: at
- * times a run's polling loop is the only thing pending in the process — every simulated user offline
- * between reconnects (their timers are unref'd), every client worker gone, no spawned process — and
- * with an unref'd timer node would exit in the middle of the run, without a report or an exit code.
+ * The runs' own waits in the bench's main process, and `pool` (bounded concurrency over a list).
+ * Per-user waits (a login's backoff, a worker's pacing) use `delay` from @switchboard/core, whose
+ * timer is unref'd; these do not, on purpose: at times a run's polling loop is the only thing pending
+ * in the process — every simulated user offline between reconnects (their timers are unref'd), every
+ * client worker gone, no spawned process — and with an unref'd timer node would exit in the middle of
+ * the run, without a report.
  */
 
 /** Like `delay`, but the timer is ref'd: it keeps the process alive until it fires (see above). */
@@ -23,4 +24,13 @@ export async function waitUntil(cond: () => boolean, deadline: number, stepMs = 
     if (performance.now() >= deadline) return false;
     await heldDelay(stepMs);
   }
+}
+
+/** Run `fn` over `items` with at most `n` in progress. */
+export async function pool<T>(items: readonly T[], n: number, fn: (t: T) => Promise<unknown>): Promise<void> {
+  let i = 0;
+  const worker = async () => {
+    while (i < items.length) await fn(items[i++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
 }
