@@ -2,9 +2,9 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { CloseCode } from '@switchboard/protocol';
-import type { Socket } from 'node:net';
 import { TransportHandlers, type Transport } from './transport.js';
 import { WriteBatcher } from '@switchboard/core';
+import { watchFragments, wsSocket, type FragmentWatcher } from './ws-internals.js';
 
 /**
  * Accepts MobileIMSDK WebSocket clients on exactly `path` (no query string, no trailing slash),
@@ -44,7 +44,7 @@ function destroyOnError(socket: Duplex): void {
   socket.on('error', () => socket.destroy());
 }
 
-class WsTransport extends TransportHandlers implements Transport {
+class WsTransport extends TransportHandlers implements Transport, FragmentWatcher {
   readonly kind = 'ws' as const;
   private dead = false;
   private readonly batcher: WriteBatcher | null;
@@ -54,9 +54,9 @@ class WsTransport extends TransportHandlers implements Transport {
     readonly remote: string,
   ) {
     super();
-    // ws writes each frame to its socket (ws 8.x keeps it in `_socket`); batching there turns the
-    // frames of one event-loop turn into one writev.
-    const sock = (ws as unknown as { _socket?: Socket })._socket;
+    // ws writes each frame to its socket; batching there turns the frames of one event-loop turn
+    // into one writev.
+    const sock = wsSocket(ws);
     this.batcher = sock ? new WriteBatcher(sock) : null;
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('error', () => this.violation('websocket protocol error'));
@@ -73,7 +73,10 @@ class WsTransport extends TransportHandlers implements Transport {
     this.packetFn(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
   }
 
-  /** ws's receiver saw the first frame of a fragmented message (see `watchFragments`). */
+  /**
+   * ws's receiver saw a frame of a fragmented message (see `watchFragments`). ws reassembles such
+   * messages and has no option to refuse them, but MobileIMSDK servers close these connections.
+   */
   fragmented(): void {
     this.violation('fragmented frames are not supported');
   }
@@ -106,29 +109,4 @@ class WsTransport extends TransportHandlers implements Transport {
     // A peer that never answers the close handshake is cut off.
     setTimeout(() => this.ws.terminate(), 2_000).unref();
   }
-}
-
-/**
- * ws reassembles fragmented messages and has no option to refuse them, but MobileIMSDK servers
- * close such connections. ws's receiver records a fragmented message start in `_fragmented`
- * (ws 8.x, pinned); we look at it after each frame header is parsed. The check wraps the
- * receivers' shared `getInfo` once (receivers without an owner, such as ws clients in the same
- * process, are untouched) instead of a wrapper function per connection.
- */
-const kOwner = Symbol('switchboard.wsTransport');
-type PatchedReceiver = { getInfo?: (cb: unknown) => void; _fragmented?: number; [kOwner]?: WsTransport };
-const patchedProtos = new WeakSet<object>();
-
-function watchFragments(ws: WebSocket, owner: WsTransport): void {
-  const rx = (ws as unknown as { _receiver?: PatchedReceiver })._receiver;
-  if (!rx || typeof rx.getInfo !== 'function') return;
-  rx[kOwner] = owner;
-  const proto = Object.getPrototypeOf(rx) as PatchedReceiver;
-  if (patchedProtos.has(proto) || typeof proto.getInfo !== 'function') return;
-  patchedProtos.add(proto);
-  const original = proto.getInfo;
-  proto.getInfo = function (this: PatchedReceiver, cb: unknown) {
-    original.call(this, cb);
-    if (this._fragmented) this[kOwner]?.fragmented();
-  };
 }
