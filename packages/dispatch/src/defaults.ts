@@ -1,0 +1,8 @@
+/** Defaults of dispatch, in one place, units in the names. */
+
+/** Reconnect policy handed to clients with every dispatch answer. */
+export const DEFAULT_RECONNECT = { initialDelayMs: 500, maxDelayMs: 15_000, multiplier: 2, jitter: 0.5 } as const;
+/** How long dispatch reuses one read of the node registry. */
+export const NODE_LIST_CACHE_MS = 250;
+/** Port the dispatch HTTP API listens on (`IM_DISPATCH_PORT`; `switchboard chat` asks there by default). */
+export const DEFAULT_DISPATCH_PORT = 8080;

@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import type { Counter } from 'prom-client';
+import type { Bridge, NodeRegistry, OfflineStore, RouteStore } from '@switchboard/cluster';
+import { newFingerprint, UnroutableError, type Logger, type UserId } from '@switchboard/core';
+import { PacketType, SERVER_UID, encodePacket } from '@switchboard/protocol';
+import { liveRoute } from '../live-route.js';
+import * as S from '../schemas.js';
+
+export interface PushRouteDeps {
+  nodes: NodeRegistry;
+  routes: RouteStore;
+  offline: OfflineStore;
+  bridge?: Bridge;
+  pushes: Counter<'status'>;
+  log: Logger;
+}
+
+type PushBody = { to: string; dataContent: string; typeu?: number; qos?: boolean };
+
+/**
+ * `POST /api/messages`: a server push to a user, relayed to its gateway when it is online, else
+ * stored in its offline queue (QoS) or dropped (no QoS). Registered behind the admin guard.
+ */
+export function registerPushRoutes(admin: FastifyInstance, d: PushRouteDeps): void {
+  admin.post<{ Body: PushBody }>('/api/messages', { schema: S.pushSchema }, async (req, reply) => {
+    const { to, dataContent } = req.body;
+    const typeu = req.body.typeu ?? -1;
+    const qos = req.body.qos ?? true;
+    const uid = to as UserId;
+    const fp = newFingerprint();
+    const route = await liveRoute(d.routes, d.nodes, uid);
+    if (route && d.bridge) {
+      try {
+        await d.bridge.send(route.nodeId, { type: 'push', origin: d.bridge.nodeId, to: uid, fp, dataContent, typeu, qos });
+        d.pushes.inc({ status: 'relayed' });
+        return reply.code(202).send({ fp, status: 'relayed' });
+      } catch (err) {
+        if (!(err instanceof UnroutableError)) d.log.warn({ err }, 'push relay failed; storing offline');
+      }
+    }
+    if (!qos) {
+      d.pushes.inc({ status: 'dropped' });
+      return reply.code(202).send({ fp, status: 'dropped' });
+    }
+    const packet = encodePacket({ bridge: false, type: PacketType.DATA, dataContent, from: SERVER_UID, to, fp, QoS: true, typeu, sm: Date.now() });
+    const outcome = await d.offline.store(uid, { fp, packet });
+    if (outcome === 'full') {
+      d.pushes.inc({ status: 'full' });
+      return reply.code(409).send({ error: 'offline_queue_full', message: `${to}'s offline queue is full` });
+    }
+    d.pushes.inc({ status: 'stored' });
+    return reply.code(202).send({ fp, status: 'stored' });
+  });
+}
