@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { UnavailableError } from '@switchboard/core';
 import { isTcpUser } from '../shared/args.js';
 import { dispatchUser, listNodes } from '../shared/dispatch-client.js';
@@ -10,7 +10,7 @@ import * as D from '../shared/defaults.js';
 import type { BenchOptions } from './args.js';
 import { scheduleChaos, type ChaosEvent } from './chaos.js';
 import { LoadDriver } from './load.js';
-import { cores, cpuReport, cpuSources, timeline } from './measure.js';
+import { cores, cpuReport, cpuSources, timeline, type CpuSource } from './measure.js';
 import type { NodeSample, SwitchboardResult } from './report.js';
 import { SimUser, type Placement, type UserContext } from './sim-user.js';
 import { PhaseStats, type Window } from './stats.js';
@@ -26,16 +26,85 @@ export interface PhaseEnv {
   aborted: () => boolean;
 }
 
+/** The simulated users of the phase and what they share; `driver` and `stopping` change as it runs. */
+interface Fleet {
+  readonly tracker: MessageTracker;
+  readonly window: Window;
+  readonly stats: PhaseStats;
+  readonly users: SimUser[];
+  driver: LoadDriver | null;
+  stopping: boolean;
+}
+
+/** How the login went. */
+interface LoginOutcome {
+  loggedIn: number;
+  loginMs: number;
+  loginFailures: number;
+}
+
+/** The background work of the load: QoS resends, chaos, progress lines, the per-second samples. */
+interface LoadTimers {
+  /** The gateways' own records (GET /admin/nodes), once a second. */
+  readonly nodeSamples: Array<{ t: number; nodes: Record<string, NodeSample> }>;
+  /** Cores other processes used, by second. */
+  readonly cpuSamples: Map<number, number>;
+  /** The processes whose CPU counts as the system under test's. */
+  readonly sutProcs: CpuSource[];
+  /** After the drain: no more resends, chaos or samples. */
+  stopAfterDrain(): void;
+  /** At the very end: no more progress lines. */
+  stopProgress(): void;
+}
+
+/** One CPU reading of the measured window's start or end. */
+interface CpuMark {
+  lg: NodeJS.CpuUsage;
+  sut: Array<number | null>;
+  machine: ReturnType<typeof machineCpu>;
+  at: number;
+}
+
+/** What was read over the measured window itself. */
+interface WindowMeasures {
+  cpuMarks: CpuMark[];
+  loopDelay: IntervalHistogram;
+}
+
+/** The drain and the offline-queue collection after it. */
+type DrainOutcome = SwitchboardResult['drain'];
+
+/**
+ * The Switchboard phase of a run: log the users in, load them (with chaos and the per-second
+ * samples), drain, log receivers of missing messages in again for their offline queues, and count.
+ */
 export async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Promise<SwitchboardResult> {
-  const { io } = env;
+  const fleet = createFleet(opts, env);
+  const login = await logIn(opts, env.io, fleet);
+  const t0 = performance.now();
+  const { window } = fleet;
+  window.start = t0;
+  window.from = t0 + opts.warmupS * 1000;
+  window.to = window.from + opts.durationS * 1000;
+  const driver = new LoadDriver(fleet.users, opts.load, window, opts.pairing);
+  fleet.driver = driver;
+  const timers = startLoadTimers(opts, env, fleet, t0);
+  const measures = await runLoad(opts, env, fleet, driver, timers.sutProcs);
+  const nodes: Record<string, number> = {};
+  for (const u of fleet.users) if (u.online) nodes[u.node] = (nodes[u.node] ?? 0) + 1;
+  const drain = await drainAndCollect(opts, env, fleet, timers);
+  fleet.stopping = true;
+  timers.stopProgress();
+  for (const u of fleet.users) u.stop();
+  return switchboardResult(opts, fleet, driver, { login, nodes, drain, timers, measures });
+}
+
+/** The users, placed by dispatch (or at the `--ws` / `--tcp` address), and what they share. */
+function createFleet(opts: BenchOptions, env: PhaseEnv): Fleet {
   const tracker = new MessageTracker();
   const window: Window = { start: Infinity, from: Infinity, to: Infinity };
-  const stats = new PhaseStats(window);
-  const users: SimUser[] = [];
-  let stopping = false;
-  let driver: LoadDriver | null = null;
+  const fleet: Fleet = { tracker, window, stats: new PhaseStats(window), users: [], driver: null, stopping: false };
   const target = opts.target;
-
   const place = async (u: SimUser): Promise<Placement> => {
     if (target.kind === 'direct') {
       if (u.transport === 'tcp') {
@@ -53,22 +122,27 @@ export async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Pr
   };
   const ctx: UserContext = {
     tracker,
-    stats,
-    users,
+    stats: fleet.stats,
+    users: fleet.users,
     sizeBytes: opts.sizeBytes,
     senseMode: opts.senseMode,
     qos: opts.qos,
     window,
     place,
-    onSlotFree: (u) => driver?.onSlotFree(u),
-    onReconnected: (u) => driver?.topUp(u),
+    onSlotFree: (u) => fleet.driver?.onSlotFree(u),
+    onReconnected: (u) => fleet.driver?.topUp(u),
     get stopping() {
-      return stopping;
+      return fleet.stopping;
     },
   };
-  for (let i = 0; i < opts.users; i++) users.push(new SimUser(i, `${opts.uidPrefix}${i}`, isTcpUser(i, opts.tcpShare) ? 'tcp' : 'ws', ctx));
+  for (let i = 0; i < opts.users; i++) {
+    fleet.users.push(new SimUser(i, `${opts.uidPrefix}${i}`, isTcpUser(i, opts.tcpShare) ? 'tcp' : 'ws', ctx));
+  }
+  return fleet;
+}
 
-  // ---- login
+/** Log every user in, `--connect-concurrency` at a time; throws when fewer than two made it. */
+async function logIn(opts: BenchOptions, io: RunIo, { users, stats }: Fleet): Promise<LoginOutcome> {
   io.log(`logging in ${opts.users} users (${opts.connectConcurrency} at a time)…`);
   const loginStart = performance.now();
   const loginDeadline = loginStart + opts.loginTimeoutS * 1000;
@@ -81,13 +155,12 @@ export async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Pr
     for (const u of users) u.stop();
     throw new UnavailableError(`only ${loggedIn} of ${opts.users} users could log in within ${opts.loginTimeoutS} s: nothing to measure`);
   }
+  return { loggedIn, loginMs, loginFailures };
+}
 
-  // ---- load
-  const t0 = performance.now();
-  window.start = t0;
-  window.from = t0 + opts.warmupS * 1000;
-  window.to = window.from + opts.durationS * 1000;
-  driver = new LoadDriver(users, opts.load, window, opts.pairing);
+/** Start the QoS resend tick, the chaos, the progress lines and the per-second node and CPU samples. */
+function startLoadTimers(opts: BenchOptions, env: PhaseEnv, fleet: Fleet, t0: number): LoadTimers {
+  const { users, stats, window } = fleet;
   const qosTimer = setInterval(() => {
     const now = performance.now();
     for (const u of users) u.qosTick(now);
@@ -99,7 +172,7 @@ export async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Pr
     pids: env.pids,
     onlineNodes: () => users.filter((u) => u.online).map((u) => u.node),
     events: env.chaos,
-    log: io.log,
+    log: env.io.log,
   });
   let lastAcked = 0;
   let lastAt = t0;
@@ -114,35 +187,55 @@ export async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Pr
       pending += u.pending.size;
       if (u.online) online++;
     }
-    io.log(
+    env.io.log(
       `t=${((now - t0) / 1000).toFixed(1)}s online ${online}/${users.length} sent ${stats.sent} acked ${stats.acked} (${Math.round(rate)}/s) ` +
         `delivered ${stats.delivered} pending ${pending} resends ${stats.resends} disconnects ${stats.disconnects}`,
     );
   }, D.PROGRESS_INTERVAL_MS).unref();
-
-  // What the gateways say about themselves (GET /admin/nodes), once a second, for the timeline.
-  const nodeSamples: Array<{ t: number; nodes: Record<string, NodeSample> }> = [];
-  let sampling = false;
-  const sampler = env.dispatchUrl
-    ? setInterval(() => {
-        if (sampling) return;
-        sampling = true;
-        const t = Math.floor((performance.now() - t0) / 1000);
-        listNodes(env.dispatchUrl!)
-          .then((list) => {
-            const nodes: Record<string, NodeSample> = {};
-            for (const n of list) nodes[n.id] = { state: n.state, connections: n.connections, loopLagMs: n.loopLagMs ?? null, cpu: n.cpu ?? null };
-            nodeSamples.push({ t, nodes });
-          })
-          .catch(() => nodeSamples.push({ t, nodes: {} }))
-          .finally(() => (sampling = false));
-      }, 1_000).unref()
-    : null;
-  // CPU of the machine, per second, split into ours and everybody else's (to spot noisy seconds).
-  const cpuSamples = new Map<number, number>();
+  const nodes = env.dispatchUrl ? sampleNodes(env.dispatchUrl, t0) : null;
   const sutProcs = cpuSources(opts, env.sut);
+  const cpu = sampleOtherCpu(sutProcs, t0);
+  return {
+    nodeSamples: nodes?.samples ?? [],
+    cpuSamples: cpu.samples,
+    sutProcs,
+    stopAfterDrain() {
+      clearInterval(qosTimer);
+      if (nodes) clearInterval(nodes.timer);
+      clearInterval(cpu.timer);
+      cancelChaos();
+    },
+    stopProgress() {
+      clearInterval(progress);
+    },
+  };
+}
+
+/** What the gateways say about themselves (GET /admin/nodes), once a second, for the timeline. */
+function sampleNodes(dispatchUrl: string, t0: number): { samples: LoadTimers['nodeSamples']; timer: NodeJS.Timeout } {
+  const samples: LoadTimers['nodeSamples'] = [];
+  let sampling = false;
+  const timer = setInterval(() => {
+    if (sampling) return;
+    sampling = true;
+    const t = Math.floor((performance.now() - t0) / 1000);
+    listNodes(dispatchUrl)
+      .then((list) => {
+        const nodes: Record<string, NodeSample> = {};
+        for (const n of list) nodes[n.id] = { state: n.state, connections: n.connections, loopLagMs: n.loopLagMs ?? null, cpu: n.cpu ?? null };
+        samples.push({ t, nodes });
+      })
+      .catch(() => samples.push({ t, nodes: {} }))
+      .finally(() => (sampling = false));
+  }, 1_000).unref();
+  return { samples, timer };
+}
+
+/** CPU of the machine, per second, split into ours and everybody else's (to spot noisy seconds). */
+function sampleOtherCpu(sutProcs: CpuSource[], t0: number): { samples: Map<number, number>; timer: NodeJS.Timeout } {
+  const samples = new Map<number, number>();
   let lastCpu = { at: performance.now(), machine: machineCpu(), lg: process.cpuUsage(), sut: sutProcs.map((p) => p.cpuSeconds()) };
-  const cpuSampler = setInterval(() => {
+  const timer = setInterval(() => {
     const now = { at: performance.now(), machine: machineCpu(), lg: process.cpuUsage(), sut: sutProcs.map((p) => p.cpuSeconds()) };
     const sut: Record<string, number | null> = {};
     now.sut.forEach((v, i) => {
@@ -150,11 +243,19 @@ export async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Pr
       sut[String(i)] = v != null && a != null ? (v - a) / ((now.at - lastCpu.at) / 1000) : null;
     });
     const c = cpuReport(cores(lastCpu.lg, now.lg, now.at - lastCpu.at), sut, lastCpu.machine, now.machine, now.at - lastCpu.at);
-    cpuSamples.set(Math.floor((now.at - 500 - t0) / 1000), Math.round(c.others * 100) / 100);
+    samples.set(Math.floor((now.at - 500 - t0) / 1000), Math.round(c.others * 100) / 100);
     lastCpu = now;
   }, 1_000).unref();
+  return { samples, timer };
+}
+
+/**
+ * The load itself: the driver runs until the window ends (or a signal), CPU and the event-loop delay
+ * measured over the window proper (after the warmup).
+ */
+async function runLoad(opts: BenchOptions, env: PhaseEnv, { window }: Fleet, driver: LoadDriver, sutProcs: CpuSource[]): Promise<WindowMeasures> {
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  const cpuMarks: { lg: NodeJS.CpuUsage; sut: Array<number | null>; machine: ReturnType<typeof machineCpu>; at: number }[] = [];
+  const cpuMarks: CpuMark[] = [];
   const mark = () =>
     cpuMarks.push({ lg: process.cpuUsage(), sut: sutProcs.map((p) => p.cpuSeconds()), machine: machineCpu(), at: performance.now() });
   const fromTimer = setTimeout(() => {
@@ -162,7 +263,9 @@ export async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Pr
     loopDelay.enable();
   }, Math.max(0, window.from - performance.now()));
 
-  io.log(`load: ${opts.load.kind === 'closed' ? `${opts.load.inflight} in flight per user` : `${opts.load.ratePerSec} msg/s`}, ${opts.warmupS} s warmup + ${opts.durationS} s measured`);
+  env.io.log(
+    `load: ${opts.load.kind === 'closed' ? `${opts.load.inflight} in flight per user` : `${opts.load.ratePerSec} msg/s`}, ${opts.warmupS} s warmup + ${opts.durationS} s measured`,
+  );
   driver.start();
   await sleepUntil(window.to, env.aborted);
   if (cpuMarks.length === 1) mark();
@@ -170,10 +273,15 @@ export async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Pr
   clearTimeout(fromTimer);
   driver.stop();
   if (env.aborted()) window.to = Math.min(window.to, performance.now());
-  const nodes: Record<string, number> = {};
-  for (const u of users) if (u.online) nodes[u.node] = (nodes[u.node] ?? 0) + 1;
+  return { cpuMarks, loopDelay };
+}
 
-  // ---- drain: wait for outstanding acks and deliveries
+/**
+ * Wait for outstanding acks and deliveries (`--drain`), stop the load's timers, then log the
+ * receivers of still-missing messages in again to collect their offline queues (`--collect`).
+ */
+async function drainAndCollect(opts: BenchOptions, env: PhaseEnv, { users, tracker }: Fleet, timers: LoadTimers): Promise<DrainOutcome> {
+  const { io } = env;
   const drainStart = performance.now();
   io.log(`load over; waiting up to ${opts.drainS} s for outstanding acks and deliveries…`);
   await waitUntil(() => {
@@ -181,12 +289,8 @@ export async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Pr
     return tracker.countWhere(MsgFlag.ACKED, MsgFlag.DELIVERED) === 0;
   }, drainStart + opts.drainS * 1000);
   const waitedMs = performance.now() - drainStart;
-  clearInterval(qosTimer);
-  if (sampler) clearInterval(sampler);
-  clearInterval(cpuSampler);
-  cancelChaos();
+  timers.stopAfterDrain();
 
-  // ---- collect: log receivers of missing messages back in, for their offline queues
   const collectStart = performance.now();
   const missingBefore = tracker.without(MsgFlag.DELIVERED);
   let collectedUsers = 0;
@@ -200,33 +304,30 @@ export async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Pr
   }
   const collectMs = performance.now() - collectStart;
   const collectedMessages = missingBefore.filter((s) => tracker.has(s, MsgFlag.DELIVERED)).length;
-  stopping = true;
-  clearInterval(progress);
-  for (const u of users) u.stop();
+  return { waitedMs: Math.round(waitedMs), collectedUsers, collectedMessages, collectMs: Math.round(collectMs) };
+}
 
-  // ---- results
+/** The counts, latencies, CPU and samples of the phase, as the report holds them. */
+function switchboardResult(
+  opts: BenchOptions,
+  { users, tracker, stats, window }: Fleet,
+  driver: LoadDriver,
+  r: { login: LoginOutcome; nodes: Record<string, number>; drain: DrainOutcome; timers: LoadTimers; measures: WindowMeasures },
+): SwitchboardResult {
   const windowS = (window.to - window.from) / 1000;
   const missing = tracker.without(MsgFlag.DELIVERED);
-  const m0 = cpuMarks[0];
-  const m1 = cpuMarks[1];
-  const sutCpu: Record<string, number | null> = {};
-  sutProcs.forEach((p, i) => {
-    const a = m0?.sut[i];
-    const b = m1?.sut[i];
-    sutCpu[p.ready?.nodeId ? `${p.name} ${p.ready.nodeId}` : p.name] =
-      a != null && b != null && m0 && m1 ? (b - a) / ((m1.at - m0.at) / 1000) : null;
-  });
+  const { loopDelay } = r.measures;
   const ns = (n: number) => n / 1e6;
   return {
     users: {
       total: opts.users,
-      loggedIn,
+      loggedIn: r.login.loggedIn,
       ws: users.filter((u) => u.transport === 'ws').length,
       tcp: users.filter((u) => u.transport === 'tcp').length,
-      loginMs: Math.round(loginMs),
-      loginFailures,
+      loginMs: Math.round(r.login.loginMs),
+      loginFailures: r.login.loginFailures,
     },
-    nodes,
+    nodes: r.nodes,
     windowS,
     offeredPerSec: opts.load.kind === 'open' ? opts.load.ratePerSec : null,
     sent: stats.sent,
@@ -258,8 +359,8 @@ export async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Pr
     kicks: stats.kicks,
     disconnects: stats.disconnects,
     reconnects: stats.reconnects,
-    drain: { waitedMs: Math.round(waitedMs), collectedUsers, collectedMessages, collectMs: Math.round(collectMs) },
-    timeline: timeline(stats, nodeSamples, cpuSamples),
+    drain: r.drain,
+    timeline: timeline(stats, r.timers.nodeSamples, r.timers.cpuSamples),
     missingSample: missing.slice(0, 10).map((s) => ({
       fp: tracker.fp(s),
       from: users[tracker.sender[s]!]!.uid,
@@ -268,11 +369,23 @@ export async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Pr
       gaveUp: tracker.has(s, MsgFlag.GAVE_UP),
       crossNode: tracker.has(s, MsgFlag.CROSS_NODE),
     })),
-    cpu: cpuReport(m0 && m1 ? cores(m0.lg, m1.lg, m1.at - m0.at) : NaN, sutCpu, m0?.machine ?? null, m1?.machine ?? null, m0 && m1 ? m1.at - m0.at : 0),
+    cpu: windowCpu(r.timers.sutProcs, r.measures.cpuMarks),
     loadGeneratorLoopDelayMs: {
       p50: loopDelay.count ? ns(loopDelay.percentile(50)) : NaN,
       p99: loopDelay.count ? ns(loopDelay.percentile(99)) : NaN,
       max: loopDelay.count ? ns(loopDelay.max) : NaN,
     },
   };
+}
+
+/** CPU of the measured window, between its two marks (each spawned process by name and node). */
+function windowCpu(sutProcs: CpuSource[], [m0, m1]: CpuMark[]): SwitchboardResult['cpu'] {
+  const sutCpu: Record<string, number | null> = {};
+  sutProcs.forEach((p, i) => {
+    const a = m0?.sut[i];
+    const b = m1?.sut[i];
+    sutCpu[p.ready?.nodeId ? `${p.name} ${p.ready.nodeId}` : p.name] =
+      a != null && b != null && m0 && m1 ? (b - a) / ((m1.at - m0.at) / 1000) : null;
+  });
+  return cpuReport(m0 && m1 ? cores(m0.lg, m1.lg, m1.at - m0.at) : NaN, sutCpu, m0?.machine ?? null, m1?.machine ?? null, m0 && m1 ? m1.at - m0.at : 0);
 }
