@@ -15,6 +15,7 @@ import { CustodyDesk } from './delivery/custody.js';
 import { Messages, type PushResult } from './delivery/messages.js';
 import { C2SHandler } from './delivery/c2s.js';
 import { OfflineDelivery } from './delivery/offline-delivery.js';
+import { HistoryWriter } from './delivery/history-writer.js';
 import { NodeReporter } from './node/node-reporter.js';
 import { BridgeHandler } from './bridge/bridge-handler.js';
 
@@ -87,7 +88,8 @@ export class Gateway {
       ...{ resendMs: cfg.custodyResendMs, giveUpMs: cfg.custodyGiveUpMs, c2cDedupeMs: cfg.c2cDedupeMs },
     }));
     hub.onRelease = (s) => custody.release(s);
-    const messages = (this.messages = new Messages({ nodeId, log, metrics, hub, local, inbound, resolver, bridge: opts.bridge, custody, outcomes }));
+    const history = opts.history ? new HistoryWriter(opts.history, log, metrics) : null;
+    const messages = (this.messages = new Messages({ nodeId, log, metrics, hub, local, inbound, resolver, bridge: opts.bridge, custody, outcomes, history }));
     this.offlineDelivery = new OfflineDelivery(nodeId, log, hub, local, opts.offline);
     const logins = (this.logins = new Logins({
       ...{ nodeId, log, metrics, hub, resolver, outcomes },

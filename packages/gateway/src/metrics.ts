@@ -66,6 +66,12 @@ export function createGatewayMetrics(opts: { defaultMetrics?: boolean } = {}) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
+    historyAppends: new LabelledCounter({
+      name: 'switchboard_history_appends_total',
+      help: 'Messages written to conversation history by result (written, duplicate, error)',
+      label: 'result',
+      registry,
+    }),
     kicks: new Counter({ name: 'switchboard_kicks_total', help: 'Kickouts sent by code', labelNames: ['code'] as const, registers: [registry] }),
     slowConsumerCloses: new Counter({ name: 'switchboard_slow_consumer_closes_total', help: 'Connections closed as slow consumers', registers: [registry] }),
     rateLimited: new Counter({ name: 'switchboard_rate_limited_total', help: 'Packets refused by the rate limit', registers: [registry] }),

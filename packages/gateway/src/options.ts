@@ -1,5 +1,5 @@
 import type { Logger, NodeId } from '@switchboard/core';
-import type { Bridge, NodeRegistry, OfflineStore, RouteStore } from '@switchboard/cluster';
+import type { Bridge, HistoryStore, NodeRegistry, OfflineStore, RouteStore } from '@switchboard/cluster';
 import { senseModeTimings, type SenseMode } from '@switchboard/protocol';
 import type { LoginVerifier } from './auth.js';
 import type { GatewayHooks } from './hooks.js';
@@ -16,6 +16,11 @@ export interface GatewayOptions {
   nodes: NodeRegistry;
   bridge: Bridge;
   verifyLogin: LoginVerifier;
+  /**
+   * Conversation history (`IM_HISTORY`): every accepted C2C message and server push is written
+   * there, with its seq, before it is delivered. Absent or null: no history (messages carry no seq).
+   */
+  history?: HistoryStore | null;
   hooks?: GatewayHooks;
   /**
    * Where events go (architecture §12, docs/events.md). A C2S QoS message is acked only once its
@@ -58,7 +63,7 @@ export interface GatewayOptions {
 
 /** The options with every default applied: what the gateway's modules read. */
 export type GatewayConfig = Required<
-  Omit<GatewayOptions, 'nodeId' | 'log' | 'hooks' | 'events' | 'metrics' | 'tcpPort' | 'backendsUp' | 'routes' | 'offline' | 'nodes' | 'bridge' | 'verifyLogin'>
+  Omit<GatewayOptions, 'nodeId' | 'log' | 'history' | 'hooks' | 'events' | 'metrics' | 'tcpPort' | 'backendsUp' | 'routes' | 'offline' | 'nodes' | 'bridge' | 'verifyLogin'>
 > & {
   tcpPort: number | null;
   /** Sense-mode idle timeouts of stream (WS/TCP) and UDP sessions, ms. */

@@ -24,6 +24,14 @@ export interface Packet {
   typeu: number;
   /** Server timestamp in ms, `-1` when unset. */
   sm: number;
+  /**
+   * Switchboard envelope extension, written after `sm` and never read from clients (decoding drops
+   * it): the message's position in its conversation's history (1, 2, 3 …), on delivered messages and
+   * on the sender's ack. MobileIMSDK clients ignore unknown keys.
+   */
+  seq?: number;
+  /** Switchboard envelope extension: when the sender's gateway accepted the message (ms since epoch). */
+  sentAt?: number;
 }
 
 /** Defaults of a key that is missing on input: the constructor defaults of MobileIMSDK's `Protocal`. */
@@ -63,8 +71,10 @@ export function encodePacket(p: Packet): string {
   if (p.dataContent !== null) s += ',"dataContent":' + JSON.stringify(p.dataContent);
   s += ',"from":' + JSON.stringify(p.from) + ',"to":' + JSON.stringify(p.to);
   if (p.fp !== null) s += ',"fp":' + JSON.stringify(p.fp);
-  s += ',"QoS":' + (p.QoS ? 'true' : 'false') + ',"typeu":' + num(p.typeu) + ',"sm":' + num(p.sm) + '}';
-  return s;
+  s += ',"QoS":' + (p.QoS ? 'true' : 'false') + ',"typeu":' + num(p.typeu) + ',"sm":' + num(p.sm);
+  if (p.seq !== undefined) s += ',"seq":' + num(p.seq);
+  if (p.sentAt !== undefined) s += ',"sentAt":' + num(p.sentAt);
+  return s + '}';
 }
 
 function num(n: number): string {
@@ -104,7 +114,15 @@ export function toPacket(raw: unknown): Packet {
     QoS: bool(o, 'QoS', false),
     typeu: int(o, 'typeu', -1),
     sm: int(o, 'sm', -1, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+    ...extension(o, 'seq'),
+    ...extension(o, 'sentAt'),
   };
+}
+
+/** An envelope extension (`seq`, `sentAt`) when it is a non-negative safe integer; otherwise left out, never an error. */
+function extension(o: Record<string, unknown>, key: 'seq' | 'sentAt'): { seq?: number; sentAt?: number } {
+  const v = o[key];
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? { [key]: v } : {};
 }
 
 function bad(key: string, what: string): ProtocolError {

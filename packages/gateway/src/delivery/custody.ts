@@ -10,6 +10,7 @@ import { TtlMap } from './ttl-map.js';
 import type { LocalDelivery } from './local-delivery.js';
 import type { Outcomes } from './outcomes.js';
 import type { RouteResolver } from './route-resolver.js';
+import { withSeq } from './seq.js';
 
 /** A QoS message in this gateway's custody, from its sender's arrival until ack or offline storage. */
 export interface Custody {
@@ -66,8 +67,8 @@ export class CustodyDesk {
   private readonly held = new Map<string, Custody>();
   private readonly resendDue: DeadlineQueue<Custody>;
   private readonly giveUpDue: DeadlineQueue<Custody>;
-  /** (sender, fp) of messages delivered or stored lately: a resend is acked at once. */
-  private readonly done: TtlMap<true>;
+  /** (sender, fp) → history seq (0 without history) of messages delivered or stored lately: a resend is acked at once. */
+  private readonly done: TtlMap<number>;
   /**
    * Messages stored offline for a receiver online on another node whose nudge could not cross the
    * bridge (our link was down): nudged again once it is back, so they do not wait for a re-login.
@@ -94,9 +95,12 @@ export class CustodyDesk {
     return this.held.has(custodyKey(sender, fp));
   }
 
-  /** Whether the message was delivered or stored lately (a resend gets the ack it missed). */
-  settled(sender: UserId, fp: string): boolean {
-    return this.done.has(custodyKey(sender, fp));
+  /**
+   * The history seq (0 without history) of a message delivered or stored lately, whose resend gets
+   * the ack it missed; undefined when it was not.
+   */
+  settled(sender: UserId, fp: string): number | undefined {
+    return this.done.get(custodyKey(sender, fp));
   }
 
   /** Hold the message until the receiver's ack (or the offline store) settles it; start delivering it. */
@@ -211,10 +215,11 @@ export class CustodyDesk {
 
   private ackSender(c: Custody): void {
     if (c.kind === 's2c') return;
-    this.done.set(c.key, true);
+    const seq = c.packet.seq ?? 0;
+    this.done.set(c.key, seq);
     const byConn = c.senderConn ? this.d.hub.conn(c.senderConn) : undefined;
     const s = byConn && byConn.userId === c.sender && byConn.state !== 'closed' ? byConn : this.d.hub.user(c.sender);
-    if (s) this.d.hub.send(s, ackPacket(c.receiver, c.sender, c.fp));
+    if (s) this.d.hub.send(s, withSeq(ackPacket(c.receiver, c.sender, c.fp), seq));
   }
 
   private senderSession(c: Custody): Session | undefined {

@@ -9,6 +9,8 @@ import type { InboundLedger } from './inbound.js';
 import type { LocalDelivery } from './local-delivery.js';
 import type { Outcomes } from './outcomes.js';
 import type { RouteResolver } from './route-resolver.js';
+import { relayedPacket, type HistoryWriter } from './history-writer.js';
+import { withSeq } from './seq.js';
 
 /** Result of a server push (`push`). */
 export interface PushResult {
@@ -26,6 +28,8 @@ export interface MessageDeps {
   bridge: Bridge;
   custody: CustodyDesk;
   outcomes: Outcomes;
+  /** Conversation history; null when IM_HISTORY is off. */
+  history: HistoryWriter | null;
 }
 
 /**
@@ -54,19 +58,42 @@ export class Messages {
       this.d.hub.sendError(s, code, p.fp ?? 'rejected');
       return;
     }
-    const wire = encodePacket(p.bridge ? { ...p, bridge: false } : p);
+    const to = p.to as UserId;
     if (!p.QoS) {
-      void this.sendBestEffort(uid, p.to as UserId, wire, s);
+      if (this.d.history) void this.recordBestEffort(uid, to, p, s);
+      else void this.sendBestEffort(uid, to, encodePacket(relayedPacket(p, null)), s);
       return;
     }
     const fp = p.fp!;
-    if (this.d.custody.holds(uid, fp)) return; // a resend while we still hold it: the ack will come
-    if (this.d.custody.settled(uid, fp)) {
+    // A resend while we still hold it (or write its history): the ack will come.
+    if (this.d.custody.holds(uid, fp) || this.d.history?.isWriting(uid, fp)) return;
+    const seq = this.d.custody.settled(uid, fp);
+    if (seq !== undefined) {
       // Already delivered or stored: the sender missed our ack.
-      this.d.hub.send(s, ackPacket(p.to, uid, fp));
+      this.d.hub.send(s, withSeq(ackPacket(p.to, uid, fp), seq));
       return;
     }
-    this.d.custody.take({ fp, sender: uid, senderConn: s.connId, receiver: p.to as UserId, packet: p, wire, kind: 'c2c' });
+    if (this.d.history) {
+      void this.recordThenTake(s, uid, to, p, fp);
+      return;
+    }
+    const packet = relayedPacket(p, null);
+    this.d.custody.take({ fp, sender: uid, senderConn: s.connId, receiver: to, packet, wire: encodePacket(packet), kind: 'c2c' });
+  }
+
+  /** History first (the message gets its seq), then custody; a failed write is not acked, so the sender resends. */
+  private async recordThenTake(s: Session, uid: UserId, to: UserId, p: Packet, fp: string): Promise<void> {
+    const entry = await this.d.history!.append(uid, to, p, fp);
+    if (entry === null || this.d.custody.holds(uid, fp) || this.d.custody.settled(uid, fp) !== undefined) return;
+    const packet = relayedPacket(p, entry);
+    this.d.custody.take({ fp, sender: uid, senderConn: s.connId, receiver: to, packet, wire: encodePacket(packet), kind: 'c2c' });
+  }
+
+  /** A message without QoS is written to history too (under a server-made fp when it has none), then sent best effort. */
+  private async recordBestEffort(uid: UserId, to: UserId, p: Packet, s: Session): Promise<void> {
+    const entry = await this.d.history!.append(uid, to, p, p.fp || newFingerprint());
+    if (entry === null) return; // best effort: dropped, as for an offline receiver
+    void this.sendBestEffort(uid, to, encodePacket(relayedPacket(p, entry)), s);
   }
 
   /** The application's `beforeRelay` verdict: 0 lets the message through; a throwing hook rejects it. */
@@ -116,11 +143,22 @@ export class Messages {
     const qos = opts.qos ?? true;
     const fp = opts.fp ?? newFingerprint();
     const packet = serverPushPacket({ to, dataContent, fp, qos, ...(opts.typeu === undefined ? {} : { typeu: opts.typeu }) });
-    const wire = encodePacket(packet);
     this.d.metrics.messages.inc('s2c');
-    if (!qos) void this.sendBestEffort(SERVER_UID as UserId, to as UserId, wire);
-    else this.d.custody.take({ fp, sender: SERVER_UID as UserId, senderConn: null, receiver: to as UserId, packet, wire, kind: 's2c' });
+    if (this.d.history) void this.recordPush(to as UserId, packet, fp);
+    else this.sendPush(to as UserId, packet);
     return { fp };
+  }
+
+  /** A push is written to the user's conversation with the server ("0") first; a failed write drops it (logged). */
+  private async recordPush(to: UserId, packet: Packet, fp: string): Promise<void> {
+    const entry = await this.d.history!.append(SERVER_UID as UserId, to, packet, fp);
+    if (entry !== null) this.sendPush(to, relayedPacket(packet, entry));
+  }
+
+  private sendPush(to: UserId, packet: Packet): void {
+    const wire = encodePacket(packet);
+    if (!packet.QoS) void this.sendBestEffort(SERVER_UID as UserId, to, wire);
+    else this.d.custody.take({ fp: packet.fp!, sender: SERVER_UID as UserId, senderConn: null, receiver: to, packet, wire, kind: 's2c' });
   }
 
   /** A type-4 ack from logged-in session `s`: the receiver confirms `fp`. */

@@ -1,0 +1,117 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryHistoryStore, peerConversation, type HistoryStore } from '@switchboard/cluster';
+import { asUserId, UnavailableError } from '@switchboard/core';
+import { PacketType, createPacket, type Packet } from '@switchboard/protocol';
+import { cleanup, quietWindow, startGateway, uid, until } from '../fixtures.js';
+
+afterEach(cleanup);
+
+/** A history store whose writes fail while `down` is true. */
+function flaky(inner: HistoryStore): HistoryStore & { down: boolean } {
+  const s = Object.create(inner) as HistoryStore & { down: boolean };
+  s.down = false;
+  s.append = (...args) => (s.down ? Promise.reject(new UnavailableError('history down')) : inner.append(...args));
+  return s;
+}
+
+const ackOf = (packets: readonly Packet[], fp: string) => packets.find((p) => p.type === PacketType.ACK && p.dataContent === fp);
+
+describe('Gateway history (IM_HISTORY on)', () => {
+  it.each(['ws', 'tcp'] as const)('C2C over %s - each message is written once with seq 1, 2, 3; the receiver and the sender\'s ack carry it', async (t) => {
+    const history = new MemoryHistoryStore();
+    const f = await startGateway({ history });
+    const a = await f.login(uid('a'), t);
+    const b = await f.login(uid('b'), t);
+    // One after the other (each acked before the next is sent), so the order of the seqs is known.
+    const fps: string[] = [];
+    for (const [from, to, text] of [[a, b, 'one'], [b, a, 'two'], [a, b, 'three']] as const) {
+      const fp = await from.send(to.uid!, text);
+      await from.waitForAck(fp);
+      fps.push(fp);
+    }
+    const got = [await b.waitForMessage((p) => p.fp === fps[0]), await a.waitForMessage((p) => p.fp === fps[1]), await b.waitForMessage((p) => p.fp === fps[2])];
+    expect(got.map((p) => p.seq)).toEqual([1, 2, 3]);
+    for (const p of got) expect(p.sentAt).toBeGreaterThan(Date.now() - 60_000);
+    expect(ackOf(a.packets, fps[0]!)?.seq).toBe(1);
+    expect(ackOf(b.packets, fps[1]!)?.seq).toBe(2);
+    expect(ackOf(a.packets, fps[2]!)?.seq).toBe(3);
+    const conv = peerConversation(asUserId(a.uid!), asUserId(b.uid!));
+    const stored = await history.before(conv, { limit: 10 });
+    expect(stored.map((m) => [m.seq, m.fp, m.from, m.to, m.dataContent])).toEqual([
+      [1, fps[0], a.uid, b.uid, 'one'],
+      [2, fps[1], b.uid, a.uid, 'two'],
+      [3, fps[2], a.uid, b.uid, 'three'],
+    ]);
+  });
+
+  it('a resend of the same fp gets no second seq, and its ack carries the first', async () => {
+    const history = new MemoryHistoryStore();
+    const f = await startGateway({ history });
+    const a = await f.login(uid('a'), 'ws');
+    const b = await f.login(uid('b'), 'ws');
+    const fp = await a.send(b.uid!, 'once');
+    await a.waitForAck(fp);
+    await a.send(b.uid!, 'once', { fp });
+    await until(() => a.packets.filter((p) => p.type === PacketType.ACK && p.dataContent === fp).length === 2, 'the second ack');
+    expect(a.packets.filter((p) => p.type === PacketType.ACK && p.dataContent === fp).map((p) => p.seq)).toEqual([1, 1]);
+    expect(await history.lastSeq(peerConversation(asUserId(a.uid!), asUserId(b.uid!)))).toBe(1);
+  });
+
+  it('a client cannot set seq or sentAt: the gateway overwrites them, and strips them with history off', async () => {
+    for (const history of [new MemoryHistoryStore(), null]) {
+      const f = await startGateway({ history });
+      const a = await f.login(uid('a'), 'ws');
+      const b = await f.login(uid('b'), 'ws');
+      const fp = `fp-${Math.random()}`;
+      await a.sendRaw(JSON.stringify({ ...createPacket({ type: 2, from: a.uid!, to: b.uid!, dataContent: 'x', fp, QoS: true }), seq: 999, sentAt: 5 }));
+      const m = await b.waitForMessage((p) => p.fp === fp);
+      if (history) expect([m.seq, m.sentAt! > 5]).toEqual([1, true]);
+      else expect([m.seq, m.sentAt]).toEqual([undefined, undefined]);
+    }
+  });
+
+  it('history down - the message is neither delivered nor acked; the resend after recovery is, with seq 1', async () => {
+    const history = flaky(new MemoryHistoryStore());
+    const f = await startGateway({ history });
+    const a = await f.login(uid('a'), 'tcp');
+    const b = await f.login(uid('b'), 'ws');
+    history.down = true;
+    const fp = await a.send(b.uid!, 'are you writing this down?');
+    await until(async () => (await f.metric('switchboard_history_appends_total', { result: 'error' })) === 1, 'the failed write');
+    await quietWindow(200);
+    expect(ackOf(a.packets, fp)).toBeUndefined();
+    expect(b.messages).toHaveLength(0);
+    history.down = false;
+    await a.send(b.uid!, 'are you writing this down?', { fp });
+    expect((await b.waitForMessage((p) => p.fp === fp)).seq).toBe(1);
+    await a.waitForAck(fp);
+  });
+
+  it('messages without QoS and server pushes are written too; a push lives in the conversation with "0"', async () => {
+    const history = new MemoryHistoryStore();
+    const f = await startGateway({ history });
+    const a = await f.login(uid('a'), 'ws');
+    const b = await f.login(uid('b'), 'ws');
+    await a.send(b.uid!, 'no qos', { qos: false });
+    expect((await b.waitForMessage((p) => p.dataContent === 'no qos')).seq).toBe(1);
+    const { fp } = f.gw.push(b.uid!, 'from the server');
+    expect((await b.waitForMessage((p) => p.fp === fp)).seq).toBe(1);
+    const server = await history.before(peerConversation(asUserId('0'), asUserId(b.uid!)), { limit: 5 });
+    expect(server.map((m) => [m.seq, m.from, m.dataContent])).toEqual([[1, '0', 'from the server']]);
+    const list = await history.conversations(asUserId(b.uid!), { limit: 10 });
+    expect(list).toHaveLength(2);
+  });
+
+  it('an offline receiver gets the message at login with its seq and send time', async () => {
+    const history = new MemoryHistoryStore();
+    const f = await startGateway({ history });
+    const a = await f.login(uid('a'), 'ws');
+    const bid = uid('b');
+    const fp = await a.send(bid, 'while you were away');
+    await a.waitForAck(fp);
+    const sentAt = (await history.before(peerConversation(asUserId(a.uid!), asUserId(bid)), { limit: 1 }))[0]!.sentAt;
+    const b = await f.login(bid, 'tcp');
+    const m = await b.waitForMessage((p) => p.fp === fp);
+    expect([m.seq, m.sentAt]).toEqual([1, sentAt]);
+  });
+});
