@@ -1,15 +1,48 @@
 import { z } from 'zod';
+import { DEFAULT_OFFLINE_CAPACITY, DEFAULT_OFFLINE_TTL_MS } from '@switchboard/cluster';
 import { ConfigError, formatIssues } from '@switchboard/core';
-import { parseSenseMode, type SenseMode } from '@switchboard/protocol';
+import { DEFAULT_DISPATCH_PORT } from '@switchboard/dispatch';
+import {
+  DEFAULT_ADMIN_PORT,
+  DEFAULT_CUSTODY_GIVE_UP_MS,
+  DEFAULT_CUSTODY_RESEND_MS,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_MAX_OUTBOUND_BYTES,
+  DEFAULT_RATE_LIMIT_BURST,
+  DEFAULT_RATE_LIMIT_PER_SEC,
+  DEFAULT_SENSE_MODE,
+  DEFAULT_TCP_PORT,
+  DEFAULT_UDP_PORT,
+  DEFAULT_WEBHOOK_BATCH_SIZE,
+  DEFAULT_WEBHOOK_FLUSH_INTERVAL_MS,
+  DEFAULT_WEBHOOK_MAX_ATTEMPTS,
+  DEFAULT_WEBHOOK_MAX_QUEUE,
+  DEFAULT_WEBHOOK_TIMEOUT_MS,
+  DEFAULT_WS_PORT,
+} from '@switchboard/gateway';
+import { DEFAULT_TCP_MAX_BODY_BYTES, parseSenseMode, type SenseMode } from '@switchboard/protocol';
 
 function isUrl(v: string, protocols: string[]): boolean {
   try {
     const u = new URL(v);
     return protocols.includes(u.protocol) && u.hostname !== '';
   } catch {
-    return false;
+    return false; // not a URL at all: the schema reports it as invalid
   }
 }
+
+/**
+ * Defaults with no importable source. The key prefix and the events publish timeout are
+ * DEFAULT_KEY_PREFIX of `@switchboard/cluster/redis` and DEFAULT_EVENTS_PUBLISH_TIMEOUT_MS of
+ * `@switchboard/cluster/amqp`, but importing those entry points loads ioredis and amqplib, which the
+ * roles load only when they need them (standalone never does); keep these equal to them.
+ */
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+const DEFAULT_KEY_PREFIX = 'im';
+const DEFAULT_BIND_HOST = '127.0.0.1';
+const DEFAULT_LOG_LEVEL = 'info';
+const DEFAULT_EVENTS_TIMEOUT_MS = 2_000;
 
 /** A blank value counts as unset (its default), as for every other variable. */
 const blankAsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -25,51 +58,53 @@ const schema = z.object({
   IM_REDIS_URL: z
     .string()
     .refine((v) => isUrl(v, ['redis:', 'rediss:']), 'must be a redis:// or rediss:// URL')
-    .default('redis://127.0.0.1:6379'),
+    .default(DEFAULT_REDIS_URL),
   IM_AMQP_URL: z
     .string()
     .refine((v) => isUrl(v, ['amqp:', 'amqps:']), 'must be an amqp:// or amqps:// URL')
-    .default('amqp://guest:guest@127.0.0.1:5672'),
-  IM_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (1–64)').default('im'),
+    .default(DEFAULT_AMQP_URL),
+  IM_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (1–64)').default(DEFAULT_KEY_PREFIX),
   IM_NODE_ID: optionalString.refine((v) => v === undefined || /^[A-Za-z0-9_.-]{1,64}$/.test(v), 'letters, digits, _ . - only (1–64)'),
-  IM_BIND_HOST: z.string().min(1).default('127.0.0.1'),
+  IM_BIND_HOST: z.string().min(1).default(DEFAULT_BIND_HOST),
   IM_PUBLIC_HOST: optionalString,
-  IM_WS_PORT: port(3000),
-  IM_TCP_PORT: port(8901),
-  IM_UDP_PORT: port(7901),
-  IM_ADMIN_PORT: port(9100),
-  IM_DISPATCH_PORT: port(8080),
+  IM_WS_PORT: port(DEFAULT_WS_PORT),
+  IM_TCP_PORT: port(DEFAULT_TCP_PORT),
+  // Differs on purpose: a Gateway built without udpPort runs no UDP listener, but the CLI's roles
+  // enable UDP by default, on the gateway's default port (IM_UDP_PORT=0 picks a free one).
+  IM_UDP_PORT: port(DEFAULT_UDP_PORT),
+  IM_ADMIN_PORT: port(DEFAULT_ADMIN_PORT),
+  IM_DISPATCH_PORT: port(DEFAULT_DISPATCH_PORT),
   IM_SENSE_MODE: z
     .string()
-    .default('15S')
+    .default(DEFAULT_SENSE_MODE)
     .transform((v, ctx) => {
       const m = parseSenseMode(v);
       if (!m) ctx.addIssue({ code: 'custom', message: `unknown sense mode "${v}" (3S, 5S, 10S, 15S, 30S, 60S, 120S)` });
-      return (m ?? '15S') as SenseMode;
+      return (m ?? DEFAULT_SENSE_MODE) as SenseMode;
     }),
   IM_AUTH: z.enum(['none', 'jwt', 'http']).optional(),
   IM_JWT_SECRET: optionalString,
   IM_AUTH_URL: optionalString,
   IM_ADMIN_TOKEN: optionalString,
-  IM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  IM_CUSTODY_RESEND_MS: positiveMs(2_000),
-  IM_CUSTODY_GIVE_UP_MS: positiveMs(4_000),
-  IM_RATE_LIMIT_PER_SEC: z.coerce.number().int().min(1).default(200),
-  IM_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(400),
-  IM_MAX_OUTBOUND_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
-  IM_TCP_MAX_BODY_BYTES: z.coerce.number().int().min(64).max(16 * 1024 * 1024).default(6144),
-  IM_OFFLINE_CAPACITY: z.coerce.number().int().min(1).default(1000),
-  IM_OFFLINE_TTL_MS: positiveMs(7 * 24 * 3600 * 1000),
-  IM_DRAIN_TIMEOUT_MS: positiveMs(30_000),
+  IM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULT_LOG_LEVEL),
+  IM_CUSTODY_RESEND_MS: positiveMs(DEFAULT_CUSTODY_RESEND_MS),
+  IM_CUSTODY_GIVE_UP_MS: positiveMs(DEFAULT_CUSTODY_GIVE_UP_MS),
+  IM_RATE_LIMIT_PER_SEC: z.coerce.number().int().min(1).default(DEFAULT_RATE_LIMIT_PER_SEC),
+  IM_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(DEFAULT_RATE_LIMIT_BURST),
+  IM_MAX_OUTBOUND_BYTES: z.coerce.number().int().min(1024).default(DEFAULT_MAX_OUTBOUND_BYTES),
+  IM_TCP_MAX_BODY_BYTES: z.coerce.number().int().min(64).max(16 * 1024 * 1024).default(DEFAULT_TCP_MAX_BODY_BYTES),
+  IM_OFFLINE_CAPACITY: z.coerce.number().int().min(1).default(DEFAULT_OFFLINE_CAPACITY),
+  IM_OFFLINE_TTL_MS: positiveMs(DEFAULT_OFFLINE_TTL_MS),
+  IM_DRAIN_TIMEOUT_MS: positiveMs(DEFAULT_DRAIN_TIMEOUT_MS),
   IM_EVENTS: z.preprocess(blankAsUnset, z.enum(['amqp', 'off']).optional()),
-  IM_EVENTS_TIMEOUT_MS: positiveMs(2_000),
+  IM_EVENTS_TIMEOUT_MS: positiveMs(DEFAULT_EVENTS_TIMEOUT_MS),
   IM_WEBHOOK_URL: optionalString.refine((v) => v === undefined || isUrl(v, ['http:', 'https:']), 'must be an http(s) URL'),
   IM_WEBHOOK_SECRET: optionalString,
-  IM_WEBHOOK_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(100),
-  IM_WEBHOOK_FLUSH_INTERVAL_MS: positiveMs(200),
-  IM_WEBHOOK_TIMEOUT_MS: positiveMs(5_000),
-  IM_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
-  IM_WEBHOOK_MAX_QUEUE: z.coerce.number().int().min(1).default(10_000),
+  IM_WEBHOOK_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_WEBHOOK_BATCH_SIZE),
+  IM_WEBHOOK_FLUSH_INTERVAL_MS: positiveMs(DEFAULT_WEBHOOK_FLUSH_INTERVAL_MS),
+  IM_WEBHOOK_TIMEOUT_MS: positiveMs(DEFAULT_WEBHOOK_TIMEOUT_MS),
+  IM_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(DEFAULT_WEBHOOK_MAX_ATTEMPTS),
+  IM_WEBHOOK_MAX_QUEUE: z.coerce.number().int().min(1).default(DEFAULT_WEBHOOK_MAX_QUEUE),
 });
 
 export type Role = 'standalone' | 'gateway' | 'dispatch' | 'cluster';
