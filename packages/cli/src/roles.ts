@@ -99,7 +99,8 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   const nodeId: NodeId = cfg.nodeId ? asNodeId(cfg.nodeId) : newNodeId();
   const bus = new LocalBus();
   const bridge = new LocalBridge(bus, nodeId);
-  // Dispatch has its own place on the bus, to send kicks and pushes to the gateway.
+  // Dispatch has its own place on the bus, to send kicks and pushes to the gateway. It only sends:
+  // nothing is addressed to it, so its handler ignores what arrives.
   const dispatchBridge = new LocalBridge(bus, newNodeId('dispatch'));
   await dispatchBridge.start(() => {});
   lifecycle.onClose('dispatch bridge', () => dispatchBridge.close());
@@ -208,6 +209,7 @@ export async function runDispatch(cfg: Config): Promise<Running> {
   const bridge = new AmqpBridge({ url: cfg.amqpUrl, prefix: cfg.keyPrefix, nodeId: newNodeId('dispatch'), log });
   let bridgeTimer: NodeJS.Timeout | null = null;
   const joinBridge = (): void => {
+    // Dispatch only sends on the bridge; nothing is addressed to it, so the handler ignores what arrives.
     bridge.start(() => {}).catch((err: unknown) => {
       log.warn({ err }, 'RabbitMQ unreachable: kicks and live pushes unavailable; retrying in 5 s');
       bridgeTimer = setTimeout(joinBridge, 5_000);

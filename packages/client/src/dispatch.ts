@@ -40,6 +40,7 @@ export async function fetchDispatch(baseUrl: string, uid: string, opts: { fetch?
   try {
     const res = await f(url, { signal: ctl.signal, headers: { accept: 'application/json' } });
     status = res.status;
+    // A body that is not JSON is left null: the status, or parseDispatchInfo below, says what is wrong.
     body = await res.json().catch(() => null);
     if (!res.ok) {
       const reason = isRecord(body) && typeof body['reason'] === 'string' ? body['reason'] : `HTTP ${status}`;
