@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type NodeId, type UserId } from '@switchboard/core';
+import type { ConversationId } from '../history-store.js';
 import { DEFAULT_KEY_PREFIX } from './defaults.js';
 
 /**
@@ -11,6 +12,10 @@ import { DEFAULT_KEY_PREFIX } from './defaults.js';
  * | `im:{<user>}:route` | hash | user | `node`, `conn`, `flt` (firstLoginTime), `since` |
  * | `im:{<user>}:offline:q` | list | user | fps, oldest first |
  * | `im:{<user>}:offline:m` | hash | user | fp → `{"t":storedAt,"p":packet}` |
+ * | `im:{<user>}:convs` | zset | user | conversation id → last activity (sentAt, ms) of the user's conversations |
+ * | `im:{h:<conv>}:meta` | hash | conversation | `seq` (last seq), `n:<user>` (messages the user sent), `r:<user>` (read marker `"<seq>:<own sent up to it>"`), `c:<user>` (delivery cursor) |
+ * | `im:{h:<conv>}:msgs` | hash | conversation | seq → entry `[sentAt,"from","fp",to,typeu,dataContent]` (JSON; from and fp ASCII-only) |
+ * | `im:{h:<conv>}:fps` | hash | conversation | fp (as the ASCII-only JSON string of the entry) → seq |
  * | `im:node:{<node>}:users` | set | node | `["<user>","<conn>"]` of every route claimed on that node |
  * | `im:registry:{nodes}:expiry` | zset | registry | node id → expiry time (ms, Redis clock) |
  * | `im:registry:{nodes}:records` | hash | registry | node id → NodeRecord JSON |
@@ -28,6 +33,14 @@ export interface RedisKeys {
   offlineQueue(userId: UserId): string;
   /** Hash fp → stored message of the user's offline queue. */
   offlineMessages(userId: UserId): string;
+  /** Sorted set conversation id → last activity of the user's conversations (their history index). */
+  historyIndex(userId: UserId): string;
+  /** Hash of a conversation's counters: last seq, per user sent count, read marker and cursor. */
+  historyMeta(conv: ConversationId): string;
+  /** Hash seq → entry of a conversation's kept messages. */
+  historyMessages(conv: ConversationId): string;
+  /** Hash fp → seq of a conversation's kept messages (idempotent append). */
+  historyFps(conv: ConversationId): string;
   /** Set of (user, conn) pairs claimed on a node: the per-node index used by purgeNode/countNode. */
   nodeUsers(nodeId: NodeId): string;
   /** Sorted set node id → expiry (ms since epoch, Redis clock). */
@@ -49,6 +62,10 @@ export function redisKeys(prefix: string = DEFAULT_KEY_PREFIX): RedisKeys {
     route: (u) => `${prefix}:{${u}}:route`,
     offlineQueue: (u) => `${prefix}:{${u}}:offline:q`,
     offlineMessages: (u) => `${prefix}:{${u}}:offline:m`,
+    historyIndex: (u) => `${prefix}:{${u}}:convs`,
+    historyMeta: (c) => `${prefix}:{h:${c}}:meta`,
+    historyMessages: (c) => `${prefix}:{h:${c}}:msgs`,
+    historyFps: (c) => `${prefix}:{h:${c}}:fps`,
     nodeUsers: (n) => `${prefix}:node:{${n}}:users`,
     nodeExpiry: () => `${registry}:expiry`,
     nodeRecords: () => `${registry}:records`,

@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asConnId, asNodeId, asUserId, InvalidArgumentError, silentLogger } from '@switchboard/core';
 import { cleanupRedisPrefix, resolveRedisUrl, uniquePrefix } from '@switchboard/testkit';
-import { createRedisBackends, redisKeys, type RedisBackends } from '../../src/redis/index.js';
+import { createRedisBackends, RedisHistoryStore, redisKeys, type RedisBackends } from '../../src/redis/index.js';
+import { groupConversation, peerConversation } from '../../src/history-store.js';
 
 /** The hash tag Redis Cluster hashes: the text between the first `{` and the next `}`, if non-empty. */
 function hashTag(key: string): string {
@@ -23,6 +24,14 @@ describe('Redis key layout', () => {
       expect(hashTag(k.offlineQueue(u))).toBe(tag);
       expect(hashTag(k.offlineMessages(u))).toBe(tag);
     }
+    for (const conv of [peerConversation(asUserId('a}b'), asUserId('{c')), groupConversation('x}y'), groupConversation('{z'), groupConversation('群:1')]) {
+      const tag = hashTag(k.historyMeta(conv));
+      expect(hashTag(k.historyMessages(conv)), conv).toBe(tag);
+      expect(hashTag(k.historyFps(conv)), conv).toBe(tag);
+    }
+    expect(k.historyMeta(groupConversation('g1'))).toBe('im:{h:g:g1}:meta');
+    expect(k.historyIndex(asUserId('alice'))).toBe('im:{alice}:convs');
+    expect(hashTag(k.historyIndex(asUserId('alice')))).toBe(hashTag(k.route(asUserId('alice'))));
     expect(hashTag(k.nodeExpiry())).toBe(hashTag(k.nodeRecords()));
     expect(hashTag(k.nodeDrain())).toBe(hashTag(k.nodeRecords()));
     expect(k.route(asUserId('alice'))).toBe('im:{alice}:route');
@@ -38,7 +47,7 @@ describe('Redis key layout', () => {
   it('lua - every script has a KEYS/ARGV header', () => {
     const dir = new URL('../../src/redis/lua/', import.meta.url);
     const files = readdirSync(dir).filter((f) => f.endsWith('.lua'));
-    expect(files.length).toBeGreaterThanOrEqual(12);
+    expect(files.length).toBeGreaterThanOrEqual(17);
     for (const f of files) {
       const header = readFileSync(new URL(f, dir), 'utf8')
         .split('\n')
@@ -73,6 +82,10 @@ describe('Redis key layout', () => {
         60_000,
       );
       await backends.nodes.requestDrain(asNodeId('gw-1'));
+      const history = new RedisHistoryStore({ redis: backends.redis, prefix });
+      const bob = asUserId('bob');
+      await history.append(peerConversation(alice, bob), { fp: 'f1', from: alice, to: 'bob', dataContent: 'hi', typeu: 0, sentAt: Date.now() }, { indexFor: [alice, bob] });
+      await history.markRead(bob, peerConversation(alice, bob), 1);
       const keys: string[] = [];
       let cursor = '0';
       do {
@@ -89,6 +102,11 @@ describe('Redis key layout', () => {
           `${prefix}:registry:{nodes}:expiry`,
           `${prefix}:registry:{nodes}:records`,
           `${prefix}:registry:{nodes}:drain`,
+          `${prefix}:{alice}:convs`,
+          `${prefix}:{bob}:convs`,
+          `${prefix}:{h:p:5:alicebob}:meta`,
+          `${prefix}:{h:p:5:alicebob}:msgs`,
+          `${prefix}:{h:p:5:alicebob}:fps`,
         ].sort(),
       );
       expect(backends.isUp()).toBe(true);

@@ -1,0 +1,172 @@
+import type { Redis } from 'ioredis';
+import type { Logger, UserId } from '@switchboard/core';
+import {
+  historyArgs,
+  sortByActivity,
+  unreadCount,
+  type AppendResult,
+  type ConversationId,
+  type ConversationSummary,
+  type HistoryMessage,
+  type HistoryStore,
+  type HistoryStoreOptions,
+} from '../history-store.js';
+import { closeRedis, guard, resolveClient, type RedisClientOption } from './connect.js';
+import { redisKeys, type RedisKeys } from './keys.js';
+import { runScript } from './scripts.js';
+
+export type RedisHistoryStoreOptions = RedisClientOption &
+  HistoryStoreOptions & {
+    /** Key prefix (`IM_KEY_PREFIX`). @default 'im' */
+    prefix?: string;
+    log?: Logger;
+  };
+
+/** Most old entries one append drops (the count trim needs one per append; the rest is ttl backlog). */
+const TRIM_BATCH = 100;
+/** Most stale conversations one index update drops. */
+const INDEX_PRUNE_BATCH = 100;
+
+/** What the msgs hash holds per seq: `[sentAt, from, fp, to, typeu, dataContent]` (JSON). */
+type Entry = [number, string, string, string, number, string];
+
+/**
+ * A string as a JSON string literal made of printable ASCII only, with `"` and `\` escaped as `\u….`
+ * too: the Lua scripts find the sender and fp tokens of an entry with a pattern (`"[^"]*"`) and compare
+ * them byte for byte, without a JSON parser (cjson rejects lone surrogates that JSON.parse accepts).
+ */
+export function asciiJson(s: string): string {
+  return `"${s.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
+}
+
+/**
+ * HistoryStore on Redis. Per conversation, in one hash slot (`{h:<conv>}`): `…:meta` (counters),
+ * `…:msgs` (seq → entry), `…:fps` (fp → seq), written only by Lua scripts (redis/lua/history-*.lua):
+ * `history-append.lua` (idempotent by fp, seq by HINCRBY, sender counter, bounded trimming by count and
+ * age, refreshes the three expiries), `history-range.lua` (pages, skipping expired entries),
+ * `history-read.lua` (read marker with the user's own sent count up to it), `history-cursor.lua`.
+ * Per user, in the user's slot: `{<user>}:convs` (zset conversation → last activity), updated by
+ * `history-index.lua` after the append, one call per `indexFor` user (another slot, so not atomic with
+ * the append; a resend repairs a lost update). Layout: redis/keys.ts.
+ *
+ * Times are the caller's clock (`sentAt` and the trim cutoff), the keys' expiry is Redis's. Every
+ * failure is an UnavailableError with the ioredis error as `cause`.
+ */
+export class RedisHistoryStore implements HistoryStore {
+  private readonly redis: Redis;
+  private readonly owned: boolean;
+  private readonly keys: RedisKeys;
+  private readonly max: number;
+  private readonly ttlMs: number;
+
+  constructor(opts: RedisHistoryStoreOptions) {
+    ({ maxPerConversation: this.max, ttlMs: this.ttlMs } = historyArgs.options(opts));
+    this.keys = redisKeys(opts.prefix);
+    ({ redis: this.redis, owned: this.owned } = resolveClient(opts, opts.log, 'history-store'));
+  }
+
+  async append(conv: ConversationId, msg: Omit<HistoryMessage, 'seq'>, opts: { indexFor: readonly UserId[] }): Promise<AppendResult> {
+    historyArgs.message(msg);
+    return guard('history append', async () => {
+      const cutoff = Date.now() - this.ttlMs;
+      const fp = asciiJson(msg.fp);
+      const entry = `[${msg.sentAt},${asciiJson(msg.from)},${fp},${JSON.stringify(msg.to)},${JSON.stringify(msg.typeu)},${JSON.stringify(msg.dataContent)}]`;
+      const [seq, duplicate, sentAt] = (await runScript(this.redis, 'sbHistoryAppend', this.convKeys(conv), [
+        fp,
+        msg.from,
+        entry,
+        this.max,
+        this.ttlMs,
+        cutoff,
+        TRIM_BATCH,
+      ])) as [number, number, number];
+      await Promise.all(
+        opts.indexFor.map((u) => runScript(this.redis, 'sbHistoryIndex', [this.keys.historyIndex(u)], [conv, sentAt, cutoff, this.ttlMs, INDEX_PRUNE_BATCH])),
+      );
+      return { seq, duplicate: duplicate === 1, sentAt };
+    });
+  }
+
+  async before(conv: ConversationId, opts: { before?: number; limit: number }): Promise<HistoryMessage[]> {
+    const limit = historyArgs.limit(opts.limit, this.max);
+    const bound = opts.before === undefined ? Number.MAX_SAFE_INTEGER : historyArgs.seq('before', opts.before);
+    return this.range(conv, 'before', bound, limit);
+  }
+
+  async after(conv: ConversationId, opts: { after: number; limit: number }): Promise<HistoryMessage[]> {
+    const limit = historyArgs.limit(opts.limit, this.max);
+    return this.range(conv, 'after', historyArgs.seq('after', opts.after), limit);
+  }
+
+  lastSeq(conv: ConversationId): Promise<number> {
+    return guard('history lastSeq', async () => Number((await this.redis.hget(this.keys.historyMeta(conv), 'seq')) ?? 0));
+  }
+
+  async markRead(user: UserId, conv: ConversationId, seq: number): Promise<number> {
+    historyArgs.seq('seq', seq);
+    return guard('history markRead', async () =>
+      Number(await runScript(this.redis, 'sbHistoryRead', [this.keys.historyMeta(conv), this.keys.historyMessages(conv)], [user, asciiJson(user), seq, this.max])),
+    );
+  }
+
+  async conversations(user: UserId, opts: { limit: number; also?: readonly ConversationId[] }): Promise<ConversationSummary[]> {
+    const limit = historyArgs.limit(opts.limit, 2 ** 31 - 1);
+    return guard('history conversations', async () => {
+      if (limit === 0) return [];
+      const cutoff = Date.now() - this.ttlMs;
+      // Newest first; stale members (conversation gone) are skipped here and dropped by the next append.
+      const flat = await this.redis.zrevrangebyscore(this.keys.historyIndex(user), '+inf', `(${cutoff}`, 'WITHSCORES', 'LIMIT', 0, limit);
+      const candidates = new Map<ConversationId, number | undefined>();
+      for (let i = 0; i + 1 < flat.length; i += 2) candidates.set(flat[i] as ConversationId, Number(flat[i + 1]));
+      const also = new Set(opts.also ?? []);
+      for (const id of also) if (!candidates.has(id)) candidates.set(id, undefined);
+      const rows = await Promise.all(
+        [...candidates].map(async ([id, at]) => {
+          const [seq, sent, read] = await this.redis.hmget(this.keys.historyMeta(id), 'seq', `n:${user}`, `r:${user}`);
+          const lastSeq = Number(seq ?? 0);
+          if (lastSeq === 0 && !also.has(id)) return undefined;
+          const raw = lastSeq === 0 ? null : await this.redis.hget(this.keys.historyMessages(id), String(lastSeq));
+          const newest = raw === null ? null : decode(lastSeq, raw);
+          const last = newest && newest.sentAt > cutoff ? newest : null;
+          const [readSeq, ownUpTo] = (read ?? '0:0').split(':').map(Number) as [number, number];
+          const summary: ConversationSummary = { id, last, lastSeq, readSeq, unread: unreadCount(lastSeq, Number(sent ?? 0), readSeq, ownUpTo) };
+          return { summary, activity: Math.max(at ?? -Infinity, last?.sentAt ?? -Infinity) };
+        }),
+      );
+      return sortByActivity(rows.filter((r) => r !== undefined)).slice(0, limit);
+    });
+  }
+
+  cursor(user: UserId, conv: ConversationId): Promise<number> {
+    return guard('history cursor', async () => Number((await this.redis.hget(this.keys.historyMeta(conv), `c:${user}`)) ?? 0));
+  }
+
+  async advanceCursor(user: UserId, conv: ConversationId, seq: number): Promise<void> {
+    historyArgs.seq('seq', seq);
+    await guard('history advanceCursor', () => runScript(this.redis, 'sbHistoryCursor', [this.keys.historyMeta(conv)], [user, seq]));
+  }
+
+  async close(): Promise<void> {
+    if (this.owned) await closeRedis(this.redis);
+  }
+
+  private range(conv: ConversationId, mode: 'before' | 'after', bound: number, limit: number): Promise<HistoryMessage[]> {
+    return guard(`history ${mode}`, async () => {
+      if (limit === 0) return [];
+      const keys = [this.keys.historyMeta(conv), this.keys.historyMessages(conv)];
+      const flat = (await runScript(this.redis, 'sbHistoryRange', keys, [mode, bound, limit, this.max, Date.now() - this.ttlMs])) as (number | string)[];
+      const out: HistoryMessage[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) out.push(decode(Number(flat[i]), flat[i + 1] as string));
+      return out;
+    });
+  }
+
+  private convKeys(conv: ConversationId): [string, string, string] {
+    return [this.keys.historyMeta(conv), this.keys.historyMessages(conv), this.keys.historyFps(conv)];
+  }
+}
+
+function decode(seq: number, raw: string): HistoryMessage {
+  const [sentAt, from, fp, to, typeu, dataContent] = JSON.parse(raw) as Entry;
+  return { seq, fp, from: from as UserId, to, dataContent, typeu, sentAt };
+}

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { asUserId, delay } from '@switchboard/core';
+import { cleanupRedisPrefix, resolveRedisUrl, uniquePrefix } from '@switchboard/testkit';
+import { closeRedis, connectRedis, RedisHistoryStore, redisKeys } from '../../src/redis/index.js';
+import { asciiJson } from '../../src/redis/redis-history-store.js';
+import { groupConversation, peerConversation } from '../../src/history-store.js';
+import { historyStoreContract } from '../contract/history-store.contract.js';
+
+let url: string;
+let redis: Redis;
+
+beforeAll(async () => {
+  url = await resolveRedisUrl();
+  redis = connectRedis({ url, name: 'test-history-store' });
+});
+afterAll(async () => {
+  await closeRedis(redis);
+});
+
+historyStoreContract('RedisHistoryStore', async (opts) => {
+  const prefix = uniquePrefix('history-store');
+  return {
+    store: new RedisHistoryStore({ redis, prefix, ...opts }),
+    // Its own connection: the two stores' scripts really interleave in Redis.
+    twin: async () => new RedisHistoryStore({ url, prefix, ...opts }),
+    now: () => Date.now(),
+    elapse: (ms) => delay(ms),
+    cleanup: async () => void (await cleanupRedisPrefix(url, prefix)),
+  };
+});
+
+describe('RedisHistoryStore storage', () => {
+  const alice = asUserId('alice');
+  const bob = asUserId('bob');
+  const ab = peerConversation(alice, bob);
+  const msg = (i: number, sentAt = Date.now()) => ({ fp: `fp-${i}`, from: alice, to: 'bob', dataContent: `m${i}`, typeu: 0, sentAt });
+
+  const withStore = async (opts: { maxPerConversation?: number; ttlMs?: number }, fn: (store: RedisHistoryStore, prefix: string) => Promise<void>) => {
+    const prefix = uniquePrefix('history-storage');
+    const store = new RedisHistoryStore({ redis, prefix, ...opts });
+    try {
+      await fn(store, prefix);
+    } finally {
+      await store.close();
+      await cleanupRedisPrefix(url, prefix);
+    }
+  };
+
+  it('asciiJson - printable ASCII without quote or backslash, and JSON.parse gives the string back', () => {
+    for (const s of ['plain', 'a"b\\c', '中文🙂', '\n\t\u0000', '\ud800 lone', '']) {
+      const tok = asciiJson(s);
+      expect(tok).toMatch(/^"[\x20\x21\x23-\x7e]*"$/);
+      expect(JSON.parse(tok)).toBe(s);
+    }
+  });
+
+  it('keys - one hash slot per conversation, every key with a ttl, trimmed entries and fps reclaimed', async () => {
+    await withStore({ maxPerConversation: 3, ttlMs: 60_000 }, async (store, prefix) => {
+      const k = redisKeys(prefix);
+      for (let i = 1; i <= 5; i++) await store.append(ab, msg(i), { indexFor: [alice, bob] });
+      expect(await redis.hlen(k.historyMessages(ab))).toBe(3);
+      expect(await redis.hlen(k.historyFps(ab))).toBe(3);
+      expect(await redis.hgetall(k.historyMeta(ab))).toEqual({ seq: '5', 'n:alice': '5' });
+      for (const key of [k.historyMeta(ab), k.historyMessages(ab), k.historyFps(ab), k.historyIndex(alice), k.historyIndex(bob)]) {
+        const ttl = await redis.pttl(key);
+        expect(ttl, key).toBeGreaterThan(50_000);
+        expect(ttl, key).toBeLessThanOrEqual(60_000);
+      }
+      const slots = await Promise.all([k.historyMeta(ab), k.historyMessages(ab), k.historyFps(ab)].map((key) => redis.call('CLUSTER', 'KEYSLOT', key).catch(() => null)));
+      if (slots[0] !== null) expect(new Set(slots).size).toBe(1);
+    });
+  });
+
+  it('markRead and advanceCursor on an absent conversation write nothing (no key without an expiry)', async () => {
+    await withStore({}, async (store, prefix) => {
+      const g = groupConversation('nobody-wrote');
+      expect(await store.markRead(alice, g, 5)).toBe(0);
+      await store.advanceCursor(alice, g, 5);
+      expect(await redis.exists(redisKeys(prefix).historyMeta(g))).toBe(0);
+    });
+  });
+
+  it('trimming is bounded per append: a backlog (maxPerConversation lowered) goes over several appends, reads never show it', async () => {
+    await withStore({ maxPerConversation: 1000 }, async (store, prefix) => {
+      const k = redisKeys(prefix);
+      for (let i = 1; i <= 250; i++) await store.append(ab, msg(i), { indexFor: [] });
+      const lowered = new RedisHistoryStore({ redis, prefix, maxPerConversation: 10 });
+      const seqs = async () => (await lowered.before(ab, { limit: 1000 })).map((m) => m.seq);
+      expect(await seqs()).toEqual(Array.from({ length: 10 }, (_, i) => 241 + i));
+      expect((await lowered.after(ab, { after: 0, limit: 3 })).map((m) => m.seq)).toEqual([241, 242, 243]);
+      await lowered.append(ab, msg(251), { indexFor: [] });
+      expect(await redis.hlen(k.historyMessages(ab))).toBe(251 - 100);
+      expect(await seqs()).toEqual(Array.from({ length: 10 }, (_, i) => 242 + i));
+      await lowered.append(ab, msg(252), { indexFor: [] });
+      expect(await redis.hlen(k.historyMessages(ab))).toBe(52);
+      await lowered.append(ab, msg(253), { indexFor: [] });
+      expect(await redis.hlen(k.historyMessages(ab))).toBe(10);
+      expect(await redis.hlen(k.historyFps(ab))).toBe(10);
+      // Out of the window means trimmed: its fp is free again.
+      expect(await lowered.append(ab, msg(200), { indexFor: [] })).toMatchObject({ seq: 254, duplicate: false });
+    });
+  });
+
+  it('messages that arrive already expired (a sender clock far behind) are never shown, and each append reclaims the last one', async () => {
+    await withStore({ ttlMs: 60_000 }, async (store, prefix) => {
+      const old = Date.now() - 120_000;
+      for (let i = 1; i <= 5; i++) await store.append(ab, msg(i, old), { indexFor: [alice] });
+      expect(await store.before(ab, { limit: 100 })).toEqual([]);
+      expect(await store.lastSeq(ab)).toBe(5);
+      expect(await redis.hlen(redisKeys(prefix).historyMessages(ab))).toBe(1);
+      expect(await store.conversations(alice, { limit: 10 })).toEqual([]);
+      expect(await store.conversations(alice, { limit: 10, also: [ab] })).toEqual([{ id: ab, last: null, lastSeq: 5, readSeq: 0, unread: 0 }]);
+    });
+  });
+
+  it('index - a resend repairs the index update lost between the two writes; stale members are dropped', async () => {
+    await withStore({}, async (store, prefix) => {
+      const k = redisKeys(prefix);
+      await store.append(ab, msg(1), { indexFor: [] }); // as if the gateway died before the index update
+      expect(await store.conversations(alice, { limit: 10 })).toEqual([]);
+      expect(await store.append(ab, msg(1), { indexFor: [alice, bob] })).toMatchObject({ seq: 1, duplicate: true });
+      expect((await store.conversations(bob, { limit: 10 })).map((r) => r.id)).toEqual([ab]);
+      // A member whose conversation expired long ago is not listed, and the next index update drops it.
+      await redis.zadd(k.historyIndex(alice), 1, 'g:gone');
+      expect((await store.conversations(alice, { limit: 10 })).map((r) => r.id)).toEqual([ab]);
+      await store.append(ab, msg(2), { indexFor: [alice] });
+      expect(await redis.zrange(k.historyIndex(alice), '0', '-1')).toEqual([ab]);
+    });
+  });
+});
