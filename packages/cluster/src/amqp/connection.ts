@@ -354,6 +354,8 @@ export class ConnectionKeeper<L extends KeptLink> {
     this.dropLink(link);
     if (this.closing) return;
     this.log.warn({ err, why }, `${this.w.conn} connection lost; reconnecting`);
+    // Usually the connection is closed already (that is how the link was lost) and close() rejects
+    // with amqplib's IllegalOperationError; what went wrong is in the warning above.
     link.conn.close().catch(() => undefined);
     this.opts.confirms.failAll(new UnavailableError(`${this.w.conn} connection lost (${why})`, { cause: err }));
     this.setState('down');
@@ -365,6 +367,8 @@ export class ConnectionKeeper<L extends KeptLink> {
     this.reconnect.cancel();
     const wasUp = this._state === 'up';
     this.setState('closed');
+    // Only waiting for it to end: its failure goes to its own caller (start() rejects with it; the
+    // reconnect loop has nothing to retry once closing).
     if (this.connecting !== undefined) await this.connecting.catch(() => undefined);
     const link = this._link;
     if (link !== undefined) {
@@ -446,6 +450,8 @@ export class ConnectionKeeper<L extends KeptLink> {
       this.reconnect.reset();
       this.setState('up');
     } catch (err) {
+      // `err` is what the caller hears; closing fails when the connection already died, which is
+      // often why setup failed.
       await conn.close().catch(() => undefined);
       throw err;
     }

@@ -22,6 +22,8 @@ export class TcpTransport extends TransportHandlers implements Transport {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // A client socket's errors (reset, broken pipe, keepalive timeout) are routine and always end in
+    // 'close', which tells the session layer; the listener only keeps Node from throwing them.
     socket.on('error', () => {});
     socket.on('close', () => {
       this.dead = true;
@@ -43,6 +45,7 @@ export class TcpTransport extends TransportHandlers implements Transport {
       try {
         text = decodeUtf8(body);
       } catch {
+        // Reported to the session layer as a violation, which closes the connection.
         return this.violation('frame is not valid UTF-8');
       }
       this.packetFn(text);

@@ -104,6 +104,7 @@ class WsTransport extends TransportHandlers implements Transport, FragmentWatche
     try {
       this.ws.close(code, reason.slice(0, 120));
     } catch {
+      // ws throws for a close it cannot send (a code it refuses, a socket not open): cut it instead.
       this.ws.terminate();
     }
     // A peer that never answers the close handshake is cut off.
