@@ -112,14 +112,18 @@ export interface HistoryStoreOptions {
  *   append gets seq 1 again.
  * - Read markers and cursors only move forward and never past `lastSeq`.
  * - unread(user) = messages with seq > readSeq whose sender is not `user`, trimmed ones included.
- *   One approximation: `markRead` learns which messages after the new marker the user sent from the
- *   messages still kept, so own messages after the marker that were already trimmed (the reader was
- *   more than maxPerConversation messages or ttlMs behind) count as unread: an over-estimate by at
- *   most that many, never an under-estimate. Counters make every other case exact.
+ *   Kept as counters (messages per sender; per marker, the user's own messages up to it), which
+ *   `markRead` updates by looking at the stored messages between the old and the new marker or after
+ *   the new one, whichever span is shorter and fully stored: O(1) per message amortized over a
+ *   reader's markers; at most maxPerConversation messages for one call (a reader who fell out of the
+ *   kept window). One approximation: when the new marker itself is below the kept window, own
+ *   messages between it and the window are no longer known to be the user's and count as unread (an
+ *   over-estimate by at most that many, never an under-estimate). Every other case is exact.
  * - Arguments: a seq, `before` or `after` that is not a non-negative integer, a `limit` that is NaN or
  *   negative, an empty fp or a `sentAt` that is not a non-negative integer is an InvalidArgumentError.
  *   A history `limit` above `maxPerConversation` is read as `maxPerConversation` (no more are kept), so
- *   a huge limit never allocates more than one conversation's messages.
+ *   a huge limit never allocates more than one conversation's kept messages (callers facing clients
+ *   clamp lower). `conversations` reads at most `limit` index entries plus `also`.
  * - Redis implementations turn every storage failure into UnavailableError.
  */
 export interface HistoryStore {

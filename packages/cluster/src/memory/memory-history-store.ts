@@ -107,13 +107,21 @@ export class MemoryHistoryStore implements HistoryStore {
     historyArgs.seq('seq', seq);
     const c = this.live(conv);
     if (!c) return 0;
-    const cur = c.read.get(user)?.seq ?? 0;
+    const cur = c.read.get(user) ?? { seq: 0, ownUpTo: 0 };
     const to = Math.min(seq, c.lastSeq);
-    if (to <= cur) return cur;
-    // The user's own messages after the new marker, among those still stored (see HistoryStore TSDoc).
-    let own = 0;
-    for (let s = Math.max(to + 1, this.keptFrom(c)); s <= c.lastSeq; s++) if (c.msgs.get(s)?.from === user) own++;
-    c.read.set(user, { seq: to, ownUpTo: (c.sent.get(user) ?? 0) - own });
+    if (to <= cur.seq) return cur.seq;
+    // The user's own messages on the cheaper exact side of the new marker (HistoryStore TSDoc).
+    const own = (from: number, upTo: number): number => {
+      let n = 0;
+      for (let s = from; s <= upTo; s++) if (c.msgs.get(s)?.from === user) n++;
+      return n;
+    };
+    const kept = this.keptFrom(c);
+    const ownUpTo =
+      cur.seq + 1 >= kept && to - cur.seq <= c.lastSeq - to
+        ? cur.ownUpTo + own(cur.seq + 1, to)
+        : (c.sent.get(user) ?? 0) - own(Math.max(to + 1, kept), c.lastSeq);
+    c.read.set(user, { seq: to, ownUpTo });
     return to;
   }
 

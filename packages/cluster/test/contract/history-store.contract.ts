@@ -297,6 +297,37 @@ export function historyStoreContract(name: string, factory: HistoryStoreFactory)
       expect(await unread(store, bob, ab)).toBe(2); // exact again once the marker is inside the kept window
     });
 
+    it('unread - exact for readers who keep up, however markers and sends interleave (trimming on)', async () => {
+      const store = await make({ maxPerConversation: 20 });
+      const g = groupConversation('model');
+      const users = [alice, bob, carol];
+      const senders: UserId[] = []; // index seq - 1
+      const markers = new Map<UserId, number>(users.map((u) => [u, 0]));
+      let seed = 7;
+      const rand = (n: number): number => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed % n;
+      };
+      for (let i = 0; i < 120; i++) {
+        const from = users[rand(3)]!;
+        await store.append(g, { ...msg(from, i), from }, { indexFor: [] });
+        senders.push(from);
+        const reader = users[rand(3)]!;
+        const last = senders.length;
+        // Forward, by small or large steps, but never to a seq already out of the 20 kept.
+        const floor = Math.max(markers.get(reader)!, last - 19);
+        const to = floor + rand(last - floor + 1);
+        markers.set(reader, await store.markRead(reader, g, to));
+        expect(markers.get(reader)).toBe(Math.max(to, markers.get(reader)!));
+        if (i % 10 === 9) {
+          for (const u of users) {
+            const expected = senders.filter((f, k) => k + 1 > markers.get(u)! && f !== u).length;
+            expect(await unread(store, u, g), `${u} after ${last}`).toBe(expected);
+          }
+        }
+      }
+    });
+
     it('conversations - newest activity first, limit, summaries, ids resolve through conversationRef', async () => {
       const store = await make();
       const t0 = s.now();
