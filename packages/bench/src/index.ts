@@ -2,7 +2,8 @@ export { runBenchCli } from './cli.js';
 export { runBench } from './load/run.js';
 export { pool } from './shared/wait.js';
 export { installSignalStop, type RunIo } from './shared/run-io.js';
-export { runIdle, parsePromText } from './idle/idle-run.js';
+export { runIdle } from './idle/idle-run.js';
+export { parsePromText } from './idle/idle-probes.js';
 export {
   parseIdleArgs,
   defaultIdleProcs,

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@switchboard/core';
 import { defaultIdleProcs, parseIdleArgs, workerRange, type IdleOptions } from '../../src/idle/idle-args.js';
 import { LatencyHistogram } from '../../src/shared/histogram.js';
-import { ephemeralPortWarning, parsePromText } from '../../src/idle/idle-run.js';
+import { ephemeralPortWarning } from '../../src/idle/idle-run.js';
+import { parsePromText } from '../../src/idle/idle-probes.js';
 import * as D from '../../src/shared/defaults.js';
 
 function opts(argv: string[]): IdleOptions {
