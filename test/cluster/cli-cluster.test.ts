@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@switchboard/core';
 import { ProcessGroup, startNode, resolveAmqpUrl, resolveRedisUrl, uniquePrefix, cleanupRedisPrefix, TestClient } from '@switchboard/testkit';
 
 describe('switchboard cluster --gateways N', () => {
@@ -28,11 +29,25 @@ describe('switchboard cluster --gateways N', () => {
     expect(ready.role).toBe('cluster');
     expect(ready.gateways).toHaveLength(2);
     const base = `http://127.0.0.1:${ready.ports.dispatch}`;
-    let nodes: Array<{ id: string; ports: { ws: number; tcp: number; admin: number } }> = [];
-    for (let i = 0; i < 50 && nodes.length < 2; i++) {
-      nodes = ((await (await fetch(`${base}/admin/nodes`)).json()) as { nodes: typeof nodes }).nodes;
-      if (nodes.length < 2) await new Promise((r) => setTimeout(r, 100));
-    }
+    // The gateways report to the node registry on their own timers (and a report can come late on a busy
+    // machine), so wait for the condition itself: both listed, then a dispatch answer naming one of them.
+    const getJson = async (p: string): Promise<{ status: number; body: unknown }> => {
+      const res = await fetch(`${base}${p}`);
+      return { status: res.status, body: await res.json() };
+    };
+    type NodeView = { id: string; ports: { ws: number; tcp: number; admin: number } };
+    let lastNodes: unknown;
+    const nodes = await waitFor(
+      async () => {
+        const r = await getJson('/admin/nodes');
+        lastNodes = r.body;
+        const list = (r.body as { nodes?: NodeView[] }).nodes ?? [];
+        return r.status === 200 && list.length >= 2 ? list : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: 'both gateways in /admin/nodes' },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last answer: ${JSON.stringify(lastNodes)}\n${proc.output()}`);
+    });
     expect(nodes.map((n) => n.id).sort()).toEqual(ready.gateways.map((g) => g.nodeId).sort());
     for (const n of nodes) {
       const g = ready.gateways.find((x) => x.nodeId === n.id)!;
@@ -40,8 +55,24 @@ describe('switchboard cluster --gateways N', () => {
       expect(n.ports.tcp).toBe(g.ports.tcp);
       expect(n.ports.admin).toBeGreaterThan(0);
     }
-    // a client can use it
-    const d = (await (await fetch(`${base}/api/dispatch?uid=cli-user`)).json()) as { ws: string };
+    // a client can use it: dispatch hands out one of the two gateways. It answers 503 while its node list
+    // (cached for a moment, refreshed from the registry) shows no live gateway, e.g. a report came late.
+    type DispatchAnswer = { node: string; ws: string; tcp: { host: string; port: number } };
+    let lastDispatch: unknown;
+    const d = await waitFor(
+      async () => {
+        const r = await getJson('/api/dispatch?uid=cli-user');
+        lastDispatch = { status: r.status, body: r.body };
+        return r.status === 200 ? (r.body as DispatchAnswer) : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: 'a dispatch answer' },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last answer: ${JSON.stringify(lastDispatch)}\n${proc.output()}`);
+    });
+    const picked = ready.gateways.find((g) => g.nodeId === d.node);
+    expect(picked, `dispatch picked ${d.node}`).toBeDefined();
+    expect(d.ws).toBe(`ws://127.0.0.1:${picked!.ports.ws}/websocket`);
+    expect(d.tcp.port).toBe(picked!.ports.tcp);
     const c = new TestClient({ url: d.ws });
     await c.connect();
     expect((await c.login('cli-user')).code).toBe(0);
