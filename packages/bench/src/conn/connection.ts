@@ -73,7 +73,7 @@ class WsConn extends BaseConn {
       if (this.closed) return;
       this.textFn(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
     });
-    ws.on('error', () => {});
+    ws.on('error', () => {}); // 'close' follows every error and reports the loss through onClose
     ws.on('close', () => this.gone());
   }
 
@@ -139,7 +139,7 @@ class TcpConn extends BaseConn {
         this.textFn(b.toString('utf8'));
       }
     });
-    sock.on('error', () => {});
+    sock.on('error', () => {}); // 'close' follows every error and reports the loss through onClose
     sock.on('close', () => this.gone());
   }
 

@@ -58,7 +58,7 @@ async function fetchMetrics(admin: string): Promise<(GatewayMetricsSample & { cp
       cpuSeconds: get('process_cpu_seconds_total'),
     };
   } catch {
-    return null;
+    return null; // unreachable, slow or gone: this reading stays unknown in the report (the run goes on)
   }
 }
 
@@ -90,6 +90,7 @@ export async function spawnedProbes(sut: Sut, uidPrefix: string): Promise<Probe[
     try {
       a = await dispatchUser(sut.dispatchUrl, `${uidPrefix}probe`);
     } catch (err) {
+      // Dispatch may not route yet just after the start: retry until the deadline, then fail with this error as the cause.
       if (performance.now() > deadline) throw new UnavailableError('dispatch of the spawned system never answered', { cause: err });
       // An unref'd wait is enough here: the spawned processes' pipes hold the process open.
       await delay(Math.min(1_000, 100 * 2 ** attempt));

@@ -25,7 +25,7 @@ export function ephemeralPortWarning(connectionsPerTarget: number, rangeFile = '
   try {
     range = readFileSync(rangeFile, 'utf8').trim().split(/\s+/).map(Number);
   } catch {
-    return null;
+    return null; // no such file (not Linux): nothing to warn about
   }
   const [lo, hi] = range;
   if (lo === undefined || hi === undefined || !Number.isFinite(lo) || !Number.isFinite(hi)) return null;

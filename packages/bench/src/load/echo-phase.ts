@@ -27,6 +27,7 @@ export async function runEchoPhase(opts: BenchOptions, io: RunIo, processes: Man
       const tcp = isTcpUser(i, opts.tcpShare);
       users.push(new EchoUser(i, `${opts.uidPrefix}${i}`, tcp ? { kind: 'tcp', ...echo.tcp } : { kind: 'ws', url: echo.wsUrl }, ctx));
     }
+    // A user that cannot connect stays offline: it is left out of `connected` and of the load.
     await pool(users, opts.connectConcurrency, (u) => u.connect(D.DEFAULT_LOGIN_RESPONSE_TIMEOUT_MS).catch(() => {}));
     const connected = users.filter((u) => u.online).length;
     io.log(`echo baseline: ${connected}/${users.length} connected; load for ${opts.warmupS} s warmup + ${opts.durationS} s`);

@@ -11,6 +11,8 @@ import type { LoadUser } from './load.js';
 /**
  * Source of the echo server child: a raw `ws` WebSocketServer that sends every message back as it
  * came, and a TCP server that pipes every byte back (length-prefixed frames come back intact).
+ * A socket error (a client reset at the end of a run) is ignored: the close that follows ends that
+ * connection, and the server goes on serving the others.
  * No protocol work at all: the baseline of what the machine's loopback and Node's sockets give.
  */
 function echoServerSource(wsModuleUrl: string): string {

@@ -182,6 +182,7 @@ export class SimUser {
         await this.login();
         return true;
       } catch {
+        // `login` counted the failure (stats.loginFailures); retry with backoff until the deadline.
         if (this.state === 'stopped' || this.state === 'kicked') return false;
         const wait = backoffMs(attempt, 200, 3_000);
         if (performance.now() + wait >= deadline) return false;
@@ -271,6 +272,7 @@ export class SimUser {
     try {
       await this.login();
     } catch {
+      // `login` counted the failure (stats.loginFailures); the next attempt comes with more backoff.
       this.reconnectAttempt++;
       if (this.state === 'offline' && !this.ctx.stopping) this.scheduleReconnect();
       return;

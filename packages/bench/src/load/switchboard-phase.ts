@@ -225,6 +225,7 @@ function sampleNodes(dispatchUrl: string, t0: number): { samples: LoadTimers['no
         for (const n of list) nodes[n.id] = { state: n.state, connections: n.connections, loopLagMs: n.loopLagMs ?? null, cpu: n.cpu ?? null };
         samples.push({ t, nodes });
       })
+      // Dispatch did not answer this second: an empty sample marks the gap in the timeline.
       .catch(() => samples.push({ t, nodes: {} }))
       .finally(() => (sampling = false));
   }, 1_000).unref();

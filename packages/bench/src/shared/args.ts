@@ -70,7 +70,7 @@ export function parseUrl(s: string, protocols: string[]): URL | null {
     const u = new URL(s);
     return protocols.includes(u.protocol) ? u : null;
   } catch {
-    return null;
+    return null; // not a URL: the caller reports the flag
   }
 }
 

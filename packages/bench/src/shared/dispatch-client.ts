@@ -42,6 +42,7 @@ async function request(url: string, init: RequestInit = {}, timeoutMs = DEFAULT_
 /** Ask dispatch where `uid` should connect. Throws UnavailableError on 503 / network errors. */
 export async function dispatchUser(baseUrl: string, uid: string): Promise<DispatchAnswer> {
   const res = await request(`${baseUrl}/api/dispatch?uid=${encodeURIComponent(uid)}`);
+  // A body that is not JSON counts as none: the error below then names the HTTP status instead.
   const body = (await res.json().catch(() => null)) as Record<string, unknown> | null;
   if (!res.ok || !body) {
     const reason = body && typeof body['reason'] === 'string' ? body['reason'] : `HTTP ${res.status}`;

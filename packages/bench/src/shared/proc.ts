@@ -107,7 +107,7 @@ export class ManagedProcess {
         try {
           o = JSON.parse(line) as Record<string, unknown>;
         } catch {
-          return;
+          return; // output that merely starts with "{": kept for error messages above, nothing to read
         }
         if (o['event'] === 'ready' && mp.ready === null) {
           mp.ready = o as ReadyLine;
@@ -198,7 +198,7 @@ export function machineCpu(): { busy: number; irq: number; total: number } | nul
     const idle = (f[3] ?? 0) + (f[4] ?? 0);
     return { busy: (total - idle) / 100, irq: ((f[5] ?? 0) + (f[6] ?? 0)) / 100, total: total / 100 };
   } catch {
-    return null;
+    return null; // no /proc (not Linux): the report shows the machine's CPU as unknown
   }
 }
 
@@ -210,7 +210,7 @@ export function readCpuSeconds(pid: number): number | null {
     // fields[11] = utime, fields[12] = stime (clock ticks; 100 per second on Linux)
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
-    return null;
+    return null; // the process is gone, or no /proc: its CPU is unknown
   }
 }
 
@@ -220,7 +220,7 @@ export function readRssBytes(pid: number): number | null {
     const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : null;
   } catch {
-    return null;
+    return null; // the process is gone, or no /proc: its RSS is unknown
   }
 }
 
