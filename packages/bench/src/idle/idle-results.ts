@@ -11,11 +11,15 @@ import type { Probe } from './idle-probes.js';
 import type { GatewayMetricsSample, IdleGatewayReport, IdleReport, IdleTimelineEntry, IdleWorkerReport } from './idle-report.js';
 import { sumCounters, type Worker } from './idle-worker-proc.js';
 
-/** The gateways with 0 users, after the settle: RSS samples, their median, a `/metrics` reading; per gateway. */
-export interface Baseline {
+/** Per gateway: the RSS samples of a phase and one `/metrics` reading after them. */
+interface GatewayReadings {
   samples: number[][];
-  rss: Array<number | null>;
   metrics: Array<GatewayMetricsSample | null>;
+}
+
+/** The gateways with 0 users, after the settle; `rss` is the median of each gateway's samples. */
+export interface Baseline extends GatewayReadings {
+  rss: Array<number | null>;
 }
 
 /** The marks around the login phase, and each worker's RSS when it began. */
@@ -25,11 +29,9 @@ export interface LoginMarks {
   workerRssAtLogin: Array<number | null>;
 }
 
-/** The idle phase (from `LoginMarks.afterLogin` on): its end mark, the RSS samples of its last seconds, `/metrics`, worker RSS. */
-export interface IdleMarks {
+/** The idle phase (from `LoginMarks.afterLogin` on): its end mark, the gateways' readings of its last seconds, the workers' RSS. */
+export interface IdleMarks extends GatewayReadings {
   afterIdle: Mark;
-  samples: number[][];
-  metrics: Array<GatewayMetricsSample | null>;
   workerRss: Array<number | null>;
 }
 
