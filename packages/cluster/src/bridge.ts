@@ -10,13 +10,17 @@ import type { ConnId, NodeId, UserId } from '@switchboard/core';
  * - `push`: a server message (from "0") for user `to`, to be taken into custody on the target node
  *   (the push API of dispatch). `fp` is chosen by the sender so it can answer with it at once.
  * - `control`: node-level notices (drain and the like).
+ * - `notify`: write `packet` (a Switchboard extension packet, e.g. a read notice) to user `to`'s
+ *   session on the target node if that session announced `feature` at login; otherwise drop it.
+ *   Best effort, no ack. A node of an earlier version logs and drops it as an unknown type.
  */
 export type BridgeMessage =
   | { type: 'deliver'; origin: NodeId; from: UserId; to: UserId; fp: string | null; packet: string }
   | { type: 'push'; origin: NodeId; to: UserId; fp: string; dataContent: string; typeu: number; qos: boolean }
   | { type: 'ack'; origin: NodeId; fp: string; from: UserId; to: UserId }
   | { type: 'kick'; origin: NodeId; userId: UserId; connId: ConnId; code: number; reason: string | null }
-  | { type: 'control'; origin: NodeId; action: 'drain' };
+  | { type: 'control'; origin: NodeId; action: 'drain' }
+  | { type: 'notify'; origin: NodeId; to: UserId; feature: string; packet: string };
 
 export type BridgeMessageType = BridgeMessage['type'];
 

@@ -14,6 +14,16 @@ export const PacketType = {
 } as const;
 export type PacketType = (typeof PacketType)[keyof typeof PacketType];
 
+/**
+ * Switchboard's packet types beyond MobileIMSDK's, server → client only.
+ * - `NOTICE`: a notice for SDK clients that asked for notices at login (`features: ["notices"]`),
+ *   never sent to other clients. `dataContent` is a JSON object with a `kind` (`read`: the peer read
+ *   the conversation up to `seq`). docs/protocol.md lists the kinds.
+ */
+export const ExtensionPacketType = {
+  NOTICE: 60,
+} as const;
+
 /** Packet types a client may send. Anything else is logged and ignored, as MobileIMSDK does. */
 export const CLIENT_PACKET_TYPES: ReadonlySet<number> = new Set([0, 1, 2, 3, 4, 5]);
 

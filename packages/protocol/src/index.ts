@@ -1,4 +1,4 @@
-export { PacketType, CLIENT_PACKET_TYPES, ErrorCode, KickoutCode, CloseCode, SERVER_UID, UNSET_UID } from './codes.js';
+export { PacketType, ExtensionPacketType, CLIENT_PACKET_TYPES, ErrorCode, KickoutCode, CloseCode, SERVER_UID, UNSET_UID } from './codes.js';
 export { ProtocolError, ProtocolErrorKind, isProtocolError } from './errors.js';
 export { type Packet, PACKET_DEFAULTS, createPacket, encodePacket, decodePacket, toPacket, isToServer } from './packet.js';
 export {
@@ -25,6 +25,10 @@ export {
   echoResponsePacket,
   dataPacket,
   serverPushPacket,
+  noticePacket,
+  type Notice,
+  MAX_LOGIN_FEATURES,
+  MAX_LOGIN_FEATURE_LENGTH,
 } from './payloads.js';
 export { TCP_HEADER_BYTES, DEFAULT_TCP_MAX_BODY_BYTES, encodeTcpFrame, TcpFrameDecoder, decodeUtf8 } from './framing.js';
 export { SENSE_MODES, type SenseMode, type SenseModeTimings, senseModeTimings, parseSenseMode } from './sense-mode.js';

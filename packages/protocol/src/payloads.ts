@@ -1,5 +1,5 @@
 import { ProtocolError, ProtocolErrorKind } from './errors.js';
-import { PacketType, SERVER_UID, UNSET_UID } from './codes.js';
+import { ExtensionPacketType, PacketType, SERVER_UID, UNSET_UID } from './codes.js';
 import { createPacket, INT32_MAX, INT32_MIN, readInt, readString, type Packet } from './packet.js';
 
 /** Login request payload (`PLoginInfo`). */
@@ -9,6 +9,23 @@ export interface LoginInfo {
   extra: string | null;
   /** ms since epoch of this device's first successful login; 0 = first login. */
   firstLoginTime: number;
+  /**
+   * Switchboard extension: what the client understands beyond MobileIMSDK (`notices`: type-60
+   * notices). Absent for MobileIMSDK clients; unknown names are kept and ignored.
+   */
+  features?: string[];
+}
+
+/** Most feature names a login may carry, and their longest length; more are ignored. */
+export const MAX_LOGIN_FEATURES = 16;
+export const MAX_LOGIN_FEATURE_LENGTH = 32;
+
+/** The `features` of a login: strings only, bounded; anything else is ignored (never an error). */
+function loginFeatures(o: Record<string, unknown>): { features?: string[] } {
+  const v = o['features'];
+  if (!Array.isArray(v)) return {};
+  const features = v.filter((f): f is string => typeof f === 'string' && f.length > 0 && f.length <= MAX_LOGIN_FEATURE_LENGTH).slice(0, MAX_LOGIN_FEATURES);
+  return { features };
 }
 
 /** Login response payload (`PLoginInfoResponse`). */
@@ -92,6 +109,7 @@ export function parseLoginInfo(dataContent: string | null): LoginInfo {
     loginToken: optString(o, 'loginToken', 'login'),
     extra: optString(o, 'extra', 'login'),
     firstLoginTime: optLong(o, 'firstLoginTime', 'login'),
+    ...loginFeatures(o),
   };
 }
 
@@ -116,7 +134,9 @@ export function encodeLoginInfo(info: LoginInfo): string {
   let s = '{"loginUserId":' + JSON.stringify(info.loginUserId);
   if (info.loginToken !== null) s += ',"loginToken":' + JSON.stringify(info.loginToken);
   if (info.extra !== null) s += ',"extra":' + JSON.stringify(info.extra);
-  return s + ',"firstLoginTime":' + num(info.firstLoginTime) + '}';
+  s += ',"firstLoginTime":' + num(info.firstLoginTime);
+  if (info.features !== undefined) s += ',"features":' + JSON.stringify(info.features);
+  return s + '}';
 }
 
 export function encodeLoginResponse(r: LoginResponse): string {
@@ -202,4 +222,12 @@ export function serverPushPacket(fields: { to: string; dataContent: string; fp: 
     typeu: fields.typeu ?? -1,
     sm: fields.sm ?? Date.now(),
   });
+}
+
+/** What a notice (type 60) says. `read`: `reader` read the conversation (peer `reader`, or `group`) up to `seq`. */
+export type Notice = { kind: 'read'; reader: string; seq: number; group?: string };
+
+/** A notice for user `to` (Switchboard extension, SDK clients only). */
+export function noticePacket(to: string, notice: Notice): Packet {
+  return createPacket({ type: ExtensionPacketType.NOTICE, dataContent: JSON.stringify(notice), from: SERVER_UID, to });
 }

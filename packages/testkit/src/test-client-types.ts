@@ -57,6 +57,8 @@ export interface LoginOptions extends WaitOptions {
   extra?: string | null;
   /** `firstLoginTime` in ms; 0 = first login. Re-logins of the same device send the earlier answer. @default 0 */
   firstLoginTime?: number;
+  /** Switchboard extensions to announce (`features`, e.g. `["notices"]`). @default none (a MobileIMSDK client) */
+  features?: string[];
 }
 
 /** Options of `TestClient.send`. */

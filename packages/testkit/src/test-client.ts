@@ -139,7 +139,7 @@ export class TestClient {
    */
   async login(uid: string, opts: LoginOptions = {}): Promise<LoginResponse> {
     const firstLoginTime = opts.firstLoginTime ?? 0;
-    const info = { loginUserId: uid, loginToken: opts.token ?? null, extra: opts.extra ?? null, firstLoginTime };
+    const info = { loginUserId: uid, loginToken: opts.token ?? null, extra: opts.extra ?? null, firstLoginTime, ...(opts.features ? { features: opts.features } : {}) };
     const p = createPacket({
       type: PacketType.LOGIN,
       dataContent: encodeLoginInfoWithShape(info, this.shape),

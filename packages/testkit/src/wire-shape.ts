@@ -31,5 +31,6 @@ export function encodeLoginInfoWithShape(info: LoginInfo, shape: WireShape): str
     loginToken: info.loginToken,
     extra: info.extra,
     firstLoginTime: info.firstLoginTime,
+    ...(info.features === undefined ? {} : { features: info.features }),
   });
 }

@@ -4,7 +4,7 @@ import type { BridgeMessage } from '../bridge.js';
 /**
  * Wire encoding of a BridgeMessage in an AMQP body (UTF-8), version 1:
  *
- *     <head JSON>            for ack, kick, push, control: the whole message as one JSON object
+ *     <head JSON>            for ack, kick, push, control, notify: the whole message as one JSON object
  *     <head JSON>\n<packet>  for deliver: head = {type,origin,from,to,fp}; the packet follows raw
  *
  * `from` (the sender) was added to deliver heads later; a head without it (from a gateway of an
@@ -68,6 +68,8 @@ export function encodeBridgeMessage(msg: BridgeMessage): Buffer {
       );
     case 'control':
       return Buffer.from(JSON.stringify({ type: 'control', origin: msg.origin, action: msg.action }), 'utf8');
+    case 'notify':
+      return Buffer.from(JSON.stringify({ type: 'notify', origin: msg.origin, to: msg.to, feature: msg.feature, packet: msg.packet }), 'utf8');
   }
 }
 
@@ -160,6 +162,8 @@ export function decodeBridgeMessage(body: Buffer): BridgeMessage {
       if (action !== 'drain') throw new MalformedBridgeMessage(`unknown control action ${String(action)}`);
       return { type, origin: str(head, 'origin') as NodeId, action };
     }
+    case 'notify':
+      return { type, origin: str(head, 'origin') as NodeId, to: str(head, 'to') as UserId, feature: str(head, 'feature'), packet: str(head, 'packet') };
     default:
       throw new MalformedBridgeMessage(`unknown message type ${String(type)}`);
   }

@@ -38,6 +38,7 @@ describe('bridge codec', () => {
       { type: 'kick', origin, userId: asUserId('u'), connId: asConnId('c'), code: 4501, reason: null },
       { type: 'push', origin, to: asUserId('p'), fp: 'f2', dataContent: '{"x":1}\n', typeu: -1, qos: false },
       { type: 'control', origin, action: 'drain' },
+      { type: 'notify', origin, to: asUserId('n'), feature: 'notices', packet: '{"type":60,"dataContent":"{\\"kind\\":\\"read\\"}"}\n' },
     ];
     for (const m of all) expect(decodeBridgeMessage(encodeBridgeMessage(m))).toEqual(m);
   });

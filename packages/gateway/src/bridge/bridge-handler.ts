@@ -1,4 +1,5 @@
 import type { Logger } from '@switchboard/core';
+import { ExtensionPacketType } from '@switchboard/protocol';
 import type { BridgeMessage, BridgeState } from '@switchboard/cluster';
 import type { GatewayMetrics } from '../metrics.js';
 import type { CustodyDesk } from '../delivery/custody.js';
@@ -23,7 +24,7 @@ export interface BridgeHandlerDeps {
 /**
  * What other nodes send this one (architecture §4): messages for local users go through the same
  * local write path as local senders' messages; acks settle custody held here; kicks, pushes and
- * drain requests go to their owners.
+ * drain requests go to their owners; notices reach the sessions that announced the feature.
  */
 export class BridgeHandler {
   private wasDown = false;
@@ -77,6 +78,12 @@ export class BridgeHandler {
       case 'control':
         if (msg.action === 'drain') this.d.drain();
         return;
+      case 'notify': {
+        // Only to a session that asked for it: MobileIMSDK clients never see extension packets.
+        const s = this.d.hub.user(msg.to);
+        if (s?.features?.includes(msg.feature)) this.d.hub.write(s, msg.packet, ExtensionPacketType.NOTICE);
+        return;
+      }
     }
   }
 }

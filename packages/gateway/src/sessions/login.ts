@@ -56,6 +56,7 @@ export class Logins {
     s.loggedIn(uid);
     s.firstLoginTime = firstLoginTime;
     s.extra = info.extra;
+    s.features = info.features ?? null;
     s.state = 'online';
     this.d.hub.send(s, loginResponsePacket(uid, { code: ErrorCode.OK, firstLoginTime }));
 

@@ -15,6 +15,8 @@ export class Session {
   /** The firstLoginTime the server answered at login. */
   firstLoginTime = 0;
   extra: string | null = null;
+  /** Switchboard extensions the client announced at login (`features`), e.g. `notices`; null for MobileIMSDK clients. */
+  features: readonly string[] | null = null;
   /** Kickout code this session was closed with, or -1. */
   kickCode = -1;
   /** Last inbound packet (ms), for the sense-mode idle timeout. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryHistoryStore, peerConversation, type HistoryStore } from '@switchboard/cluster';
-import { asUserId, UnavailableError } from '@switchboard/core';
-import { PacketType, createPacket, type Packet } from '@switchboard/protocol';
+import { LocalBridge, MemoryHistoryStore, peerConversation, type HistoryStore } from '@switchboard/cluster';
+import { asNodeId, asUserId, UnavailableError } from '@switchboard/core';
+import { ExtensionPacketType, PacketType, createPacket, encodePacket, noticePacket, type Packet } from '@switchboard/protocol';
 import { cleanup, quietWindow, startGateway, uid, until } from '../fixtures.js';
 
 afterEach(cleanup);
@@ -113,5 +113,27 @@ describe('Gateway history (IM_HISTORY on)', () => {
     const b = await f.login(bid, 'tcp');
     const m = await b.waitForMessage((p) => p.fp === fp);
     expect([m.seq, m.sentAt]).toEqual([1, sentAt]);
+  });
+});
+
+describe('Gateway notices (bridge notify)', () => {
+  it('reach a session that announced the feature at login, never a MobileIMSDK client', async () => {
+    const f = await startGateway();
+    const sdk = await f.login(uid('sdk'), 'ws', { login: { features: ['notices'] } });
+    const plain = await f.login(uid('plain'), 'tcp');
+    const other = new LocalBridge(f.bus, asNodeId('dispatch-test'));
+    await other.start(() => {});
+    try {
+      for (const c of [sdk, plain]) {
+        const packet = encodePacket(noticePacket(c.uid!, { kind: 'read', reader: 'bob', seq: 7 }));
+        await other.send(f.gw.nodeId, { type: 'notify', origin: other.nodeId, to: asUserId(c.uid!), feature: 'notices', packet });
+      }
+      const n = await sdk.waitForPacket(ExtensionPacketType.NOTICE);
+      expect(JSON.parse(n.dataContent!)).toEqual({ kind: 'read', reader: 'bob', seq: 7 });
+      await quietWindow(150);
+      expect(plain.packets.filter((p) => p.type === ExtensionPacketType.NOTICE)).toEqual([]);
+    } finally {
+      await other.close();
+    }
   });
 });
