@@ -55,6 +55,11 @@ export const ErrorCode = {
   REJECTED: 1032,
   /** The auth backend could not be reached or answered garbage; the login was not verified. */
   AUTH_UNAVAILABLE: 1033,
+  /**
+   * A message to a group (`to` = group prefix + gid) from a user who is not a member, or to a group
+   * that does not exist (the two are not told apart, so non-members learn nothing); nobody received it.
+   */
+  NOT_A_MEMBER: 1040,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
