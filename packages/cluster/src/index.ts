@@ -7,6 +7,16 @@ export {
   DEFAULT_OFFLINE_TTL_MS,
 } from './offline-store.js';
 export {
+  type OfflineBudget,
+  type OfflineBudgetOptions,
+  type BudgetCharge,
+  type StorageCeiling,
+  type StorageSample,
+  DEFAULT_OFFLINE_SENDER_BUDGET_BYTES,
+  DEFAULT_OFFLINE_SENDER_WINDOW_MS,
+  DEFAULT_STORAGE_CEILING_SAMPLE_MS,
+} from './offline-budget.js';
+export {
   type ConversationId,
   type ConversationRef,
   type HistoryMessage,
@@ -26,6 +36,8 @@ export { type NodeRecord, type NodeRegistry, type NodeState, loadScore } from '.
 export { type Bridge, type BridgeMessage, type BridgeMessageType, type BridgeState } from './bridge.js';
 export { MemoryRouteStore } from './memory/memory-route-store.js';
 export { MemoryOfflineStore } from './memory/memory-offline-store.js';
+export { MemoryOfflineBudget } from './memory/memory-offline-budget.js';
+export { HeapCeiling, type HeapCeilingOptions, DEFAULT_HEAP_CEILING_SHARE } from './memory/heap-ceiling.js';
 export { MemoryHistoryStore } from './memory/memory-history-store.js';
 export { MemoryNodeRegistry } from './memory/memory-node-registry.js';
 export { LocalBus, LocalBridge } from './memory/local-bridge.js';

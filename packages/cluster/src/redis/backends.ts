@@ -3,6 +3,8 @@ import type { Logger } from '@switchboard/core';
 import { closeRedis, connectRedis, isRedisUp } from './connect.js';
 import { RedisNodeRegistry } from './redis-node-registry.js';
 import { RedisOfflineStore } from './redis-offline-store.js';
+import { RedisOfflineBudget } from './redis-offline-budget.js';
+import { RedisMemoryCeiling } from './redis-memory-ceiling.js';
 import { RedisRouteStore } from './redis-route-store.js';
 
 export interface RedisBackendsOptions {
@@ -17,12 +19,22 @@ export interface RedisBackendsOptions {
   offlineCapacity?: number;
   /** @default DEFAULT_OFFLINE_TTL_MS (7 days) */
   offlineTtlMs?: number;
+  /** Bytes one sender may store offline per window. @default DEFAULT_OFFLINE_SENDER_BUDGET_BYTES (8 MiB) */
+  offlineSenderBudgetBytes?: number;
+  /** @default DEFAULT_OFFLINE_SENDER_WINDOW_MS (1 hour) */
+  offlineSenderWindowMs?: number;
+  /** Redis `used_memory` above which offline stores are refused; 0 = automatic (see RedisMemoryCeiling). */
+  offlineCeilingBytes?: number;
 }
 
-/** The three Redis-backed stores of a gateway or dispatch, on one shared connection. */
+/** The Redis-backed stores of a gateway or dispatch (and the offline budgets), on one shared connection. */
 export interface RedisBackends {
   routes: RedisRouteStore;
   offline: RedisOfflineStore;
+  /** The per-sender budget of offline-stored bytes, counted in Redis (shared by every gateway). */
+  offlineBudget: RedisOfflineBudget;
+  /** The total budget: Redis's memory against a ceiling. */
+  storageCeiling: RedisMemoryCeiling;
   nodes: RedisNodeRegistry;
   /** The shared client (from `connectRedis`), e.g. for a readiness PING. */
   redis: Redis;
@@ -47,17 +59,25 @@ export function createRedisBackends(opts: RedisBackendsOptions): RedisBackends {
     ...(opts.offlineCapacity === undefined ? {} : { capacity: opts.offlineCapacity }),
     ...(opts.offlineTtlMs === undefined ? {} : { ttlMs: opts.offlineTtlMs }),
   });
+  const offlineBudget = new RedisOfflineBudget({
+    ...shared,
+    ...(opts.offlineSenderBudgetBytes === undefined ? {} : { bytesPerWindow: opts.offlineSenderBudgetBytes }),
+    ...(opts.offlineSenderWindowMs === undefined ? {} : { windowMs: opts.offlineSenderWindowMs }),
+  });
+  const storageCeiling = new RedisMemoryCeiling({ redis, log: opts.log, ...(opts.offlineCeilingBytes === undefined ? {} : { maxBytes: opts.offlineCeilingBytes }) });
   const nodes = new RedisNodeRegistry(shared);
   let closing: Promise<void> | null = null;
   return {
     routes,
     offline,
+    offlineBudget,
+    storageCeiling,
     nodes,
     redis,
     isUp: () => isRedisUp(redis),
     close: () => {
       closing ??= (async () => {
-        await Promise.all([routes.close(), offline.close(), nodes.close()]);
+        await Promise.all([routes.close(), offline.close(), offlineBudget.close(), storageCeiling.close(), nodes.close()]);
         await closeRedis(redis);
       })();
       return closing;

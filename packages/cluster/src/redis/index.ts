@@ -4,6 +4,13 @@
  */
 export { RedisRouteStore, type RedisRouteStoreOptions } from './redis-route-store.js';
 export { RedisOfflineStore, type RedisOfflineStoreOptions } from './redis-offline-store.js';
+export { RedisOfflineBudget, type RedisOfflineBudgetOptions } from './redis-offline-budget.js';
+export {
+  RedisMemoryCeiling,
+  type RedisMemoryCeilingOptions,
+  DEFAULT_REDIS_CEILING_MAXMEMORY_SHARE,
+  DEFAULT_REDIS_CEILING_SYSTEM_SHARE,
+} from './redis-memory-ceiling.js';
 export { RedisHistoryStore, type RedisHistoryStoreOptions } from './redis-history-store.js';
 export { RedisNodeRegistry, type RedisNodeRegistryOptions } from './redis-node-registry.js';
 export { createRedisBackends, type RedisBackends, type RedisBackendsOptions } from './backends.js';

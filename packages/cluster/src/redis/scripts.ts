@@ -27,6 +27,7 @@ const SCRIPTS = {
   sbOfflineStore: { file: 'offline-store.lua', numberOfKeys: 2 },
   sbOfflinePeek: { file: 'offline-peek.lua', numberOfKeys: 2 },
   sbOfflineRemove: { file: 'offline-remove.lua', numberOfKeys: 2 },
+  sbOfflineBudget: { file: 'offline-budget.lua', numberOfKeys: 1 },
   sbHistoryAppend: { file: 'history-append.lua', numberOfKeys: 3 },
   sbHistoryIndex: { file: 'history-index.lua', numberOfKeys: 1 },
   sbHistoryRange: { file: 'history-range.lua', numberOfKeys: 2 },
