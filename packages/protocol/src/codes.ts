@@ -55,6 +55,12 @@ export const ErrorCode = {
   REJECTED: 1032,
   /** The auth backend could not be reached or answered garbage; the login was not verified. */
   AUTH_UNAVAILABLE: 1033,
+  /** The sender stored more than its offline budget (bytes per window) for receivers who are offline; not stored, not acked. */
+  OFFLINE_BUDGET_EXCEEDED: 1034,
+  /** Offline storage as a whole (Redis's memory, a standalone gateway's heap) is over its ceiling; not stored, not acked. */
+  OFFLINE_STORAGE_FULL: 1035,
+  /** The application's receiver check says the receiver does not exist; nothing was stored or delivered. */
+  UNKNOWN_RECEIVER: 1036,
   /**
    * A message to a group (`to` = group prefix + gid) from a user who is not a member, or to a group
    * that does not exist (the two are not told apart, so non-members learn nothing); nobody received it.
@@ -85,6 +91,12 @@ export const CloseCode = {
   SLOW_CONSUMER: 4001,
   /** The session was idle longer than the sense-mode timeout. */
   IDLE_TIMEOUT: 4002,
+  /** The connection did not log in within the login deadline (`IM_LOGIN_TIMEOUT_MS`). */
+  LOGIN_TIMEOUT: 4003,
+  /** The gateway holds as many connections as it may (`IM_MAX_CONNECTIONS`). */
+  TOO_MANY_CONNECTIONS: 4004,
+  /** The source address holds as many connections that have not logged in as it may (`IM_MAX_UNAUTH_PER_IP`). */
+  TOO_MANY_UNAUTHENTICATED: 4005,
   /** The client broke the protocol (binary frame, garbage, oversize). */
   PROTOCOL_ERROR: 4500,
   /** The user was kicked (duplicate login or admin). */
