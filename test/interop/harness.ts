@@ -35,7 +35,7 @@ export type JavaTransport = 'tcp' | 'udp';
 
 /** What prepare.sh said. */
 export interface Prepared {
-  /** Exit 3: the jars (or java) are missing; every test is skipped. */
+  /** Every test is skipped: no jar cache (exit 3), or outside CI a cache without java/javac/Netty (exit 4). */
   unavailable: boolean;
   /** ` [skipped: <reason>]` when unavailable, else empty: appended to test names. */
   skipNote: string;
@@ -45,29 +45,38 @@ export interface Prepared {
   requireClasspath(): string;
 }
 
+/** `CI` set to anything but empty, `0` or `false` (GitHub, GitLab and `.ci/run` set `CI=true`). */
+export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = (env['CI'] ?? '').trim().toLowerCase();
+  return v !== '' && v !== '0' && v !== 'false';
+}
+
 /**
- * Run `prepare.sh` (`--udp` for the UDP SDK) synchronously. When it reports the prerequisites
- * unavailable (exit 3), warns once, visibly, that `what` interop tests are skipped and why.
+ * Run `prepare.sh` (`--udp` for the UDP SDK) synchronously. Exit 3 (no jar cache: the vendored
+ * `../shared/vendor/mobileimsdk`, `MOBILEIMSDK_JARS` or the default cache) skips the `what` interop
+ * tests with a visible warning. Exit 4 (the jars are there, but java, javac, Netty or a jar is
+ * missing) does the same on a developer machine, but in CI the tests fail with the reason: CI has
+ * the jars and must run them.
  */
 export function prepare(transport: JavaTransport, what: string): Prepared {
   const args = transport === 'udp' ? ['--udp'] : [];
   const prep = spawnSync('bash', [PREPARE, ...args], { encoding: 'utf8', timeout: 300_000 });
-  const unavailable = prep.status === 3;
-  const unavailableReason = unavailable
-    ? (prep.stdout.trim().replace(/^UNAVAILABLE:\s*/, '') || prep.stderr.trim() || 'prepare.sh exited 3')
-    : '';
+  const reason = (prep.stdout ?? '').trim().replace(/^UNAVAILABLE:\s*/, '') || (prep.stderr ?? '').trim() || `prepare.sh exited ${prep.status}`;
+  const unavailable = prep.status === 3 || (prep.status === 4 && !inCi());
   const classpath = prep.status === 0 ? prep.stdout.trim().split('\n').pop() ?? '' : '';
   if (unavailable) {
-    console.warn(`[interop] SKIPPING the ${what} interop tests: ${unavailableReason}. docs/interop.md says how to provide the jars.`);
+    console.warn(`[interop] SKIPPING the ${what} interop tests: ${reason}. docs/interop.md says how to provide the jars and Java.`);
   }
   return {
     unavailable,
-    skipNote: unavailable ? ` [skipped: ${unavailableReason}]` : '',
+    skipNote: unavailable ? ` [skipped: ${reason}]` : '',
     classpath,
     requireClasspath: () => {
       if (prep.status !== 0 || !classpath) {
         const command = ['test/interop/prepare.sh', ...args].join(' ');
-        throw new Error(`${command} failed (exit ${prep.status}):\n${prep.stdout}\n${prep.stderr}`);
+        const why = prep.status === 4 ? ' (in CI, jars without a working Java setup are a failure, not a skip)' : '';
+        const spawnErr = prep.error ? `\n${prep.error.message}` : '';
+        throw new Error(`${command} failed (exit ${prep.status})${why}:\n${prep.stdout ?? ''}\n${prep.stderr ?? ''}${spawnErr}`);
       }
       return classpath;
     },

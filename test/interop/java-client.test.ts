@@ -2,8 +2,10 @@
 // test/interop/java/SwitchboardInteropDriver.java) against a Switchboard standalone node, with a
 // WebSocket peer that speaks the MobileIMSDK JSON protocol. See docs/interop.md.
 //
-// The MobileIMSDK jars are not in the repository. When test/interop/prepare.sh reports them
-// unavailable (exit 3) every test here is skipped with a visible warning naming the reason.
+// The MobileIMSDK jars are not in the repository: test/interop/prepare.sh uses the vendored copy
+// beside it (../shared/vendor/mobileimsdk), else MOBILEIMSDK_JARS or the default cache. Without any
+// (exit 3) every test here is skipped with a visible warning naming the reason; so is a cache without
+// java, javac or Netty (exit 4), except in CI (CI=true), where that fails every test.
 //
 // SWITCHBOARD_INTEROP_TARGET="tcp=HOST:PORT,ws=ws://HOST:PORT/websocket" runs the same checks
 // against an already running server instead of spawning Switchboard (used to check this file

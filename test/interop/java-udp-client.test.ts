@@ -3,8 +3,10 @@
 // standalone node, with a WebSocket peer that speaks the MobileIMSDK JSON protocol. The UDP
 // sibling of java-client.test.ts; see docs/interop.md.
 //
-// The MobileIMSDK jars are not in the repository. When `test/interop/prepare.sh --udp` reports them
-// unavailable (exit 3) every test here is skipped with a visible warning naming the reason.
+// The MobileIMSDK jars are not in the repository: `test/interop/prepare.sh --udp` uses the vendored
+// copy beside it (../shared/vendor/mobileimsdk), else MOBILEIMSDK_JARS or the default cache. Without
+// any (exit 3) every test here is skipped with a visible warning naming the reason; so is a cache
+// without java or javac (exit 4), except in CI (CI=true), where that fails every test.
 //
 // SWITCHBOARD_INTEROP_UDP_TARGET="udp=HOST:PORT,ws=ws://HOST:PORT/websocket" runs the same checks
 // (except the Switchboard-only size limit) against an already running server instead of spawning

@@ -8,17 +8,23 @@
 #   bash test/interop/prepare.sh --server   -> prints java arguments that run MobileIMSDK's prebuilt
 #                                              demo server quietly (log level ERROR, no log files):
 #                                              java $(bash test/interop/prepare.sh --server)
+#   bash test/interop/prepare.sh --jars-dir -> prints the jar cache directory it would use (exit 0,
+#                                              whether or not it exists); .ci/run asks this
 #
 # Inputs (nothing is downloaded here; the jars come from the public MobileIMSDK repository, see docs):
-#   MOBILEIMSDK_JARS        jar cache, default /var/cache/switchboard-interop/mobileimsdk
-#                           needs MobileIMSDK4j_tcp.jar, MobileIMSDKServer_META.jar, gson-*.jar,
+#   MOBILEIMSDK_JARS        jar cache; default ../shared/vendor/mobileimsdk beside the repository root
+#                           when that folder exists, else /var/cache/switchboard-interop/mobileimsdk.
+#                           Needs MobileIMSDK4j_tcp.jar, MobileIMSDKServer_META.jar, gson-*.jar,
 #                           swing-worker*.jar (--udp: MobileIMSDK4j_udp.jar in place of the tcp jar);
-#                           --server also needs server-demo/{lib,classes}
+#                           --server also needs server-demo/{lib,classes}. Only read, never written.
 #   NETTY_JAR_DIR           where Debian's libnetty-java module jars are, default /usr/share/java
 #   SWITCHBOARD_INTEROP_BUILD  where the driver is compiled, default ${TMPDIR:-/tmp}/switchboard-interop-build
 #
-# Exit codes: 0 ok (one line on stdout), 3 prerequisites unavailable (reason on stderr and stdout),
-# 1 a real failure (for example the driver does not compile).
+# Exit codes: 0 ok (one line on stdout); 3 the jar cache directory is not there (nothing to test
+# against); 4 the cache is there but a jar in it, java, javac or the Netty jars are missing (a broken
+# setup: the tests skip on a developer machine and fail in CI); 1 a real failure (for example the
+# driver does not compile). For 3 and 4 one line "UNAVAILABLE: <reason>" goes to stdout, the reason
+# to stderr.
 set -euo pipefail
 
 MODE=driver
@@ -26,22 +32,35 @@ case "${1:-}" in
   "") ;;
   --server) MODE=server ;;
   --udp) MODE=udp ;;
-  -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+  --jars-dir) MODE=jars-dir ;;
+  -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
   *) echo "prepare.sh: unknown argument $1" >&2; exit 2 ;;
 esac
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-JARS="${MOBILEIMSDK_JARS:-/var/cache/switchboard-interop/mobileimsdk}"
+ROOT="$(cd "$HERE/../.." && pwd)"
+# The vendored copy beside the repository (shared/vendor/mobileimsdk, read-only in CI) comes first.
+VENDORED="$(cd "$ROOT/.." && pwd)/shared/vendor/mobileimsdk"
+if [ -n "${MOBILEIMSDK_JARS:-}" ]; then
+  JARS="$MOBILEIMSDK_JARS"
+elif [ -d "$VENDORED" ]; then
+  JARS="$VENDORED"
+else
+  JARS=/var/cache/switchboard-interop/mobileimsdk
+fi
+if [ "$MODE" = jars-dir ]; then printf '%s\n' "$JARS"; exit 0; fi
 NETTY_DIR="${NETTY_JAR_DIR:-/usr/share/java}"
 BUILD="${SWITCHBOARD_INTEROP_BUILD:-${TMPDIR:-/tmp}/switchboard-interop-build}"
 NETTY_MODULES=(netty-common netty-buffer netty-resolver netty-transport netty-codec netty-handler)
 NETTY_MODULES_SERVER=("${NETTY_MODULES[@]}" netty-codec-http)
 
-unavailable() {
+unavailable() { # exit code, reason
+  local code="$1"
+  shift
   # The one-line reason goes to stdout too, so a caller that only captures stdout can show it.
   echo "UNAVAILABLE: $*"
   echo "prepare.sh: interop prerequisites unavailable: $*" >&2
-  exit 3
+  exit "$code"
 }
 
 first_match() { # first existing file matching a glob in a directory
@@ -52,9 +71,9 @@ first_match() { # first existing file matching a glob in a directory
   return 1
 }
 
-[ -d "$JARS" ] || unavailable "jar cache $JARS does not exist (set MOBILEIMSDK_JARS; docs/interop.md says how to fill it)"
-command -v java >/dev/null 2>&1 || unavailable "no 'java' on PATH (apt-get install -y openjdk-17-jdk-headless)"
-command -v javac >/dev/null 2>&1 || unavailable "no 'javac' on PATH (apt-get install -y openjdk-17-jdk-headless)"
+[ -d "$JARS" ] || unavailable 3 "jar cache $JARS does not exist (set MOBILEIMSDK_JARS; docs/interop.md says how to fill it)"
+command -v java >/dev/null 2>&1 || unavailable 4 "the jars are in $JARS but there is no 'java' on PATH (apt-get install -y default-jdk-headless)"
+command -v javac >/dev/null 2>&1 || unavailable 4 "the jars are in $JARS but there is no 'javac' on PATH (apt-get install -y default-jdk-headless)"
 
 netty_cp() { # prints the netty module classpath or returns 1
   local cp="" m f
@@ -81,14 +100,14 @@ resolve_netty() {
 
 if [ "$MODE" = server ]; then
   SRV="$JARS/server-demo"
-  [ -d "$SRV/classes/net/x52im/mobileimsdk/server/demo" ] || unavailable "demo server classes missing under $SRV/classes"
+  [ -d "$SRV/classes/net/x52im/mobileimsdk/server/demo" ] || unavailable 4 "demo server classes missing under $SRV/classes"
   CP="$SRV/classes"
   for pat in 'MobileIMSDKServer.jar' 'gson-*.jar' 'log4j-api-*.jar' 'log4j-core-*.jar' 'log4j-slf4j-impl-*.jar' \
              'slf4j-api-*.jar' 'amqp-client-*.jar'; do
-    f="$(first_match "$SRV/lib" "$pat")" || unavailable "demo server jar $pat missing under $SRV/lib"
+    f="$(first_match "$SRV/lib" "$pat")" || unavailable 4 "demo server jar $pat missing under $SRV/lib"
     CP="$CP:$f"
   done
-  NCP="$(resolve_netty "${NETTY_MODULES_SERVER[@]}")" || unavailable "Debian Netty module jars (libnetty-java) not found under $NETTY_DIR"
+  NCP="$(resolve_netty "${NETTY_MODULES_SERVER[@]}")" || unavailable 4 "Debian Netty module jars (libnetty-java) not found under $NETTY_DIR (apt-get install -y libnetty-java)"
   mkdir -p "$BUILD"
   # Our own minimal log4j2 config (used in place of the demo's classes/log4j2.xml, which logs DEBUG to the
   # console and to ~/logs2): console only, root level ERROR unless -Dswitchboard.demo.loglevel=... says
@@ -118,14 +137,14 @@ SDK_JAR='MobileIMSDK4j_tcp.jar'
 [ "$MODE" = udp ] && SDK_JAR='MobileIMSDK4j_udp.jar'
 SDK_CP=""
 for pat in "$SDK_JAR" 'MobileIMSDKServer_META.jar' 'gson-*.jar' 'swing-worker*.jar'; do
-  f="$(first_match "$JARS" "$pat")" || unavailable "$pat missing in $JARS (docs/interop.md lists the jars to extract)"
+  f="$(first_match "$JARS" "$pat")" || unavailable 4 "$pat missing in $JARS (docs/interop.md lists the jars to extract)"
   SDK_CP="${SDK_CP:+$SDK_CP:}$f"
 done
 if [ "$MODE" = udp ]; then
   # The UDP client SDK uses plain java.net.DatagramSocket: no Netty on its classpath.
   NCP=""
 else
-  NCP="$(resolve_netty "${NETTY_MODULES[@]}")" || unavailable "Debian Netty module jars (libnetty-java) not found under $NETTY_DIR"
+  NCP="$(resolve_netty "${NETTY_MODULES[@]}")" || unavailable 4 "Debian Netty module jars (libnetty-java) not found under $NETTY_DIR (apt-get install -y libnetty-java)"
 fi
 
 SRC="$HERE/java/SwitchboardInteropDriver.java"
