@@ -38,6 +38,32 @@ export const DEFAULT_NODE_TTL_MS = 3_000;
 export const DEFAULT_SWEEP_INTERVAL_MS = 5_000;
 /** Offline messages delivered at login, at most (the queue's default capacity). */
 export const DEFAULT_OFFLINE_DELIVERY_BATCH = 1_000;
+/**
+ * Offline delivery reads a queue in pages of this many messages and reads the next page once the
+ * receiver acked the previous one (or it stalled), so a queue of any length is delivered, in order.
+ */
+export const DEFAULT_OFFLINE_PAGE = 200;
+/** A page whose acks stop coming for this long is given up on (its rest stays queued) and the next page follows. */
+export const DEFAULT_OFFLINE_ACK_STALL_MS = 10_000;
+/** Connections that must log in within this long of being opened; echoes and keepalives do not extend it. */
+export const DEFAULT_LOGIN_TIMEOUT_MS = 10_000;
+/**
+ * Most connections (WebSocket, TCP and UDP pseudo-sessions) one gateway holds. Above the bench's
+ * largest idle run (200,000 users) and well within the memory of a gateway that size.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 250_000;
+/**
+ * Most WebSocket and TCP connections that have not logged in yet from one source address. Logged-in
+ * connections do not count, so many users behind one NAT are fine as long as they log in; the bench
+ * logs in at most 12 workers × 256 connections at a time from one address.
+ */
+export const DEFAULT_MAX_UNAUTH_PER_IP = 4_096;
+/** How long an answer of the receiver check is reused. */
+export const DEFAULT_RECEIVER_CHECK_CACHE_MS = 60_000;
+/** Most receiver-check answers cached. */
+export const DEFAULT_RECEIVER_CHECK_CACHE_ENTRIES = 100_000;
+/** Timeout of one receiver-check webhook request. */
+export const DEFAULT_RECEIVER_CHECK_TIMEOUT_MS = 1_000;
 /** Drain deadline. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 /** Client closes of a drain are spread over min(this, drain timeout / 3). */
@@ -62,5 +88,11 @@ export const DEFAULT_UDP_MAX_DATAGRAM_OUT_BYTES = 1_024;
 export const DEFAULT_UDP_MAX_SESSIONS = 50_000;
 /** Datagrams from an address are ignored this long after its session was closed for bad input or a flood. */
 export const DEFAULT_UDP_BLOCK_MS = 10_000;
+/**
+ * A logged-in UDP address that has not yet acked any QoS packet sent to it (so it may be a spoofed
+ * victim's) gets its one unbudgeted datagram again at most this often, and only in answer to a
+ * datagram from it: a lost first message or ack does not hold the session back for good.
+ */
+export const DEFAULT_UDP_PROBE_RETRY_MS = 5_000;
 /** At most one "UDP session cap reached" warning per this interval. */
 export const DEFAULT_UDP_CAP_WARN_INTERVAL_MS = 10_000;

@@ -16,6 +16,10 @@ import { Messages, type PushResult } from './delivery/messages.js';
 import { C2SHandler } from './delivery/c2s.js';
 import { OfflineDelivery } from './delivery/offline-delivery.js';
 import { HistoryWriter } from './delivery/history-writer.js';
+import { MemoryOfflineBudget } from '@switchboard/cluster';
+import { OfflineAdmission } from './delivery/offline-admission.js';
+import { ReceiverCheck } from './delivery/receiver-check.js';
+import { DEFAULT_RECEIVER_CHECK_CACHE_ENTRIES } from './defaults.js';
 import { NodeReporter } from './node/node-reporter.js';
 import { BridgeHandler } from './bridge/bridge-handler.js';
 
@@ -48,6 +52,7 @@ export class Gateway {
   private readonly backendsUp: () => boolean;
   private readonly hub: SessionHub;
   private readonly custody: CustodyDesk;
+  private readonly admission: OfflineAdmission;
   private readonly messages: Messages;
   private readonly logins: Logins;
   private readonly offlineDelivery: OfflineDelivery;
@@ -82,8 +87,11 @@ export class Gateway {
     const inbound = new InboundLedger();
     const local = new LocalDelivery(hub, inbound);
     const resolver = new RouteResolver(nodeId, opts.routes, opts.nodes, () => this.state !== 'closed');
+    const admission = (this.admission = new OfflineAdmission(opts.offlineBudget ?? new MemoryOfflineBudget(), opts.storageCeiling ?? null, log));
+    const exists = opts.hooks?.receiverExists?.bind(opts.hooks) ?? opts.receiverExists;
+    const receivers = exists ? new ReceiverCheck(exists, { cacheMs: cfg.receiverCheckCacheMs, maxEntries: DEFAULT_RECEIVER_CHECK_CACHE_ENTRIES, log }) : null;
     const custody = (this.custody = new CustodyDesk({
-      ...{ nodeId, log, metrics, hub, local, resolver, outcomes },
+      ...{ nodeId, log, metrics, hub, local, resolver, outcomes, admission, receivers },
       ...{ bridge: opts.bridge, offline: opts.offline },
       ...{ resendMs: cfg.custodyResendMs, giveUpMs: cfg.custodyGiveUpMs, c2cDedupeMs: cfg.c2cDedupeMs },
     }));
@@ -143,7 +151,10 @@ export class Gateway {
     await this.reporter.report().catch((err: unknown) => this.log.warn({ err }, 'first node report failed'));
     this.every(this.cfg.nodeReportIntervalMs, () => this.reporter.report());
     this.every(this.cfg.sweepIntervalMs, () => this.reporter.sweepDeadNodes());
-    this.every(1_000, () => this.router.sweepIdle());
+    this.every(1_000, () => {
+      this.router.sweepIdle();
+      this.metrics.offlineOverCeiling.set(this.admission.overCeiling ? 1 : 0);
+    });
     this.log.info({ ports: this.ports, senseMode: this.cfg.senseMode }, 'gateway listening');
     return bound;
   }

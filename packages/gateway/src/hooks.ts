@@ -24,6 +24,16 @@ export interface GatewayHooks {
   onDelivered?(packet: Packet): void;
   /** A message was stored in the receiver's offline queue. */
   onStoredOffline?(packet: Packet): void;
-  /** A message could be neither delivered nor stored (offline queue full or unreachable). */
+  /**
+   * A message could be neither delivered nor stored: `reason` is `too_large`, `full`, `error`,
+   * `sender_budget`, `storage_full` or `unknown_receiver` (docs/errors.md, 1031 and 1034–1036).
+   */
   onLost?(packet: Packet, reason: string): void;
+  /**
+   * Does this user exist? Asked before a QoS message to a user not connected to this gateway
+   * starts its delivery: `false` refuses it (error 1036 to the sender, nothing stored). Answers are
+   * cached (`receiverCheckCacheMs`); a hook that throws counts as `true`. Takes precedence over the
+   * `receiverExists` option (the CLI's `IM_RECEIVER_CHECK_URL`). Absent: every receiver is accepted.
+   */
+  receiverExists?(userId: string): Promise<boolean> | boolean;
 }

@@ -34,3 +34,5 @@ export {
   WEBHOOK_ATTEMPT_HEADER,
 } from './webhooks.js';
 export { createGateway, type CreateGatewayOptions } from './create.js';
+export { createReceiverCheckWebhook, type ReceiverCheckWebhookOptions } from './receiver-webhook.js';
+export { type ReceiverExists } from './delivery/receiver-check.js';

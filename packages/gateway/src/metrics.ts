@@ -76,6 +76,18 @@ export function createGatewayMetrics(opts: { defaultMetrics?: boolean } = {}) {
     slowConsumerCloses: new Counter({ name: 'switchboard_slow_consumer_closes_total', help: 'Connections closed as slow consumers', registers: [registry] }),
     rateLimited: new Counter({ name: 'switchboard_rate_limited_total', help: 'Packets refused by the rate limit', registers: [registry] }),
     protocolErrors: new Counter({ name: 'switchboard_protocol_errors_total', help: 'Connections or packets refused for bad input', labelNames: ['reason'] as const, registers: [registry] }),
+    connectionsRefused: new Counter({
+      name: 'switchboard_connections_refused_total',
+      help: 'Connections closed at once by a cap: max_connections (4004), max_unauth_per_ip (4005)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    loginTimeouts: new Counter({ name: 'switchboard_login_timeouts_total', help: 'Connections closed for not logging in within the login deadline (4003)', registers: [registry] }),
+    offlineOverCeiling: new Gauge({
+      name: 'switchboard_offline_storage_over_ceiling',
+      help: '1 while offline storage (Redis memory, or the standalone heap) is over its ceiling and offline stores are refused (1035)',
+      registers: [registry],
+    }),
     loopLag: new Gauge({ name: 'switchboard_event_loop_lag_seconds', help: 'Event-loop lag p99 over the last report interval', registers: [registry] }),
   };
   return m;

@@ -5,6 +5,8 @@ import type { LoginVerifier } from './auth.js';
 import type { GatewayHooks } from './hooks.js';
 import type { EventSink } from './events.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { OfflineBudget, StorageCeiling } from '@switchboard/cluster';
+import type { ReceiverExists } from './delivery/receiver-check.js';
 import * as D from './defaults.js';
 
 /** Everything a gateway needs. Backends are injected: memory ones for standalone, Redis/AMQP for a cluster. */
@@ -22,6 +24,17 @@ export interface GatewayOptions {
    */
   history?: HistoryStore | null;
   hooks?: GatewayHooks;
+  /**
+   * The per-sender budget of offline-stored bytes (`RedisOfflineBudget` in a cluster, so it holds
+   * across gateways). @default a MemoryOfflineBudget of 8 MiB per sender per hour
+   */
+  offlineBudget?: OfflineBudget;
+  /** The total budget: offline stores are refused while this says the storage is over its ceiling. @default none */
+  storageCeiling?: StorageCeiling | null;
+  /** The receiver check (`IM_RECEIVER_CHECK_URL`); the `receiverExists` hook takes precedence. @default none */
+  receiverExists?: ReceiverExists;
+  /** How long receiver-check answers are reused, ms. @default DEFAULT_RECEIVER_CHECK_CACHE_MS */
+  receiverCheckCacheMs?: number;
   /**
    * Where events go (architecture §12, docs/events.md). A C2S QoS message is acked only once its
    * `c2s` event's publish resolved. Not closed by the gateway. @default none
@@ -56,6 +69,12 @@ export interface GatewayOptions {
   drainTimeoutMs?: number;
   /** Spread of client closes during a drain. @default min(5 s, drainTimeoutMs / 3) */
   drainSpreadMs?: number;
+  /** A connection that has not logged in this long after opening is closed (4003). @default DEFAULT_LOGIN_TIMEOUT_MS */
+  loginTimeoutMs?: number;
+  /** Most connections of every transport; more are closed at once (4004). @default DEFAULT_MAX_CONNECTIONS */
+  maxConnections?: number;
+  /** Most WebSocket/TCP connections not logged in per source address (4005). @default DEFAULT_MAX_UNAUTH_PER_IP */
+  maxUnauthPerIp?: number;
   /** Whether the route/offline backends answer, for readiness. @default always true */
   backendsUp?: () => boolean;
   metrics?: GatewayMetrics;
@@ -63,7 +82,7 @@ export interface GatewayOptions {
 
 /** The options with every default applied: what the gateway's modules read. */
 export type GatewayConfig = Required<
-  Omit<GatewayOptions, 'nodeId' | 'log' | 'history' | 'hooks' | 'events' | 'metrics' | 'tcpPort' | 'backendsUp' | 'routes' | 'offline' | 'nodes' | 'bridge' | 'verifyLogin'>
+  Omit<GatewayOptions, 'nodeId' | 'log' | 'history' | 'hooks' | 'events' | 'metrics' | 'tcpPort' | 'backendsUp' | 'routes' | 'offline' | 'nodes' | 'bridge' | 'verifyLogin' | 'offlineBudget' | 'storageCeiling' | 'receiverExists'>
 > & {
   tcpPort: number | null;
   /** Sense-mode idle timeouts of stream (WS/TCP) and UDP sessions, ms. */
@@ -100,6 +119,10 @@ export function resolveGatewayConfig(opts: GatewayOptions): GatewayConfig {
     sweepIntervalMs: opts.sweepIntervalMs ?? D.DEFAULT_SWEEP_INTERVAL_MS,
     drainTimeoutMs,
     drainSpreadMs: opts.drainSpreadMs ?? Math.min(D.DEFAULT_DRAIN_SPREAD_MAX_MS, Math.floor(drainTimeoutMs / 3)),
+    loginTimeoutMs: opts.loginTimeoutMs ?? D.DEFAULT_LOGIN_TIMEOUT_MS,
+    maxConnections: opts.maxConnections ?? D.DEFAULT_MAX_CONNECTIONS,
+    maxUnauthPerIp: opts.maxUnauthPerIp ?? D.DEFAULT_MAX_UNAUTH_PER_IP,
+    receiverCheckCacheMs: opts.receiverCheckCacheMs ?? D.DEFAULT_RECEIVER_CHECK_CACHE_MS,
     idleMs: timings.serverIdleMs,
     udpIdleMs: timings.udpServerIdleMs,
   };

@@ -11,6 +11,8 @@ import type { LocalDelivery } from './local-delivery.js';
 import type { Outcomes } from './outcomes.js';
 import type { RouteResolver } from './route-resolver.js';
 import { withSeq } from './seq.js';
+import type { Admission, OfflineAdmission } from './offline-admission.js';
+import type { ReceiverCheck } from './receiver-check.js';
 
 /** A QoS message in this gateway's custody, from its sender's arrival until ack or offline storage. */
 export interface Custody {
@@ -50,12 +52,23 @@ export interface CustodyDeps {
   bridge: Bridge;
   offline: OfflineStore;
   outcomes: Outcomes;
+  /** The offline budgets (per sender, total), asked before each offline store. */
+  admission: OfflineAdmission;
+  /** The application's receiver check; null when none is configured. */
+  receivers: ReceiverCheck | null;
   resendMs: number;
   giveUpMs: number;
   c2cDedupeMs: number;
 }
 
 const custodyKey = (sender: string, fp: string) => sender + '\n' + fp;
+
+/** The error code a sender gets for each refusal (errorMsg: the message's fp). */
+const REFUSAL_CODES = {
+  sender_budget: ErrorCode.OFFLINE_BUDGET_EXCEEDED,
+  storage_full: ErrorCode.OFFLINE_STORAGE_FULL,
+  unknown_receiver: ErrorCode.UNKNOWN_RECEIVER,
+} as const;
 
 /**
  * QoS custody (architecture §5): a message is held from its arrival until the receiver acks it
@@ -74,7 +87,11 @@ export class CustodyDesk {
    * bridge (our link was down): nudged again once it is back, so they do not wait for a re-login.
    */
   private readonly nudgeAgain = new Map<string, Custody>();
+  /** Keys of messages whose receiver is being checked: custody has not started, but a resend must not start it twice. */
+  private readonly checking = new Set<string>();
   private readonly quiet = { lookup: new LogThrottle(), bridgeSend: new LogThrottle(), offlineStore: new LogThrottle(), remove: new LogThrottle() };
+  /** Told when an acked message left its receiver's offline queue (the offline delivery pages on). */
+  onOfflineRemoved: (receiver: UserId, fp: string) => void = () => {};
 
   constructor(private readonly d: CustodyDeps) {
     this.done = new TtlMap(d.c2cDedupeMs);
@@ -92,7 +109,8 @@ export class CustodyDesk {
 
   /** Whether the message is in custody now (a resend meanwhile needs nothing: the ack will come). */
   holds(sender: UserId, fp: string): boolean {
-    return this.held.has(custodyKey(sender, fp));
+    const key = custodyKey(sender, fp);
+    return this.held.has(key) || this.checking.has(key);
   }
 
   /**
@@ -103,8 +121,27 @@ export class CustodyDesk {
     return this.done.get(custodyKey(sender, fp));
   }
 
-  /** Hold the message until the receiver's ack (or the offline store) settles it; start delivering it. */
+  /**
+   * Hold the message until the receiver's ack (or the offline store) settles it; start delivering it.
+   * With a receiver check, a receiver not connected here is checked first: one the application says
+   * does not exist is refused (error 1036 to the sender, no ack) and custody never starts.
+   */
   take(claim: CustodyClaim): void {
+    const receivers = this.d.receivers;
+    if (receivers === null || this.d.hub.user(claim.receiver)) return this.hold(claim);
+    const known = receivers.exists(claim.receiver);
+    if (known === true) return this.hold(claim);
+    if (known === false) return this.refuse(claim, 'unknown_receiver');
+    const key = custodyKey(claim.sender, claim.fp);
+    this.checking.add(key);
+    void known.then((exists) => {
+      this.checking.delete(key);
+      if (exists) this.hold(claim);
+      else this.refuse(claim, 'unknown_receiver');
+    });
+  }
+
+  private hold(claim: CustodyClaim): void {
     const c: Custody = { ...claim, key: custodyKey(claim.sender, claim.fp), receivedAt: Date.now(), attempt: 0, state: 'delivering', ackedWhileStoring: false, triedConns: [] };
     this.held.set(c.key, c);
     this.d.metrics.custodyPending.set(this.held.size);
@@ -199,10 +236,13 @@ export class CustodyDesk {
 
   /** Remove an acked message from the receiver's offline queue; a failure is logged (throttled). */
   removeOffline(receiver: UserId, fp: string): void {
-    this.d.offline.remove(receiver, fp).catch((err: unknown) => {
-      const skipped = this.quiet.remove.take();
-      if (skipped >= 0) this.d.log.warn({ err, skipped }, 'offline remove failed; the message may be delivered again (the client dedupes by fp)');
-    });
+    this.d.offline.remove(receiver, fp).then(
+      () => this.onOfflineRemoved(receiver, fp),
+      (err: unknown) => {
+        const skipped = this.quiet.remove.take();
+        if (skipped >= 0) this.d.log.warn({ err, skipped }, 'offline remove failed; the message may be delivered again (the client dedupes by fp)');
+      },
+    );
   }
 
   private finish(c: Custody): void {
@@ -222,23 +262,47 @@ export class CustodyDesk {
     if (s) this.d.hub.send(s, withSeq(ackPacket(c.receiver, c.sender, c.fp), seq));
   }
 
-  private senderSession(c: Custody): Session | undefined {
+  /** Neither delivered nor stored for a reason the sender must hear: the error packet names the fp; no ack. */
+  private refuse(c: CustodyClaim, reason: Exclude<Admission, 'ok'> | 'unknown_receiver'): void {
+    this.d.outcomes.lost(c, reason);
+    const s = this.senderSession(c);
+    if (s) this.d.hub.sendError(s, REFUSAL_CODES[reason], c.fp);
+  }
+
+  private senderSession(c: Pick<Custody, 'senderConn'>): Session | undefined {
     const s = c.senderConn ? this.d.hub.conn(c.senderConn) : undefined;
     return s && s.state !== 'closed' ? s : undefined;
   }
 
-  /** Architecture §5 step 5: store for the receiver, then ack the sender once the store is durable. */
+  /**
+   * Architecture §5 step 5: store for the receiver, then ack the sender once the store is durable.
+   * The offline budgets come first: over either, the sender gets its error and no ack.
+   */
   private async toOffline(c: Custody): Promise<void> {
     if (c.state !== 'delivering') return;
     c.state = 'storing';
     this.clearTimer(c);
-    let outcome: StoreOutcome | 'error';
+    let outcome: StoreOutcome | Admission | 'error';
     try {
-      outcome = await this.d.offline.store(c.receiver, { fp: c.fp, packet: c.wire });
+      outcome = await this.d.admission.admit(c);
+      if (outcome === 'ok') {
+        outcome = await this.d.offline.store(c.receiver, { fp: c.fp, packet: c.wire });
+        if (outcome !== 'stored') this.d.admission.refund(c);
+      }
     } catch (err) {
       const skipped = this.quiet.offlineStore.take();
       if (skipped >= 0) this.d.log.warn({ err, skipped }, 'offline store unavailable; the sender will resend');
       outcome = 'error';
+    }
+    if (c.ackedWhileStoring && outcome !== 'stored' && outcome !== 'duplicate') {
+      // Not stored, but the receiver acked meanwhile: it has the message.
+      this.finish(c);
+      this.ackSender(c);
+      return this.d.outcomes.delivered(c, Date.now() - c.receivedAt);
+    }
+    if (outcome === 'sender_budget' || outcome === 'storage_full') {
+      this.finish(c);
+      return this.refuse(c, outcome);
     }
     if (outcome === 'stored' || outcome === 'duplicate') {
       this.d.outcomes.storedOffline(c);

@@ -13,8 +13,12 @@ export interface MessageRef {
   packet: Packet;
 }
 
-/** Why a message was neither delivered nor stored (the `lost` metric's label and event's reason). */
-export type LostReason = 'too_large' | 'full' | 'error';
+/**
+ * Why a message was neither delivered nor stored (the `lost` metric's label and event's reason):
+ * too large for the receiver's transport, offline queue full, store unreachable, the sender's
+ * offline budget spent, offline storage over its ceiling, or a receiver the application does not know.
+ */
+export type LostReason = 'too_large' | 'full' | 'error' | 'sender_budget' | 'storage_full' | 'unknown_receiver';
 
 /**
  * The one place that reports what became of a message: each outcome is a metric, an application
