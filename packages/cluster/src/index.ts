@@ -32,6 +32,17 @@ export {
   DEFAULT_HISTORY_TTL_DAYS,
   DEFAULT_HISTORY_TTL_MS,
 } from './history-store.js';
+export {
+  type GroupInfo,
+  type GroupStore,
+  type GroupStoreOptions,
+  type MembershipOutcome,
+  memberIdProblem,
+  DEFAULT_GROUP_MAX_MEMBERS,
+  DEFAULT_GROUP_PREFIX,
+  GROUP_ID_PATTERN,
+  MAX_GROUP_NAME_LENGTH,
+} from './group-store.js';
 export { type NodeRecord, type NodeRegistry, type NodeState, loadScore } from './node-registry.js';
 export { type Bridge, type BridgeMessage, type BridgeMessageType, type BridgeState } from './bridge.js';
 export { MemoryRouteStore } from './memory/memory-route-store.js';
@@ -39,6 +50,7 @@ export { MemoryOfflineStore } from './memory/memory-offline-store.js';
 export { MemoryOfflineBudget } from './memory/memory-offline-budget.js';
 export { HeapCeiling, type HeapCeilingOptions, DEFAULT_HEAP_CEILING_SHARE } from './memory/heap-ceiling.js';
 export { MemoryHistoryStore } from './memory/memory-history-store.js';
+export { MemoryGroupStore } from './memory/memory-group-store.js';
 export { MemoryNodeRegistry } from './memory/memory-node-registry.js';
 export { LocalBus, LocalBridge } from './memory/local-bridge.js';
 export { findRoute, liveRoute, type NodeLiveness } from './route-resolver.js';
