@@ -1,6 +1,6 @@
 /**
  * `@switchboard/cluster/redis`: the Redis implementations of RouteStore, OfflineStore,
- * HistoryStore and NodeRegistry (architecture §3), the connection factory, and the key layout.
+ * HistoryStore, GroupStore and NodeRegistry (architecture §3), the connection factory, and the key layout.
  */
 export { RedisRouteStore, type RedisRouteStoreOptions } from './redis-route-store.js';
 export { RedisOfflineStore, type RedisOfflineStoreOptions } from './redis-offline-store.js';
@@ -12,6 +12,7 @@ export {
   DEFAULT_REDIS_CEILING_SYSTEM_SHARE,
 } from './redis-memory-ceiling.js';
 export { RedisHistoryStore, type RedisHistoryStoreOptions } from './redis-history-store.js';
+export { RedisGroupStore, type RedisGroupStoreOptions } from './redis-group-store.js';
 export { RedisNodeRegistry, type RedisNodeRegistryOptions } from './redis-node-registry.js';
 export { createRedisBackends, type RedisBackends, type RedisBackendsOptions } from './backends.js';
 export { connectRedis, closeRedis, isRedisUp, type ConnectRedisOptions, type RedisClientOption } from './connect.js';

@@ -17,6 +17,9 @@ import { DEFAULT_KEY_PREFIX } from './defaults.js';
  * | `im:{h:<conv>}:meta` | hash | conversation | `seq` (last seq), `n:<user>` (messages the user sent), `r:<user>` (read marker `"<seq>:<own sent up to it>"`), `c:<user>` (delivery cursor) |
  * | `im:{h:<conv>}:msgs` | hash | conversation | seq → entry `[sentAt,"from","fp",to,typeu,dataContent]` (JSON; from and fp ASCII-only) |
  * | `im:{h:<conv>}:fps` | hash | conversation | fp (as the ASCII-only JSON string of the entry) → seq |
+ * | `im:{grp:<gid>}:meta` | hash | group | `name`; exists exactly while the group does |
+ * | `im:{grp:<gid>}:members` | hash | group | member user id → since (the history seq it joined at) |
+ * | `im:{<user>}:groups` | set | user | ids of the user's groups: an index checked against the groups' members when read |
  * | `im:node:{<node>}:users` | set | node | `["<user>","<conn>"]` of every route claimed on that node |
  * | `im:registry:{nodes}:expiry` | zset | registry | node id → expiry time (ms, Redis clock) |
  * | `im:registry:{nodes}:records` | hash | registry | node id → NodeRecord JSON |
@@ -44,6 +47,12 @@ export interface RedisKeys {
   historyMessages(conv: ConversationId): string;
   /** Hash fp → seq of a conversation's kept messages (idempotent append). */
   historyFps(conv: ConversationId): string;
+  /** Hash of a group's attributes (`name`); its existence is the group's. `gid` matches GROUP_ID_PATTERN (no braces). */
+  groupMeta(gid: string): string;
+  /** Hash member → since of a group. */
+  groupMembers(gid: string): string;
+  /** Set of the ids of the user's groups (an index that may hold stale entries; see RedisGroupStore). */
+  userGroups(userId: UserId): string;
   /** Set of (user, conn) pairs claimed on a node: the per-node index used by purgeNode/countNode. */
   nodeUsers(nodeId: NodeId): string;
   /** Sorted set node id → expiry (ms since epoch, Redis clock). */
@@ -70,6 +79,9 @@ export function redisKeys(prefix: string = DEFAULT_KEY_PREFIX): RedisKeys {
     historyMeta: (c) => `${prefix}:{h:${c}}:meta`,
     historyMessages: (c) => `${prefix}:{h:${c}}:msgs`,
     historyFps: (c) => `${prefix}:{h:${c}}:fps`,
+    groupMeta: (g) => `${prefix}:{grp:${g}}:meta`,
+    groupMembers: (g) => `${prefix}:{grp:${g}}:members`,
+    userGroups: (u) => `${prefix}:{${u}}:groups`,
     nodeUsers: (n) => `${prefix}:node:{${n}}:users`,
     nodeExpiry: () => `${registry}:expiry`,
     nodeRecords: () => `${registry}:records`,

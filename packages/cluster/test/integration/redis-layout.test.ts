@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asConnId, asNodeId, asUserId, InvalidArgumentError, silentLogger } from '@switchboard/core';
 import { cleanupRedisPrefix, resolveRedisUrl, uniquePrefix } from '@switchboard/testkit';
-import { createRedisBackends, RedisHistoryStore, redisKeys, type RedisBackends } from '../../src/redis/index.js';
+import { createRedisBackends, RedisGroupStore, RedisHistoryStore, redisKeys, type RedisBackends } from '../../src/redis/index.js';
 import { groupConversation, peerConversation } from '../../src/history-store.js';
 
 /** The hash tag Redis Cluster hashes: the text between the first `{` and the next `}`, if non-empty. */
@@ -30,6 +30,11 @@ describe('Redis key layout', () => {
       expect(hashTag(k.historyFps(conv)), conv).toBe(tag);
     }
     expect(k.historyMeta(groupConversation('g1'))).toBe('im:{h:g:g1}:meta');
+    for (const gid of ['team', 'a.b-c_1', 'x'.repeat(64)]) expect(hashTag(k.groupMembers(gid)), gid).toBe(hashTag(k.groupMeta(gid)));
+    expect(k.groupMeta('team')).toBe('im:{grp:team}:meta');
+    expect(k.groupMembers('team')).toBe('im:{grp:team}:members');
+    expect(k.userGroups(asUserId('alice'))).toBe('im:{alice}:groups');
+    expect(hashTag(k.userGroups(asUserId('x}y')))).toBe(hashTag(k.route(asUserId('x}y'))));
     expect(k.historyIndex(asUserId('alice'))).toBe('im:{alice}:convs');
     expect(hashTag(k.historyIndex(asUserId('alice')))).toBe(hashTag(k.route(asUserId('alice'))));
     expect(hashTag(k.nodeExpiry())).toBe(hashTag(k.nodeRecords()));
@@ -47,7 +52,7 @@ describe('Redis key layout', () => {
   it('lua - every script has a KEYS/ARGV header', () => {
     const dir = new URL('../../src/redis/lua/', import.meta.url);
     const files = readdirSync(dir).filter((f) => f.endsWith('.lua'));
-    expect(files.length).toBeGreaterThanOrEqual(17);
+    expect(files.length).toBeGreaterThanOrEqual(21);
     for (const f of files) {
       const header = readFileSync(new URL(f, dir), 'utf8')
         .split('\n')
@@ -86,6 +91,7 @@ describe('Redis key layout', () => {
       const bob = asUserId('bob');
       await history.append(peerConversation(alice, bob), { fp: 'f1', from: alice, to: 'bob', dataContent: 'hi', typeu: 0, sentAt: Date.now() }, { indexFor: [alice, bob] });
       await history.markRead(bob, peerConversation(alice, bob), 1);
+      await new RedisGroupStore({ redis: backends.redis, prefix }).put('team', { name: 'Team', members: [alice] }, 1);
       const keys: string[] = [];
       let cursor = '0';
       do {
@@ -107,6 +113,9 @@ describe('Redis key layout', () => {
           `${prefix}:{h:p:5:alicebob}:meta`,
           `${prefix}:{h:p:5:alicebob}:msgs`,
           `${prefix}:{h:p:5:alicebob}:fps`,
+          `${prefix}:{grp:team}:meta`,
+          `${prefix}:{grp:team}:members`,
+          `${prefix}:{alice}:groups`,
         ].sort(),
       );
       expect(backends.isUp()).toBe(true);
