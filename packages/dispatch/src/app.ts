@@ -5,6 +5,7 @@ import { cachedNodeList } from './live-nodes.js';
 import type { DispatchOptions } from './options.js';
 import { NodePicker } from './picker.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerGroupRoutes } from './routes/groups.js';
 import { registerClientRoutes } from './routes/client.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerPushRoutes } from './routes/push.js';
@@ -54,6 +55,7 @@ export function buildDispatch(opts: DispatchOptions) {
       const cluster = { nodes: opts.nodes, routes: opts.routes, offline: opts.offline, log: opts.log, ...(opts.bridge ? { bridge: opts.bridge } : {}) };
       registerAdminRoutes(admin, { ...cluster, liveNodes, history });
       registerPushRoutes(admin, { ...cluster, pushes });
+      registerGroupRoutes(admin, opts);
     });
   });
 

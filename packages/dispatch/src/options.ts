@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Bridge, NodeRegistry, OfflineStore, RouteStore } from '@switchboard/cluster';
+import type { Bridge, GroupStore, NodeRegistry, OfflineStore, RouteStore } from '@switchboard/cluster';
 import type { Logger } from '@switchboard/core';
 
 export interface DispatchOptions {
@@ -24,4 +24,10 @@ export interface DispatchOptions {
    * `/` answers 501 saying how to build it. @default not served
    */
   webRoot?: string;
+  /** Group membership, managed under `/admin/groups` (docs/groups.md). Without it those routes answer 503. */
+  groups?: GroupStore;
+  /** `IM_GROUP_PREFIX`: member ids may not start with it. @default DEFAULT_GROUP_PREFIX ('g:') */
+  groupPrefix?: string;
+  /** `IM_GROUP_MAX_MEMBERS`, the cap `groups` enforces: sizes the group routes' body limit. @default DEFAULT_GROUP_MAX_MEMBERS (2000) */
+  groupMaxMembers?: number;
 }
