@@ -98,7 +98,8 @@ export class Gateway {
     hub.onRelease = (s) => custody.release(s);
     const history = opts.history ? new HistoryWriter(opts.history, log, metrics) : null;
     const messages = (this.messages = new Messages({ nodeId, log, metrics, hub, local, inbound, resolver, bridge: opts.bridge, custody, outcomes, history }));
-    this.offlineDelivery = new OfflineDelivery(nodeId, log, hub, local, opts.offline);
+    this.offlineDelivery = new OfflineDelivery(nodeId, log, hub, local, opts.offline, inbound);
+    custody.onOfflineRemoved = (receiver, fp) => this.offlineDelivery.removed(receiver, fp);
     const logins = (this.logins = new Logins({
       ...{ nodeId, log, metrics, hub, resolver, outcomes },
       ...{ routes: opts.routes, bridge: opts.bridge, verifyLogin: opts.verifyLogin, offline: this.offlineDelivery },

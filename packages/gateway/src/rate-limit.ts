@@ -33,6 +33,19 @@ export class TokenBucket {
     return false;
   }
 
+  /** Tokens there are now (refilled up to this moment), without taking any. */
+  available(): number {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) * this.ratePerSec) / 1000);
+    this.last = t;
+    return this.tokens;
+  }
+
+  /** Most tokens the bucket saves up. */
+  get capacity(): number {
+    return this.burst;
+  }
+
   /** Packets refused within the current second. */
   get refusedThisSecond(): number {
     return this.refused;

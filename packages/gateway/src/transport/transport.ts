@@ -21,6 +21,14 @@ export interface Transport {
   onViolation(fn: (reason: string) => void): void;
   /** Once, when the connection is gone for any reason. */
   onClose(fn: () => void): void;
+  /**
+   * Null when a data packet written now would go out; otherwise a promise that settles once that
+   * may have changed (or the connection closed). Only UDP ever holds back: an address that has not
+   * yet acked a QoS packet gets one datagram beyond its amplification budget, then waits.
+   */
+  whenWritable?(): Promise<void> | null;
+  /** Once, when the address proved that it receives (acked a QoS packet sent to it). Only UDP has it. */
+  onVerified?(fn: () => void): void;
 }
 
 const NOOP = (): void => {};
