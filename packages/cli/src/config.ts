@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_OFFLINE_CAPACITY, DEFAULT_OFFLINE_TTL_MS } from '@switchboard/cluster';
+import { DEFAULT_GROUP_MAX_MEMBERS, DEFAULT_GROUP_PREFIX, DEFAULT_OFFLINE_CAPACITY, DEFAULT_OFFLINE_TTL_MS } from '@switchboard/cluster';
 import { ConfigError, formatIssues } from '@switchboard/core';
 import { DEFAULT_DISPATCH_PORT } from '@switchboard/dispatch';
 import {
@@ -20,7 +20,7 @@ import {
   DEFAULT_WEBHOOK_TIMEOUT_MS,
   DEFAULT_WS_PORT,
 } from '@switchboard/gateway';
-import { DEFAULT_TCP_MAX_BODY_BYTES, parseSenseMode, type SenseMode } from '@switchboard/protocol';
+import { DEFAULT_TCP_MAX_BODY_BYTES, SERVER_UID, UNSET_UID, parseSenseMode, type SenseMode } from '@switchboard/protocol';
 
 function isUrl(v: string, protocols: string[]): boolean {
   try {
@@ -105,6 +105,16 @@ const schema = z.object({
   IM_WEBHOOK_TIMEOUT_MS: positiveMs(DEFAULT_WEBHOOK_TIMEOUT_MS),
   IM_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(DEFAULT_WEBHOOK_MAX_ATTEMPTS),
   IM_WEBHOOK_MAX_QUEUE: z.coerce.number().int().min(1).default(DEFAULT_WEBHOOK_MAX_QUEUE),
+  // Every group message reads the whole member list: 10 000 bounds that read (and the admin API's body).
+  IM_GROUP_MAX_MEMBERS: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(10_000).default(DEFAULT_GROUP_MAX_MEMBERS)),
+  IM_GROUP_PREFIX: z.preprocess(
+    blankAsUnset,
+    z
+      .string()
+      .regex(/^[^\s\p{Cc}]{1,16}$/u, '1–16 characters, no spaces or control characters')
+      .refine((v) => !SERVER_UID.startsWith(v) && !UNSET_UID.startsWith(v), 'must not begin the reserved user ids "0" and "-1"')
+      .default(DEFAULT_GROUP_PREFIX),
+  ),
 });
 
 export type Role = 'standalone' | 'gateway' | 'dispatch' | 'cluster';
@@ -136,6 +146,10 @@ export interface Config {
   /** `amqp`: publish events to `<prefix>.events`; `off`: none. */
   events: 'amqp' | 'off';
   eventsTimeoutMs: number;
+  /** Most members of one group. */
+  groupMaxMembers: number;
+  /** Prefix of group addresses (`<prefix><gid>`); no user id may start with it. */
+  groupPrefix: string;
   /** Webhook delivery of the same events, when IM_WEBHOOK_URL is set. */
   webhook:
     | { url: string; secret: string; batchSize: number; flushIntervalMs: number; timeoutMs: number; maxAttempts: number; maxQueue: number }
@@ -198,6 +212,8 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     drainTimeoutMs: e.IM_DRAIN_TIMEOUT_MS,
     events: e.IM_EVENTS ?? (role === 'standalone' ? 'off' : 'amqp'),
     eventsTimeoutMs: e.IM_EVENTS_TIMEOUT_MS,
+    groupMaxMembers: e.IM_GROUP_MAX_MEMBERS,
+    groupPrefix: e.IM_GROUP_PREFIX,
     webhook:
       e.IM_WEBHOOK_URL && e.IM_WEBHOOK_SECRET
         ? Object.freeze({

@@ -1,5 +1,5 @@
 import { createLogger, Lifecycle, newNodeId, asNodeId, type Logger, type NodeId } from '@switchboard/core';
-import { LocalBus, LocalBridge, MemoryNodeRegistry, MemoryOfflineStore, MemoryRouteStore } from '@switchboard/cluster';
+import { LocalBus, LocalBridge, MemoryGroupStore, MemoryNodeRegistry, MemoryOfflineStore, MemoryRouteStore } from '@switchboard/cluster';
 import { Gateway, WebhookSink, adminGuard, buildGatewayAdmin, createLoginVerifier, fanOut, registerBridgeMetrics, type EventSink, type GatewayHooks } from '@switchboard/gateway';
 import { buildDispatch } from '@switchboard/dispatch';
 import { createRequire } from 'node:module';
@@ -96,6 +96,8 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   const routes = new MemoryRouteStore();
   const offline = new MemoryOfflineStore({ capacity: cfg.offlineCapacity, ttlMs: cfg.offlineTtlMs });
   const nodes = new MemoryNodeRegistry();
+  // One store for the gateway (membership checks, fan-out, catch-up) and dispatch (the admin API).
+  const groups = new MemoryGroupStore({ maxMembers: cfg.groupMaxMembers });
   const nodeId: NodeId = cfg.nodeId ? asNodeId(cfg.nodeId) : newNodeId();
   const bus = new LocalBus();
   const bridge = new LocalBridge(bus, nodeId);
@@ -115,6 +117,9 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
     routes,
     offline,
     bridge: dispatchBridge,
+    groups,
+    groupPrefix: cfg.groupPrefix,
+    groupMaxMembers: cfg.groupMaxMembers,
     log,
     senseMode: cfg.senseMode,
     guard: adminGuard(cfg.adminToken),
@@ -198,7 +203,7 @@ export async function runDispatch(cfg: Config): Promise<Running> {
   log.info({ config: redactedConfig(cfg) }, 'starting dispatch');
   if (!cfg.adminToken) log.warn('IM_ADMIN_TOKEN is unset: admin endpoints answer only on loopback.');
   const lifecycle = new Lifecycle(log);
-  const { createRedisBackends } = await import('@switchboard/cluster/redis');
+  const { createRedisBackends, RedisGroupStore } = await import('@switchboard/cluster/redis');
   const backends = createRedisBackends({ url: cfg.redisUrl, prefix: cfg.keyPrefix, log, name: 'dispatch' });
   lifecycle.onClose('redis', () => backends.close());
   await backends.redis.ping();
@@ -226,6 +231,9 @@ export async function runDispatch(cfg: Config): Promise<Running> {
     routes: backends.routes,
     offline: backends.offline,
     bridge,
+    groups: new RedisGroupStore({ redis: backends.redis, prefix: cfg.keyPrefix, maxMembers: cfg.groupMaxMembers, log }),
+    groupPrefix: cfg.groupPrefix,
+    groupMaxMembers: cfg.groupMaxMembers,
     log,
     senseMode: cfg.senseMode,
     backendsUp: () => backends.isUp(),

@@ -56,6 +56,8 @@ describe('loadConfig', () => {
       drainTimeoutMs: 30_000,
       events: 'off',
       eventsTimeoutMs: 2_000,
+      groupMaxMembers: 2000,
+      groupPrefix: 'g:',
       webhook: undefined,
     });
     expect(Object.isFrozen(c)).toBe(true);
@@ -225,6 +227,14 @@ describe('loadConfig', () => {
       oneProblem('standalone', { IM_RATE_LIMIT_PER_SEC: '1000', IM_RATE_LIMIT_BURST: '99' }, 'IM_RATE_LIMIT_BURST', /IM_RATE_LIMIT_PER_SEC/);
       expect(loadConfig('standalone', { IM_RATE_LIMIT_PER_SEC: '1000', IM_RATE_LIMIT_BURST: '100' }).rateLimitBurst).toBe(100);
     });
+  });
+
+  it('groups - IM_GROUP_MAX_MEMBERS 1–10000 and IM_GROUP_PREFIX of 1–16 characters; blank means the default', () => {
+    expect(loadConfig('standalone', { IM_GROUP_MAX_MEMBERS: '50', IM_GROUP_PREFIX: '#grp/' })).toMatchObject({ groupMaxMembers: 50, groupPrefix: '#grp/' });
+    expect(loadConfig('standalone', { IM_GROUP_MAX_MEMBERS: ' ', IM_GROUP_PREFIX: '' })).toMatchObject({ groupMaxMembers: 2000, groupPrefix: 'g:' });
+    expect(loadConfig('standalone', { IM_GROUP_PREFIX: '群:' }).groupPrefix).toBe('群:');
+    for (const bad of ['0', '-5', '1.5', '10001', 'many']) oneProblem('standalone', { IM_GROUP_MAX_MEMBERS: bad }, 'IM_GROUP_MAX_MEMBERS');
+    for (const bad of ['x'.repeat(17), 'g :', 'g\t', '0', '-', '-1']) oneProblem('standalone', { IM_GROUP_PREFIX: bad }, 'IM_GROUP_PREFIX');
   });
 
   describe('validation - every problem together', () => {
