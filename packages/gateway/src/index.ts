@@ -1,6 +1,16 @@
 export { Gateway, type GatewayOptions, type GatewayState, type PushResult } from './gateway.js';
 export { type GatewayHooks } from './hooks.js';
 export { createLoginVerifier, type LoginVerifier, type LoginCredentials, type AuthMode, type AuthOptions } from './auth.js';
+export {
+  createUserAuthenticator,
+  type UserAuthenticator,
+  type UserAuthenticatorOptions,
+  type UserAuthResult,
+  type UserCredentials,
+  DEFAULT_USER_AUTH_CACHE_MS,
+  DEFAULT_USER_AUTH_CACHE_SIZE,
+  DEFAULT_USER_AUTH_MAX_PENDING,
+} from './auth.js';
 export { buildGatewayAdmin } from './admin-http.js';
 export { adminGuard } from './admin-auth.js';
 export { createGatewayMetrics, registerBridgeMetrics, type BridgeCounters, type GatewayMetrics } from './metrics.js';
