@@ -6,6 +6,7 @@ import { RedisOfflineStore } from './redis-offline-store.js';
 import { RedisOfflineBudget } from './redis-offline-budget.js';
 import { RedisMemoryCeiling } from './redis-memory-ceiling.js';
 import { RedisRouteStore } from './redis-route-store.js';
+import { RedisHistoryStore } from './redis-history-store.js';
 
 export interface RedisBackendsOptions {
   /** `IM_REDIS_URL`. */
@@ -25,6 +26,10 @@ export interface RedisBackendsOptions {
   offlineSenderWindowMs?: number;
   /** Redis `used_memory` above which offline stores are refused; 0 = automatic (see RedisMemoryCeiling). */
   offlineCeilingBytes?: number;
+  /** `IM_HISTORY_MAX_PER_CONVERSATION`. @default DEFAULT_HISTORY_MAX_PER_CONVERSATION (10000) */
+  historyMaxPerConversation?: number;
+  /** `IM_HISTORY_TTL_DAYS` in ms. @default DEFAULT_HISTORY_TTL_MS (30 days) */
+  historyTtlMs?: number;
 }
 
 /** The Redis-backed stores of a gateway or dispatch (and the offline budgets), on one shared connection. */
@@ -36,6 +41,8 @@ export interface RedisBackends {
   /** The total budget: Redis's memory against a ceiling. */
   storageCeiling: RedisMemoryCeiling;
   nodes: RedisNodeRegistry;
+  /** Conversation history (used only when `IM_HISTORY` is on; building it costs nothing). */
+  history: RedisHistoryStore;
   /** The shared client (from `connectRedis`), e.g. for a readiness PING. */
   redis: Redis;
   /** True while the connection is ready; false while reconnecting (calls then fail with UnavailableError). */
@@ -45,8 +52,8 @@ export interface RedisBackends {
 }
 
 /**
- * Connect once (`connectRedis`) and build the route store, offline store and node registry on that
- * connection. Returns at once; the first commands wait for the first connection (and fail with
+ * Connect once (`connectRedis`) and build the route store, offline store, history store and node
+ * registry on that connection. Returns at once; the first commands wait for the first connection (and fail with
  * UnavailableError if that attempt fails), so a process that must fail fast at boot awaits
  * `backends.redis.ping()` or any store call before it declares itself ready.
  */
@@ -66,6 +73,11 @@ export function createRedisBackends(opts: RedisBackendsOptions): RedisBackends {
   });
   const storageCeiling = new RedisMemoryCeiling({ redis, log: opts.log, ...(opts.offlineCeilingBytes === undefined ? {} : { maxBytes: opts.offlineCeilingBytes }) });
   const nodes = new RedisNodeRegistry(shared);
+  const history = new RedisHistoryStore({
+    ...shared,
+    ...(opts.historyMaxPerConversation === undefined ? {} : { maxPerConversation: opts.historyMaxPerConversation }),
+    ...(opts.historyTtlMs === undefined ? {} : { ttlMs: opts.historyTtlMs }),
+  });
   let closing: Promise<void> | null = null;
   return {
     routes,
@@ -73,11 +85,12 @@ export function createRedisBackends(opts: RedisBackendsOptions): RedisBackends {
     offlineBudget,
     storageCeiling,
     nodes,
+    history,
     redis,
     isUp: () => isRedisUp(redis),
     close: () => {
       closing ??= (async () => {
-        await Promise.all([routes.close(), offline.close(), offlineBudget.close(), storageCeiling.close(), nodes.close()]);
+        await Promise.all([routes.close(), offline.close(), offlineBudget.close(), storageCeiling.close(), nodes.close(), history.close()]);
         await closeRedis(redis);
       })();
       return closing;
