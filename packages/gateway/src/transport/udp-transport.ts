@@ -2,8 +2,9 @@ import { createSocket, type RemoteInfo, type Socket as DgramSocket } from 'node:
 import { isIPv6 } from 'node:net';
 import { CloseCode, decodeUtf8 } from '@switchboard/protocol';
 import { LogThrottle, type Logger } from '@switchboard/core';
+import { DEFAULT_UDP_PROBE_RETRY_MS } from '../defaults.js';
 import { TransportHandlers, type Transport } from './transport.js';
-import { fitDatagram, isLoginSuccess } from './udp-datagram.js';
+import { AmplificationGate } from './udp-gate.js';
 
 export { fitDatagram } from './udp-datagram.js';
 
@@ -17,7 +18,7 @@ export type UdpDropReason =
   | 'not_accepting'
   /** Inbound datagram from a new address while every pseudo-session slot holds a logged-in user. */
   | 'cap'
-  /** Reply to an address that has not logged in, larger than what that address sent (amplification rule). */
+  /** Datagram to an address that has not proved it receives (acked a QoS packet), beyond what it sent (amplification rule). */
   | 'amplification'
   /** Outbound packet that cannot be made to fit `maxDatagramOutBytes`. */
   | 'too_large'
@@ -40,6 +41,8 @@ export interface UdpListenerOptions {
   blockMs: number;
   /** At most one "cap reached" warning per interval. */
   capWarnIntervalMs: number;
+  /** How often a logged-in, unverified address may get its one datagram beyond the budget again (see AmplificationGate). @default DEFAULT_UDP_PROBE_RETRY_MS */
+  probeRetryMs?: number;
   log: Logger;
   /** A datagram arrived from a new address: a new pseudo-session, not logged in. */
   onSession: (t: Transport) => void;
@@ -54,11 +57,12 @@ export interface UdpListenerOptions {
  * Nothing is ever sent on close: UDP has no close.
  *
  * UDP's own hazards, handled here so the session layer needs no UDP special cases:
- * - **Spoofed sources / amplification.** Until a pseudo-session has been sent a successful login
- *   response, the bytes sent to its address never exceed the bytes received from it. A reply that
- *   does not fit is first re-encoded compactly (keys holding the values a MobileIMSDK client assumes
- *   when they are missing are left out), an error's `errorMsg` or a kickout's `reason` is then cut
- *   to fit, and anything still too long is not sent.
+ * - **Spoofed sources / amplification.** Until an address has acked a QoS packet sent to it, the
+ *   bytes sent to it never exceed the bytes received from it, except for one datagram once it is
+ *   logged in (AmplificationGate): a login with a valid token proves nothing about the source
+ *   address it came from. A reply that does not fit is first re-encoded compactly (keys holding
+ *   the values a MobileIMSDK client assumes when they are missing are left out), an error's
+ *   `errorMsg` or a kickout's `reason` is then cut to fit, and anything still too long is not sent.
  * - **Session floods.** At most `maxSessions` pseudo-sessions. When full, a new address evicts the
  *   oldest pseudo-session that has not logged in; if every one has, the datagram is dropped. A
  *   warning says so, at most once per `capWarnIntervalMs`.
@@ -233,10 +237,8 @@ class UdpTransport extends TransportHandlers implements Transport {
   readonly kind = 'udp' as const;
   readonly remote: string;
   private dead = false;
-  /** True once a successful login response was sent: the amplification budget no longer applies. */
-  private loggedIn = false;
-  /** Bytes received minus bytes sent while not logged in. */
-  private budget = 0;
+  /** What may be sent to this address before it proved that it receives. */
+  private readonly gate: AmplificationGate;
   /** Bytes handed to the kernel whose send has not completed. */
   private inflight = 0;
 
@@ -248,6 +250,7 @@ class UdpTransport extends TransportHandlers implements Transport {
   ) {
     super();
     this.remote = key;
+    this.gate = new AmplificationGate(listener.o.maxDatagramOutBytes, listener.o.probeRetryMs ?? DEFAULT_UDP_PROBE_RETRY_MS);
   }
 
   receive(msg: Buffer): void {
@@ -258,14 +261,15 @@ class UdpTransport extends TransportHandlers implements Transport {
       this.listener.drop('oversize');
       return this.violation(`datagram larger than ${o.maxDatagramInBytes} bytes`);
     }
-    if (!this.loggedIn) this.budget += msg.length;
     let text: string;
     try {
       text = decodeUtf8(msg);
     } catch {
       // Reported to the session layer as a violation, which closes the pseudo-session.
+      this.gate.received(msg.length, null);
       return this.violation('datagram is not valid UTF-8');
     }
+    this.gate.received(msg.length, text);
     this.packetFn(text);
   }
 
@@ -277,22 +281,14 @@ class UdpTransport extends TransportHandlers implements Transport {
 
   send(text: string): boolean {
     if (this.dead) return false;
-    const o = this.listener.o;
-    const limit = this.loggedIn ? o.maxDatagramOutBytes : Math.min(o.maxDatagramOutBytes, this.budget);
-    const fitted = fitDatagram(text, limit);
-    if (fitted === null) {
-      this.listener.drop(this.loggedIn || this.budget >= o.maxDatagramOutBytes ? 'too_large' : 'amplification');
+    const out = this.gate.admit(text);
+    if ('drop' in out) {
+      this.listener.drop(out.drop);
       // Lost like any datagram; the session itself is fine.
       return true;
     }
-    const buf = Buffer.from(fitted, 'utf8');
-    if (!this.loggedIn) {
-      this.budget -= buf.length;
-      if (isLoginSuccess(fitted)) {
-        this.loggedIn = true;
-        this.listener.authenticated(this);
-      }
-    }
+    const buf = Buffer.from(out.datagram, 'utf8');
+    if (out.loginSuccess) this.listener.authenticated(this);
     this.inflight += buf.length;
     const sent = this.listener.sendTo(buf, this.port, this.address, (err) => {
       this.inflight -= buf.length;
@@ -309,10 +305,19 @@ class UdpTransport extends TransportHandlers implements Transport {
     return this.inflight;
   }
 
+  whenWritable(): Promise<void> | null {
+    return this.dead ? null : this.gate.whenWritable();
+  }
+
+  onVerified(fn: () => void): void {
+    this.gate.onVerified(fn);
+  }
+
   /** Forget the pseudo-session. Nothing is sent: UDP has no close. */
   close(code: number, _reason: string): void {
     if (this.dead) return;
     this.dead = true;
+    this.gate.close();
     this.listener.forget(this, code === CloseCode.PROTOCOL_ERROR);
     // After the caller's synchronous work, like a socket's close event, but before any I/O: a
     // drain or close that awaits anything finds its UDP sessions already gone.
