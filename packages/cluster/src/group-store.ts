@@ -119,4 +119,16 @@ export const groupArgs = {
     if (!Number.isSafeInteger(since) || since < 0) throw new InvalidArgumentError(`since must be a non-negative integer: ${String(since)}`);
     return since;
   },
+  /** The arguments of `put`: its members, validated and deduplicated. */
+  put(gid: string, group: { name: string; members: readonly UserId[] }, since: number): UserId[] {
+    groupArgs.gid(gid);
+    groupArgs.name(group.name);
+    return groupArgs.add(gid, group.members, since);
+  },
+  /** The arguments of `addMembers`: its members, validated and deduplicated. */
+  add(gid: string, members: readonly UserId[], since: number): UserId[] {
+    groupArgs.gid(gid);
+    groupArgs.since(since);
+    return groupArgs.members(members);
+  },
 };

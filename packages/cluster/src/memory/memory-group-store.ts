@@ -22,23 +22,18 @@ export class MemoryGroupStore implements GroupStore {
   }
 
   async put(gid: string, group: { name: string; members: readonly UserId[] }, since: number): Promise<MembershipOutcome> {
-    groupArgs.gid(gid);
-    const name = groupArgs.name(group.name);
-    const members = groupArgs.members(group.members);
-    groupArgs.since(since);
+    const members = groupArgs.put(gid, group, since);
     if (members.length > this.max) return 'too_many_members';
     const old = this.groups.get(gid)?.members ?? new Map<UserId, number>();
     const next = new Map<UserId, number>(members.map((m) => [m, old.get(m) ?? since]));
     for (const m of old.keys()) if (!next.has(m)) this.unindex(m, gid);
     for (const m of next.keys()) this.index(m, gid);
-    this.groups.set(gid, { name, members: next });
+    this.groups.set(gid, { name: group.name, members: next });
     return 'ok';
   }
 
   async addMembers(gid: string, members: readonly UserId[], since: number): Promise<MembershipOutcome> {
-    groupArgs.gid(gid);
-    const add = groupArgs.members(members);
-    groupArgs.since(since);
+    const add = groupArgs.add(gid, members, since);
     const g = this.groups.get(gid);
     if (!g) return 'no_such_group';
     const fresh = add.filter((m) => !g.members.has(m));

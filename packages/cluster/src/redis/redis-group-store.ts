@@ -49,14 +49,11 @@ export class RedisGroupStore implements GroupStore {
   }
 
   async put(gid: string, group: { name: string; members: readonly UserId[] }, since: number): Promise<MembershipOutcome> {
-    groupArgs.gid(gid);
-    const name = groupArgs.name(group.name);
-    const members = groupArgs.members(group.members);
-    groupArgs.since(since);
+    const members = groupArgs.put(gid, group, since);
     if (members.length > this.max) return 'too_many_members';
     return guard('group put', async () => {
       await this.link(gid, members);
-      const r = (await runScript(this.redis, 'sbGroupPut', this.groupKeys(gid), [name, since, this.max, ...members])) as (number | string)[];
+      const r = (await runScript(this.redis, 'sbGroupPut', this.groupKeys(gid), [group.name, since, this.max, ...members])) as (number | string)[];
       if (r[0] !== 1) {
         await this.unlink(gid, members);
         return 'too_many_members';
@@ -68,9 +65,7 @@ export class RedisGroupStore implements GroupStore {
   }
 
   async addMembers(gid: string, members: readonly UserId[], since: number): Promise<MembershipOutcome> {
-    groupArgs.gid(gid);
-    let add = groupArgs.members(members);
-    groupArgs.since(since);
+    let add = groupArgs.add(gid, members, since);
     return guard('group addMembers', async () => {
       // More than a whole group's worth: only those not in yet go on (members in stay as they are),
       // and when they are still too many the add is refused before any index write.
@@ -179,11 +174,8 @@ export class RedisGroupStore implements GroupStore {
     const gone = await this.notMembers(gid, uids);
     if (gone.length === 0) return;
     await Promise.all(gone.map((u) => this.redis.srem(this.keys.userGroups(u), gid)));
-    const back = new Set(await this.notMembers(gid, gone));
-    await this.link(
-      gid,
-      gone.filter((u) => !back.has(u)),
-    );
+    const stillGone = new Set(await this.notMembers(gid, gone));
+    await this.link(gid, gone.filter((u) => !stillGone.has(u)));
   }
 
   /** Those of `uids` that are not members of `gid` now. */
