@@ -10,6 +10,9 @@ import type { ConnId, NodeId, UserId } from '@switchboard/core';
  * - `push`: a server message (from "0") for user `to`, to be taken into custody on the target node
  *   (the push API of dispatch). `fp` is chosen by the sender so it can answer with it at once.
  * - `control`: node-level notices (drain and the like).
+ * - `group`: a group message (history seq `seq`, sender's `fp`) for the listed `members` of group
+ *   `gid` whose sessions are on the target node; `packet` is the wire JSON every one of them gets.
+ *   One per target node per group message; the receiving node holds per-connection custody.
  * - `notify`: write `packet` (a Switchboard extension packet, e.g. a read notice) to user `to`'s
  *   session on the target node if that session announced `feature` at login; otherwise drop it.
  *   Best effort, no ack. A node of an earlier version logs and drops it as an unknown type.
@@ -20,7 +23,8 @@ export type BridgeMessage =
   | { type: 'ack'; origin: NodeId; fp: string; from: UserId; to: UserId }
   | { type: 'kick'; origin: NodeId; userId: UserId; connId: ConnId; code: number; reason: string | null }
   | { type: 'control'; origin: NodeId; action: 'drain' }
-  | { type: 'notify'; origin: NodeId; to: UserId; feature: string; packet: string };
+  | { type: 'notify'; origin: NodeId; to: UserId; feature: string; packet: string }
+  | { type: 'group'; origin: NodeId; gid: string; seq: number; fp: string; qos: boolean; members: UserId[]; packet: string };
 
 export type BridgeMessageType = BridgeMessage['type'];
 

@@ -32,6 +32,9 @@ export function imEventId(e: ImEventDraft): string {
     case 'lost':
       parts = [e.type, e.from, e.to, e.fp];
       break;
+    case 'group.message':
+      parts = [e.type, e.from, e.group, e.fp];
+      break;
   }
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
 }

@@ -22,6 +22,8 @@ interface EventBase {
  *   pushes); `latencyMs` from custody to ack.
  * - `c2c.offline`: stored in the receiver's offline queue, the sender acked.
  * - `lost`: neither delivered nor stored; `reason` is `full`, `error` or `too_large`.
+ * - `group.message`: a message to group `group` accepted (written to the group's history as `seq`)
+ *   by the sender's gateway; once per message, not per member.
  * New fields may be added later; consumers ignore fields they do not know.
  */
 export type ImEvent =
@@ -30,12 +32,13 @@ export type ImEvent =
   | (EventBase & { type: 'c2s'; from: string; fp: string | null; typeu: number; dataContent: string | null })
   | (EventBase & { type: 'c2c.delivered'; from: string; to: string; fp: string; typeu: number; dataContent: string | null; latencyMs: number })
   | (EventBase & { type: 'c2c.offline'; from: string; to: string; fp: string; typeu: number; dataContent: string | null })
-  | (EventBase & { type: 'lost'; from: string; to: string; fp: string; typeu: number; reason: string });
+  | (EventBase & { type: 'lost'; from: string; to: string; fp: string; typeu: number; reason: string })
+  | (EventBase & { type: 'group.message'; from: string; group: string; fp: string; seq: number; typeu: number; dataContent: string | null });
 
 export type ImEventType = ImEvent['type'];
 
 /** Every event type, which is also its routing key on the events exchange. */
-export const IM_EVENT_TYPES: readonly ImEventType[] = ['login', 'logout', 'c2s', 'c2c.delivered', 'c2c.offline', 'lost'];
+export const IM_EVENT_TYPES: readonly ImEventType[] = ['login', 'logout', 'c2s', 'c2c.delivered', 'c2c.offline', 'lost', 'group.message'];
 
 /**
  * Where a gateway sends its events. `publish` resolves once the event is safe (for RabbitMQ: the

@@ -5,6 +5,7 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { resolveGatewayConfig, type GatewayConfig, type GatewayOptions } from './options.js';
 import { Listeners } from './listeners.js';
 import { SessionHub } from './sessions/session-hub.js';
+import type { Session } from './sessions/session.js';
 import { Logins } from './sessions/login.js';
 import { PacketRouter } from './sessions/packet-router.js';
 import { Outcomes } from './delivery/outcomes.js';
@@ -20,6 +21,9 @@ import { MemoryOfflineBudget } from '@switchboard/cluster';
 import { OfflineAdmission } from './delivery/offline-admission.js';
 import { ReceiverCheck } from './delivery/receiver-check.js';
 import { DEFAULT_RECEIVER_CHECK_CACHE_ENTRIES } from './defaults.js';
+import { GroupReceiver } from './delivery/group-receiver.js';
+import { GroupSender } from './delivery/group-sender.js';
+import { GroupCatchUp } from './delivery/group-catchup.js';
 import { NodeReporter } from './node/node-reporter.js';
 import { BridgeHandler } from './bridge/bridge-handler.js';
 
@@ -53,6 +57,7 @@ export class Gateway {
   private readonly hub: SessionHub;
   private readonly custody: CustodyDesk;
   private readonly admission: OfflineAdmission;
+  private readonly groupReceiver: GroupReceiver;
   private readonly messages: Messages;
   private readonly logins: Logins;
   private readonly offlineDelivery: OfflineDelivery;
@@ -95,14 +100,25 @@ export class Gateway {
       ...{ bridge: opts.bridge, offline: opts.offline },
       ...{ resendMs: cfg.custodyResendMs, giveUpMs: cfg.custodyGiveUpMs, c2cDedupeMs: cfg.c2cDedupeMs },
     }));
-    hub.onRelease = (s) => custody.release(s);
+    const groupReceiver = (this.groupReceiver = new GroupReceiver(nodeId, log, hub, local, opts.history ?? null, { resendMs: cfg.custodyResendMs, giveUpMs: cfg.custodyGiveUpMs }));
+    hub.onRelease = (s) => {
+      custody.release(s);
+      groupReceiver.release(s);
+    };
     const history = opts.history ? new HistoryWriter(opts.history, log, metrics) : null;
-    const messages = (this.messages = new Messages({ nodeId, log, metrics, hub, local, inbound, resolver, bridge: opts.bridge, custody, outcomes, history }));
+    const groupAcks = (member: UserId, fp: string, group: { gid: string; seq: number }) => groupReceiver.onAck(member, fp, group);
+    const messages = (this.messages = new Messages({ nodeId, log, metrics, hub, local, inbound, resolver, bridge: opts.bridge, custody, outcomes, history, groupAcks }));
+    const groups = opts.groups
+      ? new GroupSender({ nodeId, log, metrics, hub, bridge: opts.bridge, groups: opts.groups, history, receiver: groupReceiver, resolver, outcomes, prefix: cfg.groupPrefix })
+      : null;
+    const catchUp = opts.groups && opts.history ? new GroupCatchUp(log, hub, opts.groups, opts.history, groupReceiver, cfg.groupPrefix) : null;
     this.offlineDelivery = new OfflineDelivery(nodeId, log, hub, local, opts.offline, inbound);
     custody.onOfflineRemoved = (receiver, fp) => this.offlineDelivery.removed(receiver, fp);
     const logins = (this.logins = new Logins({
       ...{ nodeId, log, metrics, hub, resolver, outcomes },
       ...{ routes: opts.routes, bridge: opts.bridge, verifyLogin: opts.verifyLogin, offline: this.offlineDelivery },
+      groupPrefix: groups ? cfg.groupPrefix : null,
+      ...(catchUp ? { catchUp: (s: Session) => catchUp.run(s) } : {}),
     }));
     const c2s = new C2SHandler(nodeId, metrics, hub, outcomes, cfg.c2sDedupeMs);
     this.reporter = new NodeReporter({
@@ -119,14 +135,14 @@ export class Gateway {
       onDrainRequested: () => void this.drain(),
     });
     this.router = new PacketRouter({
-      ...{ nodeId, log, metrics, hub, logins, messages, c2s, outcomes, routes: opts.routes },
+      ...{ nodeId, log, metrics, hub, logins, messages, c2s, outcomes, routes: opts.routes, groups, groupPrefix: cfg.groupPrefix },
       accepting: () => this.state === 'running',
       countMessage: () => this.reporter.countMessage(),
       rate: { perSec: cfg.rateLimitPerSec, burst: cfg.rateLimitBurst },
-      idle: { streamMs: cfg.idleMs, udpMs: cfg.udpIdleMs },
+      idle: { streamMs: cfg.idleMs, udpMs: cfg.udpIdleMs, loginMs: cfg.loginTimeoutMs },
     });
     this.bridgeHandler = new BridgeHandler({
-      ...{ log, metrics, hub, local, custody, messages, logins },
+      ...{ log, metrics, hub, local, custody, messages, logins, groupReceiver },
       drain: () => void this.drain(),
       redeliverOffline: (reason) => this.redeliverOffline(reason),
     });
@@ -250,6 +266,7 @@ export class Gateway {
     // UDP sessions share the listener's socket, so it closes only after them.
     await this.listeners.closeUdp();
     this.custody.clear();
+    await this.groupReceiver.close();
     if (wasState !== 'created') {
       // Best effort on the way out: what fails here expires (node record, routes) or is deleted by
       // the broker (the node's queue), so a failure is logged only.

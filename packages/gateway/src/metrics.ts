@@ -72,6 +72,11 @@ export function createGatewayMetrics(opts: { defaultMetrics?: boolean } = {}) {
       label: 'result',
       registry,
     }),
+    groupFanout: new Counter({
+      name: 'switchboard_group_fanout_messages_total',
+      help: 'Bridge messages sent to other gateways for group messages (at most one per gateway with online members per message)',
+      registers: [registry],
+    }),
     kicks: new Counter({ name: 'switchboard_kicks_total', help: 'Kickouts sent by code', labelNames: ['code'] as const, registers: [registry] }),
     slowConsumerCloses: new Counter({ name: 'switchboard_slow_consumer_closes_total', help: 'Connections closed as slow consumers', registers: [registry] }),
     rateLimited: new Counter({ name: 'switchboard_rate_limited_total', help: 'Packets refused by the rate limit', registers: [registry] }),

@@ -1,5 +1,5 @@
 import type { Logger, NodeId } from '@switchboard/core';
-import type { Bridge, HistoryStore, NodeRegistry, OfflineStore, RouteStore } from '@switchboard/cluster';
+import { DEFAULT_GROUP_PREFIX, type Bridge, type GroupStore, type HistoryStore, type NodeRegistry, type OfflineStore, type RouteStore } from '@switchboard/cluster';
 import { senseModeTimings, type SenseMode } from '@switchboard/protocol';
 import type { LoginVerifier } from './auth.js';
 import type { GatewayHooks } from './hooks.js';
@@ -23,6 +23,13 @@ export interface GatewayOptions {
    * there, with its seq, before it is delivered. Absent or null: no history (messages carry no seq).
    */
   history?: HistoryStore | null;
+  /**
+   * Group membership (issue 15, docs/groups.md): data packets to `groupPrefix + gid` go to the group's
+   * members. Absent or null: no groups (such packets are ordinary C2C messages).
+   */
+  groups?: GroupStore | null;
+  /** Prefix of group addresses (`IM_GROUP_PREFIX`); a login with a user id starting with it is refused. @default 'g:' */
+  groupPrefix?: string;
   hooks?: GatewayHooks;
   /**
    * The per-sender budget of offline-stored bytes (`RedisOfflineBudget` in a cluster, so it holds
@@ -82,7 +89,7 @@ export interface GatewayOptions {
 
 /** The options with every default applied: what the gateway's modules read. */
 export type GatewayConfig = Required<
-  Omit<GatewayOptions, 'nodeId' | 'log' | 'history' | 'hooks' | 'events' | 'metrics' | 'tcpPort' | 'backendsUp' | 'routes' | 'offline' | 'nodes' | 'bridge' | 'verifyLogin' | 'offlineBudget' | 'storageCeiling' | 'receiverExists'>
+  Omit<GatewayOptions, 'nodeId' | 'log' | 'history' | 'groups' | 'hooks' | 'events' | 'metrics' | 'tcpPort' | 'backendsUp' | 'routes' | 'offline' | 'nodes' | 'bridge' | 'verifyLogin' | 'offlineBudget' | 'storageCeiling' | 'receiverExists'>
 > & {
   tcpPort: number | null;
   /** Sense-mode idle timeouts of stream (WS/TCP) and UDP sessions, ms. */
@@ -119,6 +126,7 @@ export function resolveGatewayConfig(opts: GatewayOptions): GatewayConfig {
     sweepIntervalMs: opts.sweepIntervalMs ?? D.DEFAULT_SWEEP_INTERVAL_MS,
     drainTimeoutMs,
     drainSpreadMs: opts.drainSpreadMs ?? Math.min(D.DEFAULT_DRAIN_SPREAD_MAX_MS, Math.floor(drainTimeoutMs / 3)),
+    groupPrefix: opts.groupPrefix ?? DEFAULT_GROUP_PREFIX,
     loginTimeoutMs: opts.loginTimeoutMs ?? D.DEFAULT_LOGIN_TIMEOUT_MS,
     maxConnections: opts.maxConnections ?? D.DEFAULT_MAX_CONNECTIONS,
     maxUnauthPerIp: opts.maxUnauthPerIp ?? D.DEFAULT_MAX_UNAUTH_PER_IP,

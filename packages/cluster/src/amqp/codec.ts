@@ -6,6 +6,7 @@ import type { BridgeMessage } from '../bridge.js';
  *
  *     <head JSON>            for ack, kick, push, control, notify: the whole message as one JSON object
  *     <head JSON>\n<packet>  for deliver: head = {type,origin,from,to,fp}; the packet follows raw
+ *     <head JSON>\n<packet>  for group: head = {type,origin,gid,seq,fp,qos,members}
  *
  * `from` (the sender) was added to deliver heads later; a head without it (from a gateway of an
  * earlier version, during a rolling upgrade) gets it from the packet's own `from`.
@@ -68,6 +69,11 @@ export function encodeBridgeMessage(msg: BridgeMessage): Buffer {
       );
     case 'control':
       return Buffer.from(JSON.stringify({ type: 'control', origin: msg.origin, action: msg.action }), 'utf8');
+    case 'group':
+      return Buffer.from(
+        `${JSON.stringify({ type: 'group', origin: msg.origin, gid: msg.gid, seq: msg.seq, fp: msg.fp, qos: msg.qos, members: msg.members })}\n${msg.packet}`,
+        'utf8',
+      );
     case 'notify':
       return Buffer.from(JSON.stringify({ type: 'notify', origin: msg.origin, to: msg.to, feature: msg.feature, packet: msg.packet }), 'utf8');
   }
@@ -119,6 +125,10 @@ export function decodeBridgeMessage(body: Buffer): BridgeMessage {
       fp: strOrNull(head, 'fp'),
       packet,
     };
+  }
+  if (type === 'group') {
+    if (lf < 0) throw new MalformedBridgeMessage('group without packet');
+    return decodeGroup(head, body.toString('utf8', lf + 1));
   }
   if (lf >= 0) throw new MalformedBridgeMessage(`unexpected payload after ${String(type)} head`);
   switch (type) {
@@ -238,4 +248,23 @@ function senderOfPacket(packet: string): string {
   if (typeof from === 'string') return from;
   if (typeof from === 'number' && Number.isSafeInteger(from)) return String(from);
   throw new MalformedBridgeMessage('deliver packet without a sender');
+}
+
+function decodeGroup(head: Head, packet: string): BridgeMessage {
+  const seq = head['seq'];
+  const qos = head['qos'];
+  const members = head['members'];
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw new MalformedBridgeMessage('field seq is not a non-negative integer');
+  if (typeof qos !== 'boolean') throw new MalformedBridgeMessage('field qos is not a boolean');
+  if (!Array.isArray(members) || !members.every((m) => typeof m === 'string')) throw new MalformedBridgeMessage('field members is not a list of strings');
+  return {
+    type: 'group',
+    origin: str(head, 'origin') as NodeId,
+    gid: str(head, 'gid'),
+    seq,
+    fp: str(head, 'fp'),
+    qos,
+    members: members as UserId[],
+    packet,
+  };
 }

@@ -38,6 +38,7 @@ describe('bridge codec', () => {
       { type: 'kick', origin, userId: asUserId('u'), connId: asConnId('c'), code: 4501, reason: null },
       { type: 'push', origin, to: asUserId('p'), fp: 'f2', dataContent: '{"x":1}\n', typeu: -1, qos: false },
       { type: 'control', origin, action: 'drain' },
+      { type: 'group', origin, gid: 'team', seq: 3, fp: 'gf', qos: true, members: [asUserId('m1'), asUserId('m\n2')], packet: '{"type":2}\n' },
       { type: 'notify', origin, to: asUserId('n'), feature: 'notices', packet: '{"type":60,"dataContent":"{\\"kind\\":\\"read\\"}"}\n' },
     ];
     for (const m of all) expect(decodeBridgeMessage(encodeBridgeMessage(m))).toEqual(m);
@@ -57,6 +58,9 @@ describe('bridge codec', () => {
       '{"type":"control","origin":"o","action":"reboot"}',
       '{"type":"control","origin":"o","action":"drain"}\nextra',
       '{"type":"nope","origin":"o"}',
+      '{"type":"group","origin":"o","gid":"g","seq":1,"fp":"f","qos":true,"members":["a"]}',
+      '{"type":"group","origin":"o","gid":"g","seq":-1,"fp":"f","qos":true,"members":["a"]}\n{}',
+      '{"type":"group","origin":"o","gid":"g","seq":1,"fp":"f","qos":true,"members":[1]}\n{}',
     ];
     for (const b of bad) expect(() => decodeBridgeMessage(Buffer.from(b)), b).toThrow(MalformedBridgeMessage);
   });

@@ -5,6 +5,7 @@ import type { GatewayMetrics } from '../metrics.js';
 import type { CustodyDesk } from '../delivery/custody.js';
 import type { LocalDelivery } from '../delivery/local-delivery.js';
 import type { Messages } from '../delivery/messages.js';
+import type { GroupReceiver } from '../delivery/group-receiver.js';
 import type { Logins } from '../sessions/login.js';
 import type { SessionHub } from '../sessions/session-hub.js';
 
@@ -16,6 +17,7 @@ export interface BridgeHandlerDeps {
   custody: CustodyDesk;
   messages: Messages;
   logins: Logins;
+  groupReceiver: GroupReceiver;
   drain: () => void;
   /** The link came back after being down: deliver what fell to offline queues meanwhile. */
   redeliverOffline: (reason: string) => void;
@@ -77,6 +79,12 @@ export class BridgeHandler {
         return;
       case 'control':
         if (msg.action === 'drain') this.d.drain();
+        return;
+      case 'group':
+        for (const member of msg.members) {
+          const s = this.d.hub.user(member);
+          if (s) this.d.groupReceiver.deliver(s, { gid: msg.gid, seq: msg.seq, fp: msg.fp, wire: msg.packet, qos: msg.qos });
+        }
         return;
       case 'notify': {
         // Only to a session that asked for it: MobileIMSDK clients never see extension packets.

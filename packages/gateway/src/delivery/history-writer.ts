@@ -1,6 +1,6 @@
 import { SERVER_UID, type Packet } from '@switchboard/protocol';
 import { LogThrottle, type Logger, type UserId } from '@switchboard/core';
-import { peerConversation, type AppendResult, type HistoryStore } from '@switchboard/cluster';
+import { groupConversation, peerConversation, type AppendResult, type ConversationId, type HistoryStore } from '@switchboard/cluster';
 import type { GatewayMetrics } from '../metrics.js';
 
 /**
@@ -28,15 +28,20 @@ export class HistoryWriter {
    * seq and accept time, or null when the store failed (logged at most once per 10 s): the message
    * must then not be acked, so its sender resends.
    */
-  async append(sender: UserId, receiver: UserId, p: Packet, fp: string): Promise<AppendResult | null> {
+  append(sender: UserId, receiver: UserId, p: Packet, fp: string): Promise<AppendResult | null> {
+    return this.write(peerConversation(sender, receiver), sender, receiver, p, fp, sender === SERVER_UID ? [receiver] : [sender, receiver]);
+  }
+
+  /** Append a message of `sender` to group `gid`'s history (`to` as the sender wrote it). Groups are not indexed per user. */
+  appendGroup(gid: string, sender: UserId, p: Packet, fp: string): Promise<AppendResult | null> {
+    return this.write(groupConversation(gid), sender, p.to, p, fp, []);
+  }
+
+  private async write(conv: ConversationId, sender: UserId, to: string, p: Packet, fp: string, indexFor: UserId[]): Promise<AppendResult | null> {
     const k = sender + '\n' + fp;
     this.writing.add(k);
     try {
-      const r = await this.store.append(
-        peerConversation(sender, receiver),
-        { fp, from: sender, to: receiver, dataContent: p.dataContent ?? '', typeu: p.typeu, sentAt: Date.now() },
-        { indexFor: sender === SERVER_UID ? [receiver] : [sender, receiver] },
-      );
+      const r = await this.store.append(conv, { fp, from: sender, to, dataContent: p.dataContent ?? '', typeu: p.typeu, sentAt: Date.now() }, { indexFor });
       this.metrics.historyAppends.inc(r.duplicate ? 'duplicate' : 'written');
       return r;
     } catch (err) {

@@ -15,6 +15,8 @@ export interface InboundRecord {
    * same connection while this one is pending is not written again (LocalDelivery).
    */
   redelivered?: boolean;
+  /** A group message (its custody is this node's, per connection): the ack moves the member's cursor. */
+  group?: { gid: string; seq: number };
 }
 
 /**

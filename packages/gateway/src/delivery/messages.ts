@@ -30,6 +30,8 @@ export interface MessageDeps {
   outcomes: Outcomes;
   /** Conversation history; null when IM_HISTORY is off. */
   history: HistoryWriter | null;
+  /** A member acked a group message (per-connection custody and cursor on this node). */
+  groupAcks: (member: UserId, fp: string, group: { gid: string; seq: number }) => void;
 }
 
 /**
@@ -170,6 +172,10 @@ export class Messages {
     if (!rec) {
       // Unknown: expired record or a second ack. Make sure the queue does not redeliver it.
       this.d.custody.removeOffline(uid, fp);
+      return;
+    }
+    if (rec.group) {
+      this.d.groupAcks(uid, fp, rec.group);
       return;
     }
     if (rec.viaOffline) {

@@ -20,6 +20,10 @@ export interface LoginDeps {
   verifyLogin: LoginVerifier;
   outcomes: Outcomes;
   offline: OfflineDelivery;
+  /** Group prefix: a user id starting with it is refused (null: no groups). */
+  groupPrefix: string | null;
+  /** After the offline queue: group catch-up. */
+  catchUp?: (s: Session) => Promise<void>;
 }
 
 /**
@@ -42,6 +46,13 @@ export class Logins {
     }
     const uid = info.loginUserId as UserId;
     if (s.state === 'authenticating') return; // one login at a time
+    if (this.d.groupPrefix !== null && uid.startsWith(this.d.groupPrefix)) {
+      // Group addresses start with the prefix: such a user id would be unreachable (docs/groups.md).
+      this.d.metrics.logins.inc({ result: 'reserved' });
+      this.d.hub.send(s, loginResponsePacket('-1', { code: ErrorCode.BAD_PACKET, firstLoginTime: -1 }));
+      this.d.hub.close(s, CloseCode.LOGIN_FAILED, 'user id reserved for groups');
+      return;
+    }
     if (s.isOnline && s.userId !== uid) {
       this.d.hub.sendError(s, ErrorCode.BAD_PACKET, 'already logged in as another user');
       return;
@@ -74,6 +85,7 @@ export class Logins {
     }
     if (!relogin) this.announce(s, uid, info.extra);
     await this.d.offline.deliver(s);
+    if (this.d.catchUp) await this.d.catchUp(s);
   }
 
   /** Check the credentials; false when the login failed (answered and closed) or the session went away. */

@@ -18,6 +18,7 @@ import type { Transport } from '../transport/transport.js';
 import { RATE_LIMIT_ABUSE_FACTOR } from '../defaults.js';
 import type { C2SHandler } from '../delivery/c2s.js';
 import type { Messages } from '../delivery/messages.js';
+import type { GroupSender } from '../delivery/group-sender.js';
 import type { Outcomes } from '../delivery/outcomes.js';
 import { Session } from './session.js';
 import type { SessionHub } from './session-hub.js';
@@ -32,13 +33,17 @@ export interface PacketRouterDeps {
   logins: Logins;
   messages: Messages;
   c2s: C2SHandler;
+  /** Group messages (`to` starts with `groupPrefix`); null when the gateway has no group store. */
+  groups: GroupSender | null;
+  groupPrefix: string;
   outcomes: Outcomes;
   /** Whether new connections are accepted (the gateway is running). */
   accepting: () => boolean;
   /** Counts a data packet for the node's message rate. */
   countMessage: () => void;
   rate: { perSec: number; burst: number };
-  idle: { streamMs: number; udpMs: number };
+  /** Idle timeouts; `loginMs`: a connection not logged in this long after opening is closed (4003). */
+  idle: { streamMs: number; udpMs: number; loginMs?: number };
 }
 
 /**
@@ -47,11 +52,20 @@ export interface PacketRouterDeps {
  * sessions, and clean up when one closes (route, hooks, events, custody).
  */
 export class PacketRouter {
+  /** Sessions closed for the login deadline (while their close completes). */
+  private readonly timedOut = new WeakSet<Session>();
+
   constructor(private readonly d: PacketRouterDeps) {}
 
   accept(t: Transport): void {
     if (!this.d.accepting()) {
       t.close(CloseCode.DRAINING, 'draining');
+      return;
+    }
+    const refusal = this.d.hub.refusal(t);
+    if (refusal !== null) {
+      this.d.metrics.connectionsRefused.inc({ reason: refusal.reason });
+      t.close(refusal.code, refusal.reason === 'max_connections' ? 'too many connections' : 'too many connections not logged in from this address');
       return;
     }
     const s = new Session(newConnId(), t, this.d.log, this.d.rate);
@@ -66,11 +80,23 @@ export class PacketRouter {
     if (s.debugEnabled) s.log.debug('connected');
   }
 
-  /** Close sessions silent for longer than their sense-mode timeout. */
+  /**
+   * Close sessions silent for longer than their sense-mode timeout, and sessions that did not log
+   * in within the login deadline of being opened (whatever they sent meanwhile).
+   */
   sweepIdle(): void {
     const cutoff = Date.now() - this.d.idle.streamMs;
     const udpCutoff = Date.now() - this.d.idle.udpMs;
+    const loginCutoff = Date.now() - (this.d.idle.loginMs ?? Infinity);
     for (const s of this.d.hub.sessions()) {
+      if (s.state !== 'online' && s.state !== 'closed' && s.connectedAt < loginCutoff) {
+        // Counted once: a WebSocket stays in the hub until its close handshake ends.
+        if (!this.timedOut.has(s)) this.d.metrics.loginTimeouts.inc();
+        this.timedOut.add(s);
+        if (s.debugEnabled) s.log.debug('login timeout');
+        this.d.hub.close(s, CloseCode.LOGIN_TIMEOUT, 'login timeout');
+        continue;
+      }
       if (s.lastSeen < (s.transport.kind === 'udp' ? udpCutoff : cutoff) && s.state !== 'closed') {
         if (s.debugEnabled) s.log.debug('idle timeout');
         this.d.hub.close(s, CloseCode.IDLE_TIMEOUT, 'idle timeout');
@@ -169,6 +195,7 @@ export class PacketRouter {
     }
     this.d.countMessage();
     if (p.to === SERVER_UID) this.d.c2s.onMessage(s, p);
+    else if (this.d.groups !== null && p.to.startsWith(this.d.groupPrefix)) this.d.groups.onData(s, p);
     else this.d.messages.onData(s, p);
   }
 }

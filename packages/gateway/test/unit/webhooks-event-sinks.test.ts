@@ -22,6 +22,7 @@ const drafts: ImEventDraft[] = [
   { ...base, type: 'c2c.delivered', from: 'alice', to: 'bob', fp: 'fp-1', typeu: 0, dataContent: 'x', latencyMs: 2 },
   { ...base, type: 'c2c.offline', from: 'alice', to: 'bob', fp: 'fp-1', typeu: 0, dataContent: 'x' },
   { ...base, type: 'lost', from: 'alice', to: 'bob', fp: 'fp-1', typeu: 0, reason: 'full' },
+  { ...base, type: 'group.message', from: 'alice', group: 'team', fp: 'fp-1', seq: 1, typeu: 0, dataContent: 'x' },
 ];
 
 describe('event sinks (types)', () => {
@@ -118,7 +119,7 @@ describe('MemoryEventSink', () => {
     await expect(s.publish(withEventId(drafts[0]!))).rejects.toMatchObject({ code: ImErrorCode.UNAVAILABLE });
     await expect(s.publish(withEventId(drafts[0]!))).rejects.toMatchObject({ code: ImErrorCode.UNAVAILABLE });
     await s.publish(withEventId(drafts[0]!));
-    expect(s.events).toHaveLength(7);
+    expect(s.events).toHaveLength(drafts.length + 1);
     await s.close();
     await expect(s.publish(withEventId(drafts[0]!))).rejects.toMatchObject({ code: ImErrorCode.UNAVAILABLE });
   });

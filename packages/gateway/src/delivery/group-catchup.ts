@@ -1,0 +1,77 @@
+import { delay, LogThrottle, type Logger, type UserId } from '@switchboard/core';
+import { groupConversation, type GroupStore, type HistoryStore } from '@switchboard/cluster';
+import { encodePacket } from '@switchboard/protocol';
+import { OFFLINE_PACING_STEP_MS } from '../defaults.js';
+import type { Session } from '../sessions/session.js';
+import type { SessionHub } from '../sessions/session-hub.js';
+import type { GroupReceiver } from './group-receiver.js';
+import { groupPacket } from './group-wire.js';
+
+/** Messages read from a group's history per page during catch-up. */
+export const GROUP_CATCHUP_PAGE = 200;
+/** Most groups caught up per login (a user in more groups gets the rest through the history API). */
+export const GROUP_CATCHUP_MAX_GROUPS = 500;
+
+/**
+ * Group catch-up at login (issue 15): for each of the user's groups, the messages after the
+ * member's cursor (and after the seq it joined at) that others sent, written as packets, oldest
+ * first, paced to the connection, each in per-connection custody like a live group message.
+ */
+export class GroupCatchUp {
+  private readonly quiet = new LogThrottle();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly hub: SessionHub,
+    private readonly groups: GroupStore,
+    private readonly history: HistoryStore,
+    private readonly receiver: GroupReceiver,
+    private readonly prefix: string,
+  ) {}
+
+  async run(s: Session): Promise<void> {
+    const uid = s.userId as UserId;
+    try {
+      const groups = (await this.groups.groupsOf(uid)).slice(0, GROUP_CATCHUP_MAX_GROUPS);
+      for (const g of groups) {
+        if (s.state === 'closed') return;
+        await this.catchUp(s, uid, g.id);
+      }
+    } catch (err) {
+      const skipped = this.quiet.take();
+      if (skipped >= 0) this.log.warn({ err, skipped }, 'group catch-up interrupted; the rest comes at the next login');
+    }
+  }
+
+  private async catchUp(s: Session, uid: UserId, gid: string): Promise<void> {
+    const since = await this.groups.memberSince(gid, uid);
+    if (since === null) return;
+    const conv = groupConversation(gid);
+    let cursor = Math.max(since, await this.history.cursor(uid, conv));
+    this.receiver.beginCatchUp(uid, gid, cursor);
+    try {
+      for (;;) {
+        const page = await this.history.after(conv, { after: cursor, limit: GROUP_CATCHUP_PAGE });
+        for (const m of page) {
+          if (s.state === 'closed') return;
+          if (m.from === uid) continue;
+          const wire = encodePacket(groupPacket(this.prefix, gid, { ...m, qos: true }));
+          await this.pace(s, wire);
+          this.receiver.deliver(s, { gid, seq: m.seq, fp: m.fp, wire, qos: true });
+        }
+        if (page.length === 0) return;
+        cursor = page[page.length - 1]!.seq;
+        this.receiver.caughtUpTo(uid, gid, cursor);
+        if (page.length < GROUP_CATCHUP_PAGE) return;
+      }
+    } finally {
+      this.receiver.endCatchUp(uid, gid);
+    }
+  }
+
+  /** Keep half of the connection's outbound bound free for live traffic, as offline delivery does. */
+  private async pace(s: Session, wire: string): Promise<void> {
+    const size = Buffer.byteLength(wire);
+    while (!this.hub.hasRoomForBacklog(s, size) && s.state !== 'closed') await delay(OFFLINE_PACING_STEP_MS);
+  }
+}

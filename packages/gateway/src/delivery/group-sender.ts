@@ -1,0 +1,110 @@
+import { ErrorCode, ackPacket, encodePacket, type Packet } from '@switchboard/protocol';
+import { LogThrottle, newFingerprint, UnroutableError, type Logger, type NodeId, type UserId } from '@switchboard/core';
+import type { AppendResult, Bridge, GroupStore } from '@switchboard/cluster';
+import type { GatewayMetrics } from '../metrics.js';
+import type { Session } from '../sessions/session.js';
+import type { SessionHub } from '../sessions/session-hub.js';
+import type { GroupReceiver } from './group-receiver.js';
+import { groupPacket } from './group-wire.js';
+import type { HistoryWriter } from './history-writer.js';
+import type { Outcomes } from './outcomes.js';
+import type { RouteResolver } from './route-resolver.js';
+import { withSeq } from './seq.js';
+
+export interface GroupSenderDeps {
+  nodeId: NodeId;
+  log: Logger;
+  metrics: GatewayMetrics;
+  hub: SessionHub;
+  bridge: Bridge;
+  groups: GroupStore;
+  history: HistoryWriter | null;
+  receiver: GroupReceiver;
+  resolver: RouteResolver;
+  outcomes: Outcomes;
+  prefix: string;
+}
+
+/**
+ * The sending side of group messages (issue 15, docs/groups.md): membership check, one write to the
+ * group's history (its seq), the sender's ack once that write is durable, then fan-out: local members
+ * directly, and at most one bridge message per other gateway with online members. No copy per member
+ * is stored: members who miss a message catch up from history at their next login.
+ */
+export class GroupSender {
+  private readonly sending = new Set<string>();
+  private readonly quiet = { members: new LogThrottle(), fanout: new LogThrottle() };
+
+  constructor(private readonly d: GroupSenderDeps) {}
+
+  /** A data packet from logged-in session `s` whose `to` starts with the group prefix. */
+  onData(s: Session, p: Packet): void {
+    const uid = s.userId!;
+    if (p.QoS && !p.fp) {
+      this.d.hub.sendError(s, ErrorCode.BAD_PACKET, 'QoS packet without fp');
+      return;
+    }
+    const fp = p.fp || newFingerprint();
+    const k = uid + '\n' + fp;
+    if (this.sending.has(k)) return; // a resend while the first is being written: its ack will come
+    this.sending.add(k);
+    void this.send(s, uid, p.to.slice(this.d.prefix.length), p, fp).finally(() => this.sending.delete(k));
+  }
+
+  private async send(s: Session, uid: UserId, gid: string, p: Packet, fp: string): Promise<void> {
+    let members: Map<UserId, number> | null;
+    try {
+      members = await this.d.groups.members(gid);
+    } catch (err) {
+      const skipped = this.quiet.members.take();
+      if (skipped >= 0) this.d.log.warn({ err, skipped }, 'group store unavailable; the group message is refused');
+      this.d.hub.sendError(s, ErrorCode.UNAVAILABLE, fp);
+      return;
+    }
+    if (members === null || !members.has(uid)) {
+      this.d.metrics.protocolErrors.inc({ reason: 'not_a_member' });
+      this.d.hub.sendError(s, ErrorCode.NOT_A_MEMBER, fp);
+      return;
+    }
+    let entry: AppendResult | null = null;
+    if (this.d.history) {
+      entry = await this.d.history.appendGroup(gid, uid, p, fp);
+      if (entry === null) return; // not written: no ack, the sender resends
+    }
+    const seq = entry?.seq ?? 0;
+    if (p.QoS) this.d.hub.send(s, withSeq(ackPacket(p.to, uid, fp), seq));
+    if (entry?.duplicate) return; // a resend of a message already fanned out
+    this.d.metrics.messages.inc('group');
+    this.d.outcomes.emit({ type: 'group.message', at: Date.now(), nodeId: this.d.nodeId, from: uid, group: gid, fp, seq, typeu: p.typeu, dataContent: p.dataContent });
+    const packet = groupPacket(this.d.prefix, gid, { from: uid, fp, dataContent: p.dataContent, typeu: p.typeu, seq, sentAt: entry?.sentAt ?? Date.now(), qos: p.QoS });
+    await this.fanOut(gid, uid, members, { seq, fp, qos: p.QoS, wire: encodePacket(packet) });
+  }
+
+  /** Every member but the sender who joined before `seq`: local ones now, the rest through one bridge message per node. */
+  private async fanOut(gid: string, sender: UserId, members: Map<UserId, number>, m: { seq: number; fp: string; qos: boolean; wire: string }): Promise<void> {
+    const remote: UserId[] = [];
+    for (const [member, since] of members) {
+      if (member === sender || (m.seq > 0 && since >= m.seq)) continue;
+      const s = this.d.hub.user(member);
+      if (s) this.d.receiver.deliver(s, { gid, ...m });
+      else remote.push(member);
+    }
+    if (remote.length === 0) return;
+    const byNode = new Map<NodeId, UserId[]>();
+    const routes = await Promise.all(remote.map((u) => this.d.resolver.remote(u).catch(() => null)));
+    routes.forEach((r, i) => {
+      if (!r) return; // offline (or the route store failed): catch-up at the next login brings it
+      const list = byNode.get(r.nodeId);
+      if (list) list.push(remote[i]!);
+      else byNode.set(r.nodeId, [remote[i]!]);
+    });
+    for (const [node, list] of byNode) {
+      this.d.metrics.groupFanout.inc();
+      this.d.bridge.send(node, { type: 'group', origin: this.d.nodeId, gid, seq: m.seq, fp: m.fp, qos: m.qos, members: list, packet: m.wire }).catch((err: unknown) => {
+        if (err instanceof UnroutableError) return; // that node is gone: its members catch up at their next login
+        const skipped = this.quiet.fanout.take();
+        if (skipped >= 0) this.d.log.warn({ err, node, skipped }, 'group fan-out not sent; those members catch up at their next login');
+      });
+    }
+  }
+}

@@ -1,0 +1,173 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  LocalBridge,
+  LocalBus,
+  MemoryGroupStore,
+  MemoryHistoryStore,
+  MemoryNodeRegistry,
+  MemoryOfflineStore,
+  MemoryRouteStore,
+  groupConversation,
+} from '@switchboard/cluster';
+import { asUserId, newNodeId } from '@switchboard/core';
+import { ErrorCode, PacketType, parseErrorResponse } from '@switchboard/protocol';
+import { connectClient, type TestClient } from '@switchboard/testkit';
+import { Gateway, createGatewayMetrics, createLoginVerifier } from '../../src/index.js';
+import { metricValue, quietWindow, testLogger, track, uid, until } from '../fixtures.js';
+
+/** Gateways sharing one set of memory backends and one bus: a cluster in one process. */
+interface Cluster {
+  gws: Gateway[];
+  groups: MemoryGroupStore;
+  history: MemoryHistoryStore;
+  login(i: number, user: string): Promise<TestClient>;
+}
+
+const started: Gateway[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((g) => g.close()));
+});
+
+async function cluster(n: number): Promise<Cluster> {
+  const log = testLogger();
+  const bus = new LocalBus();
+  const routes = new MemoryRouteStore();
+  const offline = new MemoryOfflineStore();
+  const nodes = new MemoryNodeRegistry();
+  const history = new MemoryHistoryStore();
+  const groups = new MemoryGroupStore();
+  const gws: Gateway[] = [];
+  const ports: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const nodeId = newNodeId('gwgrp');
+    const gw = new Gateway({
+      nodeId,
+      log,
+      routes,
+      offline,
+      nodes,
+      history,
+      groups,
+      bridge: new LocalBridge(bus, nodeId),
+      metrics: createGatewayMetrics({ defaultMetrics: false }),
+      verifyLogin: createLoginVerifier({ mode: 'none', log }),
+      wsPort: 0,
+      tcpPort: 0,
+      custodyResendMs: 300,
+      custodyGiveUpMs: 600,
+    });
+    started.push(gw);
+    gws.push(gw);
+    ports.push((await gw.start()).ws);
+  }
+  return {
+    gws,
+    groups,
+    history,
+    async login(i, user) {
+      const c = track(await connectClient({ url: `ws://127.0.0.1:${ports[i]}/websocket` }));
+      const r = await c.login(user);
+      if (r.code !== 0) throw new Error(`login ${user}: ${r.code}`);
+      return c;
+    },
+  };
+}
+
+const groupMessages = (c: TestClient, fp: string) => c.packets.filter((p) => p.type === PacketType.DATA && p.fp === fp);
+
+describe('Gateway groups', () => {
+  it('a member\'s message reaches every other member once, as g:<gid>:<sender>, with the group\'s seq; the sender is acked with it', async () => {
+    const c = await cluster(1);
+    const [a, b, d] = [uid('a'), uid('b'), uid('d')];
+    await c.groups.put('team', { name: 'Team', members: [a, b, d].map(asUserId) }, 0);
+    const [ca, cb, cd] = [await c.login(0, a), await c.login(0, b), await c.login(0, d)];
+    const fp = await ca.send('g:team', 'hello team', { typeu: 7 });
+    for (const r of [cb, cd]) {
+      const m = await r.waitForMessage((p) => p.fp === fp);
+      expect(m).toMatchObject({ from: `g:team:${a}`, to: 'g:team', dataContent: 'hello team', typeu: 7, seq: 1, QoS: true });
+    }
+    await ca.waitForAck(fp);
+    expect(ca.packets.find((p) => p.type === PacketType.ACK && p.dataContent === fp)?.seq).toBe(1);
+    await quietWindow(150);
+    expect(groupMessages(ca, fp)).toHaveLength(0);
+    for (const r of [cb, cd]) expect(groupMessages(r, fp)).toHaveLength(1);
+    expect((await c.history.before(groupConversation('team'), { limit: 5 })).map((m) => [m.seq, m.from, m.fp])).toEqual([[1, a, fp]]);
+  });
+
+  it('a non-member or an unknown group gets error 1040, no ack, and nobody receives anything', async () => {
+    const c = await cluster(1);
+    const [a, b, x] = [uid('a'), uid('b'), uid('x')];
+    await c.groups.put('team', { name: 'Team', members: [a, b].map(asUserId) }, 0);
+    const [cb, cx] = [await c.login(0, b), await c.login(0, x)];
+    for (const to of ['g:team', 'g:nosuch']) {
+      const fp = await cx.send(to, 'let me in');
+      const err = await cx.waitForPacket(PacketType.ERROR, (p) => parseErrorResponse(p.dataContent).errorMsg === fp);
+      expect(parseErrorResponse(err.dataContent).errorCode).toBe(ErrorCode.NOT_A_MEMBER);
+    }
+    await quietWindow(200);
+    expect(cx.acks).toEqual([]);
+    expect(cb.messages).toEqual([]);
+    expect(await c.history.lastSeq(groupConversation('team'))).toBe(0);
+  });
+
+  it('across gateways - one bridge message per other gateway with online members; a resend is acked again, not sent twice', async () => {
+    const c = await cluster(3);
+    const users = Array.from({ length: 7 }, (_, i) => uid(`m${i}`));
+    await c.groups.put('big', { name: 'Big', members: users.map(asUserId) }, 0);
+    // sender on gw0; two members on gw0, four on gw1, none online on gw2
+    const clients = [await c.login(0, users[0]!), await c.login(0, users[1]!), await c.login(0, users[2]!)];
+    for (const u of users.slice(3)) clients.push(await c.login(1, u));
+    const fp = await clients[0]!.send('g:big', 'fan out');
+    for (const r of clients.slice(1)) await r.waitForMessage((p) => p.fp === fp);
+    await clients[0]!.waitForAck(fp);
+    expect(await metricValue(c.gws[0]!.metrics, 'switchboard_group_fanout_messages_total')).toBe(1);
+    await clients[0]!.send('g:big', 'fan out', { fp });
+    await until(() => clients[0]!.packets.filter((p) => p.type === PacketType.ACK && p.dataContent === fp).length === 2, 'the second ack');
+    await quietWindow(200);
+    for (const r of clients.slice(1)) expect(groupMessages(r, fp)).toHaveLength(1);
+    expect(await metricValue(c.gws[0]!.metrics, 'switchboard_group_fanout_messages_total')).toBe(1);
+  });
+
+  it('an offline member catches up at login, in order, once: the cursor moves with its acks', async () => {
+    const c = await cluster(2);
+    const [a, b] = [uid('a'), uid('b')];
+    await c.groups.put('team', { name: 'Team', members: [a, b].map(asUserId) }, 0);
+    const ca = await c.login(0, a);
+    const fps: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const fp = await ca.send('g:team', `missed ${i}`);
+      await ca.waitForAck(fp);
+      fps.push(fp);
+    }
+    const cb = await c.login(1, b);
+    for (const fp of fps) await cb.waitForMessage((p) => p.fp === fp);
+    expect(cb.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
+    await until(async () => (await c.history.cursor(asUserId(b), groupConversation('team'))) === 5, 'the cursor to reach 5');
+    await cb.close();
+    const again = await c.login(0, b);
+    await quietWindow(300);
+    expect(again.messages).toEqual([]);
+  });
+
+  it('membership applies from the next message: a removed member stops receiving; an added one gets only what follows its join', async () => {
+    const c = await cluster(1);
+    const [a, b, n] = [uid('a'), uid('b'), uid('n')];
+    await c.groups.put('team', { name: 'Team', members: [a, b].map(asUserId) }, 0);
+    const [ca, cb] = [await c.login(0, a), await c.login(0, b)];
+    const first = await ca.send('g:team', 'before');
+    await cb.waitForMessage((p) => p.fp === first);
+    await c.groups.removeMember('team', asUserId(b));
+    await c.groups.addMembers('team', [asUserId(n)], await c.history.lastSeq(groupConversation('team')));
+    const cn = await c.login(0, n);
+    const second = await ca.send('g:team', 'after');
+    await cn.waitForMessage((p) => p.fp === second);
+    await quietWindow(200);
+    expect(groupMessages(cb, second)).toHaveLength(0);
+    expect(groupMessages(cn, first)).toHaveLength(0);
+  });
+
+  it('a login with a user id that starts with the group prefix is refused', async () => {
+    const c = await cluster(1);
+    await expect(c.login(0, 'g:sneaky')).rejects.toThrow(/1029/);
+  });
+});
