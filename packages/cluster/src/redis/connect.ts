@@ -8,6 +8,7 @@ import {
   DEFAULT_REDIS_RECONNECT_MAX_MS,
   DEFAULT_REDIS_SOCKET_TIMEOUT_MS,
 } from './defaults.js';
+import { installScripts } from './scripts.js';
 
 export interface ConnectRedisOptions {
   /** `redis://[user:pass@]host:port[/db]` (`IM_REDIS_URL`). */
@@ -134,8 +135,14 @@ export async function guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
 /** How a store gets its client: a shared one (not closed by the store) or its own from a URL. */
 export type RedisClientOption = { redis: Redis; url?: never } | { url: string; redis?: never };
 
-/** Resolve a store's client option; `owned` says whether the store must close it. */
+/**
+ * Resolve a store's client option; `owned` says whether the store must close it. The scripts are
+ * defined on the client here, before any command: with auto-pipelining, a script's first call in the
+ * same tick as a plain command would join a pipeline made before the script existed, and fail
+ * (`pipeline[functionName] is not a function`, then an uncaught error inside ioredis).
+ */
 export function resolveClient(opt: RedisClientOption, log: Logger | undefined, name: string): { redis: Redis; owned: boolean } {
-  if (opt.redis !== undefined) return { redis: opt.redis, owned: false };
-  return { redis: connectRedis({ url: opt.url, name, ...(log === undefined ? {} : { log }) }), owned: true };
+  const resolved = opt.redis !== undefined ? { redis: opt.redis, owned: false } : { redis: connectRedis({ url: opt.url, name, ...(log === undefined ? {} : { log }) }), owned: true };
+  installScripts(resolved.redis);
+  return resolved;
 }

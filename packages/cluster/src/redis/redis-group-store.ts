@@ -3,7 +3,7 @@ import type { Logger, UserId } from '@switchboard/core';
 import { groupArgs, type GroupInfo, type GroupStore, type GroupStoreOptions, type MembershipOutcome } from '../group-store.js';
 import { closeRedis, guard, resolveClient, type RedisClientOption } from './connect.js';
 import { redisKeys, type RedisKeys } from './keys.js';
-import { installScripts, runScript } from './scripts.js';
+import { runScript } from './scripts.js';
 
 export type RedisGroupStoreOptions = RedisClientOption &
   GroupStoreOptions & {
@@ -43,9 +43,6 @@ export class RedisGroupStore implements GroupStore {
     ({ maxMembers: this.max } = groupArgs.options(opts));
     this.keys = redisKeys(opts.prefix);
     ({ redis: this.redis, owned: this.owned } = resolveClient(opts, opts.log, 'group-store'));
-    // Now, not at the first script call: a command auto-pipelined before defineCommand would put the
-    // script call into a pipeline that lacks it.
-    installScripts(this.redis);
   }
 
   async put(gid: string, group: { name: string; members: readonly UserId[] }, since: number): Promise<MembershipOutcome> {

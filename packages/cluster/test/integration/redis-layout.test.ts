@@ -63,6 +63,19 @@ describe('Redis key layout', () => {
     }
   });
 
+  it('scripts - a fresh client runs a store\'s first script in the same tick as a plain command (auto-pipelining)', async () => {
+    const url = await resolveRedisUrl();
+    const prefix = uniquePrefix('layout-tick');
+    const history = new RedisHistoryStore({ url, prefix });
+    try {
+      const conv = peerConversation(asUserId('a'), asUserId('b'));
+      expect(await Promise.all([history.lastSeq(conv), history.markRead(asUserId('a'), conv, 1)])).toEqual([0, 0]);
+    } finally {
+      await history.close();
+      await cleanupRedisPrefix(url, prefix);
+    }
+  });
+
   describe('in Redis', () => {
     let url: string;
     let prefix: string;
