@@ -3,6 +3,8 @@ import type { ConnId, UserId } from '@switchboard/core';
 import type { GatewayMetrics } from '../metrics.js';
 import { DEFAULT_UDP_MAX_DATAGRAM_OUT_BYTES } from '../defaults.js';
 import type { Session } from './session.js';
+import { ConnectionCaps, type CapRefusal } from './connection-caps.js';
+import type { Transport } from '../transport/transport.js';
 
 /**
  * The sessions of this gateway and the one place that writes to them: by connection, by user (the
@@ -16,11 +18,24 @@ export class SessionHub {
   private readonly byUser = new Map<UserId, Session>();
   /** Set by the composition root: custody takes back the messages written to a closing session. */
   onRelease: (s: Session) => void = () => {};
+  private readonly caps: ConnectionCaps;
 
   constructor(
     private readonly metrics: GatewayMetrics,
-    private readonly limits: { maxOutboundBytes: number; tcpMaxBodyBytes: number },
-  ) {}
+    private readonly limits: { maxOutboundBytes: number; tcpMaxBodyBytes: number; maxConnections: number; maxUnauthPerIp: number },
+  ) {
+    this.caps = new ConnectionCaps(limits);
+  }
+
+  /** Why a new connection must be closed at once (a connection cap), or null when it may stay. */
+  refusal(t: Transport): CapRefusal | null {
+    return this.caps.refusal(t, this.all.size);
+  }
+
+  /** WebSocket/TCP connections not logged in from `ip`. */
+  unauthenticatedFrom(ip: string): number {
+    return this.caps.unauthenticatedFrom(ip);
+  }
 
   get size(): number {
     return this.all.size;
@@ -33,12 +48,14 @@ export class SessionHub {
   add(s: Session): void {
     this.all.add(s);
     this.byConn.set(s.connId, s);
+    if (s.state !== 'online') this.caps.opened(s);
   }
 
   /** Forget a closed session. False when it was already forgotten. */
   remove(s: Session): boolean {
     if (!this.all.delete(s)) return false;
     this.byConn.delete(s.connId);
+    this.caps.settled(s);
     return true;
   }
 
@@ -56,6 +73,7 @@ export class SessionHub {
   }
 
   register(userId: UserId, s: Session): Session | undefined {
+    this.caps.settled(s);
     const previous = this.byUser.get(userId);
     this.byUser.set(userId, s);
     return previous;
