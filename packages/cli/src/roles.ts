@@ -42,6 +42,7 @@ function gatewayOptions(cfg: Config, log: Logger) {
     maxOutboundBytes: cfg.maxOutboundBytes,
     tcpMaxBodyBytes: cfg.tcpMaxBodyBytes,
     drainTimeoutMs: cfg.drainTimeoutMs,
+    groupPrefix: cfg.groupPrefix,
     verifyLogin: createLoginVerifier({
       mode: cfg.auth,
       ...(cfg.jwtSecret === undefined ? {} : { jwtSecret: cfg.jwtSecret }),
@@ -107,7 +108,7 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   await dispatchBridge.start(() => {});
   lifecycle.onClose('dispatch bridge', () => dispatchBridge.close());
   const events = await startEvents(cfg, nodeId, log, lifecycle);
-  const gw = new Gateway({ ...gatewayOptions(cfg, log), nodeId, routes, offline, nodes, bridge, ...(hooks ? { hooks } : {}), ...(events ? { events } : {}) });
+  const gw = new Gateway({ ...gatewayOptions(cfg, log), nodeId, routes, offline, nodes, bridge, groups, ...(hooks ? { hooks } : {}), ...(events ? { events } : {}) });
   // The admin port is bound first so the gateway's first node report already carries it.
   const admin = await startAdmin(gw, cfg, log, lifecycle);
   lifecycle.onClose('gateway', () => gw.close());
@@ -147,7 +148,7 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
   log.info({ config: redactedConfig(cfg), nodeId }, 'starting gateway');
   warnOpenAuth(cfg, log);
   const lifecycle = new Lifecycle(log);
-  const { createRedisBackends } = await import('@switchboard/cluster/redis');
+  const { createRedisBackends, RedisGroupStore } = await import('@switchboard/cluster/redis');
   const { AmqpBridge } = await import('@switchboard/cluster/amqp');
   const backends = createRedisBackends({
     url: cfg.redisUrl,
@@ -169,6 +170,7 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
     offline: backends.offline,
     nodes: backends.nodes,
     bridge,
+    groups: new RedisGroupStore({ redis: backends.redis, prefix: cfg.keyPrefix, maxMembers: cfg.groupMaxMembers, log }),
     backendsUp: () => backends.isUp(),
     ...(hooks ? { hooks } : {}),
   });
