@@ -8,6 +8,7 @@ import { registerAdminRoutes } from './routes/admin.js';
 import { registerGroupRoutes } from './routes/groups.js';
 import { registerClientRoutes } from './routes/client.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerHistoryRoutes } from './routes/history.js';
 import { registerPushRoutes } from './routes/push.js';
 import { StatsHistory, STATS_SAMPLE_INTERVAL_MS } from './stats.js';
 import { registerWeb } from './web.js';
@@ -50,11 +51,19 @@ export function buildDispatch(opts: DispatchOptions) {
     api.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     registerClientRoutes(api, { liveNodes, picker, senseMode: opts.senseMode, dispatches, log: opts.log });
     registerHealthRoutes(api, { liveNodes, registry, ...(opts.backendsUp ? { backendsUp: opts.backendsUp } : {}) });
+    registerHistoryRoutes(api, {
+      history: opts.history ?? null,
+      auth: opts.userAuth,
+      routes: opts.routes,
+      nodes: opts.nodes,
+      log: opts.log,
+      ...(opts.bridge ? { bridge: opts.bridge } : {}),
+    });
     api.register(async (admin) => {
       admin.addHook('onRequest', opts.guard);
       const cluster = { nodes: opts.nodes, routes: opts.routes, offline: opts.offline, log: opts.log, ...(opts.bridge ? { bridge: opts.bridge } : {}) };
       registerAdminRoutes(admin, { ...cluster, liveNodes, history });
-      registerPushRoutes(admin, { ...cluster, pushes });
+      registerPushRoutes(admin, { ...cluster, pushes, history: opts.history ?? null });
       registerGroupRoutes(admin, opts);
     });
   });

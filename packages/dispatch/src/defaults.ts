@@ -6,3 +6,7 @@ export const DEFAULT_RECONNECT = { initialDelayMs: 500, maxDelayMs: 15_000, mult
 export const NODE_LIST_CACHE_MS = 250;
 /** Port the dispatch HTTP API listens on (`IM_DISPATCH_PORT`; `switchboard chat` asks there by default). */
 export const DEFAULT_DISPATCH_PORT = 8080;
+/** Messages `GET /api/history` answers without `limit`, and conversations `GET /api/conversations` lists. */
+export const DEFAULT_HISTORY_PAGE = 50;
+/** Largest `limit` of `GET /api/history` and `GET /api/conversations` (above it: 400). */
+export const MAX_HISTORY_PAGE = 200;

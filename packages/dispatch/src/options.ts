@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Bridge, GroupStore, NodeRegistry, OfflineStore, RouteStore } from '@switchboard/cluster';
+import type { Bridge, GroupStore, HistoryStore, NodeRegistry, OfflineStore, RouteStore } from '@switchboard/cluster';
 import type { Logger } from '@switchboard/core';
+import type { UserAuthenticator } from './user-auth.js';
 
 export interface DispatchOptions {
   nodes: NodeRegistry;
@@ -24,6 +25,17 @@ export interface DispatchOptions {
    * `/` answers 501 saying how to build it. @default not served
    */
   webRoot?: string;
+  /**
+   * Conversation history (`IM_HISTORY`, docs/history.md), the store the gateways write: served to
+   * users under `/api/history` and `/api/conversations`, and written by the push API. Absent or
+   * null: history is off (those routes answer 404 `history_off`).
+   */
+  history?: HistoryStore | null;
+  /**
+   * Verifies user API requests as logins are verified (the gateway's `createUserAuthenticator`,
+   * injected by the caller). Without it the user API answers 503.
+   */
+  userAuth?: UserAuthenticator;
   /** Group membership, managed under `/admin/groups` (docs/groups.md). Without it those routes answer 503. */
   groups?: GroupStore;
   /** `IM_GROUP_PREFIX`: member ids may not start with it. @default DEFAULT_GROUP_PREFIX ('g:') */

@@ -180,3 +180,92 @@ export const pushSchema = {
     409: error,
   },
 } as const;
+
+/* The user API (routes/history.ts, docs/history.md): authenticated as the user, not the admin. */
+
+const historyMessage = {
+  type: 'object',
+  properties: {
+    seq: { type: 'integer', description: '1, 2, 3 … per conversation, gap-free' },
+    fp: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    dataContent: { type: 'string' },
+    typeu: { type: 'number' },
+    sentAt: { type: 'integer', description: 'when the server accepted it, ms since epoch' },
+  },
+  required: ['seq', 'fp', 'from', 'to', 'dataContent', 'typeu', 'sentAt'],
+} as const;
+
+const userHeaders = {
+  type: 'object',
+  properties: {
+    'x-switchboard-user': {
+      type: 'string',
+      description: 'the user id: required with IM_AUTH=http (the auth webhook checks it with the token); otherwise optional and, when sent, it must name the token\'s user',
+    },
+  },
+} as const;
+
+const peer = { type: 'string', minLength: 1, maxLength: 128, description: 'the other user of the conversation; "0" for server pushes' } as const;
+const pageLimit = (what: string) =>
+  ({ type: 'string', maxLength: 32, description: `how many ${what}: an integer from 1 to 200, default 50 (400 otherwise)` }) as const;
+const userErrors = { 400: error, 401: error, 404: error, 503: error } as const;
+
+export const historySchema = {
+  summary: 'A page of a conversation of the authenticated user, oldest first',
+  description:
+    'The newest `limit` messages with seq < `before` (default: the newest). Page back with `before` = the first seq of the page. ' +
+    'Authenticated as the user (`Authorization: Bearer <token>`, checked as at login). 404 history_off when IM_HISTORY=off.',
+  tags: ['history'],
+  security,
+  headers: userHeaders,
+  querystring: {
+    type: 'object',
+    properties: {
+      peer,
+      before: { type: 'string', maxLength: 32, description: 'only messages with a smaller seq: a non-negative integer (400 otherwise)' },
+      limit: pageLimit('messages'),
+    },
+    required: ['peer'],
+  },
+  response: { 200: { type: 'object', properties: { messages: { type: 'array', items: historyMessage } } }, ...userErrors },
+} as const;
+
+const conversation = {
+  type: 'object',
+  properties: {
+    peer: { type: 'string' },
+    last: { ...historyMessage, type: ['object', 'null'], description: 'the newest message kept (null when every message expired)' },
+    unread: { type: 'integer', description: 'messages after readSeq that the user did not send' },
+    lastSeq: { type: 'integer', description: 'highest seq of the conversation' },
+    readSeq: { type: 'integer', description: "the user's read marker (0: nothing read)" },
+  },
+  required: ['peer', 'last', 'unread', 'lastSeq', 'readSeq'],
+} as const;
+
+export const conversationsSchema = {
+  summary: "The authenticated user's conversations, newest activity first, with unread counts",
+  tags: ['history'],
+  security,
+  headers: userHeaders,
+  querystring: { type: 'object', properties: { limit: pageLimit('conversations') } },
+  response: { 200: { type: 'object', properties: { conversations: { type: 'array', items: conversation } } }, ...userErrors },
+} as const;
+
+export const readSchema = {
+  summary: "Move the authenticated user's read marker in a conversation; the peer gets a read receipt",
+  description:
+    'The marker only moves forward and never past the conversation\'s last seq; the answer is the marker now. ' +
+    'If the peer is online with an SDK that announced the `notices` feature, it gets a NOTICE packet (type 60) {kind:"read", reader, seq}.',
+  tags: ['history'],
+  security,
+  headers: userHeaders,
+  body: {
+    type: 'object',
+    properties: { peer, seq: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } },
+    required: ['peer', 'seq'],
+    additionalProperties: false,
+  },
+  response: { 200: { type: 'object', properties: { peer: { type: 'string' }, readSeq: { type: 'integer' } } }, ...userErrors },
+} as const;

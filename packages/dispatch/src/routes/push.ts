@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Counter } from 'prom-client';
-import type { Bridge, NodeRegistry, OfflineStore, RouteStore } from '@switchboard/cluster';
+import { peerConversation, type AppendResult, type Bridge, type HistoryStore, type NodeRegistry, type OfflineStore, type RouteStore } from '@switchboard/cluster';
 import { newFingerprint, UnroutableError, type Logger, type UserId } from '@switchboard/core';
 import { PacketType, SERVER_UID, encodePacket } from '@switchboard/protocol';
 import { liveRoute } from '../live-route.js';
@@ -11,6 +11,8 @@ export interface PushRouteDeps {
   routes: RouteStore;
   offline: OfflineStore;
   bridge?: Bridge;
+  /** IM_HISTORY: each push is written to the user's conversation with "0" before it goes anywhere. Null: off. */
+  history: HistoryStore | null;
   pushes: Counter<'status'>;
   log: Logger;
 }
@@ -20,6 +22,10 @@ type PushBody = { to: string; dataContent: string; typeu?: number; qos?: boolean
 /**
  * `POST /api/messages`: a server push to a user, relayed to its gateway when it is online, else
  * stored in its offline queue (QoS) or dropped (no QoS). Registered behind the admin guard.
+ *
+ * With history on, the push is first written to the user's conversation with "0" (a history store
+ * failure answers 503 and sends nothing). The fp chosen here is the entry's, so the gateway's own
+ * append of a relayed push finds it and gets the same seq; a stored packet carries seq and sentAt.
  */
 export function registerPushRoutes(admin: FastifyInstance, d: PushRouteDeps): void {
   admin.post<{ Body: PushBody }>('/api/messages', { schema: S.pushSchema }, async (req, reply) => {
@@ -28,6 +34,9 @@ export function registerPushRoutes(admin: FastifyInstance, d: PushRouteDeps): vo
     const qos = req.body.qos ?? true;
     const uid = to as UserId;
     const fp = newFingerprint();
+    const entry: AppendResult | null = d.history
+      ? await d.history.append(peerConversation(SERVER_UID as UserId, uid), { fp, from: SERVER_UID as UserId, to, dataContent, typeu, sentAt: Date.now() }, { indexFor: [uid] })
+      : null;
     const route = await liveRoute(d.routes, d.nodes, uid);
     if (route && d.bridge) {
       try {
@@ -42,7 +51,18 @@ export function registerPushRoutes(admin: FastifyInstance, d: PushRouteDeps): vo
       d.pushes.inc({ status: 'dropped' });
       return reply.code(202).send({ fp, status: 'dropped' });
     }
-    const packet = encodePacket({ bridge: false, type: PacketType.DATA, dataContent, from: SERVER_UID, to, fp, QoS: true, typeu, sm: Date.now() });
+    const packet = encodePacket({
+      bridge: false,
+      type: PacketType.DATA,
+      dataContent,
+      from: SERVER_UID,
+      to,
+      fp,
+      QoS: true,
+      typeu,
+      sm: Date.now(),
+      ...(entry ? { seq: entry.seq, sentAt: entry.sentAt } : {}),
+    });
     const outcome = await d.offline.store(uid, { fp, packet });
     if (outcome === 'full') {
       d.pushes.inc({ status: 'full' });
