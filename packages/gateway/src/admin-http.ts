@@ -2,7 +2,7 @@ import Fastify, { LogController } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from '@switchboard/core';
 import type { Gateway } from './gateway.js';
-import { adminGuard } from './admin-auth.js';
+import { adminGuard, metricsGuard } from './admin-auth.js';
 
 const security = [{ bearer: [] }];
 const error = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } } } as const;
@@ -73,8 +73,11 @@ const schemas = {
   },
 } as const;
 
-/** The gateway's admin port (architecture §8): health, readiness, metrics, connections, drain, kick. */
-export function buildGatewayAdmin(gw: Gateway, opts: { adminToken?: string; log: Logger }) {
+/**
+ * The gateway's admin port (architecture §8): health, readiness, metrics, connections, drain, kick.
+ * `/metrics` has its own rule (`metricsGuard`: `metricsToken`, else loopback or the admin token).
+ */
+export function buildGatewayAdmin(gw: Gateway, opts: { adminToken?: string; metricsToken?: string; log: Logger }) {
   const app = Fastify({ loggerInstance: opts.log.child({ component: 'admin' }), logController: new LogController({ disableRequestLogging: true }) });
   const guard = adminGuard(opts.adminToken);
   app.addSchema({
@@ -97,7 +100,7 @@ export function buildGatewayAdmin(gw: Gateway, opts: { adminToken?: string; log:
       const r = gw.isReady();
       return reply.code(r.ready ? 200 : 503).send({ ready: r.ready, reason: r.reason ?? null, state: gw.state, nodeId: gw.nodeId });
     });
-    api.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    api.get('/metrics', { schema: { hide: true }, onRequest: metricsGuard(opts.metricsToken, opts.adminToken) }, async (_req, reply) => {
       return reply.type(gw.metrics.registry.contentType).send(await gw.metrics.registry.metrics());
     });
     api.register(async (admin) => {

@@ -15,6 +15,18 @@ export interface LoginCredentials {
 /** Verifies logins. Resolves a code: 0 accepts, anything else is sent to the client as the login failure code. */
 export type LoginVerifier = (creds: LoginCredentials) => Promise<number>;
 
+/**
+ * The login code a client may be sent for what a verifier (webhook, hook) answered: 0 accepts;
+ * an application code (an integer from 1025, MobileIMSDK's first application code, up to 2^31 − 1)
+ * is passed on; anything else (negative, 1–1024, not an integer) becomes 1025 AUTH_FAILED, so a
+ * MobileIMSDK client never sees a code from the framework's range, or one it cannot read.
+ */
+export function loginCode(answer: unknown): number {
+  if (answer === ErrorCode.OK) return ErrorCode.OK;
+  if (typeof answer === 'number' && Number.isInteger(answer) && answer >= ErrorCode.AUTH_FAILED && answer <= 0x7fffffff) return answer;
+  return ErrorCode.AUTH_FAILED;
+}
+
 export type AuthMode = 'none' | 'jwt' | 'http';
 
 export interface AuthOptions {
@@ -66,7 +78,9 @@ export function createLoginVerifier(opts: AuthOptions): LoginVerifier {
             opts.log.warn('auth webhook answered without an integer code');
             return ErrorCode.AUTH_UNAVAILABLE;
           }
-          return body.code;
+          const code = loginCode(body.code);
+          if (code !== body.code) opts.log.warn({ answered: body.code, code }, 'auth webhook answered a code outside 0 and 1025+; refusing the login with 1025');
+          return code;
         } catch (err) {
           opts.log.warn({ err }, 'auth webhook unreachable');
           return ErrorCode.AUTH_UNAVAILABLE;

@@ -12,7 +12,7 @@ export {
   DEFAULT_USER_AUTH_MAX_PENDING,
 } from './auth.js';
 export { buildGatewayAdmin } from './admin-http.js';
-export { adminGuard } from './admin-auth.js';
+export { adminGuard, metricsGuard } from './admin-auth.js';
 export { createGatewayMetrics, registerBridgeMetrics, type BridgeCounters, type GatewayMetrics } from './metrics.js';
 export * from './defaults.js';
 export { type Transport, type TransportKind } from './transport/transport.js';

@@ -1,7 +1,7 @@
 import { CloseCode, ErrorCode, KickoutCode, kickoutPacket, loginResponsePacket, parseLoginInfo, type LoginInfo, type Packet } from '@switchboard/protocol';
 import { UnroutableError, type Logger, type NodeId, type UserId } from '@switchboard/core';
 import type { Bridge, ClaimResult, Route, RouteStore } from '@switchboard/cluster';
-import type { LoginVerifier } from '../auth.js';
+import { loginCode, type LoginVerifier } from '../auth.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Outcomes } from '../delivery/outcomes.js';
 import type { RouteResolver } from '../delivery/route-resolver.js';
@@ -94,9 +94,12 @@ export class Logins {
     let code: number;
     try {
       const hook = this.d.outcomes.hooks.verifyLogin;
-      code = hook
-        ? await hook(uid, info.loginToken, info.extra)
-        : await this.d.verifyLogin({ userId: uid, token: info.loginToken, extra: info.extra, remote: s.transport.remote });
+      // Whatever the hook or verifier answered, the client gets 0, an application code or 1025.
+      code = loginCode(
+        hook
+          ? await hook(uid, info.loginToken, info.extra)
+          : await this.d.verifyLogin({ userId: uid, token: info.loginToken, extra: info.extra, remote: s.transport.remote }),
+      );
     } catch (err) {
       s.log.warn({ err }, 'login verification failed');
       code = ErrorCode.AUTH_UNAVAILABLE;

@@ -163,9 +163,14 @@ export class PacketRouter {
       case PacketType.LOGIN:
         void this.d.logins.login(s, p);
         return;
-      case PacketType.ECHO:
-        this.d.hub.send(s, echoResponsePacket(p));
+      case PacketType.ECHO: {
+        // A reply over the client's frame limit (the echo of a 6,144-byte TCP body is longer than
+        // that) would make a MobileIMSDK TCP client drop the connection: refused instead.
+        const reply = encodePacket(echoResponsePacket(p));
+        if (this.d.hub.fits(s, reply)) this.d.hub.write(s, reply, PacketType.ECHO_RESPONSE);
+        else this.d.hub.sendError(s, ErrorCode.MESSAGE_TOO_LARGE, 'echo reply too large for this transport');
         return;
+      }
       case PacketType.LOGOUT:
         this.d.hub.close(s, CloseCode.BYE, 'Bye');
         return;

@@ -2,12 +2,15 @@ import type { Socket } from 'node:net';
 import { TcpFrameDecoder, encodeTcpFrame, isProtocolError, decodeUtf8 } from '@switchboard/protocol';
 import { TransportHandlers, type Transport } from './transport.js';
 import { WriteBatcher } from '@switchboard/core';
+import { fitDatagram } from './udp-datagram.js';
 
 /** MobileIMSDK TCP: 4-byte big-endian length + UTF-8 JSON body, body ≤ `maxBodyBytes`. */
 export class TcpTransport extends TransportHandlers implements Transport {
   readonly kind = 'tcp' as const;
   readonly remote: string;
   private readonly decoder: TcpFrameDecoder;
+  /** No frame body longer than this is written: a MobileIMSDK TCP client drops the connection on one. */
+  private readonly maxBodyBytes: number;
   private readonly batcher: WriteBatcher;
   private dead = false;
 
@@ -18,6 +21,7 @@ export class TcpTransport extends TransportHandlers implements Transport {
     super();
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.decoder = new TcpFrameDecoder(maxBodyBytes);
+    this.maxBodyBytes = maxBodyBytes;
     this.batcher = new WriteBatcher(socket);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
@@ -58,10 +62,20 @@ export class TcpTransport extends TransportHandlers implements Transport {
     this.close(0, reason);
   }
 
+  /**
+   * Write one frame. Data packets that do not fit were refused before (error 1031); what the
+   * gateway itself makes is made to fit the same way as a UDP datagram: an error's `errorMsg` (the
+   * 301 echo of a large rejected packet) or a kickout's `reason` is cut, and anything else too long
+   * is not written.
+   */
   send(text: string): boolean {
     if (this.dead || this.socket.destroyed) return false;
+    let body: string | null = text;
+    if (text.length * 3 > this.maxBodyBytes && Buffer.byteLength(text) > this.maxBodyBytes) body = fitDatagram(text, this.maxBodyBytes);
+    // Too long and nothing to cut: lost like a datagram; the connection itself is fine.
+    if (body === null) return true;
     this.batcher.batch();
-    this.socket.write(encodeTcpFrame(text));
+    this.socket.write(encodeTcpFrame(body));
     return true;
   }
 
