@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { DEFAULT_GROUP_MAX_MEMBERS, DEFAULT_GROUP_PREFIX, DEFAULT_OFFLINE_CAPACITY, DEFAULT_OFFLINE_TTL_MS } from '@switchboard/cluster';
+import {
+  DEFAULT_GROUP_MAX_MEMBERS,
+  DEFAULT_GROUP_PREFIX,
+  DEFAULT_HISTORY_MAX_PER_CONVERSATION,
+  DEFAULT_HISTORY_TTL_DAYS,
+  DEFAULT_OFFLINE_CAPACITY,
+  DEFAULT_OFFLINE_TTL_MS,
+} from '@switchboard/cluster';
 import { ConfigError, formatIssues } from '@switchboard/core';
 import { DEFAULT_DISPATCH_PORT } from '@switchboard/dispatch';
 import {
@@ -115,6 +122,9 @@ const schema = z.object({
       .refine((v) => !SERVER_UID.startsWith(v) && !UNSET_UID.startsWith(v), 'must not begin the reserved user ids "0" and "-1"')
       .default(DEFAULT_GROUP_PREFIX),
   ),
+  IM_HISTORY: z.preprocess(blankAsUnset, z.enum(['on', 'off']).default('on')),
+  IM_HISTORY_MAX_PER_CONVERSATION: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_HISTORY_MAX_PER_CONVERSATION)),
+  IM_HISTORY_TTL_DAYS: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(3650).default(DEFAULT_HISTORY_TTL_DAYS)),
 });
 
 export type Role = 'standalone' | 'gateway' | 'dispatch' | 'cluster';
@@ -150,6 +160,8 @@ export interface Config {
   groupMaxMembers: number;
   /** Prefix of group addresses (`<prefix><gid>`); no user id may start with it. */
   groupPrefix: string;
+  /** Conversation history (`IM_HISTORY=on`, docs/history.md): messages kept per conversation and for how long; null when off. */
+  history: { maxPerConversation: number; ttlMs: number } | null;
   /** Webhook delivery of the same events, when IM_WEBHOOK_URL is set. */
   webhook:
     | { url: string; secret: string; batchSize: number; flushIntervalMs: number; timeoutMs: number; maxAttempts: number; maxQueue: number }
@@ -214,6 +226,10 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     eventsTimeoutMs: e.IM_EVENTS_TIMEOUT_MS,
     groupMaxMembers: e.IM_GROUP_MAX_MEMBERS,
     groupPrefix: e.IM_GROUP_PREFIX,
+    history:
+      e.IM_HISTORY === 'off'
+        ? null
+        : Object.freeze({ maxPerConversation: e.IM_HISTORY_MAX_PER_CONVERSATION, ttlMs: e.IM_HISTORY_TTL_DAYS * 24 * 3600 * 1000 }),
     webhook:
       e.IM_WEBHOOK_URL && e.IM_WEBHOOK_SECRET
         ? Object.freeze({

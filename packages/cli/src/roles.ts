@@ -1,6 +1,19 @@
 import { createLogger, Lifecycle, newNodeId, asNodeId, type Logger, type NodeId } from '@switchboard/core';
-import { LocalBus, LocalBridge, MemoryGroupStore, MemoryNodeRegistry, MemoryOfflineStore, MemoryRouteStore } from '@switchboard/cluster';
-import { Gateway, WebhookSink, adminGuard, buildGatewayAdmin, createLoginVerifier, fanOut, registerBridgeMetrics, type EventSink, type GatewayHooks } from '@switchboard/gateway';
+import { LocalBus, LocalBridge, MemoryGroupStore, MemoryHistoryStore, MemoryNodeRegistry, MemoryOfflineStore, MemoryRouteStore } from '@switchboard/cluster';
+import {
+  Gateway,
+  WebhookSink,
+  adminGuard,
+  buildGatewayAdmin,
+  createLoginVerifier,
+  createUserAuthenticator,
+  fanOut,
+  registerBridgeMetrics,
+  type AuthOptions,
+  type EventSink,
+  type GatewayHooks,
+  type UserAuthenticator,
+} from '@switchboard/gateway';
 import { buildDispatch } from '@switchboard/dispatch';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -43,13 +56,44 @@ function gatewayOptions(cfg: Config, log: Logger) {
     tcpMaxBodyBytes: cfg.tcpMaxBodyBytes,
     drainTimeoutMs: cfg.drainTimeoutMs,
     groupPrefix: cfg.groupPrefix,
-    verifyLogin: createLoginVerifier({
-      mode: cfg.auth,
-      ...(cfg.jwtSecret === undefined ? {} : { jwtSecret: cfg.jwtSecret }),
-      ...(cfg.authUrl === undefined ? {} : { httpUrl: cfg.authUrl }),
-      log,
-    }),
+    verifyLogin: createLoginVerifier(authOptions(cfg, log)),
   };
+}
+
+/** `IM_AUTH` and its secret or URL, for logins and the user API alike. */
+function authOptions(cfg: Config, log: Logger): AuthOptions {
+  return {
+    mode: cfg.auth,
+    ...(cfg.jwtSecret === undefined ? {} : { jwtSecret: cfg.jwtSecret }),
+    ...(cfg.authUrl === undefined ? {} : { httpUrl: cfg.authUrl }),
+    log,
+  };
+}
+
+/**
+ * Dispatch's user API authentication (docs/history.md), verified as logins are; none while history is
+ * off. A dispatch with `IM_AUTH=jwt` but no secret (allowed, since dispatching needs none) gets none
+ * either: its user API answers 503, as warned here.
+ */
+function userAuth(cfg: Config, log: Logger): UserAuthenticator | undefined {
+  if (!cfg.history) return undefined;
+  if (cfg.auth === 'jwt' && !cfg.jwtSecret) {
+    log.warn('IM_AUTH=jwt without IM_JWT_SECRET: the history API (/api/history, /api/conversations) answers 503. Give dispatch the gateways\' IM_JWT_SECRET.');
+    return undefined;
+  }
+  if (cfg.auth === 'none') log.warn('IM_AUTH=none: the history API takes the bearer token as the user id, so anyone can read anyone\'s history. Development only.');
+  return createUserAuthenticator(authOptions(cfg, log));
+}
+
+/** `{ userAuth }` for buildDispatch, or nothing. */
+function withUserAuth(cfg: Config, log: Logger): { userAuth?: UserAuthenticator } {
+  const auth = userAuth(cfg, log);
+  return auth ? { userAuth: auth } : {};
+}
+
+/** The history options of `createRedisBackends` (none when history is off). */
+function redisHistoryOptions(cfg: Config) {
+  return cfg.history ? { historyMaxPerConversation: cfg.history.maxPerConversation, historyTtlMs: cfg.history.ttlMs } : {};
 }
 
 async function startAdmin(gw: Gateway, cfg: Config, log: Logger, lifecycle: Lifecycle): Promise<number> {
@@ -99,6 +143,8 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   const nodes = new MemoryNodeRegistry();
   // One store for the gateway (membership checks, fan-out, catch-up) and dispatch (the admin API).
   const groups = new MemoryGroupStore({ maxMembers: cfg.groupMaxMembers });
+  // Likewise one history store: the gateway writes it, dispatch serves it (and writes pushes).
+  const history = cfg.history ? new MemoryHistoryStore(cfg.history) : null;
   const nodeId: NodeId = cfg.nodeId ? asNodeId(cfg.nodeId) : newNodeId();
   const bus = new LocalBus();
   const bridge = new LocalBridge(bus, nodeId);
@@ -108,7 +154,7 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   await dispatchBridge.start(() => {});
   lifecycle.onClose('dispatch bridge', () => dispatchBridge.close());
   const events = await startEvents(cfg, nodeId, log, lifecycle);
-  const gw = new Gateway({ ...gatewayOptions(cfg, log), nodeId, routes, offline, nodes, bridge, groups, ...(hooks ? { hooks } : {}), ...(events ? { events } : {}) });
+  const gw = new Gateway({ ...gatewayOptions(cfg, log), nodeId, routes, offline, nodes, bridge, groups, history, ...(hooks ? { hooks } : {}), ...(events ? { events } : {}) });
   // The admin port is bound first so the gateway's first node report already carries it.
   const admin = await startAdmin(gw, cfg, log, lifecycle);
   lifecycle.onClose('gateway', () => gw.close());
@@ -119,6 +165,8 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
     offline,
     bridge: dispatchBridge,
     groups,
+    history,
+    ...withUserAuth(cfg, log),
     groupPrefix: cfg.groupPrefix,
     groupMaxMembers: cfg.groupMaxMembers,
     log,
@@ -157,6 +205,7 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
     name: nodeId,
     offlineCapacity: cfg.offlineCapacity,
     offlineTtlMs: cfg.offlineTtlMs,
+    ...redisHistoryOptions(cfg),
   });
   lifecycle.onClose('redis', () => backends.close());
   await backends.redis.ping();
@@ -171,6 +220,7 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
     nodes: backends.nodes,
     bridge,
     groups: new RedisGroupStore({ redis: backends.redis, prefix: cfg.keyPrefix, maxMembers: cfg.groupMaxMembers, log }),
+    history: cfg.history ? backends.history : null,
     backendsUp: () => backends.isUp(),
     ...(hooks ? { hooks } : {}),
   });
@@ -206,7 +256,7 @@ export async function runDispatch(cfg: Config): Promise<Running> {
   if (!cfg.adminToken) log.warn('IM_ADMIN_TOKEN is unset: admin endpoints answer only on loopback.');
   const lifecycle = new Lifecycle(log);
   const { createRedisBackends, RedisGroupStore } = await import('@switchboard/cluster/redis');
-  const backends = createRedisBackends({ url: cfg.redisUrl, prefix: cfg.keyPrefix, log, name: 'dispatch' });
+  const backends = createRedisBackends({ url: cfg.redisUrl, prefix: cfg.keyPrefix, log, name: 'dispatch', ...redisHistoryOptions(cfg) });
   lifecycle.onClose('redis', () => backends.close());
   await backends.redis.ping();
   // Dispatch's own queue on the bridge, to send kicks, pushes and drain notices to gateways.
@@ -236,6 +286,8 @@ export async function runDispatch(cfg: Config): Promise<Running> {
     groups: new RedisGroupStore({ redis: backends.redis, prefix: cfg.keyPrefix, maxMembers: cfg.groupMaxMembers, log }),
     groupPrefix: cfg.groupPrefix,
     groupMaxMembers: cfg.groupMaxMembers,
+    history: cfg.history ? backends.history : null,
+    ...withUserAuth(cfg, log),
     log,
     senseMode: cfg.senseMode,
     backendsUp: () => backends.isUp(),

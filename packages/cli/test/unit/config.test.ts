@@ -58,6 +58,7 @@ describe('loadConfig', () => {
       eventsTimeoutMs: 2_000,
       groupMaxMembers: 2000,
       groupPrefix: 'g:',
+      history: { maxPerConversation: 10_000, ttlMs: 30 * 24 * 3600 * 1000 },
       webhook: undefined,
     });
     expect(Object.isFrozen(c)).toBe(true);
@@ -235,6 +236,22 @@ describe('loadConfig', () => {
     expect(loadConfig('standalone', { IM_GROUP_PREFIX: '群:' }).groupPrefix).toBe('群:');
     for (const bad of ['0', '-5', '1.5', '10001', 'many']) oneProblem('standalone', { IM_GROUP_MAX_MEMBERS: bad }, 'IM_GROUP_MAX_MEMBERS');
     for (const bad of ['x'.repeat(17), 'g :', 'g\t', '0', '-', '-1']) oneProblem('standalone', { IM_GROUP_PREFIX: bad }, 'IM_GROUP_PREFIX');
+  });
+
+  it('history - IM_HISTORY on|off (on by default), IM_HISTORY_MAX_PER_CONVERSATION and IM_HISTORY_TTL_DAYS as positive integers; blank means the default', () => {
+    expect(loadConfig('gateway', { IM_JWT_SECRET: SECRET, IM_HISTORY: 'off', IM_HISTORY_MAX_PER_CONVERSATION: '5' }).history).toBeNull();
+    expect(loadConfig('dispatch', { IM_HISTORY: 'on', IM_HISTORY_MAX_PER_CONVERSATION: '500', IM_HISTORY_TTL_DAYS: '2' }).history).toEqual({
+      maxPerConversation: 500,
+      ttlMs: 2 * 24 * 3600 * 1000,
+    });
+    expect(loadConfig('standalone', { IM_HISTORY: ' ', IM_HISTORY_MAX_PER_CONVERSATION: '', IM_HISTORY_TTL_DAYS: '' }).history).toEqual({
+      maxPerConversation: 10_000,
+      ttlMs: 30 * 24 * 3600 * 1000,
+    });
+    expect(Object.isFrozen(loadConfig('standalone', {}).history)).toBe(true);
+    for (const bad of ['yes', 'true', '1', 'ON ']) oneProblem('standalone', { IM_HISTORY: bad }, 'IM_HISTORY');
+    for (const bad of ['0', '-1', '1.5', 'NaN', '1e9', 'lots']) oneProblem('standalone', { IM_HISTORY_MAX_PER_CONVERSATION: bad }, 'IM_HISTORY_MAX_PER_CONVERSATION');
+    for (const bad of ['0', '-3', '0.5', '3651', 'forever']) oneProblem('standalone', { IM_HISTORY_TTL_DAYS: bad }, 'IM_HISTORY_TTL_DAYS');
   });
 
   describe('validation - every problem together', () => {
