@@ -2,6 +2,7 @@ import type { SenseMode } from '@switchboard/protocol';
 import type { ReconnectPolicy } from './defaults.js';
 import type { FetchLike } from './dispatch.js';
 import type { ClientError, LossReason, MessageLostError } from './errors.js';
+import type { SequencerOptions, SkipReason } from './sequencer.js';
 import type { Transport } from './transport.js';
 
 /**
@@ -27,7 +28,14 @@ export interface IncomingMessage {
   qos: boolean;
   /** Server timestamp (`sm`, ms) when the server set one, else null. */
   serverTime: number | null;
-  /** Local time it arrived, ms since epoch. */
+  /**
+   * Position in the conversation's history (1, 2, 3 … per pair of users; `"0"`'s pushes are one
+   * conversation), or null when the server keeps no history (`IM_HISTORY=off`, a MobileIMSDK server).
+   */
+  seq: number | null;
+  /** When the sender's gateway accepted it (ms since epoch; null without history): show this, not `receivedAt`. */
+  sentAt: number | null;
+  /** Local time it arrived (or was fetched from history), ms since epoch. */
   receivedAt: number;
 }
 
@@ -37,6 +45,8 @@ export interface SendResult {
   fp: string | null;
   /** True when the server acked it (QoS): the receiver acked it, or it is stored offline for the receiver. */
   acked: boolean;
+  /** Its seq in the conversation's history, from the ack; null without history, for non-QoS sends, or when a receipt settled it first. */
+  seq: number | null;
 }
 
 export interface SendOptions {
@@ -54,9 +64,17 @@ export type ClientEvent =
   | { type: 'login'; uid: string; node: string | null; firstLoginTime: number; relogin: boolean }
   | { type: 'reconnect'; attempt: number; delayMs: number; error: ClientError | null }
   | { type: 'message'; message: IncomingMessage }
-  | { type: 'acked'; fp: string; to: string }
+  | { type: 'acked'; fp: string; to: string; seq: number | null }
   | { type: 'lost'; fp: string; to: string; content: string; typeu: number; reason: LossReason; error: MessageLostError }
   | { type: 'receipt'; fp: string; from: string }
+  /** `peer` read the conversation with this user up to `seq` (a notice; `group` set for a group's conversation). */
+  | { type: 'read'; peer: string; seq: number; group?: string }
+  /**
+   * Messages `firstSeq`..`lastSeq` with `peer` will not arrive as `message` events: no longer kept in
+   * history (`trimmed`), older than the newest `gaps.maxFill` of a hole (`capped`), or the history
+   * fetch failed (`failed`, with `error`). `history()` reads whatever is still kept.
+   */
+  | { type: 'gap'; peer: string; firstSeq: number; lastSeq: number; reason: SkipReason; error: ClientError | null }
   | { type: 'kicked'; code: number; reason: string | null }
   | { type: 'error'; error: ClientError }
   | { type: 'ping' }
@@ -82,6 +100,9 @@ export interface QosOptions {
   resendGraceMs?: number;
 }
 
+/** Bounds of the gap filling by history seq (see the README's "Order and gaps"). */
+export type GapOptions = SequencerOptions;
+
 export interface ClientOptions {
   /** The user to log in as. */
   uid: string;
@@ -96,6 +117,20 @@ export interface ClientOptions {
   dispatchUrl?: string;
   /** A fixed gateway (no dispatch), e.g. a plain MobileIMSDK server. */
   server?: { ws?: string; tcp?: { host: string; port: number } };
+  /**
+   * Origin of the user API (`/api/history`, `/api/conversations`): `history()`, `conversations()`,
+   * `markRead()` and the gap filling. @default `dispatchUrl` (none with a fixed `server`: holes are then
+   * reported as `gap` events, and those methods reject)
+   */
+  apiUrl?: string;
+  /** Deadline of one user API request. @default DEFAULT_API_TIMEOUT_MS (10 s) */
+  apiTimeoutMs?: number;
+  /**
+   * Gap filling: how long a hole may stay open before it is fetched (`graceMs`, 300), messages per
+   * request (`pageSize`, 200), most messages one fill fetches (`maxFill`, 1000), most conversations
+   * caught up per login (`maxConversations`, 50), most peers remembered (`maxPeers`, 10 000).
+   */
+  gaps?: GapOptions;
   /** How to open connections. @default the global WebSocket (`webSocketTransport()`) */
   transport?: Transport;
   /** Heartbeat mode; @default dispatch's, else DEFAULT_SENSE_MODE ('15S') */

@@ -4,6 +4,7 @@ import {
   decodePacket,
   encodePacket,
   ErrorCode,
+  ExtensionPacketType,
   keepAlivePacket,
   loginPacket,
   parseLoginResponse,
@@ -21,11 +22,13 @@ import { fetchDispatch } from './dispatch.js';
 import { DedupeWindow } from './dedupe.js';
 import { Emitter } from './emitter.js';
 import { ClientError, ClientErrorCode, LossReason } from './errors.js';
+import { historyApiFor, type HistoryApi, type Conversation, type HistoryQuery, type StoredMessage } from './history-api.js';
 import { newFingerprint } from './ids.js';
 import { KeepAlive, keepAliveTimings } from './keepalive.js';
 import { Outbox } from './outbox.js';
+import { SeqSync } from './seq-sync.js';
 import { webSocketTransport, type CloseInfo, type Connection, type ServerTarget, type Transport } from './transport.js';
-import { describeClose, incomingMessage, kickedError, kickoutOf, loginRefusedError, serverErrorOf, terminalClose } from './wire.js';
+import { describeClose, incomingMessage, kickedError, kickoutOf, loginRefusedError, readNoticeOf, serverErrorOf, terminalClose } from './wire.js';
 
 export type {
   ClientState,
@@ -37,6 +40,7 @@ export type {
   KeepAliveTimings,
   QosOptions,
   ClientOptions,
+  GapOptions,
 } from './client-types.js';
 
 const TERMINAL: ReadonlySet<ClientState> = new Set(['kicked', 'rejected', 'closed']);
@@ -45,7 +49,8 @@ const TERMINAL: ReadonlySet<ClientState> = new Set(['kicked', 'rejected', 'close
  * A Switchboard / MobileIMSDK v6 client: dispatch → connect → login → keepalive → link-loss
  * detection → reconnect with backoff through dispatch → re-login with the saved `firstLoginTime`.
  * QoS sends resolve on the ack and reject when the message is lost; received messages are acked
- * and deduplicated for 10 minutes. Works in browsers (native WebSocket) and in Node
+ * and deduplicated for 10 minutes; with server history, each conversation's messages arrive once and
+ * in `seq` order, holes filled from the history API. Works in browsers (native WebSocket) and in Node
  * (`@switchboard/client/node`: `ws` or TCP).
  */
 export class SwitchboardClient {
@@ -59,6 +64,8 @@ export class SwitchboardClient {
   private readonly receiptTypeu: number;
   private readonly backoff: Backoff;
   private readonly keepAlive: KeepAlive;
+  private readonly api: HistoryApi | null;
+  private readonly sync: SeqSync;
 
   private _state: ClientState = 'idle';
   private _node: string | null = null;
@@ -108,6 +115,19 @@ export class SwitchboardClient {
       },
       silent: (reason) => this.linkLost(reason),
     });
+    this.api = historyApiFor(opts, () => this.opts.token ?? null);
+    this.sync = new SeqSync(
+      {
+        uid: this.uid,
+        api: this.api,
+        emit: (e) => this.events.emit(e),
+        // History entries are deduplicated here; live ones were on arrival.
+        deliver: (p, filled) => {
+          if (!filled || !this.dedupe.seenBefore(`${p.from}\n${p.fp}`)) this.deliverData(p);
+        },
+      },
+      opts.gaps,
+    );
   }
 
   /** Current lifecycle state. */
@@ -201,6 +221,37 @@ export class SwitchboardClient {
     this.terminate('closed', 'closed by the application', new ClientError(ClientErrorCode.CLOSED, 'client closed'), LossReason.CLOSED);
   }
 
+  // ------------------------------------------------------------------ history API
+
+  /**
+   * Messages with `peer` from the server's history, oldest first: the newest `limit` (default 50, at
+   * most 200) with seq < `before` (default: the newest). Rejects with `API_UNAUTHORIZED` (401),
+   * `API_UNAVAILABLE` (503: a backend down; 404: history off), `API_FAILED`, `TIMEOUT`.
+   */
+  async history(peer: string, query: HistoryQuery = {}): Promise<StoredMessage[]> {
+    return this.requireApi().history(peer, query);
+  }
+
+  /** This user's conversations, newest activity first (at most `limit`: default 50, at most 200), with unread counts and read markers. */
+  async conversations(query: { limit?: number } = {}): Promise<Conversation[]> {
+    return this.requireApi().conversations(query);
+  }
+
+  /** Mark the conversation with `peer` read up to `seq` (the peer gets a `read` notice). Resolves with the marker now. */
+  async markRead(peer: string, seq: number): Promise<{ peer: string; readSeq: number }> {
+    return this.requireApi().markRead(peer, seq);
+  }
+
+  /** The seq up to which the conversation with `peer` was delivered as events (undefined: none seen). */
+  lastSeq(peer: string): number | undefined {
+    return this.sync.lastSeq(peer);
+  }
+
+  private requireApi(): HistoryApi {
+    if (!this.api) throw new ClientError(ClientErrorCode.INVALID_ARGUMENT, 'no user API: give dispatchUrl or apiUrl');
+    return this.api;
+  }
+
   // ------------------------------------------------------------------ sending
 
   private sendInternal(to: string, content: string, opts: SendOptions, internal: boolean): Promise<SendResult> {
@@ -208,7 +259,7 @@ export class SwitchboardClient {
     const typeu = opts.typeu ?? -1;
     if (!qos) {
       const text = encodePacket(dataPacket({ from: this.uid, to, dataContent: content, QoS: false, typeu }));
-      if (this._state === 'online' && this.conn?.send(text)) return Promise.resolve({ fp: null, acked: false });
+      if (this._state === 'online' && this.conn?.send(text)) return Promise.resolve({ fp: null, acked: false, seq: null });
       return Promise.reject(new ClientError(ClientErrorCode.NOT_CONNECTED, 'not online: a non-QoS message cannot wait', { retryable: true }));
     }
     const fp = opts.fp ?? newFingerprint();
@@ -303,6 +354,7 @@ export class SwitchboardClient {
         loginToken: this.opts.token ?? null,
         extra: this.opts.extra ?? null,
         firstLoginTime: this._firstLoginTime,
+        features: [...D.CLIENT_FEATURES],
       });
       if (!conn.send(encodePacket(packet))) {
         this.loginWaiter = null;
@@ -324,6 +376,8 @@ export class SwitchboardClient {
     for (const w of this.connectWaiters.splice(0)) w.resolve();
     // Architecture §5: after a reconnect, resend every unacked message with its fingerprint.
     this.outbox.resendAfterLogin(relogin);
+    // What the link lost while down: caught up from history (known conversations only).
+    void this.sync.afterLogin();
   }
 
   private onConnectionClosed(info: CloseInfo): void {
@@ -402,7 +456,9 @@ export class SwitchboardClient {
         this.events.emit({ type: 'pong' });
         return;
       case PacketType.ACK:
-        if (p.dataContent) this.outbox.acked(p.dataContent);
+        if (p.dataContent) this.outbox.acked(p.dataContent, p.seq ?? null);
+        // The ack comes from the receiver's side: its `from` names the conversation.
+        if (p.seq !== undefined) this.sync.sentAcked(p.from, p.seq);
         return;
       case PacketType.DATA:
         this.onData(p);
@@ -415,6 +471,11 @@ export class SwitchboardClient {
       case PacketType.ERROR:
         this.onServerError(p);
         return;
+      case ExtensionPacketType.NOTICE: {
+        const read = readNoticeOf(p);
+        if (read) this.events.emit({ type: 'read', ...read });
+        return;
+      }
       default:
         return; // echo responses and unknown types
     }
@@ -426,6 +487,12 @@ export class SwitchboardClient {
       this.conn?.send(encodePacket(ackPacket(p.to, p.from, p.fp, p.bridge)));
       if (this.dedupe.seenBefore(`${p.from}\n${p.fp}`)) return;
     }
+    // With a seq: delivered in conversation order, holes filled from history first.
+    if (!this.sync.received(p)) this.deliverData(p);
+  }
+
+  /** A data packet for the application: a receipt, or a message (with a receipt back if asked). */
+  private deliverData(p: Packet): void {
     if (p.typeu === this.receiptTypeu && p.dataContent) {
       this.outbox.acked(p.dataContent); // a receipt proves delivery even if the ack got lost
       this.events.emit({ type: 'receipt', fp: p.dataContent, from: p.from });
@@ -465,6 +532,7 @@ export class SwitchboardClient {
     if (this.qosTimer) clearInterval(this.qosTimer);
     this.qosTimer = null;
     this.setState(state, reason);
+    this.sync.stop();
     this.outbox.loseAll(loss);
     for (const w of this.connectWaiters.splice(0)) w.reject(err);
   }

@@ -28,6 +28,10 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_LOGIN_TIMEOUT_MS = 5_000;
 /** Deadline of one dispatch request. */
 export const DEFAULT_DISPATCH_TIMEOUT_MS = 5_000;
+/** Deadline of one user API request (history, conversations, read). */
+export const DEFAULT_API_TIMEOUT_MS = 10_000;
+/** What the client announces at login beyond MobileIMSDK (`notices`: type-60 read notices). */
+export const CLIENT_FEATURES: readonly string[] = Object.freeze(['notices']);
 
 /** Reconnect backoff used until dispatch hands out its own (it sends the same values by default). */
 export const DEFAULT_RECONNECT_POLICY: Readonly<ReconnectPolicy> = Object.freeze({

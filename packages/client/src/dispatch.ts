@@ -16,7 +16,7 @@ export interface DispatchInfo {
   reconnect: ReconnectPolicy | null;
 }
 
-export type FetchLike = (url: string, init?: { signal?: AbortSignal; headers?: Record<string, string> }) => Promise<{
+export type FetchLike = (url: string, init?: { method?: string; body?: string; signal?: AbortSignal; headers?: Record<string, string> }) => Promise<{
   ok: boolean;
   status: number;
   json(): Promise<unknown>;
@@ -88,7 +88,8 @@ function parseReconnect(v: unknown): ReconnectPolicy | null {
   return { initialDelayMs, maxDelayMs, multiplier, jitter };
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+/** A JSON object (not null, not an array). */
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

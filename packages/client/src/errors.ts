@@ -22,12 +22,18 @@ export const ClientErrorCode = {
   SERVER_ERROR: 'IM_ERR_SERVER_ERROR',
   /** A bad argument or option. */
   INVALID_ARGUMENT: 'IM_ERR_INVALID_ARGUMENT',
+  /** The user API (history, conversations, read) refused the credentials (401): a missing, bad or expired token. */
+  API_UNAUTHORIZED: 'IM_ERR_API_UNAUTHORIZED',
+  /** The user API is unavailable: a backend is down (503, `retryable`), or the server keeps no history (404 `history_off`). */
+  API_UNAVAILABLE: 'IM_ERR_API_UNAVAILABLE',
+  /** A user API request failed otherwise: unreachable, another status (`serverCode`), or a malformed answer. */
+  API_FAILED: 'IM_ERR_API_FAILED',
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 
 export interface ClientErrorOptions {
   cause?: unknown;
-  /** The server's numeric code (login response code or error packet `errorCode`). */
+  /** The server's numeric code (login response code, error packet `errorCode`, or a user API request's HTTP status). */
   serverCode?: number;
   /** True when trying again later may succeed. */
   retryable?: boolean;

@@ -10,6 +10,7 @@ export {
   type SendResult,
   type KeepAliveTimings,
   type QosOptions,
+  type GapOptions,
 } from './client.js';
 export { ClientError, ClientErrorCode, MessageLostError, LossReason, isClientError, type ClientErrorOptions } from './errors.js';
 export {
@@ -23,6 +24,8 @@ export {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_LOGIN_TIMEOUT_MS,
   DEFAULT_DISPATCH_TIMEOUT_MS,
+  DEFAULT_API_TIMEOUT_MS,
+  CLIENT_FEATURES,
   DEFAULT_RECONNECT_POLICY,
   DEFAULT_RECEIPT_TYPEU,
   type ReconnectPolicy,
@@ -39,6 +42,19 @@ export {
   type WebSocketConstructor,
 } from './transport.js';
 export { MessageStore, type ChatMessage, type ChatMessageState, type StoreEvent } from './message-store.js';
+export { HistoryApi, MAX_HISTORY_LIMIT, type StoredMessage, type Conversation, type HistoryQuery, type HistoryApiOptions } from './history-api.js';
+export {
+  Sequencer,
+  DEFAULT_GAP_GRACE_MS,
+  DEFAULT_GAP_PAGE_SIZE,
+  DEFAULT_GAP_MAX_FILL,
+  DEFAULT_GAP_MAX_CONVERSATIONS,
+  DEFAULT_GAP_MAX_PEERS,
+  type SeqEntry,
+  type SequencerDeps,
+  type SequencerOptions,
+  type SkipReason,
+} from './sequencer.js';
 export { DedupeWindow } from './dedupe.js';
 export { Emitter } from './emitter.js';
 export { newFingerprint } from './ids.js';

@@ -22,8 +22,10 @@ export interface ChatMessage {
   readonly direction: 'in' | 'out';
   readonly content: string;
   readonly typeu: number;
-  /** Local time of sending or arrival, ms since epoch. */
+  /** When it was sent: the server's `sentAt` for a received message (local arrival time without history), the local time for one's own. */
   readonly time: number;
+  /** Position in the conversation's history (received: on arrival; own: once acked); null without history. */
+  readonly seq: number | null;
   readonly state: ChatMessageState;
   /** Why it failed (`failed` only). */
   readonly error: string | null;
@@ -65,12 +67,13 @@ export class MessageStore {
           direction: 'in',
           content: m.content,
           typeu: m.typeu,
-          time: m.receivedAt,
+          time: m.sentAt ?? m.receivedAt,
+          seq: m.seq,
           state: 'received',
           error: null,
         });
       }),
-      client.on('acked', (e) => this.advance(e.fp, 'sent', null)),
+      client.on('acked', (e) => this.advance(e.fp, 'sent', null, e.seq)),
       client.on('receipt', (e) => this.advance(e.fp, 'delivered', null)),
       client.on('lost', (e) => this.advance(e.fp, 'failed', e.reason === 'rejected' ? `refused by the server (${e.error.serverCode ?? '?'})` : e.reason)),
     ];
@@ -79,7 +82,7 @@ export class MessageStore {
   /** Send `content` to `peer` through the client and track it. Returns the new message (state `sending`). */
   send(peer: string, content: string, opts: Omit<SendOptions, 'fp' | 'qos'> = {}): ChatMessage {
     const fp = newFingerprint();
-    const msg: ChatMessage = { id: fp, peer, direction: 'out', content, typeu: opts.typeu ?? -1, time: this.now(), state: 'sending', error: null };
+    const msg: ChatMessage = { id: fp, peer, direction: 'out', content, typeu: opts.typeu ?? -1, time: this.now(), seq: null, state: 'sending', error: null };
     this.add(msg);
     this.client.send(peer, content, { ...opts, fp, qos: true }).catch((err: unknown) => {
       // Losses arrive as `lost` events too; this covers a send refused before it was queued.
@@ -135,15 +138,17 @@ export class MessageStore {
     this.events.emit({ type: 'added', message: msg });
   }
 
-  private advance(id: string, state: ChatMessageState, error: string | null): void {
+  private advance(id: string, state: ChatMessageState, error: string | null, seq: number | null = null): void {
     const previous = this.byId.get(id);
     if (!previous || previous.direction !== 'out') return;
     // Only forward moves (sending → sent → delivered, sending|sent → failed). A receipt is proof of
-    // delivery, so it also overrides `failed`; nothing overrides `delivered`.
+    // delivery, so it also overrides `failed`; nothing overrides `delivered`. An ack after the
+    // receipt still brings the seq.
     const forward = RANK[state] > RANK[previous.state] && previous.state !== 'failed' && previous.state !== 'delivered';
     const lateProof = state === 'delivered' && previous.state === 'failed';
-    if (!forward && !lateProof) return;
-    const message: ChatMessage = { ...previous, state, error };
+    const newSeq = seq !== null && previous.seq === null;
+    if (!forward && !lateProof && !newSeq) return;
+    const message: ChatMessage = forward || lateProof ? { ...previous, state, error, seq: previous.seq ?? seq } : { ...previous, seq };
     this.byId.set(id, message);
     const list = this.byPeer.get(message.peer)!;
     const i = list.lastIndexOf(previous);

@@ -101,13 +101,16 @@ export class Outbox {
     }
   }
 
-  /** The ack (or a receipt) of `fp` arrived. A late or repeated one is ignored. */
-  acked(fp: string): void {
+  /**
+   * The ack (with the history `seq` it carries, if any) or a receipt of `fp` arrived. A late or
+   * repeated one is ignored.
+   */
+  acked(fp: string, seq: number | null = null): void {
     const m = this.pending.get(fp);
     if (!m) return; // a late or repeated ack
     this.pending.delete(fp);
-    m.resolve({ fp, acked: true });
-    if (!m.internal) this.emit({ type: 'acked', fp, to: m.to });
+    m.resolve({ fp, acked: true, seq });
+    if (!m.internal) this.emit({ type: 'acked', fp, to: m.to, seq });
   }
 
   /** The server refused `fp` for good (its error packet named it). */

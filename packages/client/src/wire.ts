@@ -1,6 +1,7 @@
 import { CloseCode, ErrorCode, KickoutCode, parseErrorResponse, parseKickoutInfo, type Packet } from '@switchboard/protocol';
 import type { IncomingMessage } from './client-types.js';
 import type { CloseInfo } from './transport.js';
+import { isRecord } from './dispatch.js';
 import { ClientError, ClientErrorCode } from './errors.js';
 
 /** Login codes that mean "the server could not check now", not "no": retried with backoff. */
@@ -30,8 +31,26 @@ export function incomingMessage(p: Packet): IncomingMessage {
     typeu: p.typeu,
     qos: p.QoS,
     serverTime: p.sm > 0 ? p.sm : null,
+    seq: p.seq ?? null,
+    sentAt: p.sentAt ?? null,
     receivedAt: Date.now(),
   };
+}
+
+/**
+ * What a notice (type 60) tells the application: a read notice as a `read` event. Null for any other
+ * kind, or a garbled one (notices are advisory: never an error).
+ */
+export function readNoticeOf(p: Packet): { peer: string; seq: number; group?: string } | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(p.dataContent ?? '');
+  } catch {
+    return null; // a garbled notice is ignored
+  }
+  if (!isRecord(v) || v['kind'] !== 'read' || typeof v['reader'] !== 'string' || typeof v['seq'] !== 'number') return null;
+  const group = v['group'];
+  return typeof group === 'string' ? { peer: v['reader'], seq: v['seq'], group } : { peer: v['reader'], seq: v['seq'] };
 }
 
 /** Code and reason of a kickout (type 54); -1 and null when its payload is garbled. */

@@ -32,7 +32,7 @@ describe('SwitchboardClient', () => {
     await c.connect();
     expect(c.state).toBe('online');
     expect(d.requests).toEqual(['alice']);
-    expect(g.logins).toEqual([{ loginUserId: 'alice', loginToken: 'tok', extra: 'x', firstLoginTime: 0 }]);
+    expect(g.logins).toEqual([{ loginUserId: 'alice', loginToken: 'tok', extra: 'x', firstLoginTime: 0, features: ['notices'] }]);
     expect(c.node).toBe(`fake-${g.port}`);
     expect(c.firstLoginTime).toBe(FAKE_FIRST_LOGIN_TIME);
     expect(ofType(events, 'state').map((e) => e.state)).toEqual(['connecting', 'online']);
@@ -82,7 +82,7 @@ describe('SwitchboardClient', () => {
     d.target = b;
     await until(() => c.state === 'online', 'online again');
     expect(c.node).toBe(`fake-${b.port}`);
-    expect(b.logins).toEqual([{ loginUserId: 'alice', loginToken: null, extra: null, firstLoginTime: FAKE_FIRST_LOGIN_TIME }]);
+    expect(b.logins).toEqual([{ loginUserId: 'alice', loginToken: null, extra: null, firstLoginTime: FAKE_FIRST_LOGIN_TIME, features: ['notices'] }]);
     expect(d.requests.length).toBe(1 + ofType(events, 'reconnect').length);
   });
 
@@ -112,7 +112,7 @@ describe('SwitchboardClient', () => {
     expect(g.received(PacketType.DATA)).toEqual([
       { bridge: false, type: 2, dataContent: 'hello', from: 'alice', to: 'bob', fp: r.fp, QoS: true, typeu: 7, sm: -1 },
     ]);
-    expect(ofType(events, 'acked')).toEqual([{ type: 'acked', fp: r.fp, to: 'bob' }]);
+    expect(ofType(events, 'acked')).toEqual([{ type: 'acked', fp: r.fp, to: 'bob', seq: null }]);
     expect(c.pendingCount).toBe(0);
   });
 
@@ -142,7 +142,7 @@ describe('SwitchboardClient', () => {
     const { c } = client({ uid: 'alice', server: { ws: g.wsUrl } });
     await expect(c.send('bob', 'x', { qos: false })).rejects.toMatchObject({ code: ClientErrorCode.NOT_CONNECTED });
     await c.connect();
-    await expect(c.send('bob', 'best effort', { qos: false })).resolves.toEqual({ fp: null, acked: false });
+    await expect(c.send('bob', 'best effort', { qos: false })).resolves.toEqual({ fp: null, acked: false, seq: null });
     await until(() => g.received(PacketType.DATA).length === 1, 'the packet');
     expect(g.received(PacketType.DATA)[0]).toMatchObject({ fp: null, QoS: false, dataContent: 'best effort' });
   });
@@ -213,7 +213,7 @@ describe('SwitchboardClient', () => {
     expect(ofType(events, 'error').map((e) => e.error.serverCode)).toEqual(expect.arrayContaining([1032, 1026]));
     // The rate-limited one is resent with the same fp and resolves once acked.
     g.ackData = true;
-    await expect(limited).resolves.toEqual({ fp: p2!.fp, acked: true });
+    await expect(limited).resolves.toEqual({ fp: p2!.fp, acked: true, seq: null });
     expect(g.received(PacketType.DATA).filter((p) => p.fp === p2!.fp).length).toBeGreaterThanOrEqual(2);
   });
 
@@ -270,7 +270,7 @@ describe('SwitchboardClient', () => {
     await until(() => g.received(PacketType.DATA).length === 2, 'the message');
     const fp = g.received(PacketType.DATA)[1]!.fp!;
     conn.send(dataPacket({ from: 'alice', to: 'bob', dataContent: fp, fp: 'fp-r2', QoS: true, typeu: DEFAULT_RECEIPT_TYPEU }));
-    await expect(sending).resolves.toEqual({ fp, acked: true });
+    await expect(sending).resolves.toEqual({ fp, acked: true, seq: null });
   });
 
   it('kickout - reports kicked, fails pending messages, ends in state kicked and never reconnects', async () => {

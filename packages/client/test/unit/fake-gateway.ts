@@ -183,6 +183,8 @@ export class FakeDispatch {
   senseMode = '5S';
   requests: string[] = [];
   url = '';
+  /** Answers requests to other paths (the user API in tests of history); 404 without it. */
+  other: ((req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void) | null = null;
   private server: http.Server | null = null;
 
   static async start(target: FakeGateway | null): Promise<FakeDispatch> {
@@ -191,7 +193,8 @@ export class FakeDispatch {
     d.server = http.createServer((req, res) => {
       const u = new URL(req.url ?? '/', 'http://x');
       if (u.pathname !== '/api/dispatch') {
-        res.writeHead(404).end();
+        if (d.other) d.other(req, res, u);
+        else res.writeHead(404).end();
         return;
       }
       d.requests.push(u.searchParams.get('uid') ?? '');

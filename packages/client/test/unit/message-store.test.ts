@@ -35,12 +35,12 @@ describe('MessageStore', () => {
     expect(m).toMatchObject({ peer: 'bob', direction: 'out', content: 'hi', state: 'sending', time: 1_000 });
     expect(sent).toEqual([{ to: 'bob', content: 'hi', fp: m.id }]);
     events.emit({ type: 'receipt', fp: m.id, from: 'bob' });
-    events.emit({ type: 'acked', fp: m.id, to: 'bob' }); // a late ack keeps "delivered"
+    events.emit({ type: 'acked', fp: m.id, to: 'bob', seq: null }); // a late ack keeps "delivered"
     expect(store.get(m.id)?.state).toBe('delivered');
     expect(log.map((e) => (e.type === 'read' ? e.type : `${e.type}:${e.message.state}`))).toEqual(['added:sending', 'updated:delivered']);
     const m2 = store.send('bob', 'second');
     now = 2_000;
-    events.emit({ type: 'acked', fp: m2.id, to: 'bob' });
+    events.emit({ type: 'acked', fp: m2.id, to: 'bob', seq: null });
     expect(store.get(m2.id)?.state).toBe('sent');
     expect(store.conversation('bob').map((x) => x.state)).toEqual(['delivered', 'sent']);
   });
@@ -51,7 +51,7 @@ describe('MessageStore', () => {
     const m = store.send('bob', 'hello?');
     events.emit({ type: 'lost', fp: m.id, to: 'bob', content: 'hello?', typeu: -1, reason: 'timeout', error: {} as never });
     expect(store.get(m.id)).toMatchObject({ state: 'failed', error: 'timeout' });
-    events.emit({ type: 'acked', fp: m.id, to: 'bob' });
+    events.emit({ type: 'acked', fp: m.id, to: 'bob', seq: null });
     expect(store.get(m.id)?.state).toBe('failed');
     events.emit({ type: 'receipt', fp: m.id, from: 'bob' });
     expect(store.get(m.id)?.state).toBe('delivered');
@@ -61,7 +61,7 @@ describe('MessageStore', () => {
     const { c, events } = stubClient();
     const store = new MessageStore(c);
     const msg = (from: string, fp: string, at: number) =>
-      events.emit({ type: 'message', message: { fp, from, to: 'me', content: `from ${from}`, typeu: -1, qos: true, serverTime: null, receivedAt: at } });
+      events.emit({ type: 'message', message: { fp, from, to: 'me', content: `from ${from}`, typeu: -1, qos: true, serverTime: null, seq: null, sentAt: null, receivedAt: at } });
     msg('bob', 'f1', 10);
     msg('carol', 'f2', 20);
     msg('bob', 'f3', 30);
@@ -72,6 +72,18 @@ describe('MessageStore', () => {
     store.markRead('bob');
     expect(store.unread('bob')).toBe(0);
     expect(store.unread('carol')).toBe(1);
+  });
+
+  it('seq - a received message shows its send time and seq; an own message gets its seq from the ack, even after the receipt', () => {
+    const { c, events } = stubClient();
+    const store = new MessageStore(c, () => 5_000);
+    events.emit({ type: 'message', message: { fp: 'f1', from: 'bob', to: 'me', content: 'hi', typeu: -1, qos: true, serverTime: null, seq: 7, sentAt: 1_234, receivedAt: 9_999 } });
+    expect(store.get('f1')).toMatchObject({ time: 1_234, seq: 7 });
+    const m = store.send('bob', 'yo');
+    expect(m.seq).toBeNull();
+    events.emit({ type: 'receipt', fp: m.id, from: 'bob' });
+    events.emit({ type: 'acked', fp: m.id, to: 'bob', seq: 8 });
+    expect(store.get(m.id)).toMatchObject({ state: 'delivered', seq: 8, time: 5_000 });
   });
 
   it('with a client - a conversation against a gateway: sent, then delivered on the peer\'s receipt; incoming stored', async () => {

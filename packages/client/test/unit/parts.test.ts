@@ -17,7 +17,10 @@ import {
   type ChatMessage,
   type ClientEvent,
   type ClientState,
+  type Conversation,
+  type IncomingMessage,
   type SendResult,
+  type StoredMessage,
   type SwitchboardClient,
 } from '../../src/index.js';
 import { createNodeClient, tcpTransport, wsTransport } from '../../src/node/index.js';
@@ -125,10 +128,16 @@ describe('public types', () => {
   it('types - send, events and errors have the documented shapes', () => {
     expectTypeOf<SwitchboardClient['send']>().parameters.toEqualTypeOf<[to: string, content: string, opts?: { qos?: boolean; typeu?: number; fp?: string }]>();
     expectTypeOf<SwitchboardClient['send']>().returns.toEqualTypeOf<Promise<SendResult>>();
-    expectTypeOf<SendResult>().toEqualTypeOf<{ fp: string | null; acked: boolean }>();
+    expectTypeOf<SendResult>().toEqualTypeOf<{ fp: string | null; acked: boolean; seq: number | null }>();
     expectTypeOf<SwitchboardClient['connect']>().returns.toEqualTypeOf<Promise<void>>();
     expectTypeOf<ClientState>().toEqualTypeOf<'idle' | 'connecting' | 'online' | 'reconnecting' | 'kicked' | 'rejected' | 'closed'>();
-    expectTypeOf<ClientEvent['type']>().toEqualTypeOf<'state' | 'login' | 'reconnect' | 'message' | 'acked' | 'lost' | 'receipt' | 'kicked' | 'error' | 'ping' | 'pong'>();
+    expectTypeOf<ClientEvent['type']>().toEqualTypeOf<'state' | 'login' | 'reconnect' | 'message' | 'acked' | 'lost' | 'receipt' | 'read' | 'gap' | 'kicked' | 'error' | 'ping' | 'pong'>();
+    expectTypeOf<Extract<ClientEvent, { type: 'read' }>>().toEqualTypeOf<{ type: 'read'; peer: string; seq: number; group?: string }>();
+    expectTypeOf<IncomingMessage['seq']>().toEqualTypeOf<number | null>();
+    expectTypeOf<IncomingMessage['sentAt']>().toEqualTypeOf<number | null>();
+    expectTypeOf<SwitchboardClient['history']>().returns.toEqualTypeOf<Promise<StoredMessage[]>>();
+    expectTypeOf<SwitchboardClient['conversations']>().returns.toEqualTypeOf<Promise<Conversation[]>>();
+    expectTypeOf<SwitchboardClient['markRead']>().returns.toEqualTypeOf<Promise<{ peer: string; readSeq: number }>>();
     expectTypeOf<Extract<ClientEvent, { type: 'lost' }>['error']>().toEqualTypeOf<MessageLostError>();
     expectTypeOf<MessageLostError>().toExtend<ClientError>();
     expectTypeOf<ChatMessage['state']>().toEqualTypeOf<'sending' | 'sent' | 'delivered' | 'failed' | 'received'>();

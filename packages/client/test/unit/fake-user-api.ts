@@ -1,0 +1,100 @@
+import type * as http from 'node:http';
+
+/** One history entry as the user API answers it. */
+export interface FakeStored {
+  seq: number;
+  fp: string;
+  from: string;
+  to: string;
+  dataContent: string;
+  typeu: number;
+  sentAt: number;
+}
+
+/** One request the fake API got, with its credentials. */
+export interface FakeApiRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  authorization: string | null;
+  user: string | null;
+  body: unknown;
+}
+
+/**
+ * dispatch's user API for one user (`uid`), in memory, plugged into `FakeDispatch.other`:
+ * `/api/history`, `/api/conversations`, `POST /api/conversations/read`. `add()` writes a message to
+ * a conversation with the next seq, as the gateway's history writer would.
+ */
+export class FakeUserApi {
+  readonly convs = new Map<string, { messages: FakeStored[]; readSeq: number }>();
+  readonly requests: FakeApiRequest[] = [];
+  /** Answer every request with this status (and an error body naming `failError`) instead. */
+  failWith: number | null = null;
+  failError = 'failed';
+
+  constructor(readonly uid: string) {}
+
+  /** Append a message of the conversation with `peer` (from `from`); returns it. */
+  add(peer: string, from: string, content = `msg`, fp = `fp-${peer}-${this.lastSeq(peer) + 1}`): FakeStored {
+    let c = this.convs.get(peer);
+    if (!c) this.convs.set(peer, (c = { messages: [], readSeq: 0 }));
+    const seq = this.lastSeq(peer) + 1;
+    const m: FakeStored = { seq, fp, from, to: from === this.uid ? peer : this.uid, dataContent: content, typeu: -1, sentAt: 1_000 + seq };
+    c.messages.push(m);
+    return m;
+  }
+
+  lastSeq(peer: string): number {
+    return this.convs.get(peer)?.messages.at(-1)?.seq ?? 0;
+  }
+
+  /** Requests to one path. */
+  to(path: string): FakeApiRequest[] {
+    return this.requests.filter((r) => r.path === path);
+  }
+
+  readonly handler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL): void => {
+    let raw = '';
+    req.on('data', (d: Buffer) => (raw += d.toString('utf8')));
+    req.on('end', (): void => {
+      const r: FakeApiRequest = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        authorization: req.headers['authorization'] ?? null,
+        user: (req.headers['x-switchboard-user'] as string | undefined) ?? null,
+        body: raw ? (JSON.parse(raw) as unknown) : null,
+      };
+      this.requests.push(r);
+      const send = (status: number, body: unknown): void => {
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      };
+      if (this.failWith !== null) return send(this.failWith, { error: this.failError, message: `forced ${this.failWith}` });
+      if (r.path === '/api/history') {
+        const before = r.query['before'] === undefined ? Infinity : Number(r.query['before']);
+        const limit = Number(r.query['limit'] ?? 50);
+        const older = (this.convs.get(r.query['peer'] ?? '')?.messages ?? []).filter((m) => m.seq < before);
+        return send(200, { messages: older.slice(Math.max(0, older.length - limit)) });
+      }
+      if (r.path === '/api/conversations') {
+        const list = [...this.convs].map(([peer, c]) => ({
+          peer,
+          last: c.messages.at(-1) ?? null,
+          unread: c.messages.filter((m) => m.seq > c.readSeq && m.from !== this.uid).length,
+          lastSeq: this.lastSeq(peer),
+          readSeq: c.readSeq,
+        }));
+        return send(200, { conversations: list.reverse() });
+      }
+      if (r.path === '/api/conversations/read' && r.method === 'POST') {
+        const { peer, seq } = r.body as { peer: string; seq: number };
+        const c = this.convs.get(peer);
+        if (!c) return send(404, { error: 'not_found' });
+        c.readSeq = Math.max(c.readSeq, Math.min(seq, this.lastSeq(peer)));
+        return send(200, { peer, readSeq: c.readSeq });
+      }
+      send(404, { error: 'not_found' });
+    });
+  };
+}
