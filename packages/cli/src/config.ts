@@ -28,6 +28,14 @@ import {
   DEFAULT_WS_PORT,
 } from '@switchboard/gateway';
 import { DEFAULT_TCP_MAX_BODY_BYTES, SERVER_UID, UNSET_UID, parseSenseMode, type SenseMode } from '@switchboard/protocol';
+import { DEFAULT_OFFLINE_SENDER_BUDGET_BYTES, DEFAULT_OFFLINE_SENDER_WINDOW_MS } from '@switchboard/cluster';
+import {
+  DEFAULT_LOGIN_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_UNAUTH_PER_IP,
+  DEFAULT_RECEIVER_CHECK_CACHE_MS,
+  DEFAULT_RECEIVER_CHECK_TIMEOUT_MS,
+} from '@switchboard/gateway';
 
 function isUrl(v: string, protocols: string[]): boolean {
   try {
@@ -93,6 +101,7 @@ const schema = z.object({
   IM_JWT_SECRET: optionalString,
   IM_AUTH_URL: optionalString,
   IM_ADMIN_TOKEN: optionalString,
+  IM_METRICS_TOKEN: optionalString,
   IM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULT_LOG_LEVEL),
   IM_CUSTODY_RESEND_MS: positiveMs(DEFAULT_CUSTODY_RESEND_MS),
   IM_CUSTODY_GIVE_UP_MS: positiveMs(DEFAULT_CUSTODY_GIVE_UP_MS),
@@ -103,6 +112,15 @@ const schema = z.object({
   IM_OFFLINE_CAPACITY: z.coerce.number().int().min(1).default(DEFAULT_OFFLINE_CAPACITY),
   IM_OFFLINE_TTL_MS: positiveMs(DEFAULT_OFFLINE_TTL_MS),
   IM_DRAIN_TIMEOUT_MS: positiveMs(DEFAULT_DRAIN_TIMEOUT_MS),
+  IM_OFFLINE_SENDER_BUDGET_BYTES: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).default(DEFAULT_OFFLINE_SENDER_BUDGET_BYTES)),
+  IM_OFFLINE_SENDER_WINDOW_MS: z.preprocess(blankAsUnset, positiveMs(DEFAULT_OFFLINE_SENDER_WINDOW_MS)),
+  IM_OFFLINE_STORAGE_CEILING_BYTES: z.preprocess(blankAsUnset, z.coerce.number().int().min(0).default(0)),
+  IM_RECEIVER_CHECK_URL: optionalString.refine((v) => v === undefined || isUrl(v, ['http:', 'https:']), 'must be an http(s) URL'),
+  IM_RECEIVER_CHECK_TIMEOUT_MS: z.preprocess(blankAsUnset, positiveMs(DEFAULT_RECEIVER_CHECK_TIMEOUT_MS)),
+  IM_RECEIVER_CHECK_CACHE_MS: z.preprocess(blankAsUnset, z.coerce.number().int().min(0).max(24 * 3600 * 1000).default(DEFAULT_RECEIVER_CHECK_CACHE_MS)),
+  IM_LOGIN_TIMEOUT_MS: z.preprocess(blankAsUnset, z.coerce.number().int().min(100).max(3_600_000).default(DEFAULT_LOGIN_TIMEOUT_MS)),
+  IM_MAX_CONNECTIONS: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).default(DEFAULT_MAX_CONNECTIONS)),
+  IM_MAX_UNAUTH_PER_IP: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).default(DEFAULT_MAX_UNAUTH_PER_IP)),
   IM_EVENTS: z.preprocess(blankAsUnset, z.enum(['amqp', 'off']).optional()),
   IM_EVENTS_TIMEOUT_MS: positiveMs(DEFAULT_EVENTS_TIMEOUT_MS),
   IM_WEBHOOK_URL: optionalString.refine((v) => v === undefined || isUrl(v, ['http:', 'https:']), 'must be an http(s) URL'),
@@ -143,6 +161,8 @@ export interface Config {
   jwtSecret: string | undefined;
   authUrl: string | undefined;
   adminToken: string | undefined;
+  /** Bearer token `/metrics` requires when set (otherwise loopback, or the admin token). */
+  metricsToken: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   custodyResendMs: number;
   custodyGiveUpMs: number;
@@ -153,6 +173,14 @@ export interface Config {
   offlineCapacity: number;
   offlineTtlMs: number;
   drainTimeoutMs: number;
+  /** Offline storage budgets (docs/operations.md): bytes one sender may store per window, and the total ceiling (0 = automatic). */
+  offlineBudget: { senderBytes: number; windowMs: number; ceilingBytes: number };
+  /** The receiver-check webhook, when IM_RECEIVER_CHECK_URL is set. */
+  receiverCheck: { url: string; timeoutMs: number; cacheMs: number } | undefined;
+  /** Connections not logged in this long after opening are closed (4003). */
+  loginTimeoutMs: number;
+  maxConnections: number;
+  maxUnauthPerIp: number;
   /** `amqp`: publish events to `<prefix>.events`; `off`: none. */
   events: 'amqp' | 'off';
   eventsTimeoutMs: number;
@@ -212,6 +240,7 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     jwtSecret: e.IM_JWT_SECRET,
     authUrl: e.IM_AUTH_URL,
     adminToken: e.IM_ADMIN_TOKEN,
+    metricsToken: e.IM_METRICS_TOKEN,
     logLevel: e.IM_LOG_LEVEL,
     custodyResendMs: e.IM_CUSTODY_RESEND_MS,
     custodyGiveUpMs: e.IM_CUSTODY_GIVE_UP_MS,
@@ -222,6 +251,13 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     offlineCapacity: e.IM_OFFLINE_CAPACITY,
     offlineTtlMs: e.IM_OFFLINE_TTL_MS,
     drainTimeoutMs: e.IM_DRAIN_TIMEOUT_MS,
+    offlineBudget: Object.freeze({ senderBytes: e.IM_OFFLINE_SENDER_BUDGET_BYTES, windowMs: e.IM_OFFLINE_SENDER_WINDOW_MS, ceilingBytes: e.IM_OFFLINE_STORAGE_CEILING_BYTES }),
+    receiverCheck: e.IM_RECEIVER_CHECK_URL
+      ? Object.freeze({ url: e.IM_RECEIVER_CHECK_URL, timeoutMs: e.IM_RECEIVER_CHECK_TIMEOUT_MS, cacheMs: e.IM_RECEIVER_CHECK_CACHE_MS })
+      : undefined,
+    loginTimeoutMs: e.IM_LOGIN_TIMEOUT_MS,
+    maxConnections: e.IM_MAX_CONNECTIONS,
+    maxUnauthPerIp: e.IM_MAX_UNAUTH_PER_IP,
     events: e.IM_EVENTS ?? (role === 'standalone' ? 'off' : 'amqp'),
     eventsTimeoutMs: e.IM_EVENTS_TIMEOUT_MS,
     groupMaxMembers: e.IM_GROUP_MAX_MEMBERS,
@@ -254,6 +290,7 @@ export function redactedConfig(c: Config): Record<string, unknown> {
     amqpUrl: mask(c.amqpUrl),
     jwtSecret: c.jwtSecret ? '[redacted]' : undefined,
     adminToken: c.adminToken ? '[redacted]' : undefined,
+    metricsToken: c.metricsToken ? '[redacted]' : undefined,
     webhook: c.webhook ? { ...c.webhook, url: new URL(c.webhook.url).origin + '/…', secret: '[redacted]' } : undefined,
   };
 }

@@ -15,6 +15,8 @@ import {
   type UserAuthenticator,
 } from '@switchboard/gateway';
 import { buildDispatch } from '@switchboard/dispatch';
+import { HeapCeiling, MemoryOfflineBudget } from '@switchboard/cluster';
+import { createReceiverCheckWebhook } from '@switchboard/gateway';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Config } from './config.js';
@@ -55,6 +57,10 @@ function gatewayOptions(cfg: Config, log: Logger) {
     maxOutboundBytes: cfg.maxOutboundBytes,
     tcpMaxBodyBytes: cfg.tcpMaxBodyBytes,
     drainTimeoutMs: cfg.drainTimeoutMs,
+    loginTimeoutMs: cfg.loginTimeoutMs,
+    maxConnections: cfg.maxConnections,
+    maxUnauthPerIp: cfg.maxUnauthPerIp,
+    ...receiverCheckOptions(cfg),
     groupPrefix: cfg.groupPrefix,
     verifyLogin: createLoginVerifier(authOptions(cfg, log)),
   };
@@ -96,8 +102,18 @@ function redisHistoryOptions(cfg: Config) {
   return cfg.history ? { historyMaxPerConversation: cfg.history.maxPerConversation, historyTtlMs: cfg.history.ttlMs } : {};
 }
 
+/** The receiver check (`IM_RECEIVER_CHECK_URL`), when set; an application's `receiverExists` hook takes precedence. */
+function receiverCheckOptions(cfg: Config) {
+  const rc = cfg.receiverCheck;
+  return rc ? { receiverExists: createReceiverCheckWebhook({ url: rc.url, timeoutMs: rc.timeoutMs }), receiverCheckCacheMs: rc.cacheMs } : {};
+}
+
 async function startAdmin(gw: Gateway, cfg: Config, log: Logger, lifecycle: Lifecycle): Promise<number> {
-  const admin = buildGatewayAdmin(gw, { ...(cfg.adminToken === undefined ? {} : { adminToken: cfg.adminToken }), log });
+  const admin = buildGatewayAdmin(gw, {
+    ...(cfg.adminToken === undefined ? {} : { adminToken: cfg.adminToken }),
+    ...(cfg.metricsToken === undefined ? {} : { metricsToken: cfg.metricsToken }),
+    log,
+  });
   await admin.listen({ port: cfg.ports.admin, host: cfg.bindHost });
   lifecycle.onClose('gateway admin', () => admin.close());
   const port = (admin.server.address() as { port: number }).port;
@@ -140,6 +156,11 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   const lifecycle = new Lifecycle(log);
   const routes = new MemoryRouteStore();
   const offline = new MemoryOfflineStore({ capacity: cfg.offlineCapacity, ttlMs: cfg.offlineTtlMs });
+  // The queues live in this process: the per-sender budget is counted here and the total is the heap.
+  const budgets = {
+    offlineBudget: new MemoryOfflineBudget({ bytesPerWindow: cfg.offlineBudget.senderBytes, windowMs: cfg.offlineBudget.windowMs }),
+    storageCeiling: new HeapCeiling({ maxBytes: cfg.offlineBudget.ceilingBytes }),
+  };
   const nodes = new MemoryNodeRegistry();
   // One store for the gateway (membership checks, fan-out, catch-up) and dispatch (the admin API).
   const groups = new MemoryGroupStore({ maxMembers: cfg.groupMaxMembers });
@@ -154,7 +175,7 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   await dispatchBridge.start(() => {});
   lifecycle.onClose('dispatch bridge', () => dispatchBridge.close());
   const events = await startEvents(cfg, nodeId, log, lifecycle);
-  const gw = new Gateway({ ...gatewayOptions(cfg, log), nodeId, routes, offline, nodes, bridge, groups, history, ...(hooks ? { hooks } : {}), ...(events ? { events } : {}) });
+  const gw = new Gateway({ ...gatewayOptions(cfg, log), nodeId, routes, offline, ...budgets, nodes, bridge, groups, history, ...(hooks ? { hooks } : {}), ...(events ? { events } : {}) });
   // The admin port is bound first so the gateway's first node report already carries it.
   const admin = await startAdmin(gw, cfg, log, lifecycle);
   lifecycle.onClose('gateway', () => gw.close());
@@ -205,6 +226,9 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
     name: nodeId,
     offlineCapacity: cfg.offlineCapacity,
     offlineTtlMs: cfg.offlineTtlMs,
+    offlineSenderBudgetBytes: cfg.offlineBudget.senderBytes,
+    offlineSenderWindowMs: cfg.offlineBudget.windowMs,
+    offlineCeilingBytes: cfg.offlineBudget.ceilingBytes,
     ...redisHistoryOptions(cfg),
   });
   lifecycle.onClose('redis', () => backends.close());
@@ -217,6 +241,8 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
     nodeId,
     routes: backends.routes,
     offline: backends.offline,
+    offlineBudget: backends.offlineBudget,
+    storageCeiling: backends.storageCeiling,
     nodes: backends.nodes,
     bridge,
     groups: new RedisGroupStore({ redis: backends.redis, prefix: cfg.keyPrefix, maxMembers: cfg.groupMaxMembers, log }),
