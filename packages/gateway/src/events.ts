@@ -21,7 +21,8 @@ interface EventBase {
  * - `c2c.delivered`: the receiver acked (published by the sender's gateway; `from: "0"` for server
  *   pushes); `latencyMs` from custody to ack.
  * - `c2c.offline`: stored in the receiver's offline queue, the sender acked.
- * - `lost`: neither delivered nor stored; `reason` is `full`, `error` or `too_large`.
+ * - `lost`: neither delivered nor stored; `reason` is `full`, `error`, `too_large`, `sender_budget`,
+ *   `storage_full` or `unknown_receiver` (docs/errors.md 1027, 1031, 1034–1036).
  * - `group.message`: a message to group `group` accepted (written to the group's history as `seq`)
  *   by the sender's gateway; once per message, not per member.
  * New fields may be added later; consumers ignore fields they do not know.
