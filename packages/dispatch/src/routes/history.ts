@@ -34,6 +34,9 @@ export const NOTICES_FEATURE = 'notices';
 
 type Reply = FastifyReply;
 
+/** Largest body of `POST /api/conversations/read` (`{peer, seq}` needs well under 1 KiB); above it: 413. */
+const READ_BODY_LIMIT = 4096;
+
 /**
  * A conversation the request names, as the user sees it. Only `peer` today; groups (a later issue)
  * add `{ group }` here, resolved after a membership check, and a branch in `conversationRow`.
@@ -101,7 +104,7 @@ export function registerHistoryRoutes(api: FastifyInstance, d: HistoryRouteDeps)
     return { conversations: rows.map((s) => conversationRow(g.user, s)).filter((r) => r !== null) };
   });
 
-  api.post<{ Body: { peer: string; seq: number } }>('/api/conversations/read', { schema: S.readSchema }, async (req, reply) => {
+  api.post<{ Body: { peer: string; seq: number } }>('/api/conversations/read', { schema: S.readSchema, bodyLimit: READ_BODY_LIMIT }, async (req, reply) => {
     const g = await gate(req, reply);
     if (!g) return reply;
     const t = peerTarget(g.user, req.body.peer);

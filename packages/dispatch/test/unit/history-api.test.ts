@@ -239,6 +239,7 @@ describe('user API - conversations, unread and read markers', () => {
       const r = await read('alice', bad);
       expect(r.statusCode, JSON.stringify(bad)).toBe(400);
     }
+    expect((await read('alice', { peer: 'bob', seq: 1, pad: 'x'.repeat(5_000) })).statusCode).toBe(413);
     for (const q of ['?limit=0', '?limit=201', '?limit=x', '?limit=-3']) expect((await app.inject({ url: `/api/conversations${q}`, headers: bearer('alice') })).statusCode, q).toBe(400);
   });
 });
