@@ -3,6 +3,8 @@
 // standalone node or an external target, the Java driver process and the WebSocket peer.
 // Self-contained on purpose: no testkit imports.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
@@ -25,6 +27,9 @@ export interface Packet {
   QoS?: boolean;
   typeu?: number;
   sm?: number;
+  /** Switchboard envelope extensions (docs/protocol.md): the history seq and the server's send time. */
+  seq?: number;
+  sentAt?: number;
 }
 
 /** The Java client SDK under test. */
@@ -170,6 +175,8 @@ export interface Target {
   host: string;
   port: number;
   wsUrl: string;
+  /** Dispatch's HTTP address (the admin API), when known (a spawned standalone node). */
+  dispatchUrl?: string;
 }
 
 /** Parse `<transport>=HOST:PORT,ws=ws://HOST:PORT/websocket` from the environment variable `envVar`. */
@@ -218,7 +225,164 @@ export async function standaloneTarget(server: JsonLineProcess, transport: JavaT
   if (!ports || typeof port !== 'number' || port <= 0 || typeof ports.ws !== 'number') {
     throw new Error(`ready line has no ${transport}/ws ports: ${JSON.stringify(ready)}`);
   }
-  return { host: '127.0.0.1', port, wsUrl: `ws://127.0.0.1:${ports.ws}/websocket` };
+  return {
+    host: '127.0.0.1',
+    port,
+    wsUrl: `ws://127.0.0.1:${ports.ws}/websocket`,
+    ...(typeof ports.dispatch === 'number' && ports.dispatch > 0 ? { dispatchUrl: `http://127.0.0.1:${ports.dispatch}` } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire captures: a relay between the Java client and the server that records every packet each way,
+// so a test sees the bytes the unmodified SDK received (the SDK's callbacks show only some fields).
+
+/** One packet seen by a capture relay. */
+export interface Captured {
+  /** `in`: server to client; `out`: client to server. */
+  dir: 'in' | 'out';
+  text: string;
+  /** The parsed packet, undefined when the text was not JSON. */
+  packet: Packet | undefined;
+  at: number;
+}
+
+abstract class Capture {
+  readonly packets: Captured[] = [];
+  port = 0;
+
+  protected record(dir: 'in' | 'out', text: string): void {
+    let packet: Packet | undefined;
+    try {
+      packet = JSON.parse(text) as Packet;
+    } catch {
+      packet = undefined;
+    }
+    this.packets.push({ dir, text, packet, at: Date.now() });
+  }
+
+  /** Packets the client received (`in`) or sent (`out`) matching `pred`. */
+  seen(dir: 'in' | 'out', pred: (p: Packet) => boolean): Captured[] {
+    return this.packets.filter((c) => c.dir === dir && c.packet !== undefined && pred(c.packet));
+  }
+
+  diag = (): string => `--- capture :${this.port} ---\n${tail(this.packets.map((c) => `${c.dir === 'in' ? '<<' : '>>'} ${c.text}`).join('\n'))}`;
+
+  /** The same target with the Java transport's address replaced by this relay's. */
+  via(target: Target): Target {
+    return { ...target, host: '127.0.0.1', port: this.port };
+  }
+}
+
+/** Reassembles MobileIMSDK TCP frames (4-byte big-endian body length, then the UTF-8 JSON body). */
+function frameReader(onBody: (text: string) => void): (chunk: Buffer) => void {
+  let buf = Buffer.alloc(0);
+  return (chunk) => {
+    buf = Buffer.concat([buf, chunk]);
+    while (buf.length >= 4) {
+      const n = buf.readUInt32BE(0);
+      if (buf.length < 4 + n) return;
+      onBody(buf.subarray(4, 4 + n).toString('utf8'));
+      buf = buf.subarray(4 + n);
+    }
+  };
+}
+
+/** A TCP relay on 127.0.0.1 in front of `upstream`, recording the frames of every connection both ways. */
+export class TcpCapture extends Capture {
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+
+  static async start(upstream: { host: string; port: number }): Promise<TcpCapture> {
+    const c = new TcpCapture();
+    c.server = net.createServer((client) => {
+      const server = net.connect(upstream.port, upstream.host);
+      for (const s of [client, server]) {
+        c.sockets.add(s);
+        s.on('close', () => c.sockets.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          server.destroy();
+        });
+      }
+      const fromClient = frameReader((t) => c.record('out', t));
+      const fromServer = frameReader((t) => c.record('in', t));
+      client.on('data', (d) => {
+        fromClient(d);
+        server.write(d);
+      });
+      server.on('data', (d) => {
+        fromServer(d);
+        client.write(d);
+      });
+      client.on('end', () => server.end());
+      server.on('end', () => client.end());
+    });
+    await new Promise<void>((resolve, reject) => {
+      c.server!.once('error', reject);
+      c.server!.listen(0, '127.0.0.1', () => resolve());
+    });
+    c.port = (c.server.address() as net.AddressInfo).port;
+    return c;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
+
+/** A UDP relay on 127.0.0.1 in front of `upstream`: one upstream socket per client address, every datagram recorded. */
+export class UdpCapture extends Capture {
+  private socket: dgram.Socket | undefined;
+  private readonly upstreams = new Map<string, dgram.Socket>();
+
+  static async start(upstream: { host: string; port: number }): Promise<UdpCapture> {
+    const c = new UdpCapture();
+    const front = (c.socket = dgram.createSocket('udp4'));
+    front.on('message', (msg, from) => {
+      const key = `${from.address}:${from.port}`;
+      let up = c.upstreams.get(key);
+      if (!up) {
+        const sock = dgram.createSocket('udp4');
+        sock.on('message', (reply) => {
+          c.record('in', reply.toString('utf8'));
+          try {
+            front.send(reply, from.port, from.address);
+          } catch {
+            // the relay is closing
+          }
+        });
+        sock.on('error', () => c.upstreams.delete(key));
+        c.upstreams.set(key, sock);
+        up = sock;
+      }
+      c.record('out', msg.toString('utf8'));
+      try {
+        up.send(msg, upstream.port, upstream.host);
+      } catch {
+        // the relay is closing: the datagram is lost, as on a real network
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      front.once('error', reject);
+      front.bind(0, '127.0.0.1', () => resolve());
+    });
+    c.port = front.address().port;
+    return c;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.upstreams.values()) {
+      try {
+        s.close();
+      } catch {
+        // already closed after an error
+      }
+    }
+    this.upstreams.clear();
+    await new Promise<void>((r) => (this.socket ? this.socket.close(() => r()) : r()));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
