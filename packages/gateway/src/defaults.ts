@@ -43,6 +43,17 @@ export const DEFAULT_OFFLINE_DELIVERY_BATCH = 1_000;
  * receiver acked the previous one (or it stalled), so a queue of any length is delivered, in order.
  */
 export const DEFAULT_OFFLINE_PAGE = 200;
+/**
+ * The page of a UDP session: a datagram that is not acked costs nothing to hold back, and an
+ * address that forged one ack (an attacker who sent the message itself knows its fp) earns at most
+ * this many datagrams per login, not a page of 200.
+ */
+export const DEFAULT_OFFLINE_UDP_PAGE = 16;
+/**
+ * A delivery run stops once this many messages it read stay queued without an ack (too large for
+ * the transport, or never acked): every page reads past them from the head of the queue.
+ */
+export const DEFAULT_OFFLINE_STUCK_LIMIT = 1_000;
 /** A page whose acks stop coming for this long is given up on (its rest stays queued) and the next page follows. */
 export const DEFAULT_OFFLINE_ACK_STALL_MS = 10_000;
 /** Connections that must log in within this long of being opened; echoes and keepalives do not extend it. */

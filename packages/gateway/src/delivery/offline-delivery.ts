@@ -1,6 +1,6 @@
 import { delay, type Logger, type NodeId, type UserId } from '@switchboard/core';
 import type { OfflineMessage, OfflineStore } from '@switchboard/cluster';
-import { DEFAULT_INBOUND_MEMORY_MS, DEFAULT_OFFLINE_ACK_STALL_MS, DEFAULT_OFFLINE_PAGE, OFFLINE_PACING_STEP_MS } from '../defaults.js';
+import * as D from '../defaults.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionHub } from '../sessions/session-hub.js';
 import type { InboundLedger, InboundRecord } from './inbound.js';
@@ -28,7 +28,7 @@ const SETTLE_POLL_MS = 1_000;
 
 /**
  * Writes a logged-in user's offline queue to its session (architecture §5), all of it, oldest first:
- * a page of `page` messages, paced to the connection's buffer (and to a UDP address's proof that
+ * a page of `page` messages (`udpPage` on UDP), paced to the connection's buffer (and to a UDP address's proof that
  * it receives), then the next page once the receiver acked the previous one, until a read finds
  * nothing new. A page whose acks stop coming for `stallMs` is left (its unacked messages stay
  * queued for the next login or redelivery) and the next page follows. Nothing is removed on write:
@@ -46,7 +46,12 @@ export class OfflineDelivery {
     private readonly local: LocalDelivery,
     private readonly offline: OfflineStore,
     private readonly inbound: InboundLedger,
-    private readonly opts: { page: number; stallMs: number } = { page: DEFAULT_OFFLINE_PAGE, stallMs: DEFAULT_OFFLINE_ACK_STALL_MS },
+    private readonly opts: { page: number; udpPage: number; stuckLimit: number; stallMs: number } = {
+      page: D.DEFAULT_OFFLINE_PAGE,
+      udpPage: D.DEFAULT_OFFLINE_UDP_PAGE,
+      stuckLimit: D.DEFAULT_OFFLINE_STUCK_LIMIT,
+      stallMs: D.DEFAULT_OFFLINE_ACK_STALL_MS,
+    },
   ) {}
 
   /**
@@ -77,7 +82,7 @@ export class OfflineDelivery {
   /** Deliver every connected user's queue again (after an outage sent their messages there); only what is not already on its way. */
   redeliverAll(reason: string): void {
     this.log.info({ users: this.hub.userCount, reason }, 'delivering offline queues of connected users');
-    this.inbound.rememberAcks(DEFAULT_INBOUND_MEMORY_MS);
+    this.inbound.rememberAcks(D.DEFAULT_INBOUND_MEMORY_MS);
     for (const s of this.hub.users()) void this.deliver(s, 'redelivery');
   }
 
@@ -96,25 +101,30 @@ export class OfflineDelivery {
 
   private async run(s: Session, r: Run): Promise<void> {
     const uid = s.userId!;
+    const size = s.transport.kind === 'udp' ? this.opts.udpPage : this.opts.page;
     let total = 0;
     for (;;) {
       if (this.gone(s)) return;
+      if (r.seen.size >= this.opts.stuckLimit) {
+        s.log.info({ stuck: r.seen.size }, 'offline delivery stopped: too many queued messages this connection cannot take or does not ack');
+        return;
+      }
       r.again = false;
       let page: OfflineMessage[];
       try {
-        page = await this.offline.peek(uid, r.seen.size + this.opts.page);
+        page = await this.offline.peek(uid, r.seen.size + size);
       } catch (err) {
         s.log.warn({ err }, 'offline queue unavailable; it will be delivered at a later login');
         return;
       }
-      const fresh = page.filter((m) => !r.seen.has(m.fp)).slice(0, this.opts.page);
+      const fresh = page.filter((m) => !r.seen.has(m.fp)).slice(0, size);
       for (const m of fresh) {
         if (!(await this.writeOne(s, r, m))) return;
         total++;
       }
       // A short page was the end of the queue: done, without waiting for its acks (a message
       // stored from now on is nudged to the session by custody).
-      if (fresh.length < this.opts.page && !r.again) break;
+      if (fresh.length < size && !r.again) break;
       await this.settle(s, r);
     }
     if (total > 0 && s.debugEnabled) s.log.debug({ count: total }, 'delivered offline queue');
@@ -154,7 +164,7 @@ export class OfflineDelivery {
         continue;
       }
       if (this.hub.hasRoomForBacklog(s, bytes) && s.controlBucket.available() >= r.inflight.size + 1 + reserve) return true;
-      await delay(OFFLINE_PACING_STEP_MS);
+      await delay(D.OFFLINE_PACING_STEP_MS);
     }
   }
 

@@ -60,6 +60,30 @@ describe('offline delivery - the whole queue', () => {
   });
 });
 
+describe('offline delivery - what it reads', () => {
+  it('a queue the connection cannot take (too large for TCP) is read a bounded number of times, then left for another login', async () => {
+    const f = await startGateway({ offlineCapacity: 5_000 });
+    const rid = uid('tcp-user');
+    for (let i = 0; i < 1_200; i++) {
+      const fp = `big-${i}`;
+      await f.offline.store(asUserId(rid), { fp, packet: encodePacket(dataPacket({ from: 'x', to: rid, dataContent: 'b'.repeat(7_000), fp, QoS: true })) });
+    }
+    let read = 0;
+    const peek = f.offline.peek.bind(f.offline);
+    f.offline.peek = async (u, limit) => {
+      const out = await peek(u, limit);
+      read += out.length;
+      return out;
+    };
+    const r = await f.login(rid, 'tcp');
+    await quietWindow(500);
+    expect(r.messages).toEqual([]);
+    expect(read).toBeLessThanOrEqual(3_000); // pages of 200 up to 1,000 passed over, never all 1,200 again and again
+    expect(r.closed).toBe(false);
+    expect(await f.offlineCount(rid)).toBe(1_200);
+  });
+});
+
 /**
  * A bridge on a LocalBus whose link the test cuts and restores, like a broker connection: while it
  * is cut, sends fail (UnavailableError) and the node's queue is gone (sends to it are unroutable).

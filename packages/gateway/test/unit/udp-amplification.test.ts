@@ -66,6 +66,28 @@ describe('UDP amplification after login', () => {
     expect(await f.offlineCount(account)).toBe(50); // nothing lost: the queue waits for a real client
   });
 
+  it('an attacker who is also the sender (so knows the fps) and forges the ack gets at most a UDP page (16) per login, not the queue', async () => {
+    const f = await gateway('none');
+    const account = uid('reflector');
+    await queue(f, account, 50); // "friend" stands for the attacker's second account: it chose these fps
+    const victim = await client(f, false);
+    expect((await victim.login(account)).code).toBe(0);
+    const probe = await victim.waitForPacket(PacketType.DATA);
+    victim.ack(probe); // forged with the victim's source address and the fp the attacker chose
+    await quietWindow(800);
+    const data = () => victim.datagrams.filter((d) => d.text.includes('"type":2')).length;
+    expect(data()).toBe(16);
+    for (let i = 0; i < 3; i++) {
+      const before = data();
+      await victim.login(account);
+      await quietWindow(300);
+      expect(data() - before).toBeLessThanOrEqual(16);
+    }
+    const factor = victim.receivedBytes / victim.sentBytes;
+    console.log(`forged ack: ${victim.sentBytes} B (4 logins, 1 ack) → ${victim.receivedBytes} B (×${factor.toFixed(1)})`);
+    expect(factor).toBeLessThan(100);
+  });
+
   it('an address that acks gets the whole queue, in order', async () => {
     const f = await gateway('jwt');
     const account = uid('real');
