@@ -31,8 +31,9 @@ afterEach(async () => {
   for (const c of closers.splice(0)) await c();
 });
 
-function dispatch(opts: Partial<DispatchOptions> = {}): App {
-  const { app } = buildDispatch({
+/** A dispatch on fresh memory backends, `opts` on top. */
+function build(opts: Partial<DispatchOptions> = {}): App {
+  return buildDispatch({
     nodes: new MemoryNodeRegistry(),
     routes: new MemoryRouteStore(),
     offline: new MemoryOfflineStore(),
@@ -40,7 +41,12 @@ function dispatch(opts: Partial<DispatchOptions> = {}): App {
     senseMode: '15S',
     guard: adminGuard(undefined),
     ...opts,
-  });
+  }).app;
+}
+
+/** `build`, closed after the test. */
+function dispatch(opts: Partial<DispatchOptions> = {}): App {
+  const app = build(opts);
   apps.push(app);
   return app;
 }
@@ -249,16 +255,7 @@ describe('user API - IM_AUTH=jwt', () => {
   let app: App;
   beforeAll(async () => {
     await chat(store, 'alice', 'bob', 2);
-    app = buildDispatch({
-      nodes: new MemoryNodeRegistry(),
-      routes: new MemoryRouteStore(),
-      offline: new MemoryOfflineStore(),
-      log,
-      senseMode: '15S',
-      guard: adminGuard(undefined),
-      history: store,
-      userAuth: createUserAuthenticator({ mode: 'jwt', jwtSecret: SECRET, log }),
-    }).app;
+    app = build({ history: store, userAuth: createUserAuthenticator({ mode: 'jwt', jwtSecret: SECRET, log }) });
   });
   afterAll(() => app.close());
 
