@@ -129,8 +129,9 @@ export class LoadDriver {
     if (this.mode.kind !== 'open' || !this.generating) return;
     const rate = this.mode.ratePerSec;
     const now = performance.now();
-    const until = Math.min(now, this.window.to);
-    const due = Math.floor(((until - this.window.start) * rate) / 1000);
+    // Message k is due at start + k / rate: those whose time has come, none at or after the window's end.
+    const last = Math.ceil(((this.window.to - this.window.start) * rate) / 1000);
+    const due = Math.min(Math.floor(((now - this.window.start) * rate) / 1000) + 1, last);
     const n = this.users.length;
     while (this.scheduled < due) {
       const sentAt = this.window.start + (this.scheduled * 1000) / rate;

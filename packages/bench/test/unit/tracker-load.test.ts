@@ -150,6 +150,22 @@ describe('LoadDriver', () => {
   });
 });
 
+describe('LoadDriver open loop schedule', () => {
+  it('open loop - a message goes out once its scheduled time comes, not one interval later', async () => {
+    const users = [new FakeUser(0), new FakeUser(1)];
+    const now = performance.now();
+    const window = { start: now, from: now, to: now + 250 };
+    const d = new LoadDriver(users, { kind: 'open', ratePerSec: 10 }, window);
+    d.start();
+    await new Promise((r) => setTimeout(r, 40));
+    // Message 0 is due at the start (the next at +100 ms): it is out after the first tick.
+    expect(users.flatMap((u) => u.sent).map((s) => s.at)).toEqual([now]);
+    while (d.running) await new Promise((r) => setTimeout(r, 10));
+    // Due at +0, +100, +200 ms; +300 is past the window's end.
+    expect(users.flatMap((u) => u.sent).map((s) => Math.round(s.at - now)).sort((a, b) => a - b)).toEqual([0, 100, 200]);
+  });
+});
+
 describe('busiestNode', () => {
   it('busiestNode - the node with most users; null without users', () => {
     expect(busiestNode(['a', 'b', 'b', 'c', 'b', 'a'])).toEqual({ nodeId: 'b', users: 3 });
