@@ -57,6 +57,7 @@ export function buildDispatch(opts: DispatchOptions) {
       routes: opts.routes,
       nodes: opts.nodes,
       log: opts.log,
+      groups: opts.groups ?? null,
       ...(opts.bridge ? { bridge: opts.bridge } : {}),
     });
     api.register(async (admin) => {

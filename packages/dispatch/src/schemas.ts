@@ -208,14 +208,16 @@ const userHeaders = {
 } as const;
 
 const peer = { type: 'string', minLength: 1, maxLength: 128, description: 'the other user of the conversation; "0" for server pushes' } as const;
+const group = { type: 'string', minLength: 1, maxLength: 64, description: 'a group the user is a member of (instead of peer); 403 not_a_member otherwise' } as const;
 const pageLimit = (what: string) =>
   ({ type: 'string', maxLength: 32, description: `how many ${what}: an integer from 1 to 200, default 50 (400 otherwise)` }) as const;
-const userErrors = { 400: error, 401: error, 404: error, 503: error } as const;
+const userErrors = { 400: error, 401: error, 403: error, 404: error, 503: error } as const;
 
 export const historySchema = {
   summary: 'A page of a conversation of the authenticated user, oldest first',
   description:
-    'The newest `limit` messages with seq < `before` (default: the newest). Page back with `before` = the first seq of the page. ' +
+    'The newest `limit` messages with seq < `before` (default: the newest) of the conversation with `peer`, or of `group` (exactly one of the two; ' +
+    'a group member sees the messages from its join on). Page back with `before` = the first seq of the page. ' +
     'Authenticated as the user (`Authorization: Bearer <token>`, checked as at login). 404 history_off when IM_HISTORY=off.',
   tags: ['history'],
   security,
@@ -224,10 +226,10 @@ export const historySchema = {
     type: 'object',
     properties: {
       peer,
+      group,
       before: { type: 'string', maxLength: 32, description: 'only messages with a smaller seq: a non-negative integer (400 otherwise)' },
       limit: pageLimit('messages'),
     },
-    required: ['peer'],
   },
   response: { 200: { type: 'object', properties: { messages: { type: 'array', items: historyMessage } } }, ...userErrors },
 } as const;
@@ -235,13 +237,15 @@ export const historySchema = {
 const conversation = {
   type: 'object',
   properties: {
-    peer: { type: 'string' },
+    peer: { type: 'string', description: 'the other user (one-to-one conversations)' },
+    group: { type: 'string', description: 'the group id (group conversations, listed even before their first message)' },
+    name: { type: 'string', description: "the group's name" },
     last: { ...historyMessage, type: ['object', 'null'], description: 'the newest message kept (null when every message expired)' },
     unread: { type: 'integer', description: 'messages after readSeq that the user did not send' },
     lastSeq: { type: 'integer', description: 'highest seq of the conversation' },
     readSeq: { type: 'integer', description: "the user's read marker (0: nothing read)" },
   },
-  required: ['peer', 'last', 'unread', 'lastSeq', 'readSeq'],
+  required: ['last', 'unread', 'lastSeq', 'readSeq'],
 } as const;
 
 export const conversationsSchema = {
@@ -254,7 +258,7 @@ export const conversationsSchema = {
 } as const;
 
 export const readSchema = {
-  summary: "Move the authenticated user's read marker in a conversation; the peer gets a read receipt",
+  summary: "Move the authenticated user's read marker in a conversation (`peer` or `group`); a peer gets a read receipt",
   description:
     'The marker only moves forward and never past the conversation\'s last seq; the answer is the marker now. ' +
     'If the peer is online with an SDK that announced the `notices` feature, it gets a NOTICE packet (type 60) {kind:"read", reader, seq}.',
@@ -263,9 +267,23 @@ export const readSchema = {
   headers: userHeaders,
   body: {
     type: 'object',
-    properties: { peer, seq: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } },
-    required: ['peer', 'seq'],
+    properties: { peer, group, seq: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } },
+    required: ['seq'],
     additionalProperties: false,
   },
-  response: { 200: { type: 'object', properties: { peer: { type: 'string' }, readSeq: { type: 'integer' } } }, ...userErrors },
+  response: { 200: { type: 'object', properties: { peer: { type: 'string' }, group: { type: 'string' }, readSeq: { type: 'integer' } } }, ...userErrors },
+} as const;
+
+export const userGroupsSchema = {
+  summary: 'The groups the authenticated user is a member of',
+  tags: ['history'],
+  security,
+  headers: userHeaders,
+  response: {
+    200: {
+      type: 'object',
+      properties: { groups: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' } }, required: ['id', 'name'] } } },
+    },
+    ...userErrors,
+  },
 } as const;

@@ -60,6 +60,17 @@ export function registerGroupRoutes(admin: FastifyInstance, d: GroupRouteDeps): 
     return [...new Set(members)] as UserId[];
   };
   const since = async (gid: string): Promise<number> => (d.history ? d.history.lastSeq(groupConversation(gid)) : 0);
+  /**
+   * New members start reading at their join: their read marker moves to `seq`, so what was said before
+   * they joined is not counted unread (members already in keep theirs).
+   */
+  const markJoined = async (gid: string, members: readonly UserId[], seq: number, before: Map<UserId, number> | null): Promise<void> => {
+    const history = d.history;
+    if (!history || seq === 0) return;
+    const conv = groupConversation(gid);
+    const joined = members.filter((m) => !before?.has(m));
+    for (let i = 0; i < joined.length; i += 100) await Promise.all(joined.slice(i, i + 100).map((m) => history.markRead(m, conv, seq)));
+  };
   const refused = (reply: Reply, gid: string, outcome: Exclude<MembershipOutcome, 'ok'>) =>
     outcome === 'no_such_group'
       ? notFound(reply, `no group ${gid}`)
@@ -70,8 +81,10 @@ export function registerGroupRoutes(admin: FastifyInstance, d: GroupRouteDeps): 
     const members = groups && memberList(reply, req.body.members);
     if (!groups || !members) return reply;
     const { gid } = req.params;
-    const outcome = await groups.put(gid, { name: req.body.name, members }, await since(gid));
+    const [before, seq] = await Promise.all([groups.members(gid), since(gid)]);
+    const outcome = await groups.put(gid, { name: req.body.name, members }, seq);
     if (outcome !== 'ok') return refused(reply, gid, outcome);
+    await markJoined(gid, members, seq, before);
     return { id: gid, name: req.body.name, members: [...members].sort() };
   });
 
@@ -80,8 +93,10 @@ export function registerGroupRoutes(admin: FastifyInstance, d: GroupRouteDeps): 
     const members = groups && memberList(reply, req.body.members);
     if (!groups || !members) return reply;
     const { gid } = req.params;
-    const outcome = await groups.addMembers(gid, members, await since(gid));
+    const [before, seq] = await Promise.all([groups.members(gid), since(gid)]);
+    const outcome = await groups.addMembers(gid, members, seq);
     if (outcome !== 'ok') return refused(reply, gid, outcome);
+    await markJoined(gid, members, seq, before);
     const g = await groups.get(gid);
     return g ? { ...g, members: g.members.sort() } : notFound(reply, `group ${gid} was just deleted`);
   });

@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   conversationRef,
+  groupConversation,
   peerConversation,
+  type GroupStore,
   type Bridge,
   type ConversationId,
   type ConversationSummary,
@@ -26,6 +28,8 @@ export interface HistoryRouteDeps {
   nodes: NodeRegistry;
   /** Where read receipts go out; without it none are sent. */
   bridge?: Bridge;
+  /** Group membership: `group=` conversations, `GET /api/groups`. Absent: those answer 404 `groups_off`. */
+  groups?: GroupStore | null;
   log: Logger;
 }
 
@@ -38,13 +42,37 @@ type Reply = FastifyReply;
 const READ_BODY_LIMIT = 4096;
 
 /**
- * A conversation the request names, as the user sees it. Only `peer` today; groups (a later issue)
- * add `{ group }` here, resolved after a membership check, and a branch in `conversationRow`.
+ * A conversation the request names, as the user sees it: the other user, or a group the user is a
+ * member of (`since`: the seq it joined at; it sees only later messages).
  */
-type Target = { peer: UserId; conv: ConversationId };
+type Target = { peer: UserId; conv: ConversationId } | { group: string; conv: ConversationId; since: number };
 
 function peerTarget(user: UserId, peer: string): Target {
   return { peer: peer as UserId, conv: peerConversation(user, peer as UserId) };
+}
+
+/**
+ * The conversation of `q` (exactly one of peer and group), or null with the answer sent: 400 for
+ * neither or both, 404 groups_off without a group store, 403 not_a_member for a group the user is not
+ * in (an unknown group answers the same, so a non-member learns nothing).
+ */
+async function resolveTarget(groups: GroupStore | null | undefined, reply: Reply, user: UserId, q: { peer?: string; group?: string }): Promise<Target | null> {
+  if ((q.peer === undefined) === (q.group === undefined)) {
+    await reply.code(400).send({ error: 'bad_request', message: 'give either peer or group' });
+    return null;
+  }
+  if (q.peer !== undefined) return peerTarget(user, q.peer);
+  const gid = q.group!;
+  if (!groups) {
+    await reply.code(404).send({ error: 'groups_off', message: 'this cluster has no groups' });
+    return null;
+  }
+  const since = await groups.memberSince(gid, user);
+  if (since === null) {
+    await reply.code(403).send({ error: 'not_a_member', message: `no group ${JSON.stringify(gid)} with you as a member` });
+    return null;
+  }
+  return { group: gid, conv: groupConversation(gid), since };
 }
 
 /** `raw` as an integer in [min, max], `dflt` when absent, or null with a 400 sent. */
@@ -58,12 +86,18 @@ function intParam<D extends number | undefined>(reply: Reply, name: string, raw:
 
 const message = (m: HistoryMessage) => ({ seq: m.seq, fp: m.fp, from: m.from, to: m.to, dataContent: m.dataContent, typeu: m.typeu, sentAt: m.sentAt });
 
-/** One line of `GET /api/conversations`, or null for a conversation this API does not list yet (groups). */
-function conversationRow(user: UserId, s: ConversationSummary) {
+/** One line of `GET /api/conversations`; a group's `last` before the user joined is not shown. */
+function conversationRow(user: UserId, s: ConversationSummary, groups: Map<string, { name: string; since: number }>) {
   const ref = conversationRef(s.id, user);
-  if (!('peer' in ref)) return null;
-  return { peer: ref.peer, last: s.last && message(s.last), unread: s.unread, lastSeq: s.lastSeq, readSeq: s.readSeq };
+  const counts = { unread: s.unread, lastSeq: s.lastSeq, readSeq: s.readSeq };
+  if ('peer' in ref) return { peer: ref.peer, last: s.last && message(s.last), ...counts };
+  const g = groups.get(ref.group);
+  if (!g) return null; // left the group since the list was read
+  return { group: ref.group, name: g.name, last: s.last && s.last.seq > g.since ? message(s.last) : null, ...counts };
 }
+
+/** Most groups listed among a user's conversations. */
+const MAX_LISTED_GROUPS = 200;
 
 /**
  * The user API over conversation history (issue 14, docs/history.md): `GET /api/history`,
@@ -83,16 +117,18 @@ export function registerHistoryRoutes(api: FastifyInstance, d: HistoryRouteDeps)
     return user === null ? null : { store: d.history, user };
   };
 
-  api.get<{ Querystring: { peer: string; before?: string; limit?: string } }>('/api/history', { schema: S.historySchema }, async (req, reply) => {
+  api.get<{ Querystring: { peer?: string; group?: string; before?: string; limit?: string } }>('/api/history', { schema: S.historySchema }, async (req, reply) => {
     const g = await gate(req, reply);
     if (!g) return reply;
     const limit = intParam(reply, 'limit', req.query.limit, 1, MAX_HISTORY_PAGE, DEFAULT_HISTORY_PAGE);
     if (limit === null) return reply;
     const before = intParam(reply, 'before', req.query.before, 0, Number.MAX_SAFE_INTEGER, undefined);
     if (before === null) return reply;
-    const t = peerTarget(g.user, req.query.peer);
+    const t = await resolveTarget(d.groups, reply, g.user, req.query);
+    if (!t) return reply;
     const page = await g.store.before(t.conv, before === undefined ? { limit } : { before, limit });
-    return { messages: page.map(message) };
+    const visible = 'since' in t ? page.filter((m) => m.seq > t.since) : page;
+    return { messages: visible.map(message) };
   });
 
   api.get<{ Querystring: { limit?: string } }>('/api/conversations', { schema: S.conversationsSchema }, async (req, reply) => {
@@ -100,15 +136,41 @@ export function registerHistoryRoutes(api: FastifyInstance, d: HistoryRouteDeps)
     if (!g) return reply;
     const limit = intParam(reply, 'limit', req.query.limit, 1, MAX_HISTORY_PAGE, DEFAULT_HISTORY_PAGE);
     if (limit === null) return reply;
-    const rows = await g.store.conversations(g.user, { limit });
-    return { conversations: rows.map((s) => conversationRow(g.user, s)).filter((r) => r !== null) };
+    const groups = await userGroups(g.user);
+    const also = [...groups.keys()].map(groupConversation);
+    const rows = await g.store.conversations(g.user, { limit, also });
+    return { conversations: rows.map((s) => conversationRow(g.user, s, groups)).filter((r) => r !== null) };
   });
 
-  api.post<{ Body: { peer: string; seq: number } }>('/api/conversations/read', { schema: S.readSchema, bodyLimit: READ_BODY_LIMIT }, async (req, reply) => {
+  api.get('/api/groups', { schema: S.userGroupsSchema }, async (req, reply) => {
+    const user = await authenticateUser(d.auth, req, reply);
+    if (user === null) return reply;
+    if (!d.groups) return reply.code(404).send({ error: 'groups_off', message: 'this cluster has no groups' });
+    const groups = await d.groups.groupsOf(user);
+    return { groups: groups.map((x) => ({ id: x.id, name: x.name })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
+  });
+
+  /** The user's groups (at most MAX_LISTED_GROUPS) with their names and the seq the user joined at. */
+  async function userGroups(user: UserId): Promise<Map<string, { name: string; since: number }>> {
+    const out = new Map<string, { name: string; since: number }>();
+    if (!d.groups) return out;
+    const store = d.groups;
+    const list = (await store.groupsOf(user)).slice(0, MAX_LISTED_GROUPS);
+    const sinces = await Promise.all(list.map((x) => store.memberSince(x.id, user)));
+    list.forEach((x, i) => {
+      const since = sinces[i];
+      if (since !== null && since !== undefined) out.set(x.id, { name: x.name, since });
+    });
+    return out;
+  }
+
+  api.post<{ Body: { peer?: string; group?: string; seq: number } }>('/api/conversations/read', { schema: S.readSchema, bodyLimit: READ_BODY_LIMIT }, async (req, reply) => {
     const g = await gate(req, reply);
     if (!g) return reply;
-    const t = peerTarget(g.user, req.body.peer);
+    const t = await resolveTarget(d.groups, reply, g.user, req.body);
+    if (!t) return reply;
     const readSeq = await g.store.markRead(g.user, t.conv, req.body.seq);
+    if ('group' in t) return { group: t.group, readSeq }; // no receipts in groups: nobody to tell one by one
     if (readSeq > 0 && t.peer !== SERVER_UID && t.peer !== g.user) await sendReceipt(t.peer, g.user, readSeq);
     return { peer: t.peer, readSeq };
   });
