@@ -4,6 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { MessageStore, type ChatMessage, type ClientState, type StoreEvent, type SwitchboardClient } from '@switchboard/client';
 import { createNodeClient } from '@switchboard/client/node';
 import { ConfigError } from '@switchboard/core';
+import { parseHistoryCount, readNoticeLine, ReadMarker, showHistory, showSession, stampOf, MAX_HISTORY_LINES } from './chat-history.js';
 
 /** Dispatch the chat client asks when `--dispatch` is not given (`pnpm start` listens there). */
 export const DEFAULT_CHAT_DISPATCH_URL = 'http://127.0.0.1:8080';
@@ -11,7 +12,10 @@ export const DEFAULT_CHAT_DISPATCH_URL = 'http://127.0.0.1:8080';
 export const CHAT_USAGE = `Usage: switchboard chat --uid ID [--to PEER] [--dispatch URL] [--token T] [--transport ws|tcp]
 
 An interactive chat on the Switchboard client SDK: asks dispatch for a gateway, logs in, and
-reconnects by itself. Type a line to send it to the current peer.
+reconnects by itself. Type a line to send it to the current peer. Received messages show when they were
+sent; messages the connection lost are fetched from the server's history, so each
+conversation shows every message once, in order. Messages from the current peer
+are marked read on the server (its SDK shows "read").
 
 Options:
   --uid ID          user to log in as (required)
@@ -23,7 +27,10 @@ Options:
 Commands while chatting:
   /to PEER          talk to PEER from now on
   @PEER text        send one message to PEER
-  /history          this conversation so far
+  /history [n]      the last n messages with the current peer from the server's
+                    history (default 20, at most ${MAX_HISTORY_LINES}), with their send time and seq;
+                    this session's messages when the server keeps no history
+  /session          this session's messages with the current peer and their state
   /status           connection state and pending messages
   /quit             leave (Ctrl+D too; piped input leaves once every message is acked or lost)
 
@@ -63,7 +70,9 @@ interface ChatContext {
   out: Writable;
   /** Current peer; `/to` changes it. */
   peer: string | null;
-  print(line: string): void;
+  reads: ReadMarker;
+  /** Print a line stamped with `at` (ms; default now). */
+  print(line: string, at?: number): void;
   refreshPrompt(): void;
   finish(code: number): void;
 }
@@ -112,17 +121,22 @@ function onChatLine(raw: string, c: ChatContext): void {
     c.print(`* ${STATE_TEXT[c.client.state]}${c.client.node ? ` on ${c.client.node}` : ''}; ${c.client.pendingCount} message(s) waiting for an ack`);
     return;
   }
-  if (line === '/history') {
+  const history = /^\/history(?:\s+(\S+))?\s*$/.exec(line);
+  if (history || line === '/session') {
     if (!c.peer) return c.print('* no peer yet: /to PEER');
-    const msgs = c.store.conversation(c.peer);
-    if (msgs.length === 0) c.print(`* nothing with ${c.peer} yet`);
-    for (const m of msgs) c.print(describeMessage(m));
+    const view = { client: c.client, store: c.store, print: c.print, describeLocal: describeMessage };
+    if (!history) return showSession(view, c.peer);
+    const n = parseHistoryCount(history[1]);
+    if (n === null) return c.print(`* /history [n]: n is a number from 1 to ${MAX_HISTORY_LINES}`);
+    void showHistory(view, c.peer, n);
     return;
   }
   const to = /^\/to\s+(\S+)\s*$/.exec(line);
   if (to) {
     c.peer = to[1]!;
     c.store.markRead(c.peer);
+    const seen = c.client.lastSeq(c.peer);
+    if (seen !== undefined) c.reads.seen(c.peer, seen);
     c.print(`* talking to ${c.peer}`);
     return;
   }
@@ -156,13 +170,14 @@ export async function runChat(opts: ChatOptions): Promise<number> {
     store,
     out,
     peer: opts.peer ?? null,
+    reads: new ReadMarker(client, (line) => c.print(line)),
     refreshPrompt: () => {
       if (!tty || finished) return;
       rl.setPrompt(`${lamp(client.state, color)} ${opts.uid}${c.peer ? ` → ${c.peer}` : ''}> `);
       rl.prompt(true);
     },
-    print: (line) => {
-      const stamp = new Date().toTimeString().slice(0, 8);
+    print: (line, at) => {
+      const stamp = stampOf(at ?? Date.now());
       if (tty) {
         readline.clearLine(out, 0);
         readline.cursorTo(out, 0);
@@ -192,9 +207,16 @@ export async function runChat(opts: ChatOptions): Promise<number> {
     print(color('31', `* kicked by the server (code ${e.code}${e.reason ? `: ${e.reason}` : ''}); not reconnecting`));
     finish(3);
   });
+  const readReported = new Map<string, number>();
+  client.on('read', (e) => {
+    const line = readNoticeLine(store, readReported, e.peer, e.seq);
+    if (line !== null) print(color('32', line));
+  });
   store.subscribe((e) => {
     const line = storeEventLine(e, color);
-    if (line !== null) print(line);
+    const incoming = e.type === 'added' && e.message.direction === 'in' ? e.message : null;
+    if (line !== null) print(line, incoming?.time);
+    if (incoming && incoming.peer === c.peer && incoming.seq !== null) c.reads.seen(incoming.peer, incoming.seq);
   });
 
   let inputEnded = false;
