@@ -1,31 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientEvent, SwitchboardClient } from '@switchboard/client';
-import { createNodeClient, type NodeClientOptions } from '@switchboard/client/node';
+import type { NodeClientOptions } from '@switchboard/client/node';
 import { waitFor } from '@switchboard/core';
 import { TestCluster } from '../cluster/harness.js';
+import { ofType, Users } from './users.js';
 
 // The SDK on a real cluster (dispatch + 2 gateways on Redis and RabbitMQ): the gateway a client is
 // on is SIGKILLed mid-traffic; the client must come back through dispatch on the other node and
 // settle every message it had in flight: acked, or reported lost — never silently dropped.
 
 let cluster: TestCluster;
-const clients: SwitchboardClient[] = [];
+const users = new Users(() => ({ reconnect: { initialDelayMs: 200, maxDelayMs: 1_000 } }));
 
 function user(uid: string, transport: 'ws' | 'tcp', target: Partial<NodeClientOptions> = { dispatchUrl: cluster.dispatchUrl }) {
-  const c = createNodeClient({ uid, transport, reconnect: { initialDelayMs: 200, maxDelayMs: 1_000 }, ...target });
-  clients.push(c);
-  const events: ClientEvent[] = [];
-  c.onAny((e) => events.push(e));
-  return { c, events };
+  return users.add(uid, { transport, ...target });
 }
-const ofType = <K extends ClientEvent['type']>(events: ClientEvent[], type: K) =>
-  events.filter((e): e is Extract<ClientEvent, { type: K }> => e.type === type);
 
 beforeAll(async () => {
   cluster = await TestCluster.start('client-sdk', { gateways: 2 });
 });
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
+  await users.closeAll();
   await cluster?.stop();
 });
 

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientEvent, SendResult, SwitchboardClient } from '@switchboard/client';
-import { createNodeClient, wsTransport, type NodeClientOptions } from '@switchboard/client/node';
+import type { SendResult } from '@switchboard/client';
+import { wsTransport } from '@switchboard/client/node';
 import { waitFor } from '@switchboard/core';
 import { TestCluster } from '../cluster/harness.js';
 import { LossyTransport, recordingFetch } from './lossy-transport.js';
+import { ofType, Users } from './users.js';
 
 // The SDK's ordering by history seq on a real cluster (dispatch + 2 gateways, Redis history): the
 // receiver's link loses a few messages and then its gateway is SIGKILLed in the middle of a stream;
@@ -11,24 +12,15 @@ import { LossyTransport, recordingFetch } from './lossy-transport.js';
 // reconnect all at once, the receiver's app sees every message exactly once, in seq order.
 
 let cluster: TestCluster;
-const clients: SwitchboardClient[] = [];
-
-function user(uid: string, target: Partial<NodeClientOptions>) {
-  const c = createNodeClient({ uid, transport: 'ws', reconnect: { initialDelayMs: 200, maxDelayMs: 1_000 }, ...target });
-  clients.push(c);
-  const events: ClientEvent[] = [];
-  c.onAny((e) => events.push(e));
-  return { c, events };
-}
-const ofType = <K extends ClientEvent['type']>(events: ClientEvent[], type: K) =>
-  events.filter((e): e is Extract<ClientEvent, { type: K }> => e.type === type);
+const users = new Users(() => ({ transport: 'ws', reconnect: { initialDelayMs: 200, maxDelayMs: 1_000 } }));
+const user = users.add.bind(users);
 
 beforeAll(async () => {
   // Messages for the dead node's users are stored offline (and acked) within about a second.
   cluster = await TestCluster.start('client-history', { gateways: 2, env: { IM_CUSTODY_RESEND_MS: '300', IM_CUSTODY_GIVE_UP_MS: '900' } });
 });
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
+  await users.closeAll();
   await cluster?.stop();
 });
 

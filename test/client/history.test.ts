@@ -1,31 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientEvent, SwitchboardClient } from '@switchboard/client';
-import { createNodeClient, wsTransport, type NodeClientOptions } from '@switchboard/client/node';
+import type { ClientEvent } from '@switchboard/client';
+import { wsTransport, type NodeClientOptions } from '@switchboard/client/node';
 import { waitFor } from '@switchboard/core';
 import { LossyTransport, recordingFetch } from './lossy-transport.js';
 import { Standalone } from './standalone.js';
+import { ofType, Users } from './users.js';
 
 // The SDK's history side against the real standalone server (history on, in memory): seq and
 // sentAt, the user API round trip with a read notice, and holes filled from history, in a session
 // and after a reconnect. Lost packets are simulated by a transport that drops them before the SDK.
 
 let server: Standalone;
-const clients: SwitchboardClient[] = [];
+const users = new Users(() => ({ dispatchUrl: server.dispatchUrl, reconnect: { initialDelayMs: 100, maxDelayMs: 500 } }));
 
 function user(uid: string, opts: Partial<NodeClientOptions> = {}) {
   const rec = recordingFetch();
-  const c = createNodeClient({ uid, dispatchUrl: server.dispatchUrl, fetch: rec.fetch, reconnect: { initialDelayMs: 100, maxDelayMs: 500 }, ...opts });
-  clients.push(c);
-  const events: ClientEvent[] = [];
-  c.onAny((e) => events.push(e));
-  return { c, events, requests: rec.requests };
+  return { ...users.add(uid, { fetch: rec.fetch, ...opts }), requests: rec.requests };
 }
 function lossyUser(uid: string) {
   const lossy = new LossyTransport(wsTransport());
   return { ...user(uid, { transport: lossy }), lossy };
 }
-const ofType = <K extends ClientEvent['type']>(events: ClientEvent[], type: K) =>
-  events.filter((e): e is Extract<ClientEvent, { type: K }> => e.type === type);
 const received = (events: ClientEvent[]) => ofType(events, 'message').map((e) => [e.message.seq, e.message.content] as const);
 
 beforeAll(async () => {
@@ -33,7 +28,7 @@ beforeAll(async () => {
   server = await Standalone.start({ IM_CUSTODY_RESEND_MS: '200', IM_CUSTODY_GIVE_UP_MS: '600' });
 });
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
+  await users.closeAll();
   await server?.stop();
 });
 

@@ -1,33 +1,25 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientEvent, SwitchboardClient } from '@switchboard/client';
-import { createNodeClient, type NodeClientOptions } from '@switchboard/client/node';
+import type { ClientEvent } from '@switchboard/client';
+import type { NodeClientOptions } from '@switchboard/client/node';
 import { waitFor } from '@switchboard/core';
 import { startNode } from '@switchboard/testkit';
 import { runChat } from '../../packages/cli/src/chat.js';
 import { Standalone } from './standalone.js';
+import { ofType, Users } from './users.js';
 
 // The SDK against the real gateway: `switchboard standalone` in its own process (sense mode 3S).
 
 let server: Standalone;
-const clients: SwitchboardClient[] = [];
-
-function user(uid: string, opts: Partial<NodeClientOptions> = {}): { c: SwitchboardClient; events: ClientEvent[] } {
-  const c = createNodeClient({ uid, dispatchUrl: server.dispatchUrl, sendReceipts: true, reconnect: { initialDelayMs: 100, maxDelayMs: 1_000 }, ...opts });
-  clients.push(c);
-  const events: ClientEvent[] = [];
-  c.onAny((e) => events.push(e));
-  return { c, events };
-}
-const ofType = <K extends ClientEvent['type']>(events: ClientEvent[], type: K) =>
-  events.filter((e): e is Extract<ClientEvent, { type: K }> => e.type === type);
+const users = new Users(() => ({ dispatchUrl: server.dispatchUrl, sendReceipts: true, reconnect: { initialDelayMs: 100, maxDelayMs: 1_000 } }));
+const user = (uid: string, opts: Partial<NodeClientOptions> = {}) => users.add(uid, opts);
 const contents = (events: ClientEvent[]) => ofType(events, 'message').map((e) => e.message.content);
 
 beforeAll(async () => {
   server = await Standalone.start();
 });
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
+  await users.closeAll();
   await server?.stop();
 });
 
@@ -161,6 +153,34 @@ describe('switchboard chat (terminal client)', () => {
     await other.c.connect();
     await expect(k.exit).resolves.toBe(3);
     expect(k.lines.some((l) => /kicked by the server \(code 1\); not reconnecting/.test(l))).toBe(true);
+  });
+
+  it('history - /history [n] reads the server\'s history with send times and seqs, /session this session\'s view; read markers both ways', async () => {
+    const bob = user('clh-bob');
+    await bob.c.connect();
+    await bob.c.send('clh-alice', 'earlier 1'); // stored offline: alice is not online yet
+    await bob.c.send('clh-alice', 'earlier 2');
+    const t = chat('clh-alice', 'clh-bob');
+    await t.waitLine(/← clh-bob: earlier 2/);
+    t.input.write('hello bob\n');
+    await t.waitLine(/#[0-9a-f]{8} sent/);
+    t.input.write('/history 3\n');
+    await t.waitLine(/\* the last 3 message\(s\) with clh-bob from the server's history:/);
+    const last = await t.waitLine(/^\[[0-9:]{8}\] seq \d+ → clh-bob: hello bob$/);
+    const shown = t.lines.slice(t.lines.indexOf(last) - 2, t.lines.indexOf(last) + 1);
+    expect(shown.map((l) => l.replace(/^\[[0-9:]{8}\] seq \d+ /, ''))).toEqual(['← clh-bob: earlier 1', '← clh-bob: earlier 2', '→ clh-bob: hello bob']);
+    t.input.write('/history 0\n');
+    await t.waitLine(/\/history \[n\]: n is a number from 1 to 200/);
+    t.input.write('/session\n');
+    await t.waitLine(/→ clh-bob: hello bob {2}\(#[0-9a-f]{8} (sent|delivered)\)/);
+    // The chat showed bob's messages, so it marked them read: bob's SDK gets the notice.
+    await waitFor(() => ofType(bob.events, 'read').some((e) => e.peer === 'clh-alice'), { what: 'the read notice at bob' });
+    // Bob reads alice's message: her chat says so.
+    const [conv] = await bob.c.conversations();
+    await bob.c.markRead('clh-alice', conv!.lastSeq);
+    await t.waitLine(/✓✓ clh-bob read your message up to seq \d+/);
+    t.input.write('/quit\n');
+    await expect(t.exit).resolves.toBe(0);
   });
 
   it('cli - `switchboard chat --help` prints the usage; a missing --uid exits 2 naming it', async () => {
