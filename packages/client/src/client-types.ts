@@ -67,7 +67,10 @@ export type ClientEvent =
   | { type: 'acked'; fp: string; to: string; seq: number | null }
   | { type: 'lost'; fp: string; to: string; content: string; typeu: number; reason: LossReason; error: MessageLostError }
   | { type: 'receipt'; fp: string; from: string }
-  /** `peer` read the conversation with this user up to `seq` (a notice; `group` set for a group's conversation). */
+  /**
+   * `peer` read the conversation with this user up to `seq` (a notice; `group` set for a group's
+   * conversation). Only when it moves: repeated and older notices are dropped.
+   */
   | { type: 'read'; peer: string; seq: number; group?: string }
   /**
    * Messages `firstSeq`..`lastSeq` with `peer` will not arrive as `message` events: no longer kept in

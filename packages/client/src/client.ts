@@ -473,7 +473,7 @@ export class SwitchboardClient {
         return;
       case ExtensionPacketType.NOTICE: {
         const read = readNoticeOf(p);
-        if (read) this.events.emit({ type: 'read', ...read });
+        if (read && this.sync.readAdvanced(read.peer, read.seq, read.group)) this.events.emit({ type: 'read', ...read });
         return;
       }
       default:

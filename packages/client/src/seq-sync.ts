@@ -2,7 +2,7 @@ import { createPacket, PacketType, type Packet } from '@switchboard/protocol';
 import type { ClientEvent, GapOptions } from './client-types.js';
 import { ClientError, ClientErrorCode } from './errors.js';
 import { MAX_HISTORY_LIMIT, type HistoryApi, type StoredMessage } from './history-api.js';
-import { DEFAULT_GAP_MAX_CONVERSATIONS, Sequencer, type SeqEntry } from './sequencer.js';
+import { DEFAULT_GAP_MAX_CONVERSATIONS, DEFAULT_GAP_MAX_PEERS, Sequencer, type SeqEntry } from './sequencer.js';
 
 export interface SeqSyncDeps {
   uid: string;
@@ -24,6 +24,9 @@ export class SeqSync {
   private readonly seq: Sequencer<Packet>;
   /** Conversations asked for per catch-up: the newest ones, where what happened while away is. */
   private readonly listLimit: number;
+  /** Highest seq each peer was said to have read (notices repeat: every marker call sends one). */
+  private readonly readBy = new Map<string, number>();
+  private readonly maxPeers: number;
   private stopped = false;
 
   constructor(
@@ -31,6 +34,7 @@ export class SeqSync {
     opts: GapOptions = {},
   ) {
     this.listLimit = Math.min(MAX_HISTORY_LIMIT, Math.max(1, opts.maxConversations ?? DEFAULT_GAP_MAX_CONVERSATIONS));
+    this.maxPeers = Math.max(1, opts.maxPeers ?? DEFAULT_GAP_MAX_PEERS);
     this.seq = new Sequencer<Packet>(
       {
         fetch: (peer, before, limit) => this.fetch(peer, before, limit),
@@ -67,6 +71,16 @@ export class SeqSync {
   sentAcked(to: string, seq: number): void {
     // Only conversations already known: a group's acks (to "g:…") never start one.
     if (!this.stopped && this.seq.lastSeq(to) !== undefined) this.seq.receive(to, seq, null);
+  }
+
+  /** A read notice: true when it moves what `peer` (in `group`, if any) read, false for a repeat or an older one. */
+  readAdvanced(peer: string, seq: number, group?: string): boolean {
+    const key = group === undefined ? peer : `${group}\n${peer}`;
+    if (seq <= (this.readBy.get(key) ?? 0)) return false;
+    this.readBy.delete(key);
+    this.readBy.set(key, seq);
+    if (this.readBy.size > this.maxPeers) this.readBy.delete(this.readBy.keys().next().value!);
+    return true;
   }
 
   /** After a (re)login: catch the known conversations up to their `lastSeq`. Failures are `error` events. */
