@@ -10,7 +10,10 @@ export interface LoadUser {
   readonly inflight: number;
   /** Gateway node the user was dispatched to ('' or absent when unknown, e.g. echo users). */
   readonly node?: string;
-  /** Originate one message to user `receiver`; `sentAt` is the performance.now() time latency counts from. */
+  /**
+   * Originate one message to `receiver` (a user index; in group mode the sender's group index);
+   * `sentAt` is the performance.now() time latency counts from.
+   */
   sendNew(receiver: number, sentAt: number, measured: boolean): void;
 }
 
@@ -60,7 +63,8 @@ export function pickPeer(
  * sending the next as one is answered) or open loop (`ratePerSec` messages per second over all users
  * from random online senders, on a fixed schedule whatever the answers do; the latency of a message
  * counts from its scheduled time, so a stalled generator does not hide queueing).
- * No new message after `window.to`.
+ * No new message after `window.to`. Each message goes to a peer chosen by `pairing`, or to whatever
+ * `pairing` answers when it is a function (group mode: the sender's group).
  */
 export class LoadDriver {
   private generating = false;
@@ -75,10 +79,11 @@ export class LoadDriver {
     private readonly users: readonly LoadUser[],
     private readonly mode: LoadMode,
     private readonly window: Window,
-    private readonly pairing: Pairing = 'random',
+    private readonly pairing: Pairing | ((sender: LoadUser) => number) = 'random',
   ) {}
 
   private peerOf(u: LoadUser): number {
+    if (typeof this.pairing === 'function') return this.pairing(u);
     const { peer, matched } = pickPeer(u.index, this.users, this.pairing);
     if (!matched) this.pairingMisses++;
     return peer;

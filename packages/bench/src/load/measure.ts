@@ -1,4 +1,5 @@
 /** What both load phases measure alike: CPU in cores, the per-second timeline. */
+import type { IntervalHistogram } from 'node:perf_hooks';
 import { readCpuSeconds } from '../shared/proc.js';
 import type { Sut } from '../shared/sut.js';
 import type { BenchOptions } from './args.js';
@@ -62,6 +63,12 @@ export function timeline(
     ...(others.has(t) ? { otherCores: others.get(t)! } : {}),
     ...(byT.has(t) ? { nodes: byT.get(t)! } : {}),
   }));
+}
+
+/** p50, p99 and max of an event-loop delay histogram, in ms (NaN when it recorded nothing). */
+export function loopDelaySummary(h: IntervalHistogram): { p50: number; p99: number; max: number } {
+  const ms = (ns: number) => (h.count ? ns / 1e6 : NaN);
+  return { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) };
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;

@@ -62,6 +62,15 @@ export interface SwitchboardResult {
   loadGeneratorLoopDelayMs: { p50: number; p99: number; max: number };
 }
 
+/** What the load and the group mode report alike (`commonResult`). */
+export type PhaseCommon = Pick<
+  SwitchboardResult,
+  | 'users' | 'windowS' | 'offeredPerSec' | 'sent' | 'sentInWindow' | 'resends' | 'resendsAfterReconnect' | 'acked' | 'lateAcks'
+  | 'unacked' | 'senderGaveUp' | 'wireDuplicates' | 'appDuplicates' | 'duplicateAcks' | 'unknownAcks' | 'misrouted' | 'foreign'
+  | 'badPackets' | 'notSentOffline' | 'crossNodeShare' | 'latencyMs' | 'errors' | 'kicks' | 'disconnects' | 'reconnects'
+  | 'timeline' | 'cpu' | 'loadGeneratorLoopDelayMs'
+>;
+
 /** Result of the echo baseline. */
 export interface EchoResult {
   users: number;
@@ -117,22 +126,22 @@ export interface BenchReport {
   checks: Array<{ name: string; ok: boolean; detail: string }>;
 }
 
-/** JSON text of a report: NaN and ±Infinity become null. */
-export function reportJson(r: BenchReport): string {
+/** JSON text of a report (of any mode): NaN and ±Infinity become null. */
+export function reportJson(r: object): string {
   return JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n';
 }
 
-const fmt = (n: number, digits = 0): string =>
+export const fmt = (n: number, digits = 0): string =>
   Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
-const ms = (n: number): string => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0)) : '-');
-const pct = (x: number): string => (Number.isFinite(x) ? (x * 100).toFixed(1) + ' %' : '-');
+export const ms = (n: number): string => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0)) : '-');
+export const pct = (x: number): string => (Number.isFinite(x) ? (x * 100).toFixed(1) + ' %' : '-');
 
-function table(rows: Array<[string, string]>): string {
+export function table(rows: Array<[string, string]>): string {
   const w = Math.max(...rows.map((r) => r[0].length));
   return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n');
 }
 
-function latencyRow(l: LatencySummary): string {
+export function latencyRow(l: LatencySummary): string {
   return `p50 ${ms(l.p50)}  p90 ${ms(l.p90)}  p99 ${ms(l.p99)}  max ${ms(l.max)} ms  (n=${fmt(l.count)})`;
 }
 
@@ -164,12 +173,7 @@ export function formatReport(r: BenchReport): string {
       ['kicks', Object.entries(s.kicks).map(([c, n]) => `${c}×${n}`).join(', ') || 'none'],
       ['other', `misrouted ${s.misrouted}, foreign ${s.foreign}, unknown acks ${s.unknownAcks}, bad packets ${s.badPackets}` + (s.notSentOffline ? `, not sent (offline) ${s.notSentOffline}` : '')],
       ['drain', `${fmt(s.drain.waitedMs)} ms; collected ${s.drain.collectedMessages} from ${s.drain.collectedUsers} users' offline queues in ${fmt(s.drain.collectMs)} ms`],
-      [
-        'cpu (cores)',
-        `load generator ${s.cpu.loadGenerator.toFixed(2)}` +
-          Object.entries(s.cpu.sut).map(([k, v]) => `, ${k} ${v === null ? '-' : v.toFixed(2)}`).join('') +
-          ` (kernel interrupts ${s.cpu.interrupts.toFixed(2)}); other processes ${s.cpu.others.toFixed(2)}; generator loop delay p99 ${ms(s.loadGeneratorLoopDelayMs.p99)} ms`,
-      ],
+      cpuRow(s.cpu, s.loadGeneratorLoopDelayMs.p99),
     ]),
   );
   if (r.echo) {
@@ -188,25 +192,51 @@ export function formatReport(r: BenchReport): string {
       ]),
     );
   }
-  if (r.options.timeline) {
-    out.push('', 'timeline (per second; t=0 is the start of the load, warmup included)');
-    out.push('     t      sent     acked  delivered   ack p50   ack p99   ack max  others  gateways (connections, loop lag ms)');
-    for (const e of s.timeline) {
-      const nodes = e.nodes
-        ? Object.entries(e.nodes)
-            .map(([id, n]) => `${id}${n.state === 'active' ? '' : `(${n.state})`} ${n.connections}c ${n.loopLagMs ?? '-'}`)
-            .join(', ')
-        : '';
-      out.push(
-        `  ${String(e.t).padStart(4)}  ${fmt(e.sent).padStart(8)}  ${fmt(e.acked).padStart(8)}  ${fmt(e.delivered).padStart(9)}  ` +
-          `${ms(e.ackP50Ms).padStart(8)}  ${ms(e.ackP99Ms).padStart(8)}  ${ms(e.ackMaxMs).padStart(8)}  ${(e.otherCores === undefined ? '-' : e.otherCores.toFixed(2)).padStart(6)}  ${nodes}`,
-      );
-    }
-  }
+  if (r.options.timeline) out.push('', ...timelineLines(s.timeline));
   if (r.chaos.length) {
     out.push('', 'chaos', table(r.chaos.map((c) => [`t=${c.atS}s ${c.action}`, `${c.ok ? 'ok' : 'FAILED'} ${c.nodeId ?? ''} ${c.detail}`])));
   }
-  const noisy = r.processes.filter((p) => p.warnLines + p.errorLines > 0);
+  out.push(...closingLines(r.processes, Math.max(s.cpu.others, r.echo?.cpu.others ?? 0), r.target.kind, r.checks));
+  return out.join('\n') + '\n';
+}
+
+/** The CPU row of a phase: the generator, each process of the system under test, interrupts, others, the generator's loop delay. */
+export function cpuRow(cpu: SwitchboardResult['cpu'], loopDelayP99: number): [string, string] {
+  return [
+    'cpu (cores)',
+    `load generator ${cpu.loadGenerator.toFixed(2)}` +
+      Object.entries(cpu.sut).map(([k, v]) => `, ${k} ${v === null ? '-' : v.toFixed(2)}`).join('') +
+      ` (kernel interrupts ${cpu.interrupts.toFixed(2)}); other processes ${cpu.others.toFixed(2)}; generator loop delay p99 ${ms(loopDelayP99)} ms`,
+  ];
+}
+
+/** The per-second timeline as printed lines (`--timeline`). */
+export function timelineLines(timeline: readonly TimelineEntry[]): string[] {
+  const out = [
+    'timeline (per second; t=0 is the start of the load, warmup included)',
+    '     t      sent     acked  delivered   ack p50   ack p99   ack max  others  gateways (connections, loop lag ms)',
+  ];
+  for (const e of timeline) {
+    const nodes = e.nodes
+      ? Object.entries(e.nodes)
+          .map(([id, n]) => `${id}${n.state === 'active' ? '' : `(${n.state})`} ${n.connections}c ${n.loopLagMs ?? '-'}`)
+          .join(', ')
+      : '';
+    out.push(
+      `  ${String(e.t).padStart(4)}  ${fmt(e.sent).padStart(8)}  ${fmt(e.acked).padStart(8)}  ${fmt(e.delivered).padStart(9)}  ` +
+        `${ms(e.ackP50Ms).padStart(8)}  ${ms(e.ackP99Ms).padStart(8)}  ${ms(e.ackMaxMs).padStart(8)}  ${(e.otherCores === undefined ? '-' : e.otherCores.toFixed(2)).padStart(6)}  ${nodes}`,
+    );
+  }
+  return out;
+}
+
+/**
+ * The end of a printed report: what the spawned processes logged after ready, a note when other
+ * processes used more than 0.2 cores (`noise`) in a measured window, and the checks.
+ */
+export function closingLines(processes: readonly ProcessReport[], noise: number, targetKind: string, checks: BenchReport['checks']): string[] {
+  const out: string[] = [];
+  const noisy = processes.filter((p) => p.warnLines + p.errorLines > 0);
   if (noisy.length) {
     out.push('', 'system under test logged (after ready)');
     for (const p of noisy) {
@@ -214,9 +244,8 @@ export function formatReport(r: BenchReport): string {
       for (const m of p.problems.slice(0, 8)) out.push(`    [${m.level >= 50 ? 'error' : 'warn'}] ×${m.count} ${m.msg.slice(0, 160)}`);
     }
   }
-  const noise = Math.max(s.cpu.others, r.echo?.cpu.others ?? 0);
   if (noise > 0.2) {
-    const backends = r.target.kind === 'spawn-cluster' || r.target.kind === 'dispatch';
+    const backends = targetKind === 'spawn-cluster' || targetKind === 'dispatch';
     out.push(
       '',
       backends
@@ -224,6 +253,6 @@ export function formatReport(r: BenchReport): string {
         : `note: other processes used up to ${noise.toFixed(2)} cores during a measured window: the numbers are noisy`,
     );
   }
-  out.push('', table(r.checks.map((c) => [c.ok ? 'ok' : 'FAIL', `${c.name}: ${c.detail}`])));
-  return out.join('\n') + '\n';
+  out.push('', table(checks.map((c) => [c.ok ? 'ok' : 'FAIL', `${c.name}: ${c.detail}`])));
+  return out;
 }

@@ -22,22 +22,9 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<BenchRepo
   let sut: Sut | null = null;
   const stopSignals = installSignalStop(io);
   try {
-    let dispatchUrl: string | null = null;
-    if (opts.target.kind === 'spawn-standalone' || opts.target.kind === 'spawn-cluster') {
-      io.log(`starting ${opts.target.kind === 'spawn-standalone' ? 'switchboard standalone' : `a cluster of dispatch + ${opts.target.gateways} gateways`}…`);
-      sut = await Sut.start({
-        kind: opts.target.kind === 'spawn-standalone' ? 'standalone' : 'cluster',
-        gateways: opts.target.kind === 'spawn-cluster' ? opts.target.gateways : 1,
-        senseMode: opts.senseMode,
-        env: opts.sutEnv,
-        nodeArgs: opts.sutNodeArgs,
-      });
-      processes.push(...sut.processes);
-      dispatchUrl = sut.dispatchUrl;
-      io.log(`system under test ready: dispatch ${dispatchUrl}, pids ${sut.processes.map((p) => `${p.name}=${p.pid}`).join(' ')}`);
-    } else if (opts.target.kind === 'dispatch') {
-      dispatchUrl = opts.target.url;
-    }
+    sut = await startSut(opts, io);
+    if (sut) processes.push(...sut.processes);
+    const dispatchUrl = sut ? sut.dispatchUrl : opts.target.kind === 'dispatch' ? opts.target.url : null;
     const pids = opts.chaos.clusterPidsFile ? readClusterPids(opts.chaos.clusterPidsFile) : null;
 
     const sb = await runSwitchboardPhase(opts, { dispatchUrl, sut, pids, chaos, io, aborted: () => stopSignals.aborted });
@@ -50,18 +37,11 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<BenchRepo
       echo = await runEchoPhase(opts, io, processes, () => stopSignals.aborted);
     }
     const ratio = echo && echo.roundTripsPerSec > 0 ? sb.throughputPerSec / echo.roundTripsPerSec : null;
-    const cpu0 = cpus()[0];
     return {
       version: 1,
       startedAt,
       finishedAt: new Date().toISOString(),
-      machine: {
-        node: process.version,
-        platform: `${process.platform}-${process.arch}`,
-        cpus: cpus().length,
-        cpuModel: cpu0?.model ?? '?',
-        loadAvgAtStart,
-      },
+      machine: machineInfo(loadAvgAtStart),
       options: opts,
       target: {
         kind: opts.target.kind,
@@ -79,6 +59,32 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<BenchRepo
     stopSignals.dispose();
     if (sut) await sut.stop();
   }
+}
+
+/** Start the system under test when `--spawn-standalone` / `--spawn-cluster` asks for it (else null). */
+export async function startSut(opts: BenchOptions, io: RunIo): Promise<Sut | null> {
+  if (opts.target.kind !== 'spawn-standalone' && opts.target.kind !== 'spawn-cluster') return null;
+  io.log(`starting ${opts.target.kind === 'spawn-standalone' ? 'switchboard standalone' : `a cluster of dispatch + ${opts.target.gateways} gateways`}…`);
+  const sut = await Sut.start({
+    kind: opts.target.kind === 'spawn-standalone' ? 'standalone' : 'cluster',
+    gateways: opts.target.kind === 'spawn-cluster' ? opts.target.gateways : 1,
+    senseMode: opts.senseMode,
+    env: opts.sutEnv,
+    nodeArgs: opts.sutNodeArgs,
+  });
+  io.log(`system under test ready: dispatch ${sut.dispatchUrl}, pids ${sut.processes.map((p) => `${p.name}=${p.pid}`).join(' ')}`);
+  return sut;
+}
+
+/** The machine a report was taken on; `loadAvgAtStart` is the 1-minute load average when the run began. */
+export function machineInfo(loadAvgAtStart: number): BenchReport['machine'] {
+  return {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? '?',
+    loadAvgAtStart,
+  };
 }
 
 function checks(sb: SwitchboardResult, aborted: boolean): BenchReport['checks'] {

@@ -90,7 +90,7 @@ export class SimUser {
     readonly index: number,
     uid: string,
     readonly transport: 'ws' | 'tcp',
-    private readonly ctx: UserContext,
+    protected readonly ctx: UserContext,
   ) {
     this.uid = uid;
   }
@@ -304,9 +304,17 @@ export class SimUser {
       flags |= MsgFlag.CROSS_NODE;
       ctx.stats.crossNode++;
     }
-    const seq = ctx.tracker.add(this.index, receiver, sentAt, flags);
+    this.post(ctx.tracker.add(this.index, receiver, sentAt, flags), to.uid, sentAt, measured);
+  }
+
+  /**
+   * Send message `seq` of the tracker (registered by the caller) as a QoS data packet to address `to`
+   * and hold it for resends until its ack comes.
+   */
+  protected post(seq: number, to: string, sentAt: number, measured: boolean): void {
+    const ctx = this.ctx;
     const wire = encodePacket(
-      dataPacket({ from: this.uid, to: to.uid, dataContent: makeContent(sentAt, seq, ctx.sizeBytes), fp: ctx.tracker.fp(seq), QoS: true }),
+      dataPacket({ from: this.uid, to, dataContent: makeContent(sentAt, seq, ctx.sizeBytes), fp: ctx.tracker.fp(seq), QoS: true }),
     );
     this.pending.set(seq, { wire, graceFrom: performance.now(), retries: 0 });
     ctx.stats.onSent(performance.now(), measured);
@@ -363,21 +371,35 @@ export class SimUser {
   }
 
   private onData(p: Packet): void {
+    const seq = this.receive(p);
+    if (seq >= 0) this.deliver(seq, p);
+  }
+
+  /**
+   * What the receiving MobileIMSDK client does before its application sees a QoS data packet: ack it
+   * (type 4 from this user, dataContent = fp; duplicates included), and drop it when its fp is not of
+   * this run or was seen already. Returns the message's tracker seq, or -1 when it goes no further.
+   */
+  private receive(p: Packet): number {
     const ctx = this.ctx;
-    if (!p.QoS || p.fp === null) return;
-    // Ack first, duplicates included, exactly as MobileIMSDK's receiver does.
-    this.conn?.send(encodePacket(ackPacket(p.to, p.from, p.fp, p.bridge)));
+    if (!p.QoS || p.fp === null) return -1;
+    this.conn?.send(encodePacket(ackPacket(this.uid, p.from, p.fp, p.bridge)));
     const seq = ctx.tracker.seqOf(p.fp);
     if (seq < 0) {
       ctx.stats.foreign++;
-      return;
+      return -1;
     }
     if (this.seen.has(seq)) {
       ctx.stats.wireDuplicates++;
-      return;
+      return -1;
     }
     this.seen.add(seq);
-    // Past dedupe: this is what the application sees.
+    return seq;
+  }
+
+  /** Message `seq` passed dedupe: this is what the application sees. */
+  protected deliver(seq: number, p: Packet): void {
+    const ctx = this.ctx;
     const tr = ctx.tracker;
     if (tr.receiver[seq] !== this.index) {
       ctx.stats.misrouted++;

@@ -10,8 +10,8 @@ import * as D from '../shared/defaults.js';
 import type { BenchOptions } from './args.js';
 import { scheduleChaos, type ChaosEvent } from './chaos.js';
 import { LoadDriver } from './load.js';
-import { cores, cpuReport, cpuSources, timeline, type CpuSource } from './measure.js';
-import type { NodeSample, SwitchboardResult } from './report.js';
+import { cores, cpuReport, cpuSources, loopDelaySummary, timeline, type CpuSource } from './measure.js';
+import type { NodeSample, PhaseCommon, SwitchboardResult } from './report.js';
 import { SimUser, type Placement, type UserContext } from './sim-user.js';
 import { PhaseStats, type Window } from './stats.js';
 import { MessageTracker, MsgFlag } from './tracker.js';
@@ -27,7 +27,7 @@ export interface PhaseEnv {
 }
 
 /** The simulated users of the phase and what they share; `driver` and `stopping` change as it runs. */
-interface Fleet {
+export interface Fleet {
   readonly tracker: MessageTracker;
   readonly window: Window;
   readonly stats: PhaseStats;
@@ -37,14 +37,14 @@ interface Fleet {
 }
 
 /** How the login went. */
-interface LoginOutcome {
+export interface LoginOutcome {
   loggedIn: number;
   loginMs: number;
   loginFailures: number;
 }
 
 /** The background work of the load: QoS resends, chaos, progress lines, the per-second samples. */
-interface LoadTimers {
+export interface LoadTimers {
   /** The gateways' own records (GET /admin/nodes), once a second. */
   readonly nodeSamples: Array<{ t: number; nodes: Record<string, NodeSample> }>;
   /** Cores other processes used, by second. */
@@ -66,7 +66,7 @@ interface CpuMark {
 }
 
 /** What was read over the measured window itself. */
-interface WindowMeasures {
+export interface WindowMeasures {
   cpuMarks: CpuMark[];
   loopDelay: IntervalHistogram;
 }
@@ -99,13 +99,25 @@ export async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Pr
   return switchboardResult(opts, fleet, driver, { login, nodes, drain, timers, measures });
 }
 
-/** The users, placed by dispatch (or at the `--ws` / `--tcp` address), and what they share. */
-function createFleet(opts: BenchOptions, env: PhaseEnv): Fleet {
+/** Makes one simulated user (group mode makes group members). */
+export type UserFactory = (index: number, uid: string, transport: 'ws' | 'tcp', ctx: UserContext) => SimUser;
+
+/**
+ * The users, placed by dispatch (or at the `--ws` / `--tcp` address, or by `placeUser` when given),
+ * made by `make`, and what they share.
+ */
+export function createFleet(
+  opts: BenchOptions,
+  env: PhaseEnv,
+  make: UserFactory = (i, uid, transport, ctx) => new SimUser(i, uid, transport, ctx),
+  placeUser?: (u: SimUser) => Promise<Placement>,
+): Fleet {
   const tracker = new MessageTracker();
   const window: Window = { start: Infinity, from: Infinity, to: Infinity };
   const fleet: Fleet = { tracker, window, stats: new PhaseStats(window), users: [], driver: null, stopping: false };
   const target = opts.target;
   const place = async (u: SimUser): Promise<Placement> => {
+    if (placeUser) return placeUser(u);
     if (target.kind === 'direct') {
       if (u.transport === 'tcp') {
         if (!target.tcp) throw new UnavailableError('no --tcp address for a TCP user');
@@ -136,13 +148,13 @@ function createFleet(opts: BenchOptions, env: PhaseEnv): Fleet {
     },
   };
   for (let i = 0; i < opts.users; i++) {
-    fleet.users.push(new SimUser(i, `${opts.uidPrefix}${i}`, isTcpUser(i, opts.tcpShare) ? 'tcp' : 'ws', ctx));
+    fleet.users.push(make(i, `${opts.uidPrefix}${i}`, isTcpUser(i, opts.tcpShare) ? 'tcp' : 'ws', ctx));
   }
   return fleet;
 }
 
 /** Log every user in, `--connect-concurrency` at a time; throws when fewer than two made it. */
-async function logIn(opts: BenchOptions, io: RunIo, { users, stats }: Fleet): Promise<LoginOutcome> {
+export async function logIn(opts: BenchOptions, io: RunIo, { users, stats }: Fleet): Promise<LoginOutcome> {
   io.log(`logging in ${opts.users} users (${opts.connectConcurrency} at a time)…`);
   const loginStart = performance.now();
   const loginDeadline = loginStart + opts.loginTimeoutS * 1000;
@@ -159,7 +171,7 @@ async function logIn(opts: BenchOptions, io: RunIo, { users, stats }: Fleet): Pr
 }
 
 /** Start the QoS resend tick, the chaos, the progress lines and the per-second node and CPU samples. */
-function startLoadTimers(opts: BenchOptions, env: PhaseEnv, fleet: Fleet, t0: number): LoadTimers {
+export function startLoadTimers(opts: BenchOptions, env: PhaseEnv, fleet: Fleet, t0: number): LoadTimers {
   const { users, stats, window } = fleet;
   const qosTimer = setInterval(() => {
     const now = performance.now();
@@ -254,7 +266,7 @@ function sampleOtherCpu(sutProcs: CpuSource[], t0: number): { samples: Map<numbe
  * The load itself: the driver runs until the window ends (or a signal), CPU and the event-loop delay
  * measured over the window proper (after the warmup).
  */
-async function runLoad(opts: BenchOptions, env: PhaseEnv, { window }: Fleet, driver: LoadDriver, sutProcs: CpuSource[]): Promise<WindowMeasures> {
+export async function runLoad(opts: BenchOptions, env: PhaseEnv, { window }: Fleet, driver: LoadDriver, sutProcs: CpuSource[]): Promise<WindowMeasures> {
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   const cpuMarks: CpuMark[] = [];
   const mark = () =>
@@ -285,10 +297,7 @@ async function drainAndCollect(opts: BenchOptions, env: PhaseEnv, { users, track
   const { io } = env;
   const drainStart = performance.now();
   io.log(`load over; waiting up to ${opts.drainS} s for outstanding acks and deliveries…`);
-  await waitUntil(() => {
-    for (const u of users) if (u.pending.size > 0 && (u.online || u.state === 'offline' || u.state === 'connecting')) return false;
-    return tracker.countWhere(MsgFlag.ACKED, MsgFlag.DELIVERED) === 0;
-  }, drainStart + opts.drainS * 1000);
+  await waitUntil(() => sendersSettled(users) && tracker.countWhere(MsgFlag.ACKED, MsgFlag.DELIVERED) === 0, drainStart + opts.drainS * 1000);
   const waitedMs = performance.now() - drainStart;
   timers.stopAfterDrain();
 
@@ -308,17 +317,22 @@ async function drainAndCollect(opts: BenchOptions, env: PhaseEnv, { users, track
   return { waitedMs: Math.round(waitedMs), collectedUsers, collectedMessages, collectMs: Math.round(collectMs) };
 }
 
-/** The counts, latencies, CPU and samples of the phase, as the report holds them. */
-function switchboardResult(
+/** No user waits for an ack it can still get (users gone for good, kicked or stopped, do not count). */
+export function sendersSettled(users: readonly SimUser[]): boolean {
+  for (const u of users) if (u.pending.size > 0 && (u.online || u.state === 'offline' || u.state === 'connecting')) return false;
+  return true;
+}
+
+/**
+ * What the load and the group mode report alike: the users, the window, what the senders did, the
+ * duplicates and strays, latencies, link trouble, the timeline and CPU.
+ */
+export function commonResult(
   opts: BenchOptions,
-  { users, tracker, stats, window }: Fleet,
+  { users, window, stats, tracker }: Fleet,
   driver: LoadDriver,
-  r: { login: LoginOutcome; nodes: Record<string, number>; drain: DrainOutcome; timers: LoadTimers; measures: WindowMeasures },
-): SwitchboardResult {
-  const windowS = (window.to - window.from) / 1000;
-  const missing = tracker.without(MsgFlag.DELIVERED);
-  const { loopDelay } = r.measures;
-  const ns = (n: number) => n / 1e6;
+  r: { login: LoginOutcome; timers: LoadTimers; measures: WindowMeasures },
+): PhaseCommon {
   return {
     users: {
       total: opts.users,
@@ -328,8 +342,7 @@ function switchboardResult(
       loginMs: Math.round(r.login.loginMs),
       loginFailures: r.login.loginFailures,
     },
-    nodes: r.nodes,
-    windowS,
+    windowS: (window.to - window.from) / 1000,
     offeredPerSec: opts.load.kind === 'open' ? opts.load.ratePerSec : null,
     sent: stats.sent,
     sentInWindow: stats.sentInWindow,
@@ -337,11 +350,7 @@ function switchboardResult(
     resendsAfterReconnect: stats.resendsAfterReconnect,
     acked: stats.acked,
     lateAcks: stats.lateAcks,
-    delivered: stats.delivered,
-    lost: missing.length,
-    lostAfterAck: missing.filter((s) => tracker.has(s, MsgFlag.ACKED)).length,
     unacked: tracker.countWhere(0, MsgFlag.ACKED),
-    deliveredUnacked: tracker.countWhere(MsgFlag.DELIVERED, MsgFlag.ACKED),
     senderGaveUp: stats.senderGaveUp,
     wireDuplicates: stats.wireDuplicates,
     appDuplicates: stats.appDuplicates,
@@ -351,17 +360,40 @@ function switchboardResult(
     foreign: stats.foreign,
     badPackets: stats.badPackets,
     notSentOffline: driver.skippedOffline,
-    pairingMisses: driver.pairingMisses,
-    throughputPerSec: windowS > 0 ? stats.ackedInWindow / windowS : NaN,
-    deliveredPerSec: windowS > 0 ? stats.deliveredInWindow / windowS : NaN,
     crossNodeShare: stats.sent > 0 ? stats.crossNode / stats.sent : NaN,
     latencyMs: { sendToAck: stats.ackLatency.summary(), sendToDeliver: stats.deliverLatency.summary() },
     errors: stats.errors,
     kicks: stats.kicks,
     disconnects: stats.disconnects,
     reconnects: stats.reconnects,
-    drain: r.drain,
     timeline: timeline(stats, r.timers.nodeSamples, r.timers.cpuSamples),
+    cpu: windowCpu(r.timers.sutProcs, r.measures.cpuMarks),
+    loadGeneratorLoopDelayMs: loopDelaySummary(r.measures.loopDelay),
+  };
+}
+
+/** The counts, latencies, CPU and samples of the phase, as the report holds them. */
+function switchboardResult(
+  opts: BenchOptions,
+  fleet: Fleet,
+  driver: LoadDriver,
+  r: { login: LoginOutcome; nodes: Record<string, number>; drain: DrainOutcome; timers: LoadTimers; measures: WindowMeasures },
+): SwitchboardResult {
+  const { users, tracker, stats } = fleet;
+  const common = commonResult(opts, fleet, driver, r);
+  const perSec = (n: number) => (common.windowS > 0 ? n / common.windowS : NaN);
+  const missing = tracker.without(MsgFlag.DELIVERED);
+  return {
+    ...common,
+    nodes: r.nodes,
+    delivered: stats.delivered,
+    lost: missing.length,
+    lostAfterAck: missing.filter((s) => tracker.has(s, MsgFlag.ACKED)).length,
+    deliveredUnacked: tracker.countWhere(MsgFlag.DELIVERED, MsgFlag.ACKED),
+    pairingMisses: driver.pairingMisses,
+    throughputPerSec: perSec(stats.ackedInWindow),
+    deliveredPerSec: perSec(stats.deliveredInWindow),
+    drain: r.drain,
     missingSample: missing.slice(0, 10).map((s) => ({
       fp: tracker.fp(s),
       from: users[tracker.sender[s]!]!.uid,
@@ -370,17 +402,11 @@ function switchboardResult(
       gaveUp: tracker.has(s, MsgFlag.GAVE_UP),
       crossNode: tracker.has(s, MsgFlag.CROSS_NODE),
     })),
-    cpu: windowCpu(r.timers.sutProcs, r.measures.cpuMarks),
-    loadGeneratorLoopDelayMs: {
-      p50: loopDelay.count ? ns(loopDelay.percentile(50)) : NaN,
-      p99: loopDelay.count ? ns(loopDelay.percentile(99)) : NaN,
-      max: loopDelay.count ? ns(loopDelay.max) : NaN,
-    },
   };
 }
 
 /** CPU of the measured window, between its two marks (each spawned process by name and node). */
-function windowCpu(sutProcs: CpuSource[], [m0, m1]: CpuMark[]): SwitchboardResult['cpu'] {
+export function windowCpu(sutProcs: CpuSource[], [m0, m1]: CpuMark[]): SwitchboardResult['cpu'] {
   const sutCpu: Record<string, number | null> = {};
   sutProcs.forEach((p, i) => {
     const a = m0?.sut[i];
