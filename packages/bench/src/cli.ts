@@ -6,67 +6,65 @@ import { formatIdleReport, idleReportJson } from './idle/idle-report.js';
 import { runIdle } from './idle/idle-run.js';
 import { formatReport, reportJson } from './load/report.js';
 import { runBench } from './load/run.js';
+import { GROUP_USAGE, parseGroupArgs } from './group/group-args.js';
+import { formatGroupReport, groupReportJson } from './group/group-report.js';
+import { runGroupBench } from './group/group-run.js';
+import type { RunIo } from './shared/run-io.js';
 
 /**
  * `switchboard bench ...`: parse the arguments, run, print the table on stdout (progress on
- * stderr), write `--json FILE`. `switchboard bench idle ...` runs idle mode instead. Exit code: 0
- * when every check passed, 1 when a check failed or the run could not be done, 2 for bad arguments.
+ * stderr), write `--json FILE`. `switchboard bench idle ...` runs idle mode instead, `switchboard
+ * bench group ...` group mode. Exit code: 0 when every check passed, 1 when a check failed or the run
+ * could not be done, 2 for bad arguments.
  */
 export async function runBenchCli(args: string[]): Promise<void> {
   const rest = args[0] === '--' ? args.slice(1) : args;
-  if (rest[0] === 'idle') return runIdleCli(rest.slice(1));
-  let parsed;
-  try {
-    parsed = parseBenchArgs(args);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`switchboard bench: invalid arguments:\n  - ${err.problems.join('\n  - ')}\n\n${BENCH_USAGE}`);
-      process.exitCode = 2;
-      return;
-    }
-    throw err;
+  if (rest[0] === 'idle') {
+    return runMode('switchboard bench idle', rest.slice(1), { parse: parseIdleArgs, usage: IDLE_USAGE, run: runIdle, format: formatIdleReport, json: idleReportJson });
   }
-  if (parsed.help) {
-    process.stdout.write(BENCH_USAGE);
-    return;
+  if (rest[0] === 'group') {
+    return runMode('switchboard bench group', rest.slice(1), { parse: parseGroupArgs, usage: GROUP_USAGE, run: runGroupBench, format: formatGroupReport, json: groupReportJson });
   }
-  const opts = parsed.options;
-  const log = progressLog(opts.quiet);
-  await reportOrFail(async () => {
-    const report = await runBench(opts, { log });
-    process.stdout.write('\n' + formatReport(report));
-    if (opts.jsonFile) {
-      writeFileSync(opts.jsonFile, reportJson(report));
-      log(`wrote ${opts.jsonFile}`);
-    }
-    return report.checks.every((c) => c.ok);
-  });
+  return runMode('switchboard bench', args, { parse: parseBenchArgs, usage: BENCH_USAGE, run: runBench, format: formatReport, json: reportJson });
 }
 
-/** `switchboard bench idle ...`: logged-in users held idle; gateway RSS per user and logins per second. */
-async function runIdleCli(args: string[]): Promise<void> {
+/** One mode of the bench: how its arguments are read, how it runs and how its report is written. */
+interface Mode<O extends { quiet: boolean; jsonFile: string | null }, R extends { checks: Array<{ ok: boolean }> }> {
+  parse(args: string[]): { help: true } | { help: false; options: O };
+  usage: string;
+  run(opts: O, io: RunIo): Promise<R>;
+  format(report: R): string;
+  json(report: R): string;
+}
+
+/** Parse (usage and exit code 2 on bad arguments), run, print the table, write `--json FILE`. */
+async function runMode<O extends { quiet: boolean; jsonFile: string | null }, R extends { checks: Array<{ ok: boolean }> }>(
+  name: string,
+  args: string[],
+  mode: Mode<O, R>,
+): Promise<void> {
   let parsed;
   try {
-    parsed = parseIdleArgs(args);
+    parsed = mode.parse(args);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`switchboard bench idle: invalid arguments:\n  - ${err.problems.join('\n  - ')}\n\n${IDLE_USAGE}`);
+      process.stderr.write(`${name}: invalid arguments:\n  - ${err.problems.join('\n  - ')}\n\n${mode.usage}`);
       process.exitCode = 2;
       return;
     }
     throw err;
   }
   if (parsed.help) {
-    process.stdout.write(IDLE_USAGE);
+    process.stdout.write(mode.usage);
     return;
   }
   const opts = parsed.options;
   const log = progressLog(opts.quiet);
   await reportOrFail(async () => {
-    const report = await runIdle(opts, { log });
-    process.stdout.write('\n' + formatIdleReport(report));
+    const report = await mode.run(opts, { log });
+    process.stdout.write('\n' + mode.format(report));
     if (opts.jsonFile) {
-      writeFileSync(opts.jsonFile, idleReportJson(report));
+      writeFileSync(opts.jsonFile, mode.json(report));
       log(`wrote ${opts.jsonFile}`);
     }
     return report.checks.every((c) => c.ok);

@@ -49,3 +49,10 @@ export { ManagedProcess, readCpuSeconds, readRssBytes, processReport, type Ready
 export { busiestNode, readClusterPids, scheduleChaos, type ChaosEvent } from './load/chaos.js';
 export { formatReport, reportJson, type BenchReport, type SwitchboardResult, type EchoResult } from './load/report.js';
 export * from './shared/defaults.js';
+export { parseGroupArgs, groupId, GROUP_USAGE, type GroupOptions, type GroupSetup, type ParsedGroupArgs, type Placement as GroupPlacement } from './group/group-args.js';
+export { GroupLedger, type Receipt, type LostSummary } from './group/group-ledger.js';
+export { parseGatewayCounters, brokerSummary, readGatewayCounters, type GatewayCounters, type BrokerSummary } from './group/group-metrics.js';
+export { GroupUser, type GroupWorld } from './group/group-user.js';
+export { runGroupBench } from './group/group-run.js';
+export { formatGroupReport, groupReportJson, groupChecks, brokerLine, type GroupReport } from './group/group-report.js';
+export type { GroupResult, GroupDrain } from './group/group-result.js';

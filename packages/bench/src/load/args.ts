@@ -57,9 +57,41 @@ export interface BenchOptions {
 
 export type ParsedBenchArgs = { help: true } | { help: false; options: BenchOptions };
 
+/** The flags of how long a run lasts and how its users behave (`switchboard bench` and its group mode). */
+export const SESSION_USAGE = `  --duration S              measured window, seconds (default ${D.DEFAULT_DURATION_S})
+  --warmup S                load before the measured window, seconds (default ${D.DEFAULT_WARMUP_S})
+  --sense-mode M            heartbeat mode 3S|5S|10S|15S|30S|60S|120S (default ${D.DEFAULT_SENSE_MODE})
+  --uid-prefix P            user ids are P0, P1, ... (default: random per run)
+  --connect-concurrency N   logins in progress at once (default ${D.DEFAULT_CONNECT_CONCURRENCY})
+  --login-timeout S         give up logging in after S seconds (default ${D.DEFAULT_LOGIN_TIMEOUT_S})
+  --qos-tick-ms MS          sender resend check interval (default ${D.DEFAULT_QOS_TICK_MS})
+  --qos-grace-ms MS         no resend within this long of the first send (default ${D.DEFAULT_QOS_GRACE_MS})
+  --qos-retries N           resends before the sender reports a message lost (default ${D.DEFAULT_QOS_RETRIES})
+  --drain S                 after the load, wait up to S s for acks and deliveries (default ${D.DEFAULT_DRAIN_S})
+  --collect S               then log receivers of missing messages back in and wait S s for their
+                            offline queues (default ${D.DEFAULT_COLLECT_S})`;
+
+/** The flags of the processes a run spawns (`switchboard bench` and its group mode). */
+export const SPAWNED_USAGE = `Spawned processes (--spawn-*):
+  --sut-env K=V             extra environment (repeatable), e.g. --sut-env IM_RATE_LIMIT_PER_SEC=5000
+  --sut-node-args "ARGS"    extra node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+
+Processes of the system under test the bench did not start (another server under --ws; Redis and
+RabbitMQ of a --spawn-cluster):
+  --sut-pid PID             CPU reported like a spawned process's, not as "other" (repeatable)
+
+Output:
+  --json FILE               write the full result as JSON
+  --quiet                   no progress lines on stderr
+  --timeline                also print the per-second timeline (always in the JSON)
+  -h, --help                this text`;
+
 export const BENCH_USAGE = `Usage: switchboard bench [target] [options]      (or: pnpm bench -- [options])
        switchboard bench idle [target] [options] (logged-in users held idle: gateway RSS per user,
                                                   logins per second; see: switchboard bench idle --help)
+       switchboard bench group [target] [options] (QoS group messages to groups of members: deliveries/s,
+                                                  send->deliver, lost, broker messages per group message;
+                                                  see: switchboard bench group --help)
 
 A MobileIMSDK-speaking load generator: N users log in, send QoS C2C messages between random pairs,
 ack, dedupe, resend and reconnect like MobileIMSDK clients, and report sent/acked/delivered/lost,
@@ -81,18 +113,7 @@ Load:
   --pairing P               random|same-node|cross-node (default random): each message goes to a random
                             other user, one on the sender's gateway node, or one on another node
                             (same-node/cross-node need --spawn-cluster N or --dispatch URL)
-  --duration S              measured window, seconds (default ${D.DEFAULT_DURATION_S})
-  --warmup S                load before the measured window, seconds (default ${D.DEFAULT_WARMUP_S})
-  --sense-mode M            heartbeat mode 3S|5S|10S|15S|30S|60S|120S (default ${D.DEFAULT_SENSE_MODE})
-  --uid-prefix P            user ids are P0, P1, ... (default: random per run)
-  --connect-concurrency N   logins in progress at once (default ${D.DEFAULT_CONNECT_CONCURRENCY})
-  --login-timeout S         give up logging in after S seconds (default ${D.DEFAULT_LOGIN_TIMEOUT_S})
-  --qos-tick-ms MS          sender resend check interval (default ${D.DEFAULT_QOS_TICK_MS})
-  --qos-grace-ms MS         no resend within this long of the first send (default ${D.DEFAULT_QOS_GRACE_MS})
-  --qos-retries N           resends before the sender reports a message lost (default ${D.DEFAULT_QOS_RETRIES})
-  --drain S                 after the load, wait up to S s for acks and deliveries (default ${D.DEFAULT_DRAIN_S})
-  --collect S               then log receivers of missing messages back in and wait S s for their
-                            offline queues (default ${D.DEFAULT_COLLECT_S})
+${SESSION_USAGE}
 
 Baseline:
   --echo-baseline           also drive a raw ws (and TCP) echo server in a child process with the same
@@ -105,22 +126,11 @@ Chaos (seconds from the start of the load, warmup included):
   --cluster-pids FILE       JSON {"<nodeId>": pid, ...} of a cluster the bench did not start
   --rabbitmq-restart-cmd C  shell command used by --restart-rabbitmq-at
 
-Spawned processes (--spawn-*):
-  --sut-env K=V             extra environment (repeatable), e.g. --sut-env IM_RATE_LIMIT_PER_SEC=5000
-  --sut-node-args "ARGS"    extra node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
-
-Processes of the system under test the bench did not start (another server under --ws; Redis and
-RabbitMQ of a --spawn-cluster):
-  --sut-pid PID             CPU reported like a spawned process's, not as "other" (repeatable)
-
-Output:
-  --json FILE               write the full result as JSON
-  --quiet                   no progress lines on stderr
-  --timeline                also print the per-second timeline (always in the JSON)
-  -h, --help                this text
+${SPAWNED_USAGE}
 `;
 
-const SPEC = {
+/** The flags of `switchboard bench` (group mode takes a part of them and its own). */
+export const SPEC = {
   dispatch: { type: 'string' },
   ws: { type: 'string' },
   tcp: { type: 'string' },
@@ -159,7 +169,7 @@ const SPEC = {
 } as const;
 
 /** What every phase of `parseBenchArgs` reads: the flags, the list problems go to, the number reader. */
-interface Flags {
+export interface Flags {
   values: ParsedFlags<typeof SPEC>;
   problems: string[];
   num: (flag: keyof typeof SPEC, dflt: number, opts: { min: number; max: number; int?: boolean }) => number;
@@ -212,7 +222,7 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
 }
 
 /** `--dispatch` / `--ws` [`--tcp`] / `--spawn-standalone` / `--spawn-cluster`: exactly one. */
-function parseTarget({ values, problems, num }: Flags): BenchTarget {
+export function parseTarget({ values, problems, num }: Flags): BenchTarget {
   const targets: BenchTarget[] = [];
   if (values.dispatch !== undefined) {
     const u = parseUrl(values.dispatch, ['http:', 'https:']);
@@ -269,13 +279,13 @@ function parseLoad({ values, problems, num }: Flags, target: BenchTarget): Pick<
   return { users, tcpShare, sizeBytes, load, pairing };
 }
 
-type SessionOptions = Pick<
+export type SessionOptions = Pick<
   BenchOptions,
   'durationS' | 'warmupS' | 'senseMode' | 'uidPrefix' | 'connectConcurrency' | 'loginTimeoutS' | 'qos' | 'drainS' | 'collectS'
 >;
 
 /** How long and how the users behave: duration, warmup, sense mode, uid prefix, logins, QoS resends, drain. */
-function parseSession({ values, problems, num }: Flags): SessionOptions {
+export function parseSession({ values, problems, num }: Flags): SessionOptions {
   const durationS = num('duration', D.DEFAULT_DURATION_S, { min: 0.1, max: 86_400 });
   const warmupS = num('warmup', D.DEFAULT_WARMUP_S, { min: 0, max: 3_600 });
   let senseMode: SenseMode = D.DEFAULT_SENSE_MODE;
@@ -323,7 +333,7 @@ function parseChaos({ values, problems, num }: Flags, target: BenchTarget, total
 }
 
 /** The processes of the system under test: `--sut-env`, `--sut-node-args` (spawned ones), `--sut-pid` (others). */
-function parseSpawned({ values, problems }: Flags, target: BenchTarget): Pick<BenchOptions, 'sutEnv' | 'sutNodeArgs' | 'sutPids'> {
+export function parseSpawned({ values, problems }: Flags, target: BenchTarget): Pick<BenchOptions, 'sutEnv' | 'sutNodeArgs' | 'sutPids'> {
   const sutEnv: Record<string, string> = {};
   for (const kv of values['sut-env'] ?? []) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(kv);

@@ -101,3 +101,18 @@ export const IDLE_WORKER_REPORT_INTERVAL_MS = 250;
 export const IDLE_WORKER_READY_TIMEOUT_MS = 60_000;
 /** Idle mode: deadline for a worker's final report after it was told to stop, ms. */
 export const IDLE_WORKER_FINAL_TIMEOUT_MS = 30_000;
+
+// ---- group mode (`switchboard bench group`)
+
+/** Group mode: groups created (each user is a member of one). */
+export const DEFAULT_GROUPS = 1;
+/** Group mode: members per group. */
+export const DEFAULT_GROUP_MEMBERS = 100;
+/** Group mode: most members per group (the largest `IM_GROUP_MAX_MEMBERS` a gateway accepts). */
+export const MAX_GROUP_MEMBERS = 10_000;
+/** The gateways' default `IM_GROUP_MAX_MEMBERS`: above it a spawned system gets `IM_GROUP_MAX_MEMBERS` = --members. */
+export const SUT_DEFAULT_GROUP_MAX_MEMBERS = 2_000;
+/** Group mode: group messages per second offered over all groups (open loop). */
+export const DEFAULT_GROUP_RATE = 10;
+/** The gateways' default `IM_GROUP_PREFIX`: a group's address is this prefix and its id. */
+export const DEFAULT_GROUP_PREFIX = 'g:';

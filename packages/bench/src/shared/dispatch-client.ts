@@ -60,9 +60,14 @@ export async function dispatchUser(baseUrl: string, uid: string): Promise<Dispat
   return { node: body['node'], ws: body['ws'], tcp: { host: tcp.host, port: tcp.port }, reconnect };
 }
 
+/** The admin API's `Authorization` header for `token` (none without one: loopback without IM_ADMIN_TOKEN). */
+function adminHeaders(token: string | null): Record<string, string> {
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 /** `GET /admin/nodes` on dispatch. */
-export async function listNodes(baseUrl: string): Promise<AdminNode[]> {
-  const res = await request(`${baseUrl}/admin/nodes`);
+export async function listNodes(baseUrl: string, token: string | null = null): Promise<AdminNode[]> {
+  const res = await request(`${baseUrl}/admin/nodes`, { headers: adminHeaders(token) });
   if (!res.ok) throw new UnavailableError(`GET /admin/nodes answered ${res.status}`);
   const body = (await res.json()) as { nodes?: AdminNode[] };
   return body.nodes ?? [];
@@ -72,4 +77,22 @@ export async function listNodes(baseUrl: string): Promise<AdminNode[]> {
 export async function drainNode(baseUrl: string, nodeId: string): Promise<void> {
   const res = await request(`${baseUrl}/admin/nodes/${encodeURIComponent(nodeId)}/drain`, { method: 'POST' });
   if (!res.ok) throw new UnavailableError(`POST /admin/nodes/${nodeId}/drain answered ${res.status}`);
+}
+
+/**
+ * `PUT /admin/groups/:gid` on dispatch: create the group (or replace its name and members). Throws
+ * UnavailableError naming the answer when it is not 200 (401 without the right token, 409 over the
+ * member cap, 503 without a group store).
+ */
+export async function putGroup(baseUrl: string, gid: string, group: { name: string; members: string[] }, token: string | null = null): Promise<void> {
+  const res = await request(`${baseUrl}/admin/groups/${encodeURIComponent(gid)}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', ...adminHeaders(token) },
+    body: JSON.stringify(group),
+  });
+  if (!res.ok) {
+    // The answer's body names the reason (e.g. too_many_members); an unreadable one leaves the status alone.
+    const text = await res.text().catch(() => '');
+    throw new UnavailableError(`PUT /admin/groups/${gid} answered ${res.status}${text ? `: ${text.slice(0, 300)}` : ''}`);
+  }
 }
