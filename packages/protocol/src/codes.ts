@@ -109,3 +109,15 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 /** Special user ids of the protocol. */
 export const SERVER_UID = '0';
 export const UNSET_UID = '-1';
+
+/**
+ * `typeu` values at or below this are reserved for the Switchboard SDK's control messages (delivery
+ * receipts -101, and the like): they travel as ordinary data packets but are not written to
+ * conversation history, get no `seq`, and count as no one's unread message.
+ */
+export const CONTROL_TYPEU_MAX = -100;
+
+/** Whether `typeu` marks an SDK control message (see CONTROL_TYPEU_MAX). */
+export function isControlTypeu(typeu: number): boolean {
+  return typeu <= CONTROL_TYPEU_MAX;
+}

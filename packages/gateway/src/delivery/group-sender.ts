@@ -1,4 +1,4 @@
-import { ErrorCode, ackPacket, encodePacket, type Packet } from '@switchboard/protocol';
+import { ErrorCode, ackPacket, encodePacket, isControlTypeu, type Packet } from '@switchboard/protocol';
 import { LogThrottle, newFingerprint, UnroutableError, type Logger, type NodeId, type UserId } from '@switchboard/core';
 import type { AppendResult, Bridge, GroupStore } from '@switchboard/cluster';
 import type { GatewayMetrics } from '../metrics.js';
@@ -67,7 +67,7 @@ export class GroupSender {
       return;
     }
     let entry: AppendResult | null = null;
-    if (this.d.history) {
+    if (this.d.history && !isControlTypeu(p.typeu)) {
       entry = await this.d.history.appendGroup(gid, uid, p, fp);
       if (entry === null) return; // not written: no ack, the sender resends
     }

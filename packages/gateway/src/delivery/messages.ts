@@ -1,4 +1,4 @@
-import { ErrorCode, SERVER_UID, ackPacket, encodePacket, serverPushPacket, type Packet } from '@switchboard/protocol';
+import { ErrorCode, SERVER_UID, ackPacket, encodePacket, isControlTypeu, serverPushPacket, type Packet } from '@switchboard/protocol';
 import { LogThrottle, newFingerprint, UnroutableError, type Logger, type NodeId, type UserId } from '@switchboard/core';
 import type { Bridge } from '@switchboard/cluster';
 import type { GatewayMetrics } from '../metrics.js';
@@ -61,8 +61,10 @@ export class Messages {
       return;
     }
     const to = p.to as UserId;
+    // SDK control messages (receipts…) are not conversation: no history, no seq.
+    const history = isControlTypeu(p.typeu) ? null : this.d.history;
     if (!p.QoS) {
-      if (this.d.history) void this.recordBestEffort(uid, to, p, s);
+      if (history) void this.recordBestEffort(uid, to, p, s);
       else void this.sendBestEffort(uid, to, encodePacket(relayedPacket(p, null)), s);
       return;
     }
@@ -75,7 +77,7 @@ export class Messages {
       this.d.hub.send(s, withSeq(ackPacket(p.to, uid, fp), seq));
       return;
     }
-    if (this.d.history) {
+    if (history) {
       void this.recordThenTake(s, uid, to, p, fp);
       return;
     }

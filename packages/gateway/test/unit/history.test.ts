@@ -102,6 +102,22 @@ describe('Gateway history (IM_HISTORY on)', () => {
     expect(list).toHaveLength(2);
   });
 
+  it('SDK control messages (typeu ≤ -100, e.g. receipts -101) are delivered but not written: no seq, no unread', async () => {
+    const history = new MemoryHistoryStore();
+    const f = await startGateway({ history });
+    const a = await f.login(uid('a'), 'ws');
+    const b = await f.login(uid('b'), 'ws');
+    const receipt = await a.send(b.uid!, 'receipt', { typeu: -101 });
+    const m = await b.waitForMessage((p) => p.fp === receipt);
+    expect(m.seq).toBeUndefined();
+    await a.waitForAck(receipt);
+    await a.send(b.uid!, 'noqos receipt', { typeu: -101, qos: false });
+    await b.waitForMessage((p) => p.dataContent === 'noqos receipt');
+    const text = await a.send(b.uid!, 'a real message', { typeu: 7 });
+    expect((await b.waitForMessage((p) => p.fp === text)).seq).toBe(1);
+    expect((await history.before(peerConversation(asUserId(a.uid!), asUserId(b.uid!)), { limit: 10 })).map((x) => x.dataContent)).toEqual(['a real message']);
+  });
+
   it('an offline receiver gets the message at login with its seq and send time', async () => {
     const history = new MemoryHistoryStore();
     const f = await startGateway({ history });
