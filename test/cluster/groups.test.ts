@@ -3,7 +3,8 @@
 // members send QoS group messages at a steady rate while one gateway is SIGKILLed and its members
 // come back through dispatch (their re-login brings what they missed from the group's history).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@switchboard/core';
+import { silentLogger, waitFor } from '@switchboard/core';
+import { groupConversation } from '@switchboard/cluster';
 import { ErrorCode } from '@switchboard/protocol';
 import { TestCluster, type GatewayProc } from './harness.js';
 import { GroupMember } from './group-member.js';
@@ -29,6 +30,8 @@ async function admin(cluster: TestCluster, method: string, path: string, body?: 
   const text = await res.text();
   return { status: res.status, json: text ? (JSON.parse(text) as unknown) : null };
 }
+
+type Backends = ReturnType<typeof import('@switchboard/cluster/redis').createRedisBackends>;
 
 /** Send from `senders` in turn at `ratePerSec` until `stop()`; every message is recorded before it is written. */
 function groupTraffic(senders: GroupMember[], ratePerSec: number) {
@@ -58,6 +61,9 @@ function groupTraffic(senders: GroupMember[], ratePerSec: number) {
 
 describe('groups in a cluster', () => {
   let cluster: TestCluster;
+  /** The cluster's Redis, to read a member's group cursor as the gateways wrote it (diagnostics). */
+  let backends: Backends | undefined;
+  const cursorOf = (uid: string, gid: string): Promise<number> => backends!.history.cursor(uid as never, groupConversation(gid));
   const members: GroupMember[] = [];
   let offline: GroupMember;
   let outsider: GroupMember | undefined;
@@ -68,6 +74,8 @@ describe('groups in a cluster', () => {
 
   beforeAll(async () => {
     cluster = await TestCluster.start('groups', { gateways: 3 });
+    const { createRedisBackends } = await import('@switchboard/cluster/redis');
+    backends = createRedisBackends({ url: cluster.redisUrl, prefix: cluster.prefix, log: silentLogger() });
     for (let i = 0; i < MEMBERS; i++) members.push(new GroupMember(`gm-${String(i).padStart(2, '0')}`, cluster, i % 2 === 0 ? 'ws' : 'tcp'));
     offline = new GroupMember('gm-offline', cluster, 'tcp');
     const put = await admin(cluster, 'PUT', `/admin/groups/${GID}`, { name: 'The Crew', members: [...members.map((m) => m.uid), offline.uid] });
@@ -79,6 +87,7 @@ describe('groups in a cluster', () => {
 
   afterAll(async () => {
     await Promise.all([...members, offline, outsider].map((m) => m?.stop()));
+    await backends?.close();
     await cluster?.stop();
   });
 
@@ -159,7 +168,13 @@ describe('groups in a cluster', () => {
       await Promise.all(stillMissing().map((m) => m.relogin()));
       await waitFor(() => stillMissing().length === 0, { timeoutMs: 20_000, what: 'catch-up at the re-login' }).catch(() => {});
     }
-    const report = members.filter((m) => missingAt(m).length > 0).map((m) => `${m.uid}: ${missingAt(m).map((x) => `${x.from.uid}#${x.idx}`).join(' ')}`);
+    // A miss names the member's cursor and the missing seqs: a cursor above a missing seq means
+    // catch-up will never bring it (docs/groups.md: the cursor is the seq below which it acked everything).
+    const report = await Promise.all(
+      members
+        .filter((m) => missingAt(m).length > 0)
+        .map(async (m) => `${m.uid} (cursor ${await cursorOf(m.uid, GID).catch(() => NaN)}): ${missingAt(m).map((x) => `${x.from.uid}#${x.idx} seq ${x.from.acked.get(x.fp)}`).join(', ')}`),
+    );
     expect(report, 'messages no member may miss').toEqual([]);
 
     // The sender's ack carries the seq every member saw; seqs are unique and gap-free.
@@ -235,5 +250,44 @@ describe('groups in a cluster', () => {
     const marker = await members[3]!.send(ADDRESS, 'marker');
     await waitFor(() => online().every((m) => m === members[3] || m === members[SENDERS + 2] || m.seen.has(marker)), { timeoutMs: 15_000, what: 'the marker at every member' });
     expect([...members, offline].filter((m) => m.seen.has(fp) || m.seen.has(fpUnknown)).map((m) => m.uid)).toEqual([]);
+  });
+
+  it('catch-up at login brings what a member missed even when it acks a live group message while its offline queue is still being delivered', async () => {
+    // The member's cursor may only pass what it acked (docs/groups.md "Delivery"). Here a live group
+    // message arrives and is acked while the login is still delivering a full page of offline C2C
+    // messages (catch-up runs after the offline queue); the gateway writes the cursor at most 1 s
+    // after that ack. Catch-up, and any later login, must still bring the messages sent before it.
+    const gid = 'late';
+    const put = await admin(cluster, 'PUT', `/admin/groups/${gid}`, { name: 'Late', members: ['late-sender', 'late-member'] });
+    expect(put.status).toBe(200);
+    const sender = await cluster.clientOn(gw(0), 'late-sender', 'tcp');
+    const missed: string[] = [];
+    for (let i = 0; i < 3; i++) missed.push(await sender.send(`g:${gid}`, `while away ${i}`));
+    for (const fp of missed) await sender.waitForAck(fp, { timeoutMs: 10_000 });
+    // A full offline page (DEFAULT_OFFLINE_PAGE, 200): the gateway waits for its acks before it goes on.
+    const queued: string[] = [];
+    for (let i = 0; i < 200; i++) queued.push(await sender.send('late-member', `queued ${i}`));
+    for (const fp of queued) await sender.waitForAck(fp, { timeoutMs: 15_000 });
+
+    const member = await cluster.clientOn(gw(0), 'late-member', 'ws', { autoAck: false });
+    try {
+      await waitFor(() => member.messages.length >= 200, { timeoutMs: 15_000, what: 'the offline page' });
+      const liveFp = await sender.send(`g:${gid}`, 'live');
+      await member.ack(await member.waitForMessage((p) => p.fp === liveFp, { timeoutMs: 10_000 }));
+      // The cursor flush comes at most 1 s after the ack: wait for it (or 3 s without one).
+      const cursor = await waitFor(async () => (await cursorOf('late-member', gid)) || undefined, {
+        timeoutMs: 3_000,
+        intervalMs: 100,
+      }).catch(() => 0);
+      // Now the offline page is acked: the login goes on to catch-up.
+      member.autoAck = true;
+      for (const p of member.messages.filter((x) => x.to === 'late-member')) await member.ack(p);
+      const caughtUp = () => missed.filter((fp) => member.messages.some((p) => p.fp === fp)).length;
+      await waitFor(() => caughtUp() === missed.length, { timeoutMs: 15_000, what: 'catch-up of the 3 messages sent while the member was away' }).catch(() => {});
+      expect(caughtUp(), `group messages caught up; the member's cursor was ${cursor} after it acked only the live message (seq ${member.messages.find((p) => p.fp === liveFp)?.seq})`).toBe(missed.length);
+    } finally {
+      await member.close();
+      await sender.close();
+    }
   });
 });
