@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Config } from './config.js';
+import { clearReadyFile, writeReadyFile } from './ready-file.js';
 
 /**
  * `switchboard cluster --gateways N`: dispatch and N gateways as child processes of this one,
@@ -8,6 +9,7 @@ import type { Config } from './config.js';
  * Every child's output is forwarded; SIGINT/SIGTERM stop all children.
  */
 export async function runCluster(cfg: Config, gateways: number): Promise<void> {
+  clearReadyFile(cfg.readyFile);
   const script = process.argv[1]!;
   const children: ChildProcess[] = [];
   const readies: Record<string, unknown>[] = [];
@@ -37,6 +39,7 @@ export async function runCluster(cfg: Config, gateways: number): Promise<void> {
   const childEnv = (extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => {
     const e = { ...process.env, ...extra };
     delete e['IM_NODE_ID']; // every gateway gets a fresh id
+    delete e['IM_READY_FILE']; // the cluster's own ready line goes there, not each child's
     return e;
   };
 
@@ -77,4 +80,5 @@ export async function runCluster(cfg: Config, gateways: number): Promise<void> {
       gateways: readies.slice(1).map((r) => ({ nodeId: r['nodeId'], ports: r['ports'] })),
     }) + '\n',
   );
+  writeReadyFile(cfg.readyFile, { event: 'ready', role: 'cluster', ports: { dispatch: (readies[0]!['ports'] as { dispatch: number }).dispatch } });
 }

@@ -143,6 +143,8 @@ const schema = z.object({
   IM_HISTORY: z.preprocess(blankAsUnset, z.enum(['on', 'off']).default('on')),
   IM_HISTORY_MAX_PER_CONVERSATION: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_HISTORY_MAX_PER_CONVERSATION)),
   IM_HISTORY_TTL_DAYS: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(3650).default(DEFAULT_HISTORY_TTL_DAYS)),
+  // Where the role writes its ready line once ready (removed at exit): the container health check reads it.
+  IM_READY_FILE: optionalString,
 });
 
 export type Role = 'standalone' | 'gateway' | 'dispatch' | 'cluster';
@@ -194,6 +196,8 @@ export interface Config {
   webhook:
     | { url: string; secret: string; batchSize: number; flushIntervalMs: number; timeoutMs: number; maxAttempts: number; maxQueue: number }
     | undefined;
+  /** `IM_READY_FILE`: the ready line is written there once the role is ready, removed at exit (ready-file.ts). */
+  readyFile: string | undefined;
 }
 
 /**
@@ -278,6 +282,7 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
             maxQueue: e.IM_WEBHOOK_MAX_QUEUE,
           })
         : undefined,
+    readyFile: e.IM_READY_FILE,
   });
 }
 

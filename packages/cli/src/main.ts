@@ -3,6 +3,7 @@ import { ConfigError } from '@switchboard/core';
 import { loadConfig, type Role } from './config.js';
 import { runDispatch, runGateway, runStandalone, type Running } from './roles.js';
 import { runCluster } from './cluster.js';
+import { clearReadyFile, writeReadyFile } from './ready-file.js';
 
 const USAGE = `Usage: switchboard <command> [options]
 
@@ -46,8 +47,10 @@ async function main(argv: string[]): Promise<void> {
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new ConfigError(['--gateways: a whole number from 1 to 64']);
     return runCluster(cfg, n);
   }
+  clearReadyFile(cfg.readyFile);
   const run: Running = role === 'standalone' ? await runStandalone(cfg) : role === 'gateway' ? await runGateway(cfg) : await runDispatch(cfg);
   process.stdout.write(JSON.stringify(run.ready) + '\n');
+  writeReadyFile(cfg.readyFile, run.ready);
 
   let signals = 0;
   const onSignal = (sig: string) => {
