@@ -10,6 +10,7 @@ import { registerClientRoutes } from './routes/client.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerHistoryRoutes } from './routes/history.js';
 import { registerPushRoutes } from './routes/push.js';
+import { registerSdRoutes } from './routes/sd.js';
 import { StatsHistory, STATS_SAMPLE_INTERVAL_MS } from './stats.js';
 import { registerWeb } from './web.js';
 
@@ -66,6 +67,7 @@ export function buildDispatch(opts: DispatchOptions) {
       registerAdminRoutes(admin, { ...cluster, liveNodes, history });
       registerPushRoutes(admin, { ...cluster, pushes, history: opts.history ?? null });
       registerGroupRoutes(admin, opts);
+      registerSdRoutes(admin, { liveNodes });
     });
   });
 
