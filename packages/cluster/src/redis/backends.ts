@@ -7,10 +7,20 @@ import { RedisOfflineBudget } from './redis-offline-budget.js';
 import { RedisMemoryCeiling } from './redis-memory-ceiling.js';
 import { RedisRouteStore } from './redis-route-store.js';
 import { RedisHistoryStore } from './redis-history-store.js';
+import { ReplicaWait } from './replica-wait.js';
+import type { RedisMode } from './topology.js';
 
 export interface RedisBackendsOptions {
-  /** `IM_REDIS_URL`. */
+  /** `IM_REDIS_URL`: one URL, or (cluster, sentinel) a comma-separated list of seeds. */
   url: string;
+  /** `IM_REDIS_MODE`. @default 'single' */
+  mode?: RedisMode;
+  /** `IM_REDIS_SENTINEL_NAME` (sentinel mode). */
+  sentinelName?: string;
+  /** `IM_REDIS_WAIT_REPLICAS`: replicas an offline store and a history append wait for (ReplicaWait). @default 'auto' */
+  waitReplicas?: number | 'auto';
+  /** `IM_REDIS_WAIT_TIMEOUT_MS`. @default DEFAULT_REDIS_WAIT_TIMEOUT_MS (500) */
+  waitTimeoutMs?: number;
   /** `IM_KEY_PREFIX`. @default 'im' */
   prefix?: string;
   log: Logger;
@@ -58,11 +68,23 @@ export interface RedisBackends {
  * `backends.redis.ping()` or any store call before it declares itself ready.
  */
 export function createRedisBackends(opts: RedisBackendsOptions): RedisBackends {
-  const redis = connectRedis({ url: opts.url, log: opts.log, ...(opts.name === undefined ? {} : { name: opts.name }) });
+  const redis = connectRedis({
+    url: opts.url,
+    log: opts.log,
+    ...(opts.name === undefined ? {} : { name: opts.name }),
+    ...(opts.mode === undefined ? {} : { mode: opts.mode }),
+    ...(opts.sentinelName === undefined ? {} : { sentinelName: opts.sentinelName }),
+  });
   const shared = { redis, log: opts.log, ...(opts.prefix === undefined ? {} : { prefix: opts.prefix }) };
+  const waitReplicas = new ReplicaWait(redis, {
+    replicas: opts.waitReplicas ?? 'auto',
+    log: opts.log,
+    ...(opts.waitTimeoutMs === undefined ? {} : { timeoutMs: opts.waitTimeoutMs }),
+  });
   const routes = new RedisRouteStore(shared);
   const offline = new RedisOfflineStore({
     ...shared,
+    waitReplicas,
     ...(opts.offlineCapacity === undefined ? {} : { capacity: opts.offlineCapacity }),
     ...(opts.offlineTtlMs === undefined ? {} : { ttlMs: opts.offlineTtlMs }),
   });
@@ -75,6 +97,7 @@ export function createRedisBackends(opts: RedisBackendsOptions): RedisBackends {
   const nodes = new RedisNodeRegistry(shared);
   const history = new RedisHistoryStore({
     ...shared,
+    waitReplicas,
     ...(opts.historyMaxPerConversation === undefined ? {} : { maxPerConversation: opts.historyMaxPerConversation }),
     ...(opts.historyTtlMs === undefined ? {} : { ttlMs: opts.historyTtlMs }),
   });
@@ -90,6 +113,7 @@ export function createRedisBackends(opts: RedisBackendsOptions): RedisBackends {
     isUp: () => isRedisUp(redis),
     close: () => {
       closing ??= (async () => {
+        waitReplicas.close();
         await Promise.all([routes.close(), offline.close(), offlineBudget.close(), storageCeiling.close(), nodes.close(), history.close()]);
         await closeRedis(redis);
       })();

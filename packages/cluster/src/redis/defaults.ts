@@ -23,3 +23,12 @@ export const DEFAULT_REDIS_ERROR_LOG_INTERVAL_MS = 10_000;
 
 /** Batch size of SSCAN over a node's user index (purgeNode, countNode). */
 export const DEFAULT_NODE_INDEX_SCAN_COUNT = 500;
+
+/** Cluster mode: delay before a command that met a failing node, a down cluster or TRYAGAIN is tried again (within the command timeout). */
+export const DEFAULT_REDIS_CLUSTER_RETRY_DELAY_MS = 200;
+
+/** Replica wait: most time a WAIT for replicas may take before the write counts as not replicated. */
+export const DEFAULT_REDIS_WAIT_TIMEOUT_MS = 500;
+
+/** Replica wait (`auto`): how often the topology is checked for replicas. */
+export const DEFAULT_REDIS_REPLICA_CHECK_MS = 5_000;

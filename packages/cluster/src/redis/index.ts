@@ -15,7 +15,18 @@ export { RedisHistoryStore, type RedisHistoryStoreOptions } from './redis-histor
 export { RedisGroupStore, type RedisGroupStoreOptions } from './redis-group-store.js';
 export { RedisNodeRegistry, type RedisNodeRegistryOptions } from './redis-node-registry.js';
 export { createRedisBackends, type RedisBackends, type RedisBackendsOptions } from './backends.js';
-export { connectRedis, closeRedis, isRedisUp, type ConnectRedisOptions, type RedisClientOption } from './connect.js';
+export { connectRedis, closeRedis, isRedisUp, redisModeOf, redisNodes, type ConnectRedisOptions, type RedisClientOption } from './connect.js';
+export {
+  REDIS_MODES,
+  DEFAULT_REDIS_SENTINEL_NAME,
+  parseRedisTopology,
+  parseRedisSeed,
+  splitRedisUrls,
+  redactRedisUrl,
+  type RedisMode,
+  type RedisSeed,
+} from './topology.js';
+export { ReplicaWait, runScriptReplicated, keySlot, type ReplicaWaitOptions } from './replica-wait.js';
 export { redisKeys, type RedisKeys } from './keys.js';
 export { installScripts, scriptSource, type ScriptName } from './scripts.js';
 export {
@@ -27,4 +38,7 @@ export {
   DEFAULT_REDIS_RECONNECT_MAX_MS,
   DEFAULT_REDIS_ERROR_LOG_INTERVAL_MS,
   DEFAULT_NODE_INDEX_SCAN_COUNT,
+  DEFAULT_REDIS_CLUSTER_RETRY_DELAY_MS,
+  DEFAULT_REDIS_WAIT_TIMEOUT_MS,
+  DEFAULT_REDIS_REPLICA_CHECK_MS,
 } from './defaults.js';

@@ -13,12 +13,19 @@ import {
 } from '../history-store.js';
 import { closeRedis, guard, resolveClient, type RedisClientOption } from './connect.js';
 import { redisKeys, type RedisKeys } from './keys.js';
+import { runScriptReplicated, type ReplicaWait } from './replica-wait.js';
 import { runScript } from './scripts.js';
 
 export type RedisHistoryStoreOptions = RedisClientOption &
   HistoryStoreOptions & {
     /** Key prefix (`IM_KEY_PREFIX`). @default 'im' */
     prefix?: string;
+    /**
+     * Replicas an append waits for before it resolves (`WAIT` on the conversation's master, see
+     * ReplicaWait); none when absent. Not confirmed in time: UnavailableError (the resend is idempotent).
+     * The per-user index updates after it are not waited for (a resend repairs them).
+     */
+    waitReplicas?: ReplicaWait;
     log?: Logger;
   };
 
@@ -58,9 +65,11 @@ export class RedisHistoryStore implements HistoryStore {
   private readonly keys: RedisKeys;
   private readonly max: number;
   private readonly ttlMs: number;
+  private readonly waitReplicas: ReplicaWait | undefined;
 
   constructor(opts: RedisHistoryStoreOptions) {
     ({ maxPerConversation: this.max, ttlMs: this.ttlMs } = historyArgs.options(opts));
+    this.waitReplicas = opts.waitReplicas;
     this.keys = redisKeys(opts.prefix);
     ({ redis: this.redis, owned: this.owned } = resolveClient(opts, opts.log, 'history-store'));
   }
@@ -71,15 +80,13 @@ export class RedisHistoryStore implements HistoryStore {
       const cutoff = Date.now() - this.ttlMs;
       const fp = asciiJson(msg.fp);
       const entry = `[${msg.sentAt},${asciiJson(msg.from)},${fp},${JSON.stringify(msg.to)},${JSON.stringify(msg.typeu)},${JSON.stringify(msg.dataContent)}]`;
-      const [seq, duplicate, sentAt] = (await runScript(this.redis, 'sbHistoryAppend', this.convKeys(conv), [
-        fp,
-        msg.from,
-        entry,
-        this.max,
-        this.ttlMs,
-        cutoff,
-        TRIM_BATCH,
-      ])) as [number, number, number];
+      const [seq, duplicate, sentAt] = (await runScriptReplicated(
+        this.redis,
+        'sbHistoryAppend',
+        this.convKeys(conv),
+        [fp, msg.from, entry, this.max, this.ttlMs, cutoff, TRIM_BATCH],
+        this.waitReplicas,
+      )) as [number, number, number];
       await Promise.all(
         opts.indexFor.map((u) => runScript(this.redis, 'sbHistoryIndex', [this.keys.historyIndex(u)], [conv, sentAt, cutoff, this.ttlMs, INDEX_PRUNE_BATCH])),
       );

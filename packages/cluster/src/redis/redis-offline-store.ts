@@ -9,6 +9,8 @@ import {
 } from '../offline-store.js';
 import { closeRedis, guard, resolveClient, type RedisClientOption } from './connect.js';
 import { redisKeys, type RedisKeys } from './keys.js';
+import type { ReplicaWait } from './replica-wait.js';
+import { runScriptReplicated } from './replica-wait.js';
 import { runScript } from './scripts.js';
 
 export type RedisOfflineStoreOptions = RedisClientOption & {
@@ -18,6 +20,12 @@ export type RedisOfflineStoreOptions = RedisClientOption & {
   capacity?: number;
   /** The queue expires this long after its last successful store, ms. @default DEFAULT_OFFLINE_TTL_MS (7 days) */
   ttlMs?: number;
+  /**
+   * Replicas a store waits for before it resolves (`WAIT`, see ReplicaWait); none when absent. A store
+   * not confirmed by them in time rejects with UnavailableError (the message is on the master; the
+   * sender's resend is a `duplicate` that waits again).
+   */
+  waitReplicas?: ReplicaWait;
   log?: Logger;
 };
 
@@ -34,8 +42,8 @@ interface StoredValue {
  * `offline-store.lua` (idempotent by fp, capped, refreshes both expiries), `offline-peek.lua`,
  * `offline-remove.lua` (by fp, on the receiver's ack). Reading never removes anything.
  *
- * `store` resolves once Redis acknowledged the write (durability beyond that is Redis's
- * persistence setting). Every failure is an UnavailableError with the ioredis error as `cause`.
+ * `store` resolves once Redis acknowledged the write and, with `waitReplicas`, once the replicas it
+ * asks for have it (durability beyond that is Redis's persistence setting). Every failure is an UnavailableError with the ioredis error as `cause`.
  */
 export class RedisOfflineStore implements OfflineStore {
   private readonly redis: Redis;
@@ -43,6 +51,7 @@ export class RedisOfflineStore implements OfflineStore {
   private readonly keys: RedisKeys;
   private readonly capacity: number;
   private readonly ttlMs: number;
+  private readonly waitReplicas: ReplicaWait | undefined;
 
   constructor(opts: RedisOfflineStoreOptions) {
     this.capacity = opts.capacity ?? DEFAULT_OFFLINE_CAPACITY;
@@ -50,13 +59,20 @@ export class RedisOfflineStore implements OfflineStore {
     if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new InvalidArgumentError(`offline capacity must be a positive integer: ${this.capacity}`);
     if (!(this.ttlMs >= 1)) throw new InvalidArgumentError(`offline ttlMs must be positive: ${String(opts.ttlMs)}`);
     this.keys = redisKeys(opts.prefix);
+    this.waitReplicas = opts.waitReplicas;
     ({ redis: this.redis, owned: this.owned } = resolveClient(opts, opts.log, 'offline-store'));
   }
 
   store(userId: UserId, msg: { fp: string; packet: string }): Promise<StoreOutcome> {
     return guard('offline store', async () => {
       const value: StoredValue = { t: Date.now(), p: msg.packet };
-      const outcome = await runScript(this.redis, 'sbOfflineStore', this.userKeys(userId), [msg.fp, JSON.stringify(value), this.capacity, this.ttlMs]);
+      const outcome = await runScriptReplicated(
+        this.redis,
+        'sbOfflineStore',
+        this.userKeys(userId),
+        [msg.fp, JSON.stringify(value), this.capacity, this.ttlMs],
+        this.waitReplicas,
+      );
       if (outcome !== 'stored' && outcome !== 'duplicate' && outcome !== 'full') {
         throw new Error(`offline-store.lua answered an unknown outcome: ${String(outcome)}`);
       }
