@@ -30,14 +30,22 @@ export function requirePositiveInts(owner: string, values: Readonly<Record<strin
 }
 
 /**
- * Validate an `amqp:`/`amqps:` URL and return it with a `heartbeat` query parameter (seconds),
- * unless the URL already has one. Throws InvalidArgumentError naming `owner`.
+ * Validate an `amqp:`/`amqps:` URL, or a comma-separated list of them (the nodes of one RabbitMQ
+ * cluster, `IM_AMQP_URL`), and return it (each of them) with a `heartbeat` query parameter (seconds),
+ * unless it already has one; a list comes back comma-separated, in the same order. Throws
+ * InvalidArgumentError naming `owner`.
  */
 export function amqpUrlWithHeartbeat(owner: string, raw: unknown, heartbeatS: number): string {
   if (typeof raw !== 'string' || raw.length === 0) throw new InvalidArgumentError(`${owner}: url is required`);
   if (!Number.isInteger(heartbeatS) || heartbeatS < 0) {
     throw new InvalidArgumentError(`${owner}: heartbeatS must be a non-negative integer, got ${heartbeatS}`);
   }
+  const list = splitBrokerUrls(raw);
+  if (list.length === 0) throw new InvalidArgumentError(`${owner}: url is required`);
+  return list.map((one) => oneUrlWithHeartbeat(owner, one, heartbeatS)).join(',');
+}
+
+function oneUrlWithHeartbeat(owner: string, raw: string, heartbeatS: number): string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -49,6 +57,24 @@ export function amqpUrlWithHeartbeat(owner: string, raw: unknown, heartbeatS: nu
   }
   if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(heartbeatS));
   return url.toString();
+}
+
+/** The brokers of an `IM_AMQP_URL`: its comma-separated entries, trimmed, empty ones dropped. */
+export function splitBrokerUrls(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** `host:port` of a broker URL, for logs (never the credentials). */
+export function brokerAddress(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || (u.protocol === 'amqps:' ? '5671' : '5672')}`;
+  } catch {
+    return '<unparsable url>';
+  }
 }
 
 /**
@@ -241,7 +267,10 @@ export interface LinkHandlers {
 }
 
 export interface ConnectionKeeperOptions<L extends KeptLink> {
-  /** Validated URL, heartbeat included (see amqpUrlWithHeartbeat). */
+  /**
+   * Validated URL, heartbeat included (see amqpUrlWithHeartbeat), or a comma-separated list of them:
+   * the nodes of one RabbitMQ cluster, tried in turn (see ConnectionKeeper).
+   */
   url: string;
   /** Client-provided connection name the broker shows. */
   connectionName: string;
@@ -279,7 +308,13 @@ export interface ConnectionKeeperOptions<L extends KeptLink> {
  * retry before the first success, `start` may be called again); after that a lost connection turns
  * the state `down`, fails the pending confirms and reconnects forever with capped exponential
  * backoff with jitter (ReconnectTimer), running `setup` again each time. Tracks the broker's
- * `blocked`/`unblocked`. `close()` is idempotent: it stops reconnecting, waits for a connect in
+ * `blocked`/`unblocked`.
+ *
+ * With several brokers (`url` a list), each attempt walks the list once, from the broker after the
+ * one last lost (from the first at start), and takes the first that accepts the connection and on
+ * which `setup` succeeds; `setup` thus declares the client's queues again on the broker reached. The
+ * attempt fails (and backs off) only when every broker refused. `broker` says which one is in use.
+ * `close()` is idempotent: it stops reconnecting, waits for a connect in
  * progress, runs `drain`, closes the connection (dropping the socket of a hung broker) within
  * `closeTimeoutMs`, and fails what is still pending.
  */
@@ -295,8 +330,13 @@ export class ConnectionKeeper<L extends KeptLink> {
   private readonly reconnect: ReconnectTimer;
   private readonly log: Logger;
   private readonly w: KeeperWording;
+  private readonly urls: string[];
+  /** Index in `urls` of the broker of the live link, or of the first to try next. */
+  private brokerIndex = 0;
 
   constructor(private readonly opts: ConnectionKeeperOptions<L>) {
+    this.urls = splitBrokerUrls(opts.url);
+    if (this.urls.length === 0) throw new InvalidArgumentError(`${opts.wording.className}: url is required`);
     this.reconnect = new ReconnectTimer(opts.reconnectBaseMs, opts.reconnectMaxMs);
     this.log = opts.log;
     this.w = opts.wording;
@@ -304,6 +344,11 @@ export class ConnectionKeeper<L extends KeptLink> {
 
   get state(): KeeperState {
     return this._state;
+  }
+
+  /** `host:port` of the broker in use (or to be tried next), and its place in the list. */
+  get broker(): { address: string; index: number; of: number } {
+    return { address: brokerAddress(this.urls[this.brokerIndex] as string), index: this.brokerIndex, of: this.urls.length };
   }
 
   /** Called on every state change (not for the initial `connecting`). A listener that throws is logged. */
@@ -353,7 +398,10 @@ export class ConnectionKeeper<L extends KeptLink> {
     const err = closeErr ?? link.lastError;
     this.dropLink(link);
     if (this.closing) return;
-    this.log.warn({ err, why }, `${this.w.conn} connection lost; reconnecting`);
+    const from = this.broker.address;
+    // The broker that dropped us may be the one that is gone: the next attempt starts after it.
+    this.brokerIndex = (this.brokerIndex + 1) % this.urls.length;
+    this.log.warn({ err, why, broker: from }, `${this.w.conn} connection lost; reconnecting`);
     // Usually the connection is closed already (that is how the link was lost) and close() rejects
     // with amqplib's IllegalOperationError; what went wrong is in the warning above.
     link.conn.close().catch(() => undefined);
@@ -394,8 +442,25 @@ export class ConnectionKeeper<L extends KeptLink> {
     return p;
   }
 
+  /** One attempt: each broker once, from `brokerIndex` on; rejects with the last broker's error. */
   private async openLink(): Promise<void> {
-    const conn = await connect(this.opts.url, {
+    let lastErr: unknown;
+    for (let i = 0; i < this.urls.length; i++) {
+      if (this.closing) break;
+      const index = (this.brokerIndex + i) % this.urls.length;
+      try {
+        await this.openLinkTo(index);
+        return;
+      } catch (err) {
+        lastErr = err;
+        if (this.urls.length > 1) this.log.debug({ err, broker: brokerAddress(this.urls[index] as string) }, `${this.w.conn} broker unreachable; trying the next`);
+      }
+    }
+    throw lastErr ?? new UnavailableError(`${this.w.client} closed while connecting`);
+  }
+
+  private async openLinkTo(index: number): Promise<void> {
+    const conn = await connect(this.urls[index] as string, {
       timeout: this.opts.connectTimeoutMs,
       noDelay: true,
       clientProperties: { connection_name: this.opts.connectionName },
@@ -447,6 +512,7 @@ export class ConnectionKeeper<L extends KeptLink> {
       }
       link = live;
       this._link = live;
+      this.brokerIndex = index;
       this.reconnect.reset();
       this.setState('up');
     } catch (err) {
@@ -486,7 +552,8 @@ export class ConnectionKeeper<L extends KeptLink> {
     if (this._state === s || this._state === 'closed') return;
     this._state = s;
     if (s === 'up') {
-      if (this.opts.upFields !== undefined) this.log.info(this.opts.upFields, `${this.w.client} up`);
+      const where = this.urls.length > 1 ? { broker: this.broker.address } : {};
+      if (this.opts.upFields !== undefined || this.urls.length > 1) this.log.info({ ...this.opts.upFields, ...where }, `${this.w.client} up`);
       else this.log.info(`${this.w.client} up`);
     }
     for (const fn of this.listeners) {
