@@ -51,4 +51,14 @@ export {
   type LocateServiceOptions,
 } from './services.js';
 export { TcpProxy, type TcpProxyTarget } from './tcp-proxy.js';
+export { ServiceProcs, freePort, freePorts, pollUntil, type ServiceProc } from './service-procs.js';
+export {
+  startRedisCluster,
+  startRedisSentinel,
+  redisCommand,
+  type RedisNodeProc,
+  type TestRedisCluster,
+  type TestRedisSentinel,
+} from './redis-topologies.js';
+export { startRabbitCluster, rabbitServerAvailable, type RabbitNodeProc, type TestRabbitCluster } from './rabbit-nodes.js';
 export { timeRejection } from './timing.js';

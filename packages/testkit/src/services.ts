@@ -225,26 +225,56 @@ export function uniquePrefix(name = 'test'): string {
 /**
  * Delete every Redis key under `prefix` (the key equal to it, or starting with it followed by a
  * non-alphanumeric separator such as `:` or `{`), found with SCAN. Never FLUSHALL / FLUSHDB.
- * Resolves with the number of keys deleted.
+ * Resolves with the number of keys deleted. `url` may be a comma-separated list (cluster seeds); when
+ * the server reached is a Redis Cluster node, every master of the cluster is scanned (a SCAN sees only
+ * its own server's keys), and keys are unlinked one by one (they live in different slots).
  */
 export async function cleanupRedisPrefix(url: string, prefix: string): Promise<number> {
   if (prefix.length < 3) throw new InvalidArgumentError(`cleanupRedisPrefix: prefix ${JSON.stringify(prefix)} is too short to be safe`);
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const first = url.split(',')[0]?.trim() ?? url;
+  const redis = new Redis(first, { lazyConnect: true, maxRetriesPerRequest: 1 });
   redis.on('error', () => {}); // errors reach us through the command rejections
-  const pattern = prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`) + '*';
-  let deleted = 0;
   try {
     await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      cursor = next;
-      const mine = keys.filter((k) => k === prefix || !/[A-Za-z0-9]/.test(k.charAt(prefix.length)));
-      if (mine.length > 0) deleted += await redis.unlink(...mine);
-    } while (cursor !== '0');
+    const info = await redis.info('cluster');
+    if (!/^cluster_enabled:1/m.test(info)) return await cleanupOne(redis, prefix, false);
+    const masters = String(await redis.call('CLUSTER', 'NODES'))
+      .split('\n')
+      .filter((l) => {
+        const flags = (l.split(' ')[2] ?? '').split(',');
+        return flags.includes('master') && !flags.includes('fail');
+      })
+      .map((l) => (l.split(' ')[1] ?? '').split('@')[0] ?? '');
+    let deleted = 0;
+    for (const addr of masters) {
+      const at = addr.lastIndexOf(':');
+      const node = new Redis({ ...redis.options, host: addr.slice(0, at), port: Number(addr.slice(at + 1)), lazyConnect: true });
+      node.on('error', () => {});
+      try {
+        await node.connect();
+        deleted += await cleanupOne(node, prefix, true);
+      } finally {
+        node.disconnect();
+      }
+    }
+    return deleted;
   } finally {
     redis.disconnect();
   }
+}
+
+async function cleanupOne(redis: Redis, prefix: string, oneByOne: boolean): Promise<number> {
+  const pattern = prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`) + '*';
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+    cursor = next;
+    const mine = keys.filter((k) => k === prefix || !/[A-Za-z0-9]/.test(k.charAt(prefix.length)));
+    if (mine.length === 0) continue;
+    if (oneByOne) deleted += (await Promise.all(mine.map((k) => redis.unlink(k)))).reduce((a, b) => a + b, 0);
+    else deleted += await redis.unlink(...mine);
+  } while (cursor !== '0');
   return deleted;
 }
 
