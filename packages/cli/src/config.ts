@@ -46,6 +46,12 @@ function isUrl(v: string, protocols: string[]): boolean {
   }
 }
 
+/** A comma-separated list of one or more URLs of `protocols` (blank entries ignored). */
+function isUrlList(v: string, protocols: string[]): boolean {
+  const list = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return list.length > 0 && list.every((u) => isUrl(u, protocols));
+}
+
 /**
  * Defaults with no importable source. The key prefix and the events publish timeout are
  * DEFAULT_KEY_PREFIX of `@switchboard/cluster/redis` and DEFAULT_EVENTS_PUBLISH_TIMEOUT_MS of
@@ -58,6 +64,9 @@ const DEFAULT_KEY_PREFIX = 'im';
 const DEFAULT_BIND_HOST = '127.0.0.1';
 const DEFAULT_LOG_LEVEL = 'info';
 const DEFAULT_EVENTS_TIMEOUT_MS = 2_000;
+/** DEFAULT_REDIS_SENTINEL_NAME and DEFAULT_REDIS_WAIT_TIMEOUT_MS of `@switchboard/cluster/redis`. */
+const DEFAULT_REDIS_SENTINEL_NAME = 'mymaster';
+const DEFAULT_REDIS_WAIT_TIMEOUT_MS = 500;
 
 /** A blank value counts as unset (its default), as for every other variable. */
 const blankAsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -70,13 +79,23 @@ const optionalString = z
 
 /** Environment variables (architecture §2). Only this module reads process.env. */
 const schema = z.object({
+  // A comma-separated list in cluster and sentinel mode (seeds; checked against IM_REDIS_MODE below).
   IM_REDIS_URL: z
     .string()
-    .refine((v) => isUrl(v, ['redis:', 'rediss:']), 'must be a redis:// or rediss:// URL')
+    .refine((v) => isUrlList(v, ['redis:', 'rediss:']), 'must be a redis:// or rediss:// URL (cluster, sentinel: a comma-separated list of them)')
     .default(DEFAULT_REDIS_URL),
+  IM_REDIS_MODE: z.preprocess(blankAsUnset, z.enum(['single', 'cluster', 'sentinel']).default('single')),
+  IM_REDIS_SENTINEL_NAME: optionalString.refine((v) => v === undefined || /^[A-Za-z0-9_.-]{1,64}$/.test(v), 'letters, digits, _ . - only (1–64)'),
+  IM_REDIS_WAIT_REPLICAS: z.preprocess(
+    blankAsUnset,
+    z.union([z.literal('auto'), z.coerce.number().int().min(0).max(16)]).default('auto'),
+  ),
+  // Below the Redis command timeout (2 s), which bounds the WAIT's round trip.
+  IM_REDIS_WAIT_TIMEOUT_MS: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(1_500).default(DEFAULT_REDIS_WAIT_TIMEOUT_MS)),
+  // The nodes of one RabbitMQ cluster may be listed, comma-separated: reconnects walk the list.
   IM_AMQP_URL: z
     .string()
-    .refine((v) => isUrl(v, ['amqp:', 'amqps:']), 'must be an amqp:// or amqps:// URL')
+    .refine((v) => isUrlList(v, ['amqp:', 'amqps:']), 'must be an amqp:// or amqps:// URL, or a comma-separated list of them')
     .default(DEFAULT_AMQP_URL),
   IM_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (1–64)').default(DEFAULT_KEY_PREFIX),
   IM_NODE_ID: optionalString.refine((v) => v === undefined || /^[A-Za-z0-9_.-]{1,64}$/.test(v), 'letters, digits, _ . - only (1–64)'),
@@ -152,6 +171,12 @@ export type Role = 'standalone' | 'gateway' | 'dispatch' | 'cluster';
 export interface Config {
   role: Role;
   redisUrl: string;
+  /**
+   * `IM_REDIS_MODE` and what goes with it (docs/operations.md "Scaling out Redis and RabbitMQ"): the
+   * sentinel master's name (sentinel mode), and the replicas an acked offline store or history append
+   * waits for (`auto`: one where the master has a replica) and for how long.
+   */
+  redis: { mode: 'single' | 'cluster' | 'sentinel'; sentinelName: string; waitReplicas: number | 'auto'; waitTimeoutMs: number };
   amqpUrl: string;
   keyPrefix: string;
   nodeId: string | undefined;
@@ -227,12 +252,22 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     problems.push('IM_CUSTODY_GIVE_UP_MS: must be greater than IM_CUSTODY_RESEND_MS');
   }
   if (valid('IM_RATE_LIMIT_BURST', 'IM_RATE_LIMIT_PER_SEC') && e.IM_RATE_LIMIT_BURST < e.IM_RATE_LIMIT_PER_SEC / 10) problems.push('IM_RATE_LIMIT_BURST: must be at least a tenth of IM_RATE_LIMIT_PER_SEC');
+  if (valid('IM_REDIS_URL', 'IM_REDIS_MODE') && e.IM_REDIS_MODE === 'single' && e.IM_REDIS_URL.split(',').filter((s) => s.trim() !== '').length > 1) {
+    problems.push('IM_REDIS_URL: a list of URLs needs IM_REDIS_MODE=cluster or sentinel');
+  }
+  if (e.IM_REDIS_SENTINEL_NAME && e.IM_REDIS_MODE !== 'sentinel') problems.push('IM_REDIS_SENTINEL_NAME: only used with IM_REDIS_MODE=sentinel');
   if (e.IM_WEBHOOK_URL && !e.IM_WEBHOOK_SECRET) problems.push('IM_WEBHOOK_SECRET: required when IM_WEBHOOK_URL is set');
   if (e.IM_WEBHOOK_SECRET && e.IM_WEBHOOK_SECRET.length < 16) problems.push('IM_WEBHOOK_SECRET: must be at least 16 characters');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     role,
     redisUrl: e.IM_REDIS_URL,
+    redis: Object.freeze({
+      mode: e.IM_REDIS_MODE,
+      sentinelName: e.IM_REDIS_SENTINEL_NAME ?? DEFAULT_REDIS_SENTINEL_NAME,
+      waitReplicas: e.IM_REDIS_WAIT_REPLICAS,
+      waitTimeoutMs: e.IM_REDIS_WAIT_TIMEOUT_MS,
+    }),
     amqpUrl: e.IM_AMQP_URL,
     keyPrefix: e.IM_KEY_PREFIX,
     nodeId: e.IM_NODE_ID,
@@ -288,7 +323,7 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
 
 /** The config as logged at boot: secrets redacted. */
 export function redactedConfig(c: Config): Record<string, unknown> {
-  const mask = (u: string) => u.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
+  const mask = (u: string) => u.replace(/\/\/([^:@/,]*):([^@/,]*)@/g, '//$1:***@');
   return {
     ...c,
     redisUrl: mask(c.redisUrl),

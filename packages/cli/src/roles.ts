@@ -97,6 +97,16 @@ function withUserAuth(cfg: Config, log: Logger): { userAuth?: UserAuthenticator 
   return auth ? { userAuth: auth } : {};
 }
 
+/** `IM_REDIS_MODE` and the replica wait of acked writes, for `createRedisBackends`. */
+function redisTopologyOptions(cfg: Config) {
+  return {
+    mode: cfg.redis.mode,
+    ...(cfg.redis.mode === 'sentinel' ? { sentinelName: cfg.redis.sentinelName } : {}),
+    waitReplicas: cfg.redis.waitReplicas,
+    waitTimeoutMs: cfg.redis.waitTimeoutMs,
+  };
+}
+
 /** The history options of `createRedisBackends` (none when history is off). */
 function redisHistoryOptions(cfg: Config) {
   return cfg.history ? { historyMaxPerConversation: cfg.history.maxPerConversation, historyTtlMs: cfg.history.ttlMs } : {};
@@ -221,6 +231,7 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
   const { AmqpBridge } = await import('@switchboard/cluster/amqp');
   const backends = createRedisBackends({
     url: cfg.redisUrl,
+    ...redisTopologyOptions(cfg),
     prefix: cfg.keyPrefix,
     log,
     name: nodeId,
@@ -282,7 +293,7 @@ export async function runDispatch(cfg: Config): Promise<Running> {
   if (!cfg.adminToken) log.warn('IM_ADMIN_TOKEN is unset: admin endpoints answer only on loopback.');
   const lifecycle = new Lifecycle(log);
   const { createRedisBackends, RedisGroupStore } = await import('@switchboard/cluster/redis');
-  const backends = createRedisBackends({ url: cfg.redisUrl, prefix: cfg.keyPrefix, log, name: 'dispatch', ...redisHistoryOptions(cfg) });
+  const backends = createRedisBackends({ url: cfg.redisUrl, ...redisTopologyOptions(cfg), prefix: cfg.keyPrefix, log, name: 'dispatch', ...redisHistoryOptions(cfg) });
   lifecycle.onClose('redis', () => backends.close());
   await backends.redis.ping();
   // Dispatch's own queue on the bridge, to send kicks, pushes and drain notices to gateways.
