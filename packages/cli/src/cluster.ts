@@ -31,7 +31,8 @@ export async function runCluster(cfg: Config, gateways: number): Promise<void> {
         }
       });
       child.on('exit', (code, signal) => {
-        if (!ready) reject(new Error(`${role} exited before it was ready (code ${code}, signal ${signal})`));
+        // The child printed why (one line on stderr); its exit code is passed on (2: configuration).
+        if (!ready) reject(Object.assign(new Error(`${role} exited before it was ready (code ${code}, signal ${signal})`), { exitCode: code === 2 ? 2 : 1 }));
         else if (!stopping) process.stderr.write(`switchboard cluster: ${role} exited (code ${code}, signal ${signal})\n`);
       });
     });
@@ -70,7 +71,7 @@ export async function runCluster(cfg: Config, gateways: number): Promise<void> {
   } catch (err) {
     process.stderr.write(`switchboard cluster: ${(err as Error).message}\n`);
     await stopAll();
-    process.exit(1);
+    process.exit((err as { exitCode?: number }).exitCode ?? 1);
   }
   process.stdout.write(
     JSON.stringify({

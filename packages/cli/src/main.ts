@@ -1,24 +1,13 @@
-import { parseArgs } from 'node:util';
 import { ConfigError } from '@switchboard/core';
 import { loadConfig, type Role } from './config.js';
 import { runDispatch, runGateway, runStandalone, type Running } from './roles.js';
 import { runCluster } from './cluster.js';
 import { clearReadyFile, writeReadyFile } from './ready-file.js';
-
-const USAGE = `Usage: switchboard <command> [options]
-
-Commands:
-  standalone              dispatch + one gateway in one process, in-memory backends (no Redis, no RabbitMQ)
-  gateway                 one cluster gateway (needs Redis and RabbitMQ)
-  dispatch                the dispatch service (needs Redis)
-  cluster --gateways N    dispatch + N gateways as child processes (default N = 3)
-  bench [options]         load and chaos generator (see: switchboard bench --help)
-  chat --uid ID           interactive terminal chat client (see: switchboard chat --help)
-
-Configuration comes from IM_* environment variables; see the README.`;
+import { ROLE_HELP, USAGE, UsageError, dropPnpmSeparators, parseRoleArgs } from './args.js';
+import { BootError } from './boot-errors.js';
 
 async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
+  const [command, ...rest] = dropPnpmSeparators(argv);
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE + '\n');
     return;
@@ -40,21 +29,26 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const { values } = parseArgs({ args: rest, options: { gateways: { type: 'string', default: '3' } }, strict: true });
-  const cfg = loadConfig(role);
-  if (role === 'cluster') {
-    const n = Number(values.gateways);
-    if (!Number.isInteger(n) || n < 1 || n > 64) throw new ConfigError(['--gateways: a whole number from 1 to 64']);
-    return runCluster(cfg, n);
+  const args = parseRoleArgs(role, rest);
+  if (args.help) {
+    process.stdout.write(ROLE_HELP[role] + '\n');
+    return;
   }
+  const cfg = loadConfig(role);
+  if (role === 'cluster') return runCluster(cfg, args.gateways);
   clearReadyFile(cfg.readyFile);
   const run: Running = role === 'standalone' ? await runStandalone(cfg) : role === 'gateway' ? await runGateway(cfg) : await runDispatch(cfg);
   process.stdout.write(JSON.stringify(run.ready) + '\n');
   writeReadyFile(cfg.readyFile, run.ready);
 
   let signals = 0;
+  let firstSignalAt = 0;
   const onSignal = (sig: string) => {
+    // Ctrl+C reaches `switchboard cluster`'s children from the terminal and again from the parent:
+    // a signal within a second of the first is that same request.
+    if (signals > 0 && Date.now() - firstSignalAt < 1_000) return;
     signals++;
+    firstSignalAt ||= Date.now();
     if (signals > 1) {
       process.stderr.write(`switchboard: second ${sig}, exiting now\n`);
       process.exit(1);
@@ -86,9 +80,9 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof UsageError || err instanceof BootError) {
     process.stderr.write(`switchboard: ${err.message}\n`);
-    process.exit(2);
+    process.exit(err instanceof BootError ? err.exitCode : 2);
   }
   process.stderr.write(`switchboard: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);

@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Config } from './config.js';
 import { redactedConfig } from './config.js';
+import { bindOrExplain, listenFailure, maskUrl, needRedis, rabbitFailure } from './boot-errors.js';
 
 /** The web chat page's build (`packages/web/dist`), which dispatch serves at `/`. */
 export function webRoot(): string {
@@ -124,11 +125,20 @@ async function startAdmin(gw: Gateway, cfg: Config, log: Logger, lifecycle: Life
     ...(cfg.metricsToken === undefined ? {} : { metricsToken: cfg.metricsToken }),
     log,
   });
-  await admin.listen({ port: cfg.ports.admin, host: cfg.bindHost });
+  await bindOrExplain('admin', cfg.bindHost, cfg.ports.admin, () => admin.listen({ port: cfg.ports.admin, host: cfg.bindHost }));
   lifecycle.onClose('gateway admin', () => admin.close());
   const port = (admin.server.address() as { port: number }).port;
   gw.setExtraPorts({ admin: port });
   return port;
+}
+
+/** `gw.start()`, a listener that cannot bind or RabbitMQ unreachable told as a BootError. */
+async function startListening(gw: Gateway, cfg: Config): Promise<{ ws: number; tcp: number; udp: number }> {
+  try {
+    return await gw.start();
+  } catch (err) {
+    throw rabbitFailure(listenFailure(err, cfg.bindHost, 0), cfg.amqpUrl);
+  }
 }
 
 function warnOpenAuth(cfg: Config, log: Logger): void {
@@ -147,7 +157,9 @@ async function startEvents(cfg: Config, nodeId: NodeId, log: Logger, lifecycle: 
     const { AmqpEventsPublisher } = await import('@switchboard/cluster/amqp');
     const pub = new AmqpEventsPublisher({ url: cfg.amqpUrl, prefix: cfg.keyPrefix, name: nodeId, log, publishTimeoutMs: cfg.eventsTimeoutMs });
     lifecycle.onClose('events exchange', () => pub.close());
-    await pub.start();
+    await pub.start().catch((err: unknown) => {
+      throw rabbitFailure(err, cfg.amqpUrl);
+    });
     sinks.push(pub);
   }
   if (cfg.webhook) {
@@ -189,7 +201,7 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   // The admin port is bound first so the gateway's first node report already carries it.
   const admin = await startAdmin(gw, cfg, log, lifecycle);
   lifecycle.onClose('gateway', () => gw.close());
-  const ports = await gw.start();
+  const ports = await startListening(gw, cfg);
   const { app } = buildDispatch({
     nodes,
     routes,
@@ -206,7 +218,7 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
     ...(cfg.adminToken === undefined ? {} : { adminToken: cfg.adminToken }),
     webRoot: webRoot(),
   });
-  await app.listen({ port: cfg.ports.dispatch, host: cfg.bindHost });
+  await bindOrExplain('dispatch', cfg.bindHost, cfg.ports.dispatch, () => app.listen({ port: cfg.ports.dispatch, host: cfg.bindHost }));
   lifecycle.onClose('dispatch', () => app.close());
   const dispatch = (app.server.address() as { port: number }).port;
   return {
@@ -243,7 +255,7 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
     ...redisHistoryOptions(cfg),
   });
   lifecycle.onClose('redis', () => backends.close());
-  await backends.redis.ping();
+  await needRedis(cfg.redisUrl, backends.redis, () => backends.redis.ping());
   const events = await startEvents(cfg, nodeId, log, lifecycle);
   const bridge = new AmqpBridge({ url: cfg.amqpUrl, prefix: cfg.keyPrefix, nodeId, log });
   const gw = new Gateway({
@@ -264,7 +276,7 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
   registerBridgeMetrics(gw.metrics.registry, () => bridge.stats());
   const admin = await startAdmin(gw, cfg, log, lifecycle);
   lifecycle.onClose('gateway', () => gw.close());
-  const ports = await gw.start();
+  const ports = await startListening(gw, cfg);
   // After a Redis outage (it may have restarted empty), claim the connected users' routes again.
   let redisWasReady = true;
   backends.redis.on('close', () => {
@@ -295,7 +307,7 @@ export async function runDispatch(cfg: Config): Promise<Running> {
   const { createRedisBackends, RedisGroupStore } = await import('@switchboard/cluster/redis');
   const backends = createRedisBackends({ url: cfg.redisUrl, ...redisTopologyOptions(cfg), prefix: cfg.keyPrefix, log, name: 'dispatch', ...redisHistoryOptions(cfg) });
   lifecycle.onClose('redis', () => backends.close());
-  await backends.redis.ping();
+  await needRedis(cfg.redisUrl, backends.redis, () => backends.redis.ping());
   // Dispatch's own queue on the bridge, to send kicks, pushes and drain notices to gateways.
   const { AmqpBridge } = await import('@switchboard/cluster/amqp');
   // Dispatch only needs Redis to dispatch; without RabbitMQ, kicks answer 503 and pushes go to the
@@ -305,7 +317,7 @@ export async function runDispatch(cfg: Config): Promise<Running> {
   const joinBridge = (): void => {
     // Dispatch only sends on the bridge; nothing is addressed to it, so the handler ignores what arrives.
     bridge.start(() => {}).catch((err: unknown) => {
-      log.warn({ err }, 'RabbitMQ unreachable: kicks and live pushes unavailable; retrying in 5 s');
+      log.warn({ err, amqpUrl: maskUrl(cfg.amqpUrl) }, `RabbitMQ at ${maskUrl(cfg.amqpUrl)} (IM_AMQP_URL) unreachable: kicks and live pushes unavailable; retrying in 5 s`);
       bridgeTimer = setTimeout(joinBridge, 5_000);
       bridgeTimer.unref();
     });
@@ -332,7 +344,7 @@ export async function runDispatch(cfg: Config): Promise<Running> {
     ...(cfg.adminToken === undefined ? {} : { adminToken: cfg.adminToken }),
     webRoot: webRoot(),
   });
-  await app.listen({ port: cfg.ports.dispatch, host: cfg.bindHost });
+  await bindOrExplain('dispatch', cfg.bindHost, cfg.ports.dispatch, () => app.listen({ port: cfg.ports.dispatch, host: cfg.bindHost }));
   lifecycle.onClose('dispatch', () => app.close());
   const port = (app.server.address() as { port: number }).port;
   return {

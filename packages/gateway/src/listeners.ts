@@ -45,14 +45,14 @@ export class Listeners {
       maxFrameBytes: this.cfg.wsMaxFrameBytes,
       onConnection: this.onTransport,
     });
-    ports.ws = await listen(this.httpServer, this.cfg.wsPort, this.cfg.bindHost);
+    ports.ws = await listen(this.httpServer, this.cfg.wsPort, this.cfg.bindHost, 'ws');
     if (this.cfg.tcpPort !== null) {
       const maxBody = this.cfg.tcpMaxBodyBytes;
       this.tcpServer = createTcpServer({ noDelay: true, keepAlive: true }, (sock) => this.onTransport(new TcpTransport(sock, maxBody)));
-      ports.tcp = await listen(this.tcpServer, this.cfg.tcpPort, this.cfg.bindHost);
+      ports.tcp = await listen(this.tcpServer, this.cfg.tcpPort, this.cfg.bindHost, 'tcp');
     }
     if (this.cfg.udpPort !== null) {
-      this.udp = await UdpListener.listen({
+      this.udp = await tagged('udp', UdpListener.listen({
         host: this.cfg.bindHost,
         port: this.cfg.udpPort,
         maxSessions: this.cfg.udpMaxSessions,
@@ -63,7 +63,7 @@ export class Listeners {
         log: this.log.child({ transport: 'udp' }),
         onSession: this.onTransport,
         onDrop: this.onUdpDrop,
-      });
+      }));
       ports.udp = this.udp.port;
     }
     return ports;
@@ -86,12 +86,25 @@ export class Listeners {
   }
 }
 
-function listen(server: HttpServer | TcpServer, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A listener that fails to bind rejects with its error tagged `listener: 'ws' | 'tcp' | 'udp'`, so
+ * that the caller can name the setting to change.
+ */
+async function tagged<T>(listener: keyof BoundPorts, p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof Error) Object.assign(err, { listener });
+    throw err;
+  }
+}
+
+function listen(server: HttpServer | TcpServer, port: number, host: string, name: keyof BoundPorts): Promise<number> {
+  return tagged(name, new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port, host, backlog: 4096 }, () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });
-  });
+  }));
 }
