@@ -65,6 +65,16 @@ describe('MobileIMSDK Java clients with Switchboard history (seq, sentAt) and gr
     const sending = await waitFor(() => d.events.slice(before).find((e) => e.event === 'sending'), 10_000, `${d.name} sending event`, diag);
     return sending.fp as string;
   };
+  /**
+   * A WebSocket peer's copies of one message: the application sees it once, because every MobileIMSDK
+   * client drops a repeated fp. A second copy on the wire is the gateway's resend of a packet whose ack
+   * it had not seen within 2 s (possible on a loaded machine); it must be the same packet.
+   */
+  const onceAfterDedupe = (copies: Packet[], what: string) => {
+    expect(copies.length, `${what}: no copy`).toBeGreaterThanOrEqual(1);
+    for (const c of copies.slice(1)) expect(c, `${what}: a second copy that differs`).toEqual(copies[0]);
+    if (copies.length > 1) console.info(`[interop] ${what}: ${copies.length} copies on the wire (a resend; dropped by fp)`);
+  };
   const expectExtensions = (p: Packet | undefined, what: string) => {
     expect(typeof p?.seq === 'number' && p.seq > 0, `${what}: seq ${String(p?.seq)}\n${diag()}`).toBe(true);
     expect(typeof p?.sentAt === 'number' && Math.abs(p.sentAt - Date.now()) < 120_000, `${what}: sentAt ${String(p?.sentAt)}`).toBe(true);
@@ -138,7 +148,7 @@ describe('MobileIMSDK Java clients with Switchboard history (seq, sentAt) and gr
       check: () => {
         expect(d.count((e) => e.event === 'message' && e.fp === fp), `${label} message callbacks`).toBe(1);
         expect(acksTo(a!, fp), `acks of ${fp} at WS`).toHaveLength(1);
-        expect(dataTo(a!, fp2), `copies of ${fp2} at WS`).toHaveLength(1);
+        onceAfterDedupe(dataTo(a!, fp2), `copies of ${fp2} at WS`);
         expect(d.count((e) => e.event === 'acked' && e.fp === fp2), `${label} acked events`).toBe(1);
         expect(d.count((e) => e.event === 'lost' || e.event === 'error'), `${label} lost/error events`).toBe(0);
       },
@@ -184,7 +194,7 @@ describe('MobileIMSDK Java clients with Switchboard history (seq, sentAt) and gr
         expect(acksTo(a!, fp), 'acks of the group message at its sender').toHaveLength(1);
         expect(dataTo(a!, fp), 'the sender does not get its own group message').toHaveLength(0);
         expect(jt!.count((e) => e.event === 'message' && e.fp === fp), 'Java TCP callbacks').toBe(1);
-        expect(dataTo(b!, fp), 'copies at WS B (first copy; a client dedupes by fp)').toHaveLength(1);
+        onceAfterDedupe(dataTo(b!, fp), 'copies of the group message at WS B');
         if (ju) expect(ju.count((e) => e.event === 'message' && e.fp === fp), 'Java UDP callbacks').toBe(1);
       },
     });
@@ -213,8 +223,8 @@ describe('MobileIMSDK Java clients with Switchboard history (seq, sentAt) and gr
       check: () => {
         expect(jt!.count((e: Json) => e.event === 'acked' && e.fp === fp), 'Java acked events').toBe(1);
         expect(jt!.count((e: Json) => e.event === 'message' && e.fp === fp), 'the Java sender does not get its own message').toBe(0);
-        expect(dataTo(a!, fp), 'copies at WS A').toHaveLength(1);
-        expect(dataTo(b!, fp), 'copies at WS B').toHaveLength(1);
+        onceAfterDedupe(dataTo(a!, fp), 'copies of the Java group message at WS A');
+        onceAfterDedupe(dataTo(b!, fp), 'copies of the Java group message at WS B');
         if (ju) expect(ju.count((e) => e.event === 'message' && e.fp === fp), 'Java UDP callbacks').toBe(1);
         expect(jt!.count((e) => e.event === 'lost' || e.event === 'error'), 'Java lost/error events').toBe(0);
       },
