@@ -17,12 +17,18 @@ import type { Transport } from './transport.js';
  */
 export type ClientState = 'idle' | 'connecting' | 'online' | 'reconnecting' | 'kicked' | 'rejected' | 'closed';
 
-/** A message received from a peer (or from the server, `from: "0"`). */
+/** A message received from a peer (or from the server, `from: "0"`), or through a group. */
 export interface IncomingMessage {
   /** Fingerprint; null for a non-QoS message. */
   fp: string | null;
+  /** The sender: the peer, `"0"`, or in a group the member who wrote it (`alice`, not `g:team:alice`). */
   from: string;
+  /** This user, or for a group message the group's address (`g:team`) as the packet had it. */
   to: string;
+  /** The group id (`team`) for a group message; null for a message to this user. */
+  group: string | null;
+  /** `from` as the packet had it: for a group message the group's address, a colon and the sender (`g:team:alice`). */
+  rawFrom: string;
   content: string;
   typeu: number;
   qos: boolean;
@@ -30,7 +36,7 @@ export interface IncomingMessage {
   serverTime: number | null;
   /**
    * Position in the conversation's history (1, 2, 3 … per pair of users; `"0"`'s pushes are one
-   * conversation), or null when the server keeps no history (`IM_HISTORY=off`, a MobileIMSDK server).
+   * conversation; per group), or null when the server keeps no history (`IM_HISTORY=off`, a MobileIMSDK server).
    */
   seq: number | null;
   /** When the sender's gateway accepted it (ms since epoch; null without history): show this, not `receivedAt`. */
@@ -73,11 +79,12 @@ export type ClientEvent =
    */
   | { type: 'read'; peer: string; seq: number; group?: string }
   /**
-   * Messages `firstSeq`..`lastSeq` with `peer` will not arrive as `message` events: no longer kept in
-   * history (`trimmed`), older than the newest `gaps.maxFill` of a hole (`capped`), or the history
-   * fetch failed (`failed`, with `error`). `history()` reads whatever is still kept.
+   * Messages `firstSeq`..`lastSeq` with `peer` (of `group`: `peer` is then the group's address) will
+   * not arrive as `message` events: no longer kept in history (`trimmed`), older than the newest
+   * `gaps.maxFill` of a hole (`capped`), or the history fetch failed (`failed`, with `error`).
+   * `history()` reads whatever is still kept.
    */
-  | { type: 'gap'; peer: string; firstSeq: number; lastSeq: number; reason: SkipReason; error: ClientError | null }
+  | { type: 'gap'; peer: string; group?: string; firstSeq: number; lastSeq: number; reason: SkipReason; error: ClientError | null }
   | { type: 'kicked'; code: number; reason: string | null }
   | { type: 'error'; error: ClientError }
   | { type: 'ping' }
@@ -121,13 +128,18 @@ export interface ClientOptions {
   /** A fixed gateway (no dispatch), e.g. a plain MobileIMSDK server. */
   server?: { ws?: string; tcp?: { host: string; port: number } };
   /**
-   * Origin of the user API (`/api/history`, `/api/conversations`): `history()`, `conversations()`,
-   * `markRead()` and the gap filling. @default `dispatchUrl` (none with a fixed `server`: holes are then
+   * Origin of the user API (`/api/history`, `/api/conversations`, `/api/groups`): `history()`,
+   * `conversations()`, `markRead()`, `groups()` and the gap filling. @default `dispatchUrl` (none with a fixed `server`: holes are then
    * reported as `gap` events, and those methods reject)
    */
   apiUrl?: string;
   /** Deadline of one user API request. @default DEFAULT_API_TIMEOUT_MS (10 s) */
   apiTimeoutMs?: number;
+  /**
+   * The server's `IM_GROUP_PREFIX`: `sendToGroup(gid)` sends to `groupPrefix + gid`, and a group
+   * message's `group` is its address without it. @default DEFAULT_GROUP_PREFIX ('g:')
+   */
+  groupPrefix?: string;
   /**
    * Gap filling: how long a hole may stay open before it is fetched (`graceMs`, 300), messages per
    * request (`pageSize`, 200), most messages one fill fetches (`maxFill`, 1000), most conversations

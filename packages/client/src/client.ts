@@ -22,7 +22,8 @@ import { fetchDispatch } from './dispatch.js';
 import { DedupeWindow } from './dedupe.js';
 import { Emitter } from './emitter.js';
 import { ClientError, ClientErrorCode, LossReason } from './errors.js';
-import { historyApiFor, type HistoryApi, type Conversation, type HistoryQuery, type StoredMessage } from './history-api.js';
+import { DEFAULT_GROUP_PREFIX, groupIdOf, keyOfRef, type ConversationRef } from './groups.js';
+import { historyApiFor, type HistoryApi, type Conversation, type GroupInfo, type HistoryQuery, type ReadMarkerResult, type StoredMessage } from './history-api.js';
 import { newFingerprint } from './ids.js';
 import { KeepAlive, keepAliveTimings } from './keepalive.js';
 import { Outbox } from './outbox.js';
@@ -66,6 +67,8 @@ export class SwitchboardClient {
   private readonly keepAlive: KeepAlive;
   private readonly api: HistoryApi | null;
   private readonly sync: SeqSync;
+  /** The server's group prefix (`groupPrefix` option). */
+  readonly groupPrefix: string;
 
   private _state: ClientState = 'idle';
   private _node: string | null = null;
@@ -116,9 +119,11 @@ export class SwitchboardClient {
       silent: (reason) => this.linkLost(reason),
     });
     this.api = historyApiFor(opts, () => this.opts.token ?? null);
+    this.groupPrefix = opts.groupPrefix ?? DEFAULT_GROUP_PREFIX;
     this.sync = new SeqSync(
       {
         uid: this.uid,
+        groupPrefix: this.groupPrefix,
         api: this.api,
         emit: (e) => this.events.emit(e),
         // History entries are deduplicated here; live ones were on arrival.
@@ -210,6 +215,29 @@ export class SwitchboardClient {
   }
 
   /**
+   * Send `content` to group `gid` (an ordinary data packet to its address, `groupPrefix + gid`), as
+   * `send()` does: with QoS it resolves on the server's ack (the message is in the group's history:
+   * `seq` is its place there) and rejects with `MessageLostError` when lost; when this user is not a
+   * member (or there is no such group) the server refuses it (error 1040) and it rejects at once
+   * with `reason` `rejected` and `serverCode` 1040.
+   */
+  sendToGroup(gid: string, content: string, opts: SendOptions = {}): Promise<SendResult> {
+    if (typeof gid !== 'string' || gid.length === 0) return Promise.reject(new ClientError(ClientErrorCode.INVALID_ARGUMENT, 'gid must be a group id'));
+    return this.send(this.groupAddress(gid), content, opts);
+  }
+
+  /** The address of group `gid` on the wire (`g:team`): the `to` of its messages, the key of its conversation in `lastSeq()` and `MessageStore`. */
+  groupAddress(gid: string): string {
+    return this.groupPrefix + gid;
+  }
+
+  /** The group id of a group's address (`g:team` → `team`); null for anything else (a user id). */
+  groupOf(address: string): string | null {
+    const gid = groupIdOf(address, this.groupPrefix);
+    return gid === address ? null : gid;
+  }
+
+  /**
    * Stop: send a logout when online, close the connection, stop every timer. Pending QoS messages
    * are reported lost (`closed`). Idempotent.
    */
@@ -224,27 +252,39 @@ export class SwitchboardClient {
   // ------------------------------------------------------------------ history API
 
   /**
-   * Messages with `peer` from the server's history, oldest first: the newest `limit` (default 50, at
-   * most 200) with seq < `before` (default: the newest). Rejects with `API_UNAUTHORIZED` (401),
-   * `API_UNAVAILABLE` (503: a backend down; 404: history off), `API_FAILED`, `TIMEOUT`.
+   * Messages with `peer` (or of `{ group: gid }`, from the user's join on) from the server's history,
+   * oldest first: the newest `limit` (default 50, at most 200) with seq < `before` (default: the
+   * newest). Rejects with `API_UNAUTHORIZED` (401), `API_UNAVAILABLE` (503: a backend down; 404:
+   * history off), `API_FAILED` (403 for a group the user is not in), `TIMEOUT`.
    */
-  async history(peer: string, query: HistoryQuery = {}): Promise<StoredMessage[]> {
-    return this.requireApi().history(peer, query);
+  async history(conv: string | ConversationRef, query: HistoryQuery = {}): Promise<StoredMessage[]> {
+    return this.requireApi().history(conv, query);
   }
 
-  /** This user's conversations, newest activity first (at most `limit`: default 50, at most 200), with unread counts and read markers. */
+  /** This user's conversations and groups, newest activity first (at most `limit`: default 50, at most 200), with unread counts and read markers. */
   async conversations(query: { limit?: number } = {}): Promise<Conversation[]> {
     return this.requireApi().conversations(query);
   }
 
-  /** Mark the conversation with `peer` read up to `seq` (the peer gets a `read` notice). Resolves with the marker now. */
-  async markRead(peer: string, seq: number): Promise<{ peer: string; readSeq: number }> {
-    return this.requireApi().markRead(peer, seq);
+  /** The groups this user is a member of (`{ id, name }`, by id). */
+  async groups(): Promise<GroupInfo[]> {
+    return this.requireApi().groups();
   }
 
-  /** The seq up to which the conversation with `peer` was delivered as events (undefined: none seen). */
-  lastSeq(peer: string): number | undefined {
-    return this.sync.lastSeq(peer);
+  /**
+   * Mark the conversation with `peer` (or `{ group: gid }`) read up to `seq`. Resolves with the
+   * marker now. The peer gets a `read` notice; in a group nobody does.
+   */
+  async markRead(peer: string | { peer: string }, seq: number): Promise<{ peer: string; readSeq: number }>;
+  async markRead(conv: { group: string }, seq: number): Promise<{ group: string; readSeq: number }>;
+  async markRead(conv: string | ConversationRef, seq: number): Promise<ReadMarkerResult>;
+  async markRead(conv: string | ConversationRef, seq: number): Promise<ReadMarkerResult> {
+    return this.requireApi().markRead(conv, seq);
+  }
+
+  /** The seq up to which the conversation with `peer` (or `{ group }`) was delivered as events (undefined: none seen). */
+  lastSeq(conv: string | ConversationRef): number | undefined {
+    return this.sync.lastSeq(keyOfRef(conv, this.groupPrefix));
   }
 
   private requireApi(): HistoryApi {
@@ -493,13 +533,14 @@ export class SwitchboardClient {
 
   /** A data packet for the application: a receipt, or a message (with a receipt back if asked). */
   private deliverData(p: Packet): void {
-    if (p.typeu === this.receiptTypeu && p.dataContent) {
+    if (p.typeu === this.receiptTypeu && p.dataContent && p.to === this.uid) {
       this.outbox.acked(p.dataContent); // a receipt proves delivery even if the ack got lost
       this.events.emit({ type: 'receipt', fp: p.dataContent, from: p.from });
       return;
     }
-    this.events.emit({ type: 'message', message: incomingMessage(p) });
-    if (this.opts.sendReceipts && p.QoS && p.fp && p.from !== SERVER_UID) {
+    this.events.emit({ type: 'message', message: incomingMessage(p, this.uid, this.groupPrefix) });
+    // No receipts in groups: the group's address is no user to send one to.
+    if (this.opts.sendReceipts && p.QoS && p.fp && p.from !== SERVER_UID && p.to === this.uid) {
       this.sendInternal(p.from, p.fp, { typeu: this.receiptTypeu }, true).catch(() => {
         // a receipt that cannot be delivered only leaves the peer at "sent"
       });

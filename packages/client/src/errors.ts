@@ -1,3 +1,5 @@
+import { ErrorCode } from '@switchboard/protocol';
+
 /** Codes of the errors the SDK throws, rejects with, or reports in `error` events. Branch on these, never on messages. */
 export const ClientErrorCode = {
   /** `send()` on a client that is not started, or was closed, kicked or rejected. */
@@ -66,6 +68,14 @@ export const LossReason = {
 } as const;
 export type LossReason = (typeof LossReason)[keyof typeof LossReason];
 
+/** What the server's refusal codes mean, for the message of a `MessageLostError`. */
+const REFUSALS: Readonly<Record<number, string>> = {
+  [ErrorCode.OFFLINE_QUEUE_FULL]: "the receiver's offline queue is full",
+  [ErrorCode.MESSAGE_TOO_LARGE]: 'too large',
+  [ErrorCode.REJECTED]: 'rejected by the application',
+  [ErrorCode.NOT_A_MEMBER]: 'not a member of that group, or no such group',
+};
+
 /** `send()` rejects with this when the message is lost; the `lost` event carries the same facts. */
 export class MessageLostError extends ClientError {
   override name = 'MessageLostError';
@@ -73,7 +83,9 @@ export class MessageLostError extends ClientError {
   readonly to: string;
   readonly reason: LossReason;
   constructor(fp: string, to: string, reason: LossReason, options: { serverCode?: number } = {}) {
-    super(ClientErrorCode.MESSAGE_LOST, `message ${fp} to ${to} lost (${reason})`, {
+    const code = options.serverCode;
+    const why = code === undefined ? reason : `${reason}: ${code}${REFUSALS[code] ? ` ${REFUSALS[code]}` : ''}`;
+    super(ClientErrorCode.MESSAGE_LOST, `message ${fp} to ${to} lost (${why})`, {
       ...(options.serverCode === undefined ? {} : { serverCode: options.serverCode }),
       retryable: reason === LossReason.TIMEOUT,
     });

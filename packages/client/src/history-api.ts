@@ -2,13 +2,16 @@ import type { ClientOptions } from './client-types.js';
 import { DEFAULT_API_TIMEOUT_MS } from './defaults.js';
 import { isRecord, type FetchLike } from './dispatch.js';
 import { ClientError, ClientErrorCode } from './errors.js';
+import type { ConversationRef } from './groups.js';
 
 /** One message of a conversation's history, as the server keeps it. */
 export interface StoredMessage {
   /** 1, 2, 3 … per conversation. */
   seq: number;
   fp: string;
+  /** The sender (in a group too: the user, not `g:team:alice`). */
   from: string;
+  /** The receiver, or the group's address (`g:team`). */
   to: string;
   content: string;
   typeu: number;
@@ -16,11 +19,8 @@ export interface StoredMessage {
   sentAt: number;
 }
 
-/** One conversation of the user, as `conversations()` lists them (newest activity first). */
-export interface Conversation {
-  /** The other user (`"0"`: the server's pushes). */
-  peer: string;
-  /** The newest message still kept, or null. */
+interface ConversationCounts {
+  /** The newest message still kept (for a group: and sent after the user joined), or null. */
   last: StoredMessage | null;
   /** Messages after `readSeq` that the user did not send. */
   unread: number;
@@ -29,6 +29,34 @@ export interface Conversation {
   /** The user's read marker (0: nothing read). */
   readSeq: number;
 }
+
+/** A conversation with another user. */
+export interface PeerConversation extends ConversationCounts {
+  /** The other user (`"0"`: the server's pushes). */
+  peer: string;
+  group?: undefined;
+}
+
+/** A group the user is a member of (listed even before its first message). */
+export interface GroupConversation extends ConversationCounts {
+  /** The group id. */
+  group: string;
+  /** The group's name. */
+  name: string;
+  peer?: undefined;
+}
+
+/** One conversation of the user, as `conversations()` lists them (newest activity first): `group` set for a group. */
+export type Conversation = PeerConversation | GroupConversation;
+
+/** A group the user is a member of (`groups()`). */
+export interface GroupInfo {
+  id: string;
+  name: string;
+}
+
+/** What `markRead()` answers: the user's read marker in that conversation now. */
+export type ReadMarkerResult = { peer: string; readSeq: number } | { group: string; readSeq: number };
 
 export interface HistoryQuery {
   /** Only messages with seq < `before`. @default the newest */
@@ -51,7 +79,7 @@ export interface HistoryApiOptions {
 }
 
 /**
- * The user API of dispatch (`/api/history`, `/api/conversations`, `/api/conversations/read`),
+ * The user API of dispatch (`/api/history`, `/api/conversations`, `/api/conversations/read`, `/api/groups`),
  * authenticated as the client's user: `Authorization: Bearer <token>` (the login token; the user id
  * without one) and `X-Switchboard-User: <uid>`. Failures are `ClientError`s: `API_UNAUTHORIZED`
  * (401), `API_UNAVAILABLE` (503: a backend down, retryable; 404 `history_off`: IM_HISTORY=off), `API_FAILED` (other
@@ -64,12 +92,11 @@ export class HistoryApi {
     this.base = opts.baseUrl.replace(/\/+$/, '');
   }
 
-  /** Messages with `peer`, oldest first: the newest `limit` with seq < `before`. */
-  async history(peer: string, q: HistoryQuery = {}): Promise<StoredMessage[]> {
-    checkPeer(peer);
+  /** Messages with `peer` (or of `{ group }`), oldest first: the newest `limit` with seq < `before`. */
+  async history(conv: string | ConversationRef, q: HistoryQuery = {}): Promise<StoredMessage[]> {
+    const params = new URLSearchParams(refParam(conv));
     if (q.before !== undefined) checkSeq('before', q.before);
     if (q.limit !== undefined) checkLimit(q.limit);
-    const params = new URLSearchParams({ peer });
     if (q.before !== undefined) params.set('before', String(q.before));
     if (q.limit !== undefined) params.set('limit', String(q.limit));
     const body = await this.request('GET', `/api/history?${params.toString()}`);
@@ -87,13 +114,25 @@ export class HistoryApi {
     return list.map(conversation);
   }
 
-  /** Move the user's read marker with `peer` to `seq`; resolves with the marker now (never backwards). */
-  async markRead(peer: string, seq: number): Promise<{ peer: string; readSeq: number }> {
-    checkPeer(peer);
+  /** Move the user's read marker with `peer` (or in `{ group }`) to `seq`; resolves with the marker now (never backwards). */
+  async markRead(conv: string | ConversationRef, seq: number): Promise<ReadMarkerResult> {
+    const ref = refParam(conv);
     checkSeq('seq', seq);
-    const body = await this.request('POST', '/api/conversations/read', { peer, seq });
+    const body = await this.request('POST', '/api/conversations/read', { ...ref, seq });
     if (!isRecord(body) || typeof body['readSeq'] !== 'number') throw malformed('conversations/read', 'no "readSeq"');
-    return { peer: typeof body['peer'] === 'string' ? body['peer'] : peer, readSeq: body['readSeq'] };
+    const readSeq = body['readSeq'];
+    return 'group' in ref ? { group: ref.group, readSeq } : { peer: ref.peer, readSeq };
+  }
+
+  /** The groups the user is a member of, by id. */
+  async groups(): Promise<GroupInfo[]> {
+    const body = await this.request('GET', '/api/groups');
+    const list = isRecord(body) ? body['groups'] : undefined;
+    if (!Array.isArray(list)) throw malformed('groups', 'no "groups" array');
+    return list.map((g) => {
+      if (!isRecord(g) || typeof g['id'] !== 'string') throw malformed('groups', 'a group lacks its id');
+      return { id: g['id'], name: typeof g['name'] === 'string' ? g['name'] : g['id'] };
+    });
   }
 
   private async request(method: 'GET' | 'POST', path: string, json?: unknown): Promise<unknown> {
@@ -133,8 +172,14 @@ export function historyApiFor(opts: ClientOptions, token: () => string | null): 
   return new HistoryApi({ baseUrl, uid: opts.uid, token, timeoutMs: opts.apiTimeoutMs ?? DEFAULT_API_TIMEOUT_MS, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
 }
 
-function checkPeer(peer: string): void {
-  if (typeof peer !== 'string' || peer.length === 0) throw new ClientError(ClientErrorCode.INVALID_ARGUMENT, 'peer must be a user id');
+/** `{ peer }` or `{ group }` of a conversation given as a peer id or a reference; throws on an empty one. */
+function refParam(conv: string | ConversationRef): { peer: string } | { group: string } {
+  const ref = typeof conv === 'string' ? { peer: conv } : conv;
+  const id: unknown = isRecord(ref) ? ('group' in ref ? ref.group : ref.peer) : undefined;
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new ClientError(ClientErrorCode.INVALID_ARGUMENT, 'name the conversation: a peer id, { peer } or { group }');
+  }
+  return 'group' in ref ? { group: id } : { peer: id };
 }
 
 function checkLimit(limit: number): void {
@@ -191,15 +236,18 @@ function storedMessage(v: unknown, route: string): StoredMessage {
 }
 
 function conversation(v: unknown): Conversation {
-  if (!isRecord(v) || typeof v['peer'] !== 'string' || typeof v['lastSeq'] !== 'number') {
-    throw malformed('conversations', 'a conversation lacks peer or lastSeq');
+  const peer = isRecord(v) ? v['peer'] : undefined;
+  const group = isRecord(v) ? v['group'] : undefined;
+  if (!isRecord(v) || (typeof peer !== 'string' && typeof group !== 'string') || typeof v['lastSeq'] !== 'number') {
+    throw malformed('conversations', 'a conversation lacks peer (or group) or lastSeq');
   }
   const num = (k: string): number => (typeof v[k] === 'number' ? (v[k] as number) : 0);
-  return {
-    peer: v['peer'],
+  const counts: ConversationCounts = {
     last: v['last'] === null || v['last'] === undefined ? null : storedMessage(v['last'], 'conversations'),
     unread: num('unread'),
     lastSeq: v['lastSeq'],
     readSeq: num('readSeq'),
   };
+  if (typeof peer === 'string') return { peer, ...counts };
+  return { group: group as string, name: typeof v['name'] === 'string' ? v['name'] : (group as string), ...counts };
 }

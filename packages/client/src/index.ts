@@ -41,8 +41,29 @@ export {
   type WebSocketLike,
   type WebSocketConstructor,
 } from './transport.js';
-export { MessageStore, type ChatMessage, type ChatMessageState, type StoreEvent } from './message-store.js';
-export { HistoryApi, MAX_HISTORY_LIMIT, type StoredMessage, type Conversation, type HistoryQuery, type HistoryApiOptions } from './history-api.js';
+export {
+  MessageStore,
+  DEFAULT_STORE_HISTORY_PAGE,
+  type ChatMessage,
+  type ChatMessageState,
+  type ChatConversation,
+  type StoreEvent,
+  type MessageStoreOptions,
+} from './message-store.js';
+export { ReadMarker } from './read-marker.js';
+export {
+  HistoryApi,
+  MAX_HISTORY_LIMIT,
+  type StoredMessage,
+  type Conversation,
+  type PeerConversation,
+  type GroupConversation,
+  type GroupInfo,
+  type ReadMarkerResult,
+  type HistoryQuery,
+  type HistoryApiOptions,
+} from './history-api.js';
+export { DEFAULT_GROUP_PREFIX, groupOrigin, type ConversationRef, type GroupOrigin } from './groups.js';
 export {
   Sequencer,
   DEFAULT_GAP_GRACE_MS,

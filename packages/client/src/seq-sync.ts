@@ -1,11 +1,14 @@
 import { createPacket, PacketType, type Packet } from '@switchboard/protocol';
 import type { ClientEvent, GapOptions } from './client-types.js';
 import { ClientError, ClientErrorCode } from './errors.js';
+import { conversationKeyOf, refOfKey } from './groups.js';
 import { MAX_HISTORY_LIMIT, type HistoryApi, type StoredMessage } from './history-api.js';
 import { DEFAULT_GAP_MAX_CONVERSATIONS, DEFAULT_GAP_MAX_PEERS, Sequencer, type SeqEntry } from './sequencer.js';
 
 export interface SeqSyncDeps {
   uid: string;
+  /** The server's group prefix: a conversation key starting with it is a group's address. */
+  groupPrefix: string;
   /** The user API, or null (a fixed `server` without `apiUrl`): holes are then reported, not filled. */
   api: HistoryApi | null;
   /** Deliver a data packet to the application (receipt or message). `filled`: it came from history. */
@@ -14,11 +17,13 @@ export interface SeqSyncDeps {
 }
 
 /**
- * The client's side of history `seq`s (issue 14): received messages with a seq go through a
- * `Sequencer` per peer (in seq order, holes filled from `/api/history`), acks of one's own messages
- * move the peer's counter, and after every login the conversations of known peers are caught up to
- * their `lastSeq` (`/api/conversations`). Messages without a seq (history off), and group messages
- * (their `to` is the group, not this user), pass straight through.
+ * The client's side of history `seq`s (issues 14, 15): received messages with a seq go through a
+ * `Sequencer` per conversation (in seq order, holes filled from `/api/history`), acks of one's own
+ * messages move the conversation's counter, and after every login the known conversations are caught
+ * up to their `lastSeq` (`/api/conversations`). A conversation is keyed by the other user, or for a
+ * group by the group's address (the packet's `to`; the ack of one's own group message comes from it):
+ * its holes are filled from `/api/history?group=`. Messages without a seq (history off) pass straight
+ * through.
  */
 export class SeqSync {
   private readonly seq: Sequencer<Packet>;
@@ -39,16 +44,19 @@ export class SeqSync {
       {
         fetch: (peer, before, limit) => this.fetch(peer, before, limit),
         deliver: (_peer, p, filled) => deps.deliver(p, filled),
-        skipped: (peer, firstSeq, lastSeq, reason, error) =>
-          deps.emit({ type: 'gap', peer, firstSeq, lastSeq, reason, error: error instanceof ClientError ? error : null }),
+        skipped: (peer, firstSeq, lastSeq, reason, error) => {
+          const ref = refOfKey(peer, deps.groupPrefix);
+          const err = error instanceof ClientError ? error : null;
+          deps.emit({ type: 'gap', peer, ...('group' in ref ? { group: ref.group } : {}), firstSeq, lastSeq, reason, error: err });
+        },
       },
       opts,
     );
   }
 
-  /** The seq up to which the conversation with `peer` was delivered (undefined: none seen yet). */
-  lastSeq(peer: string): number | undefined {
-    return this.seq.lastSeq(peer);
+  /** The seq up to which the conversation with `key` (a peer, or a group's address) was delivered (undefined: none seen yet). */
+  lastSeq(key: string): number | undefined {
+    return this.seq.lastSeq(key);
   }
 
   /** Resolves once no fill runs (tests). */
@@ -58,19 +66,22 @@ export class SeqSync {
 
   /** A data packet passed the ack and dedupe: ordered here when it has a seq (true), else left to the caller (false). */
   received(p: Packet): boolean {
-    if (this.stopped || p.seq === undefined || p.to !== this.deps.uid) return false;
+    if (this.stopped || p.seq === undefined) return false;
+    const key = conversationKeyOf(p, this.deps.uid);
     // A best-effort message has no fp to dedupe by: at or below the counter it was (all but surely)
     // delivered from history already, so it is dropped rather than shown twice.
-    const last = this.seq.lastSeq(p.from);
+    const last = this.seq.lastSeq(key);
     if (!p.fp && last !== undefined && p.seq <= last) return true;
-    this.seq.receive(p.from, p.seq, p);
+    this.seq.receive(key, p.seq, p);
     return true;
   }
 
-  /** One's own message to `to` was acked with `seq`: the counter moves, nothing is delivered. */
-  sentAcked(to: string, seq: number): void {
-    // Only conversations already known: a group's acks (to "g:…") never start one.
-    if (!this.stopped && this.seq.lastSeq(to) !== undefined) this.seq.receive(to, seq, null);
+  /**
+   * One's own message was acked with `seq` by `from` (the receiver, or the group's address): the
+   * counter moves, nothing is delivered. An unknown conversation starts there.
+   */
+  sentAcked(from: string, seq: number): void {
+    if (!this.stopped) this.seq.receive(from, seq, null);
   }
 
   /** A read notice: true when it moves what `peer` (in `group`, if any) read, false for a repeat or an older one. */
@@ -89,7 +100,8 @@ export class SeqSync {
     if (!api || this.stopped || this.seq.peers().length === 0) return;
     try {
       const list = await api.conversations({ limit: this.listLimit });
-      if (!this.stopped) this.seq.catchUp(list);
+      const keyed = list.map((c) => ({ peer: c.group === undefined ? c.peer : this.deps.groupPrefix + c.group, lastSeq: c.lastSeq }));
+      if (!this.stopped) this.seq.catchUp(keyed);
     } catch (err) {
       if (!this.stopped && err instanceof ClientError) this.deps.emit({ type: 'error', error: err });
     }
@@ -100,11 +112,14 @@ export class SeqSync {
     this.seq.stop();
   }
 
-  private async fetch(peer: string, before: number, limit: number): Promise<Array<SeqEntry<Packet>>> {
+  private async fetch(key: string, before: number, limit: number): Promise<Array<SeqEntry<Packet>>> {
     if (!this.deps.api) throw new ClientError(ClientErrorCode.INVALID_ARGUMENT, 'no history API: the client has neither dispatchUrl nor apiUrl');
     try {
-      const page = await this.deps.api.history(peer, { before, limit });
-      return page.map((m) => ({ seq: m.seq, item: m.from === this.deps.uid ? null : packetOf(m) }));
+      const ref = refOfKey(key, this.deps.groupPrefix);
+      const page = await this.deps.api.history(ref, { before, limit });
+      // A group's entries name the sender; live, the member got `from` = address + ':' + sender.
+      const group = 'group' in ref ? key : null;
+      return page.map((m) => ({ seq: m.seq, item: m.from === this.deps.uid ? null : packetOf(m, group) }));
     } catch (err) {
       if (!this.stopped && err instanceof ClientError) this.deps.emit({ type: 'error', error: err });
       throw err;
@@ -112,10 +127,12 @@ export class SeqSync {
   }
 }
 
-/** A history message as the data packet it was when delivered live. */
-function packetOf(m: StoredMessage): Packet {
+/** A history message as the data packet it was when delivered live (through the group at `address`, if any). */
+function packetOf(m: StoredMessage, address: string | null): Packet {
+  const from = address === null ? m.from : `${address}:${m.from}`;
+  const to = address === null ? m.to : address;
   return {
-    ...createPacket({ type: PacketType.DATA, from: m.from, to: m.to, dataContent: m.content, fp: m.fp, QoS: true, typeu: m.typeu }),
+    ...createPacket({ type: PacketType.DATA, from, to, dataContent: m.content, fp: m.fp, QoS: true, typeu: m.typeu }),
     seq: m.seq,
     sentAt: m.sentAt,
   };

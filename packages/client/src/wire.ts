@@ -3,6 +3,7 @@ import type { IncomingMessage } from './client-types.js';
 import type { CloseInfo } from './transport.js';
 import { isRecord } from './dispatch.js';
 import { ClientError, ClientErrorCode } from './errors.js';
+import { groupOrigin } from './groups.js';
 
 /** Login codes that mean "the server could not check now", not "no": retried with backoff. */
 const RETRYABLE_LOGIN_CODES: ReadonlySet<number> = new Set([ErrorCode.UNAVAILABLE, ErrorCode.AUTH_UNAVAILABLE]);
@@ -11,6 +12,7 @@ const FATAL_MESSAGE_ERRORS: ReadonlySet<number> = new Set([
   ErrorCode.OFFLINE_QUEUE_FULL,
   ErrorCode.REJECTED,
   ErrorCode.MESSAGE_TOO_LARGE,
+  ErrorCode.NOT_A_MEMBER,
 ]);
 
 /** The error of a login response with a code other than OK; `retryable` for "cannot check now". */
@@ -21,12 +23,15 @@ export function loginRefusedError(code: number): ClientError {
   });
 }
 
-/** A received data packet as the application sees it. */
-export function incomingMessage(p: Packet): IncomingMessage {
+/** A received data packet as the application sees it (`uid`: this client's; `groupPrefix`: the server's). */
+export function incomingMessage(p: Packet, uid: string, groupPrefix: string): IncomingMessage {
+  const g = groupOrigin(p, uid, groupPrefix);
   return {
     fp: p.fp,
-    from: p.from,
+    from: g ? g.sender : p.from,
     to: p.to,
+    group: g ? g.gid : null,
+    rawFrom: p.from,
     content: p.dataContent ?? '',
     typeu: p.typeu,
     qos: p.QoS,

@@ -63,6 +63,7 @@ const MESSAGE_STATE_TEXT: Record<ChatMessage['state'], string> = {
   sending: 'sending…',
   sent: 'sent',
   delivered: 'delivered',
+  read: 'read',
   failed: 'failed',
   received: '',
 };
@@ -184,7 +185,7 @@ function openPeer(p: string): void {
 }
 
 function onStoreEvent(e: StoreEvent): void {
-  if (e.type === 'read') return renderPeers();
+  if (e.type !== 'added' && e.type !== 'updated') return renderPeers();
   const m = e.message;
   if (m.peer === peer) {
     if (e.type === 'added' && m.direction === 'in') store?.markRead(m.peer);

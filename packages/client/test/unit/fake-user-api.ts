@@ -23,11 +23,15 @@ export interface FakeApiRequest {
 
 /**
  * dispatch's user API for one user (`uid`), in memory, plugged into `FakeDispatch.other`:
- * `/api/history`, `/api/conversations`, `POST /api/conversations/read`. `add()` writes a message to
- * a conversation with the next seq, as the gateway's history writer would.
+ * `/api/history`, `/api/conversations`, `POST /api/conversations/read`, `/api/groups`. `add()` writes
+ * a message to a conversation with the next seq, as the gateway's history writer would. A group's
+ * conversation is kept under its address (`g:<gid>`, the default prefix); `groups` are those the user
+ * is a member of (others answer 403 not_a_member).
  */
 export class FakeUserApi {
   readonly convs = new Map<string, { messages: FakeStored[]; readSeq: number }>();
+  /** Groups of the user: id → name. */
+  readonly groups = new Map<string, string>();
   readonly requests: FakeApiRequest[] = [];
   /** Answer every request with this status (and an error body naming `failError`) instead. */
   failWith: number | null = null;
@@ -40,7 +44,8 @@ export class FakeUserApi {
     let c = this.convs.get(peer);
     if (!c) this.convs.set(peer, (c = { messages: [], readSeq: 0 }));
     const seq = this.lastSeq(peer) + 1;
-    const m: FakeStored = { seq, fp, from, to: from === this.uid ? peer : this.uid, dataContent: content, typeu: -1, sentAt: 1_000 + seq };
+    const to = peer.startsWith('g:') || from === this.uid ? peer : this.uid;
+    const m: FakeStored = { seq, fp, from, to, dataContent: content, typeu: -1, sentAt: 1_000 + seq };
     c.messages.push(m);
     return m;
   }
@@ -71,15 +76,19 @@ export class FakeUserApi {
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       };
       if (this.failWith !== null) return send(this.failWith, { error: this.failError, message: `forced ${this.failWith}` });
+      if (r.path === '/api/groups') return send(200, { groups: [...this.groups].map(([id, name]) => ({ id, name })) });
+      const group = r.query['group'] ?? (r.body as { group?: string } | null)?.group;
+      if (group !== undefined && !this.groups.has(group)) return send(403, { error: 'not_a_member', message: `not in ${group}` });
+      const key = group === undefined ? (r.query['peer'] ?? (r.body as { peer?: string } | null)?.peer ?? '') : `g:${group}`;
       if (r.path === '/api/history') {
         const before = r.query['before'] === undefined ? Infinity : Number(r.query['before']);
         const limit = Number(r.query['limit'] ?? 50);
-        const older = (this.convs.get(r.query['peer'] ?? '')?.messages ?? []).filter((m) => m.seq < before);
+        const older = (this.convs.get(key)?.messages ?? []).filter((m) => m.seq < before);
         return send(200, { messages: older.slice(Math.max(0, older.length - limit)) });
       }
       if (r.path === '/api/conversations') {
         const list = [...this.convs].map(([peer, c]) => ({
-          peer,
+          ...(peer.startsWith('g:') ? { group: peer.slice(2), name: this.groups.get(peer.slice(2)) } : { peer }),
           last: c.messages.at(-1) ?? null,
           unread: c.messages.filter((m) => m.seq > c.readSeq && m.from !== this.uid).length,
           lastSeq: this.lastSeq(peer),
@@ -88,11 +97,11 @@ export class FakeUserApi {
         return send(200, { conversations: list.reverse() });
       }
       if (r.path === '/api/conversations/read' && r.method === 'POST') {
-        const { peer, seq } = r.body as { peer: string; seq: number };
-        const c = this.convs.get(peer);
+        const { seq } = r.body as { seq: number };
+        const c = this.convs.get(key);
         if (!c) return send(404, { error: 'not_found' });
-        c.readSeq = Math.max(c.readSeq, Math.min(seq, this.lastSeq(peer)));
-        return send(200, { peer, readSeq: c.readSeq });
+        c.readSeq = Math.max(c.readSeq, Math.min(seq, this.lastSeq(key)));
+        return send(200, { ...(group === undefined ? { peer: key } : { group }), readSeq: c.readSeq });
       }
       send(404, { error: 'not_found' });
     });

@@ -137,10 +137,14 @@ describe('public types', () => {
     expectTypeOf<IncomingMessage['sentAt']>().toEqualTypeOf<number | null>();
     expectTypeOf<SwitchboardClient['history']>().returns.toEqualTypeOf<Promise<StoredMessage[]>>();
     expectTypeOf<SwitchboardClient['conversations']>().returns.toEqualTypeOf<Promise<Conversation[]>>();
-    expectTypeOf<SwitchboardClient['markRead']>().returns.toEqualTypeOf<Promise<{ peer: string; readSeq: number }>>();
+    expectTypeOf<SwitchboardClient['sendToGroup']>().parameters.toEqualTypeOf<[gid: string, content: string, opts?: { qos?: boolean; typeu?: number; fp?: string }]>();
+    expectTypeOf<IncomingMessage['group']>().toEqualTypeOf<string | null>();
+    const client = {} as SwitchboardClient;
+    expectTypeOf(() => client.markRead('bob', 1)).returns.toEqualTypeOf<Promise<{ peer: string; readSeq: number }>>();
+    expectTypeOf(() => client.markRead({ group: 'team' }, 1)).returns.toEqualTypeOf<Promise<{ group: string; readSeq: number }>>();
     expectTypeOf<Extract<ClientEvent, { type: 'lost' }>['error']>().toEqualTypeOf<MessageLostError>();
     expectTypeOf<MessageLostError>().toExtend<ClientError>();
-    expectTypeOf<ChatMessage['state']>().toEqualTypeOf<'sending' | 'sent' | 'delivered' | 'failed' | 'received'>();
+    expectTypeOf<ChatMessage['state']>().toEqualTypeOf<'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'received'>();
     // `on` narrows the listener's event by its type.
     const c = {} as SwitchboardClient;
     expectTypeOf(c.on<'message'>).parameter(1).parameter(0).toHaveProperty('message');
