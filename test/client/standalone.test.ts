@@ -183,6 +183,34 @@ describe('switchboard chat (terminal client)', () => {
     await expect(t.exit).resolves.toBe(0);
   });
 
+  it('groups - /group GID text sends to a group; incoming group messages show the group and the sender; a group the user is not in fails with 1040', async () => {
+    const res = await fetch(`${server.dispatchUrl}/admin/groups/clg-team`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'CLI team', members: ['clg-alice', 'clg-bob'] }),
+    });
+    expect(res.status).toBe(200);
+    const bob = user('clg-bob');
+    await bob.c.connect();
+    const t = chat('clg-alice', null);
+    await t.waitLine(/\* online/);
+    t.input.write('/group clg-team hello group\n');
+    await t.waitLine(/→ \[clg-team\]: hello group {2}\(#[0-9a-f]{8} sending\)/);
+    await t.waitLine(/#[0-9a-f]{8} sent \(in group clg-team's history, on its way to the members\)/);
+    await waitFor(() => contents(bob.events).includes('hello group'), { what: 'bob has it' });
+    expect(ofType(bob.events, 'message').at(-1)!.message).toMatchObject({ group: 'clg-team', from: 'clg-alice' });
+    await bob.c.sendToGroup('clg-team', 'hi from bob');
+    await t.waitLine(/← \[clg-team\] clg-bob: hi from bob/);
+    t.input.write('/group clg-team\n');
+    await t.waitLine(/\/group GID text: a group id, then the message/);
+    t.input.write('/group clg-elsewhere not mine\n');
+    await t.waitLine(/✗ #[0-9a-f]{8} to \[clg-elsewhere\] failed: refused by the server \(1040\)/);
+    t.input.write('/help\n');
+    await t.waitLine(/\/group GID text {3}send one message to group GID/);
+    t.input.write('/quit\n');
+    await expect(t.exit).resolves.toBe(0);
+  });
+
   it('cli - `switchboard chat --help` prints the usage; a missing --uid exits 2 naming it', async () => {
     const help = startNode({ args: ['chat', '--help'], name: 'chat --help' });
     const bad = startNode({ args: ['chat', '--dispatch', server.dispatchUrl], name: 'chat (no uid)' });

@@ -1,4 +1,4 @@
-import { DEFAULT_RECEIPT_TYPEU, type ChatMessage, type MessageStore, type StoredMessage, type SwitchboardClient } from '@switchboard/client';
+import { DEFAULT_RECEIPT_TYPEU, ReadMarker as SdkReadMarker, type ChatMessage, type MessageStore, type StoredMessage, type SwitchboardClient } from '@switchboard/client';
 
 /** Messages `/history` shows without a count, and the most it shows (one request of the API). */
 export const DEFAULT_HISTORY_LINES = 20;
@@ -79,41 +79,15 @@ export function showSession(v: HistoryView, peer: string): void {
 }
 
 /**
- * Keeps the server's read marker with each peer at the newest message the chat showed: one request
- * at a time per peer, later seqs coalesced into the next one. A failure is reported once until a
- * request succeeds again (with history off, every request would fail the same way).
+ * The chat's read marker with each peer: the SDK's `ReadMarker` (one request at a time per peer, later
+ * seqs coalesced), a failure reported as a line once until a request succeeds again.
  */
-export class ReadMarker {
-  private readonly busy = new Map<string, number | null>();
-  private failing = false;
-
-  constructor(
-    private readonly client: SwitchboardClient,
-    private readonly report: (line: string) => void,
-  ) {}
-
-  /** The chat showed `peer`'s conversation up to `seq`. */
-  seen(peer: string, seq: number): void {
-    if (this.busy.has(peer)) {
-      const waiting = this.busy.get(peer);
-      this.busy.set(peer, Math.max(waiting ?? 0, seq));
-      return;
-    }
-    this.busy.set(peer, null);
-    void this.send(peer, seq);
-  }
-
-  private async send(peer: string, seq: number): Promise<void> {
-    try {
-      await this.client.markRead(peer, seq);
-      this.failing = false;
-    } catch (err) {
-      if (!this.failing) this.report(`* read marker with ${peer} not saved: ${err instanceof Error ? err.message : String(err)}`);
-      this.failing = true;
-    }
-    const next = this.busy.get(peer);
-    this.busy.delete(peer);
-    if (next !== null && next !== undefined && next > seq) this.seen(peer, next);
+export class ReadMarker extends SdkReadMarker {
+  constructor(client: SwitchboardClient, report: (line: string) => void) {
+    super(
+      (peer, seq) => client.markRead(peer, seq),
+      (peer, err) => report(`* read marker with ${peer} not saved: ${err instanceof Error ? err.message : String(err)}`),
+    );
   }
 }
 

@@ -27,6 +27,8 @@ Options:
 Commands while chatting:
   /to PEER          talk to PEER from now on
   @PEER text        send one message to PEER
+  /group GID text   send one message to group GID (you must be a member; group
+                    messages show as "← [GID] sender: text")
   /history [n]      the last n messages with the current peer from the server's
                     history (default 20, at most ${MAX_HISTORY_LINES}), with their send time and seq;
                     this session's messages when the server keeps no history
@@ -79,8 +81,14 @@ interface ChatContext {
 
 const short = (id: string): string => `#${id.slice(0, 8)}`;
 
+/** `bob`, or for a group message `[team] bob` (incoming) / `[team]` (one's own). */
+function whoOf(m: ChatMessage): string {
+  if (m.group === null) return m.peer;
+  return m.direction === 'in' ? `[${m.group}] ${m.from}` : `[${m.group}]`;
+}
+
 function describeMessage(m: ChatMessage): string {
-  return m.direction === 'in' ? `← ${m.peer}: ${m.content}` : `→ ${m.peer}: ${m.content}  (${short(m.id)} ${m.state}${m.error ? `: ${m.error}` : ''})`;
+  return m.direction === 'in' ? `← ${whoOf(m)}: ${m.content}` : `→ ${whoOf(m)}: ${m.content}  (${short(m.id)} ${m.state}${m.error ? `: ${m.error}` : ''})`;
 }
 
 /** The prompt's connection lamp: green online, yellow (re)connecting, red otherwise. */
@@ -88,24 +96,27 @@ function lamp(state: ClientState, color: Color): string {
   return state === 'online' ? color('32', '●') : state === 'connecting' || state === 'reconnecting' ? color('33', '●') : color('31', '●');
 }
 
-/** The line a message-store event prints, or null (read marks). */
+/** The line a message-store event prints, or null (read marks, and changes the chat does not show). */
 function storeEventLine(e: StoreEvent, color: Color): string | null {
-  if (e.type === 'read') return null;
+  if (e.type !== 'added' && e.type !== 'updated') return null;
   const m = e.message;
   if (e.type === 'added') return m.direction === 'in' ? color('36', describeMessage(m)) : describeMessage(m);
+  if (m.state === 'sent' && m.group !== null) return `  ${short(m.id)} sent (in group ${m.group}'s history, on its way to the members)`;
   if (m.state === 'sent') return `  ${short(m.id)} sent (${m.peer} has it or it waits in ${m.peer}'s offline queue)`;
   if (m.state === 'delivered') return color('32', `  ✓ ${short(m.id)} delivered to ${m.peer}`);
-  if (m.state === 'failed') return color('31', `  ✗ ${short(m.id)} to ${m.peer} failed${m.error ? `: ${m.error}` : ''}`);
+  if (m.state === 'failed') return color('31', `  ✗ ${short(m.id)} to ${whoOf(m)} failed${m.error ? `: ${m.error}` : ''}`);
   return null;
 }
 
-function sendChat(c: ChatContext, to: string, text: string): void {
+/** Send `text` to user `to`, or with `group` to that group. */
+function sendChat(c: ChatContext, to: string, text: string, group = false): void {
   const state = c.client.state;
   if (state === 'kicked' || state === 'rejected' || state === 'closed') {
     c.print(`* cannot send: ${STATE_TEXT[state]}`);
     return;
   }
-  c.store.send(to, text);
+  if (group) c.store.sendToGroup(to, text);
+  else c.store.send(to, text);
 }
 
 /** One line typed by the user: a command, `@PEER text`, or a message to the current peer. */
@@ -142,6 +153,8 @@ function onChatLine(raw: string, c: ChatContext): void {
   }
   const at = /^@(\S+)\s+([\s\S]+)$/.exec(line);
   if (at) return sendChat(c, at[1]!, at[2]!);
+  const group = /^\/group(?:\s+(\S+))?(?:\s+([\s\S]+))?$/.exec(line);
+  if (group) return group[1] && group[2] ? sendChat(c, group[1], group[2], true) : c.print('* /group GID text: a group id, then the message');
   if (line.startsWith('/')) return c.print(`* unknown command ${line.split(/\s/)[0]}; /help lists them`);
   if (!c.peer) return c.print('* pick a peer first: /to PEER (or @PEER text)');
   sendChat(c, c.peer, line);
