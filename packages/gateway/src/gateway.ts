@@ -112,6 +112,7 @@ export class Gateway {
       ? new GroupSender({ nodeId, log, metrics, hub, bridge: opts.bridge, groups: opts.groups, history, receiver: groupReceiver, resolver, outcomes, prefix: cfg.groupPrefix })
       : null;
     const catchUp = opts.groups && opts.history ? new GroupCatchUp(log, hub, opts.groups, opts.history, groupReceiver, cfg.groupPrefix) : null;
+    if (catchUp) groupReceiver.onUncaught = (s, gid) => catchUp.group(s, gid);
     this.offlineDelivery = new OfflineDelivery(nodeId, log, hub, local, opts.offline, inbound);
     custody.onOfflineRemoved = (receiver, fp) => this.offlineDelivery.removed(receiver, fp);
     const logins = (this.logins = new Logins({

@@ -35,7 +35,7 @@ export class GroupCatchUp {
       const groups = (await this.groups.groupsOf(uid)).slice(0, GROUP_CATCHUP_MAX_GROUPS);
       for (const g of groups) {
         if (s.state === 'closed') return;
-        await this.catchUp(s, uid, g.id);
+        if (this.receiver.needsCatchUp(uid, g.id)) await this.catchUp(s, uid, g.id);
       }
     } catch (err) {
       const skipped = this.quiet.take();
@@ -43,9 +43,20 @@ export class GroupCatchUp {
     }
   }
 
+  /** Catch up one group for session `s` now (a live message came before the login's catch-up reached it). */
+  group(s: Session, gid: string): void {
+    const uid = s.userId as UserId;
+    this.catchUp(s, uid, gid).catch((err: unknown) => {
+      const skipped = this.quiet.take();
+      if (skipped >= 0) this.log.warn({ err, skipped }, 'group catch-up interrupted; the rest comes at the next login');
+    });
+  }
+
   private async catchUp(s: Session, uid: UserId, gid: string): Promise<void> {
+    // Claimed before the first await, so a live message meanwhile does not start a second one.
+    this.receiver.beginCatchUp(uid, gid, 0);
     const since = await this.groups.memberSince(gid, uid);
-    if (since === null) return;
+    if (since === null) return this.receiver.endCatchUp(uid, gid);
     const conv = groupConversation(gid);
     let cursor = Math.max(since, await this.history.cursor(uid, conv));
     this.receiver.beginCatchUp(uid, gid, cursor);

@@ -22,7 +22,15 @@ interface CursorTracker {
   pending: Set<number>;
   top: number;
   written: number;
+  /**
+   * The highest seq below which this session has seen everything (catch-up delivered it or the stored
+   * cursor confirms it): the cursor may not pass it. 0 until this session's catch-up of the group
+   * starts, so a live message acked before catch-up cannot move the cursor over older ones the member
+   * never got; Infinity once catch-up finished.
+   */
   floor: number;
+  /** This session's catch-up of the group: not started, under way, or done. */
+  caughtUp: 'no' | 'running' | 'done';
   timer: NodeJS.Timeout | null;
 }
 
@@ -42,8 +50,8 @@ export class GroupReceiver {
   private readonly resendDue: DeadlineQueue<GroupCopy>;
   private readonly giveUpDue: DeadlineQueue<GroupCopy>;
   /**
-   * member → gid → seqs written and not acked, the highest seq acked, the cursor last written, and a
-   * floor the cursor may not pass while catch-up is still writing older messages (Infinity when none).
+   * member → gid → seqs written and not acked, the highest seq acked, the cursor last written, and the
+   * floor the cursor may not pass until this session's catch-up of the group is done.
    */
   private readonly cursors = new Map<UserId, Map<string, CursorTracker>>();
   private readonly quiet = new LogThrottle();
@@ -75,8 +83,22 @@ export class GroupReceiver {
     if (prev) this.forget(prev);
     this.held.set(c.key, c);
     this.resendDue.add(c);
-    if (m.seq > 0) this.track(member, m.gid).pending.add(m.seq);
+    if (m.seq > 0) {
+      const t = this.track(member, m.gid);
+      t.pending.add(m.seq);
+      // A live message of a group not caught up yet in this session (a login still busy with its
+      // offline queue, or a group joined since): catch up on that group now.
+      if (t.caughtUp === 'no') this.onUncaught(s, m.gid);
+    }
     return true;
+  }
+
+  /** Set by the composition root: start the catch-up of one group for a session (group catch-up). */
+  onUncaught: (s: Session, gid: string) => void = () => {};
+
+  /** Whether this session's catch-up of `gid` has not started yet (catch-up claims it by `beginCatchUp`). */
+  needsCatchUp(member: UserId, gid: string): boolean {
+    return this.cursors.get(member)?.get(gid)?.caughtUp !== 'running' && this.cursors.get(member)?.get(gid)?.caughtUp !== 'done';
   }
 
   /** The member acked group message `fp` (seq `seq` of `gid`). */
@@ -109,6 +131,7 @@ export class GroupReceiver {
   beginCatchUp(member: UserId, gid: string, cursor: number): void {
     const t = this.track(member, gid);
     t.floor = cursor;
+    t.caughtUp = 'running';
     if (cursor > t.written) t.written = cursor;
   }
 
@@ -119,7 +142,9 @@ export class GroupReceiver {
   }
 
   endCatchUp(member: UserId, gid: string): void {
-    this.track(member, gid).floor = Infinity;
+    const t = this.track(member, gid);
+    t.floor = Infinity;
+    t.caughtUp = 'done';
   }
 
   /** Stop the timers and write the cursors that moved (close). */
@@ -159,7 +184,7 @@ export class GroupReceiver {
     }
     let t = trackers.get(gid);
     if (!t) {
-      t = { pending: new Set(), top: 0, written: 0, floor: Infinity, timer: null };
+      t = { pending: new Set(), top: 0, written: 0, floor: 0, caughtUp: 'no', timer: null };
       trackers.set(gid, t);
     }
     return t;
