@@ -1,5 +1,5 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -16,6 +16,7 @@ import {
   type ReadyNodeProcess,
 } from '@switchboard/testkit';
 import {
+  cliSources,
   composeConfig,
   copyBuildContext,
   copySources,
@@ -35,7 +36,8 @@ import {
 // tree, produced by the build stage's own RUN lines (pnpm fetch, frozen install, tsc build, `pnpm deploy --prod`)
 // on a copy of the build context: production dependencies only, dist/ only, no tsx, no dev dependencies.
 // What changes from the compose file: Redis and RabbitMQ URLs point at the local servers, a unique
-// IM_KEY_PREFIX isolates the test, dispatch's fixed port 8080 becomes 0, and `/app` is the built tree.
+// IM_KEY_PREFIX isolates the test, dispatch's fixed port 8080 becomes 0, each process gets its own IM_READY_FILE,
+// and `/app` is the built tree. The real thing, containers built and run by podman, is test/deploy/containers.
 
 const MONITORING = ['monitoring'];
 const dockerfile = parseDockerfile(readFileSync(repoPath('deploy/Dockerfile'), 'utf8'));
@@ -43,8 +45,25 @@ const buildStage = dockerfile.stages[0]!.name;
 const runtimeStage = dockerfile.stages.at(-1)!.name;
 /** Variables config.ts validates (the only IM_* names a role reads). */
 const knownImVars = new Set([...readFileSync(repoPath('packages/cli/src/config.ts'), 'utf8').matchAll(/^\s+(IM_[A-Z_]+):/gm)].map((m) => m[1]!));
-/** Commands the CLI's USAGE lists. */
-const cliCommands = [...readFileSync(repoPath('packages/cli/src/main.ts'), 'utf8').matchAll(/^ {2}([a-z]+)\s/gm)].map((m) => m[1]!);
+/** Commands the CLI's USAGE lists (wherever in packages/cli/src it is defined). */
+const cliCommands = cliSources()
+  .flatMap((text) => [...(/Usage: switchboard[\s\S]*?`/.exec(text)?.[0] ?? '').matchAll(/^ {2}([a-z]+)\s/gm)])
+  .map((m) => m[1]!);
+
+/** What a role connects to: the `cfg.redisUrl` / `cfg.amqpUrl` its run function in packages/cli/src/roles.ts uses. */
+function roleBackends(role: string): Array<keyof typeof BACKENDS> {
+  const src = readFileSync(repoPath('packages/cli/src/roles.ts'), 'utf8');
+  const name = `run${role[0]!.toUpperCase()}${role.slice(1)}`;
+  const at = src.indexOf(`export async function ${name}(`);
+  if (at < 0) throw new Error(`packages/cli/src/roles.ts has no ${name}`);
+  const next = src.indexOf('\nexport ', at + 1);
+  const body = src.slice(at, next < 0 ? undefined : next);
+  return (Object.keys(BACKENDS) as Array<keyof typeof BACKENDS>).filter((k) => body.includes(`cfg.${BACKENDS[k].cfg}`));
+}
+const BACKENDS = {
+  redis: { cfg: 'redisUrl', envVar: 'IM_REDIS_URL', service: 'redis', target: 6379, scheme: 'redis:' },
+  amqp: { cfg: 'amqpUrl', envVar: 'IM_AMQP_URL', service: 'rabbitmq', target: 5672, scheme: 'amqp:' },
+} as const;
 
 const isSwitchboardImage = (s: ComposeService) => s.build?.dockerfile === 'deploy/Dockerfile';
 const seconds = (d: string): number => {
@@ -77,21 +96,37 @@ describe('docker-compose.yml - offline validation (docker-compose v1)', () => {
     expect(redis.healthcheck?.test).toBeDefined();
   });
 
-  it('rabbitmq - management image, a broker user the host-networked gateways may use, healthcheck', () => {
+  it('rabbitmq - a pinned 4.x management image, a broker user the host-networked roles may use, healthcheck', () => {
     const mq = cfg.services['rabbitmq']!;
-    expect(mq.image).toMatch(/^rabbitmq:3(\.[\d.]+)?-management$/);
+    expect(mq.image).toMatch(/^rabbitmq:4\.\d+(\.\d+)?-management$/);
     expect(mq.healthcheck?.test).toBeDefined();
     // `guest` may only log in from loopback; through the published port the gateways are not loopback to the broker.
     expect(env(mq)['RABBITMQ_DEFAULT_USER']).not.toBe('guest');
-    const gw = new URL(env(cfg.services['gateway']!)['IM_AMQP_URL']!);
-    expect([decodeURIComponent(gw.username), decodeURIComponent(gw.password)]).toEqual([env(mq)['RABBITMQ_DEFAULT_USER'], env(mq)['RABBITMQ_DEFAULT_PASS']]);
   });
 
-  it('dispatch - publishes 8080 and listens there on every interface', () => {
+  it('images - the base images can be swapped by variables (deploy/local-images.sh), the defaults are the real ones', () => {
+    const swapped = composeConfig([], { SWITCHBOARD_REDIS_IMAGE: 'r:1', SWITCHBOARD_RABBITMQ_IMAGE: 'q:2', SWITCHBOARD_NODE_IMAGE: 'n:3', SWITCHBOARD_IMAGE: 's:4' });
+    expect(swapped.services['redis']!.image).toBe('r:1');
+    expect(swapped.services['rabbitmq']!.image).toBe('q:2');
+    for (const n of ['dispatch', 'gateway']) {
+      expect(swapped.services[n]!.image).toBe('s:4');
+      expect(swapped.services[n]!.build!.args).toEqual({ NODE_IMAGE: 'n:3' });
+      // Without the variable, the Dockerfile's own default base image.
+      expect(cfg.services[n]!.build!.args!['NODE_IMAGE']).toBe(dockerfile.stages[0]!.from);
+    }
+    expect(cfg.services['redis']!.image).toMatch(/^redis:7\.\d+-alpine$/);
+  });
+
+  it('dispatch - host network, listening on SWITCHBOARD_BIND_HOST (loopback by default) like the gateways, port 8080', () => {
     const d = cfg.services['dispatch']!;
     expect(d.command).toEqual(['switchboard', 'dispatch']);
-    expect(portsOf(d)).toEqual([expect.objectContaining({ published: 8080, target: 8080 })]);
-    expect(env(d)).toMatchObject({ IM_DISPATCH_PORT: '8080', IM_BIND_HOST: '0.0.0.0', IM_REDIS_URL: 'redis://redis:6379' });
+    expect(d.network_mode).toBe('host');
+    expect(portsOf(d)).toEqual([]);
+    expect(env(d)).toMatchObject({ IM_DISPATCH_PORT: '8080', IM_BIND_HOST: '127.0.0.1' });
+    expect(env(d)['IM_BIND_HOST']).toBe(env(cfg.services['gateway']!)['IM_BIND_HOST']);
+    const open = composeConfig([], { SWITCHBOARD_BIND_HOST: '0.0.0.0', SWITCHBOARD_DISPATCH_PORT: '18080' });
+    expect(env(open.services['dispatch']!)).toMatchObject({ IM_BIND_HOST: '0.0.0.0', IM_DISPATCH_PORT: '18080' });
+    expect(env(open.services['gateway']!)['IM_BIND_HOST']).toBe('0.0.0.0');
   });
 
   it('gateway - scalable: host networking, every port 0, a public host, no fixed name or published port', () => {
@@ -103,30 +138,73 @@ describe('docker-compose.yml - offline validation (docker-compose v1)', () => {
     expect(g).not.toHaveProperty('container_name');
     expect(e).toMatchObject({ IM_WS_PORT: '0', IM_TCP_PORT: '0', IM_UDP_PORT: '0', IM_ADMIN_PORT: '0', IM_PUBLIC_HOST: '127.0.0.1' });
     expect(e['IM_NODE_ID']).toBeUndefined(); // every replica a node of its own
-    // On the host network Redis and RabbitMQ are reached where the compose file publishes them.
-    const published = (svc: string, target: number) => portsOf(cfg.services[svc]!).find((p) => p.target === target)!;
-    expect(e['IM_REDIS_URL']).toBe(`redis://127.0.0.1:${published('redis', 6379).published}`);
-    expect(new URL(e['IM_AMQP_URL']!).host).toBe(`127.0.0.1:${published('rabbitmq', 5672).published}`);
-    expect(published('redis', 6379).hostIp).toBe('127.0.0.1');
-    expect(published('rabbitmq', 5672).hostIp).toBe('127.0.0.1');
-    // Docker's SIGKILL must not cut the drain short.
-    expect(seconds(g.stop_grace_period!)).toBeGreaterThan(Number(e['IM_DRAIN_TIMEOUT_MS']) / 1000);
+    expect(g.restart).toBe('unless-stopped');
+  });
+
+  it('gateway - Docker\'s SIGKILL comes after the drain deadline, whatever SWITCHBOARD_DRAIN_SECONDS is', () => {
+    for (const drain of [undefined, '1', '40', '90', '600']) {
+      const c = composeConfig([], drain === undefined ? {} : { SWITCHBOARD_DRAIN_SECONDS: drain });
+      const g = c.services['gateway']!;
+      const drainMs = Number(env(g)['IM_DRAIN_TIMEOUT_MS']);
+      expect(drainMs, `drain ${drain}`).toBe(Number(drain ?? 30) * 1000);
+      // The gateway exits by drainMs + 5 s at the latest (its own shutdown deadline, packages/cli/src/main.ts).
+      expect(seconds(g.stop_grace_period!), `drain ${drain}`).toBeGreaterThanOrEqual(drainMs / 1000 + 5);
+      // Dispatch and the gateways get the same value.
+      expect(env(c.services['dispatch']!)['IM_DRAIN_TIMEOUT_MS']).toBe(String(drainMs));
+      // docker-compose v1 sends the grace as whole seconds (`stop -t 90`, StopTimeout): a fraction is refused.
+      expect(Number.isInteger(seconds(g.stop_grace_period!))).toBe(true);
+    }
+  });
+
+  it('every switchboard service gets the URLs its role connects to, reachable from its network, and waits for them', () => {
+    const own = Object.entries(cfg.services).filter(([, s]) => isSwitchboardImage(s));
+    expect(own.length).toBeGreaterThan(0);
+    for (const [name, s] of own) {
+      const role = s.command![1]!;
+      const needs = roleBackends(role);
+      expect(needs.length, `${name}: ${role} connects to nothing?`).toBeGreaterThan(0);
+      for (const need of needs) {
+        const { envVar, service, target, scheme } = BACKENDS[need];
+        const url = new URL(env(s)[envVar] ?? '');
+        expect(url.protocol, `${name} ${envVar}`).toBe(scheme);
+        // Reachable from where the service runs: on the host network at the loopback port the backend is
+        // published on; on the compose network by service name and container port.
+        if (s.network_mode === 'host') {
+          const pub = portsOf(cfg.services[service]!).find((p) => p.target === target);
+          expect(pub, `${service} publishes ${target} for the host-networked ${name}`).toBeDefined();
+          expect(url.hostname, `${name} ${envVar}`).toBe('127.0.0.1');
+          expect(['127.0.0.1', null]).toContain(pub!.hostIp);
+          expect(Number(url.port), `${name} ${envVar}`).toBe(pub!.published);
+        } else {
+          expect(`${url.hostname}:${url.port}`, `${name} ${envVar}`).toBe(`${service}:${target}`);
+        }
+        if (need === 'amqp') {
+          const mq = env(cfg.services['rabbitmq']!);
+          expect([decodeURIComponent(url.username), decodeURIComponent(url.password)], `${name}: the broker's own user`).toEqual([
+            mq['RABBITMQ_DEFAULT_USER'],
+            mq['RABBITMQ_DEFAULT_PASS'],
+          ]);
+        }
+        expect(s.depends_on?.[service]?.condition, `${name} waits for ${service}`).toBe('service_healthy');
+      }
+    }
+    // Moved ports move the URLs with them.
+    const moved = composeConfig([], { SWITCHBOARD_REDIS_PORT: '16379', SWITCHBOARD_AMQP_PORT: '15673', RABBITMQ_USER: 'u', RABBITMQ_PASSWORD: 'p' });
+    for (const n of ['dispatch', 'gateway']) {
+      expect(env(moved.services[n]!)).toMatchObject({ IM_REDIS_URL: 'redis://127.0.0.1:16379', IM_AMQP_URL: 'amqp://u:p@127.0.0.1:15673' });
+    }
   });
 
   it('switchboard services - one image from deploy/Dockerfile, known commands, only variables config.ts knows', () => {
     const own = Object.entries(cfg.services).filter(([, s]) => isSwitchboardImage(s));
-    expect(own.map(([n]) => n).sort()).toEqual(['dispatch', 'gateway', 'prometheus-sd']);
+    expect(own.map(([n]) => n).sort()).toEqual(['dispatch', 'gateway']);
     for (const [name, s] of own) {
       expect(s.build!.context, name).toBe(repoPath());
       expect(s.image, name).toBe(own[0]![1].image);
       const [bin, ...args] = s.command!;
-      if (bin === 'switchboard') expect(cliCommands, name).toContain(args[0]);
-      else {
-        expect(bin, name).toBe('node');
-        expect(args[0], name).toMatch(/^\/app\/deploy\/[\w-]+\.mjs$/);
-        expect(existsSync(repoPath('deploy/docker', path.basename(args[0]!))), `${name}: ${args[0]} is not in deploy/docker`).toBe(true);
-      }
-      for (const k of Object.keys(env(s)).filter((k) => k.startsWith('IM_') && !k.startsWith('IM_SD_'))) {
+      expect(bin, name).toBe('switchboard');
+      expect(cliCommands, name).toContain(args[0]);
+      for (const k of Object.keys(env(s)).filter((k) => k.startsWith('IM_'))) {
         expect(knownImVars.has(k), `${name}: ${k} is not a variable of packages/cli/src/config.ts`).toBe(true);
       }
     }
@@ -144,30 +222,25 @@ describe('docker-compose.yml - offline validation (docker-compose v1)', () => {
       }
     }
     expect(order).toEqual(
-      expect.arrayContaining(['redis → dispatch', 'redis → gateway', 'rabbitmq → gateway', 'dispatch → prometheus-sd', 'prometheus-sd → prometheus', 'prometheus → grafana']),
+      expect.arrayContaining(['redis → dispatch', 'rabbitmq → dispatch', 'redis → gateway', 'rabbitmq → gateway', 'dispatch → prometheus', 'prometheus → grafana']),
     );
   });
 
-  it('monitoring - prometheus + grafana only under the profile, wired to the discovery file and the dashboard', () => {
-    for (const n of ['prometheus', 'grafana', 'prometheus-sd']) expect(cfg.services[n]!.profiles, n).toEqual(['monitoring']);
+  it('monitoring - prometheus + grafana only under the profile; gateways discovered from dispatch\'s /admin/sd', () => {
+    for (const n of ['prometheus', 'grafana']) expect(cfg.services[n]!.profiles, n).toEqual(['monitoring']);
     for (const n of ['redis', 'rabbitmq', 'dispatch', 'gateway']) expect(cfg.services[n]!.profiles, n).toBeUndefined();
+    expect(cfg.services).not.toHaveProperty('prometheus-sd'); // dispatch serves the discovery itself
 
     const prom = readYaml(repoPath('deploy/prometheus/prometheus.yml')) as {
-      scrape_configs: Array<{ job_name: string; static_configs?: Array<{ targets: string[] }>; file_sd_configs?: Array<{ files: string[] }> }>;
+      scrape_configs: Array<{ job_name: string; static_configs?: Array<{ targets: string[] }>; http_sd_configs?: Array<{ url: string }> }>;
     };
     const job = (n: string) => prom.scrape_configs.find((j) => j.job_name === n)!;
-    // Prometheus runs on the host network: dispatch at its published port, gateways from the sidecar's file.
+    // Prometheus runs on the host network, where dispatch listens on its bind host and port.
     expect(cfg.services['prometheus']!.network_mode).toBe('host');
-    expect(job('switchboard-dispatch').static_configs![0]!.targets).toEqual(['127.0.0.1:8080']);
-    const sdGlob = job('switchboard-gateway').file_sd_configs![0]!.files[0]!;
-    const promVol = volumesOf(cfg.services['prometheus']!).find((v) => v.source === 'prometheus-sd')!;
-    expect(path.posix.dirname(sdGlob)).toBe(promVol.target);
-    expect(promVol.readOnly).toBe(true);
-    const sd = cfg.services['prometheus-sd']!;
-    const sdVol = volumesOf(sd).find((v) => v.source === 'prometheus-sd')!;
-    expect(path.posix.dirname(env(sd)['IM_SD_FILE']!)).toBe(sdVol.target);
-    expect(path.posix.basename(env(sd)['IM_SD_FILE']!)).toMatch(/\.json$/);
-    expect(sd.network_mode).toBe('service:dispatch'); // /admin/nodes answers it on loopback
+    const d = env(cfg.services['dispatch']!);
+    const dispatchAt = `${d['IM_BIND_HOST']}:${d['IM_DISPATCH_PORT']}`;
+    expect(job('switchboard-dispatch').static_configs![0]!.targets).toEqual([dispatchAt]);
+    expect(job('switchboard-gateway').http_sd_configs![0]!.url).toBe(`http://${dispatchAt}/admin/sd`);
     const promYml = volumesOf(cfg.services['prometheus']!).find((v) => v.target === '/etc/prometheus/prometheus.yml')!;
     expect(promYml.source).toBe(repoPath('deploy/prometheus/prometheus.yml'));
 
@@ -277,10 +350,15 @@ function containerEnv(tree: ImageTree, svc: ComposeService, overrides: Record<st
   return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmpdir(), ...tree.env, ...env(svc), ...overrides };
 }
 
+/** A process's own IM_READY_FILE: the image sets one path, which several local processes must not share. */
+function readyFile(tree: ImageTree, name: string): string {
+  return path.join(path.dirname(tree.app), `${name}.ready.json`);
+}
+
 function startService(group: ProcessGroup, tree: ImageTree, name: string, svc: ComposeService, overrides: Record<string, string>): NodeProcess {
   const child = spawn(process.execPath, ['--import', WATCHDOG, ...localArgs(tree, svc.command!)], {
     cwd: tree.app,
-    env: containerEnv(tree, svc, overrides),
+    env: containerEnv(tree, svc, { IM_READY_FILE: readyFile(tree, name), ...overrides }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const proc = new NodeProcess(child, name, 300);
@@ -328,7 +406,8 @@ describe('docker-compose.yml services as local processes, from the image tree', 
   let dispatchUrl = '';
   const gateways: ReadyNodeProcess[] = [];
   const readyOf = (p: ReadyNodeProcess) => p.ready as unknown as { nodeId: string; ports: Record<string, number> };
-  const sdFile = () => path.join(work, 'sd', 'gateways.json');
+  /** Where a process started by startService writes its ready line (the image's IM_READY_FILE, one per process here). */
+  const readyFileOf = (p: NodeProcess) => readyFile(tree, p.name);
 
   beforeAll(async () => {
     cfg = composeConfig(MONITORING);
@@ -433,24 +512,27 @@ describe('docker-compose.yml services as local processes, from the image tree', 
     expect(user.route?.nodeId).toBe(eb!.d.node);
   });
 
-  it('health checks - the image HEALTHCHECK passes for dispatch and both gateways (admin port 0, found from /proc)', async () => {
+  it('health checks - the image HEALTHCHECK reads the ready file each role writes (admin port 0 included)', async () => {
     const hc = execForm(dockerfile.of(runtimeStage, 'HEALTHCHECK')[0]!.args);
     for (const [name, p] of [['dispatch', dispatch], ['gateway', gateways[0]!], ['gateway', gateways[1]!]] as const) {
-      const r = await runCheck(tree, hc, containerEnv(tree, cfg.services[name]!, { SWITCHBOARD_HEALTH_PID: String(p.pid) }));
+      const file = readyFileOf(p);
+      expect(JSON.parse(readFileSync(file, 'utf8')), `${name}: the ready line`).toEqual(p.ready);
+      const r = await runCheck(tree, hc, containerEnv(tree, cfg.services[name]!, { IM_READY_FILE: file }));
       expect(r.code, `${name}: ${r.out}`).toBe(0);
       expect(r.out).toMatch(/^healthy: /);
+      expect(r.out).toContain(`:${readyOf(p).ports[name === 'dispatch' ? 'dispatch' : 'admin']}`);
     }
-    // And fails for a process that serves nothing.
-    const idle = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)', 'gateway'], { stdio: 'ignore', env: { ...process.env, IM_ADMIN_PORT: '0' } });
-    try {
-      const r = await runCheck(tree, hc, { PATH: process.env['PATH'] ?? '', IM_ADMIN_PORT: '0', SWITCHBOARD_HEALTH_PID: String(idle.pid) });
-      expect(r.code, r.out).toBe(1);
-    } finally {
-      idle.kill('SIGKILL');
-    }
+    // Unhealthy without the file (a role still starting), and when the port in it does not answer.
+    const missing = await runCheck(tree, hc, containerEnv(tree, cfg.services['gateway']!, { IM_READY_FILE: path.join(work, 'nobody.ready.json') }));
+    expect(missing.code, missing.out).toBe(1);
+    expect(missing.out).toMatch(/^unhealthy: not ready yet/);
+    const dead = path.join(work, 'dead.ready.json');
+    writeFileSync(dead, JSON.stringify({ event: 'ready', role: 'gateway', ports: { admin: await freePort() } }));
+    const r = await runCheck(tree, hc, containerEnv(tree, cfg.services['gateway']!, { IM_READY_FILE: dead }));
+    expect(r.code, r.out).toBe(1);
   });
 
-  it('health checks - fixed ports: the image default command (standalone) with its HEALTHCHECK', async () => {
+  it('health checks - the image default command (standalone) with its HEALTHCHECK; the ready file goes at exit', async () => {
     const cmd = execForm(dockerfile.of(runtimeStage, 'CMD')[0]!.args);
     const [admin, disp, ws, tcp] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     const ports = { IM_ADMIN_PORT: String(admin), IM_DISPATCH_PORT: String(disp), IM_WS_PORT: String(ws), IM_TCP_PORT: String(tcp), IM_UDP_PORT: '0' };
@@ -458,29 +540,24 @@ describe('docker-compose.yml services as local processes, from the image tree', 
     const ready = (await proc.whenReady()) as unknown as { role: string; ports: Record<string, number> };
     expect(ready.role).toBe('standalone');
     const hc = execForm(dockerfile.of(runtimeStage, 'HEALTHCHECK')[0]!.args);
-    const r = await runCheck(tree, hc, { ...containerEnv(tree, {}, ports), SWITCHBOARD_HEALTH_PID: String(proc.pid) });
+    const file = path.join(work, 'standalone.ready.json');
+    const r = await runCheck(tree, hc, containerEnv(tree, {}, { ...ports, IM_READY_FILE: file }));
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain(`127.0.0.1:${admin}`);
     expect(r.out).toContain(`127.0.0.1:${disp}`);
     await proc.stop();
+    expect(existsSync(file), 'removed at exit').toBe(false);
   });
 
-  it('prometheus-sd - writes one scrape target per gateway; each serves every dashboard metric', async () => {
-    const svc = cfg.services['prometheus-sd']!;
-    const overrides = { IM_SD_DISPATCH_URL: dispatchUrl, IM_SD_FILE: sdFile() };
-    const sd = startService(group, tree, 'prometheus-sd', svc, overrides);
-    const groups = await waitFor(
-      () => {
-        if (!existsSync(sdFile())) return null;
-        const g = JSON.parse(readFileSync(sdFile(), 'utf8')) as Array<{ targets: string[]; labels: Record<string, string> }>;
-        return g.length === 2 ? g : null;
-      },
-      { timeoutMs: 10_000, what: `${sdFile()} with 2 targets (sidecar output: ${sd.output()})` },
-    );
+  it('/admin/sd - one Prometheus target per gateway, where every dashboard metric is served', async () => {
+    const res = await fetch(`${dispatchUrl}/admin/sd`);
+    expect(res.status).toBe(200);
+    const groups = (await res.json()) as Array<{ targets: string[]; labels: Record<string, string> }>;
     expect(groups.map((g) => g.labels['node']).sort()).toEqual(gateways.map((g) => readyOf(g).nodeId).sort());
-    const check = await runCheck(tree, svc.healthcheck!.test as string[], containerEnv(tree, svc, overrides));
-    expect(check.code, check.out).toBe(0);
-
+    for (const g of groups) {
+      const gw = gateways.find((x) => readyOf(x).nodeId === g.labels['node'])!;
+      expect(g.targets).toEqual([`${env(cfg.services['gateway']!)['IM_PUBLIC_HOST']}:${readyOf(gw).ports['admin']}`]);
+    }
     const text = await Promise.all(groups.map(async (g) => (await fetch(`http://${g.targets[0]}/metrics`)).text()));
     for (const t of text) for (const m of ISSUE_5_METRICS) expect(t, m).toContain(`# TYPE ${m} `);
     const sum = (name: string) =>
@@ -488,8 +565,6 @@ describe('docker-compose.yml services as local processes, from the image tree', 
     expect(sum('switchboard_messages_total{kind="c2c_remote"}')).toBeGreaterThanOrEqual(1);
     expect(sum('switchboard_acks_relayed_total')).toBeGreaterThanOrEqual(1);
     expect(await (await fetch(`${dispatchUrl}/metrics`)).text()).toContain('# TYPE switchboard_dispatches_total ');
-    await sd.stop();
-    expect(statSync(sdFile()).size).toBeGreaterThan(0);
   });
 
   it('drain - SIGTERM (docker stop) drains a gateway: its clients are told to reconnect, exit 0 within stop_grace_period', async () => {
@@ -504,6 +579,7 @@ describe('docker-compose.yml services as local processes, from the image tree', 
     const exit = await g.waitForExit(grace);
     expect(exit, g.output()).toEqual({ code: 0, signal: null });
     expect(Date.now() - t0).toBeLessThan(grace);
+    expect(existsSync(readyFileOf(g)), 'the ready file goes with the process').toBe(false);
     const closed = await c.waitForClose();
     expect(closed.code, 'a reconnect close code (4000–4499)').toBeGreaterThanOrEqual(4000);
     expect(closed.code).toBeLessThan(4500);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '@switchboard/testkit';
 
@@ -11,7 +11,7 @@ export const repoPath = (...parts: string[]): string => path.join(repoRoot(), ..
 
 export interface ComposeService {
   image?: string;
-  build?: { context: string; dockerfile?: string };
+  build?: { context: string; dockerfile?: string; args?: Record<string, string> };
   command?: string[];
   environment?: Record<string, string | null>;
   network_mode?: string;
@@ -95,8 +95,8 @@ export function dockerCompose(args: string[], extraEnv: Record<string, string> =
  * interpolated with their defaults, short syntax expanded), turned into JSON by python3's yaml module, which
  * docker-compose itself depends on.
  */
-export function composeConfig(profiles: string[] = []): ComposeConfig {
-  const cfg = dockerCompose([...profiles.flatMap((p) => ['--profile', p]), 'config']);
+export function composeConfig(profiles: string[] = [], extraEnv: Record<string, string> = {}): ComposeConfig {
+  const cfg = dockerCompose([...profiles.flatMap((p) => ['--profile', p]), 'config'], extraEnv);
   if (cfg.status !== 0) throw new Error(`docker-compose config failed (exit ${cfg.status}):\n${cfg.stderr}`);
   const res = spawnSync('python3', ['-c', 'import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], {
     input: cfg.stdout,
@@ -106,6 +106,14 @@ export function composeConfig(profiles: string[] = []): ComposeConfig {
     throw new Error(`python3 with the yaml module (python3-yaml, a dependency of docker-compose) could not read the config: ${res.stderr || res.error?.message}`);
   }
   return JSON.parse(res.stdout) as ComposeConfig;
+}
+
+/** The TypeScript sources of packages/cli/src (for what they declare: commands, roles). */
+export function cliSources(): string[] {
+  const dir = repoPath('packages/cli/src');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => readFileSync(path.join(dir, f), 'utf8'));
 }
 
 /** Read a YAML file of the repository as JSON (python3-yaml). */

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { copySources, execForm, parseDockerfile, parseDockerignore, repoPath } from './deploy-files.js';
+import { cliSources, copySources, execForm, parseDockerfile, parseDockerignore, repoPath } from './deploy-files.js';
 
 // No Docker engine here (toolchain.md), and no hadolint: the image is checked statically, and its file tree is
 // built and run without Docker by compose.test.ts (the same pnpm commands as the build stage).
@@ -57,6 +57,19 @@ describe('deploy/Dockerfile', () => {
     expect(runs(final.name).join('\n')).not.toMatch(/pnpm|npm install/);
   });
 
+  it('runtime - IM_READY_FILE for the health check, a path the node user can write, a known config variable', () => {
+    const envs = dockerfile.of(final.name, 'ENV').map((e) => e.args).join(' ');
+    const file = /IM_READY_FILE=(\S+)/.exec(envs)?.[1];
+    expect(file).toMatch(/^\/tmp\/[\w.-]+$/);
+    expect(readFileSync(repoPath('packages/cli/src/config.ts'), 'utf8')).toMatch(/^\s+IM_READY_FILE:/m);
+    expect(readFileSync(repoPath('deploy/docker/healthcheck.mjs'), 'utf8')).toContain('IM_READY_FILE');
+  });
+
+  it('base image - one NODE_IMAGE argument for both stages (docker-compose.yml passes SWITCHBOARD_NODE_IMAGE)', () => {
+    expect(readFileSync(repoPath('deploy/Dockerfile'), 'utf8')).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+    for (const f of dockerfile.instructions.filter((i) => i.op === 'FROM')) expect(f.args).toMatch(/^\$\{NODE_IMAGE\} AS \w+$/);
+  });
+
   it('runtime - non-root user, HEALTHCHECK through the health script, CMD `switchboard <role>` with a role the CLI knows', () => {
     const user = dockerfile.of(final.name, 'USER');
     expect(user.length).toBe(1);
@@ -70,7 +83,7 @@ describe('deploy/Dockerfile', () => {
 
     const cmd = execForm(dockerfile.of(final.name, 'CMD')[0]!.args);
     expect(cmd[0]).toBe('switchboard');
-    const usage = readFileSync(repoPath('packages/cli/src/main.ts'), 'utf8');
+    const usage = cliSources().map((t) => /Usage: switchboard[\s\S]*?`/.exec(t)?.[0] ?? '').join('\n');
     const commands = [...usage.matchAll(/^ {2}([a-z]+)\s{2,}/gm)].map((m) => m[1]);
     expect(commands).toContain(cmd[1]);
     // `switchboard` resolves to the CLI's bin, which runs dist/ when it exists.
