@@ -27,7 +27,7 @@ describe('Redis Cluster (3 masters): dispatch and 3 gateways in IM_REDIS_MODE=cl
   afterAll(async () => {
     await Promise.all(users.map((u) => u.stop()));
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
-    await cluster?.stop();
+    await cluster?.stop().catch(() => {});
     await rc?.stop();
   }, 30_000);
 

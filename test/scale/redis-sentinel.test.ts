@@ -34,7 +34,7 @@ describe('Redis Sentinel: dispatch and 2 gateways follow a failover under load',
     }
     await Promise.all([...users, ...offline].map((u) => u.stop()));
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
-    await cluster?.stop();
+    await cluster?.stop().catch(() => {});
     await rs?.stop();
   }, 30_000);
 
