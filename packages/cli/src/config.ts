@@ -258,6 +258,8 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
   if (e.IM_REDIS_SENTINEL_NAME && e.IM_REDIS_MODE !== 'sentinel') problems.push('IM_REDIS_SENTINEL_NAME: only used with IM_REDIS_MODE=sentinel');
   if (e.IM_WEBHOOK_URL && !e.IM_WEBHOOK_SECRET) problems.push('IM_WEBHOOK_SECRET: required when IM_WEBHOOK_URL is set');
   if (e.IM_WEBHOOK_SECRET && e.IM_WEBHOOK_SECRET.length < 16) problems.push('IM_WEBHOOK_SECRET: must be at least 16 characters');
+  // A whsec_ secret (Standard Webhooks) is keyed by its base64-decoded bytes.
+  if (e.IM_WEBHOOK_SECRET?.startsWith('whsec_') && Buffer.from(e.IM_WEBHOOK_SECRET.slice(6), 'base64').length < 16) problems.push('IM_WEBHOOK_SECRET: a whsec_ secret must be base64 of at least 16 bytes');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     role,

@@ -42,6 +42,13 @@ export {
   WEBHOOK_TIMESTAMP_HEADER,
   WEBHOOK_DELIVERY_HEADER,
   WEBHOOK_ATTEMPT_HEADER,
+  STANDARD_WEBHOOK_ID_HEADER,
+  STANDARD_WEBHOOK_TIMESTAMP_HEADER,
+  STANDARD_WEBHOOK_SIGNATURE_HEADER,
+  type StandardWebhookHeaders,
+  signStandardWebhook,
+  verifyStandardWebhook,
+  standardWebhookKey,
 } from './webhooks.js';
 export { createGateway, type CreateGatewayOptions } from './create.js';
 export { createReceiverCheckWebhook, type ReceiverCheckWebhookOptions } from './receiver-webhook.js';

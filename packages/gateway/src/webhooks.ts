@@ -4,6 +4,13 @@
  * POST attempt in delivery.ts, and the receiver's request handler (handler.ts).
  */
 export {
+  STANDARD_WEBHOOK_ID_HEADER,
+  STANDARD_WEBHOOK_TIMESTAMP_HEADER,
+  STANDARD_WEBHOOK_SIGNATURE_HEADER,
+  type StandardWebhookHeaders,
+  signStandardWebhook,
+  verifyStandardWebhook,
+  standardWebhookKey,
   WEBHOOK_SIGNATURE_HEADER,
   WEBHOOK_TIMESTAMP_HEADER,
   WEBHOOK_DELIVERY_HEADER,

@@ -1,9 +1,13 @@
 import type { ImEvent } from '../events.js';
 import {
+  STANDARD_WEBHOOK_ID_HEADER,
+  STANDARD_WEBHOOK_SIGNATURE_HEADER,
+  STANDARD_WEBHOOK_TIMESTAMP_HEADER,
   WEBHOOK_ATTEMPT_HEADER,
   WEBHOOK_DELIVERY_HEADER,
   WEBHOOK_SIGNATURE_HEADER,
   WEBHOOK_TIMESTAMP_HEADER,
+  signStandardWebhook,
   signWebhookBody,
   type WebhookBody,
 } from './wire.js';
@@ -13,7 +17,7 @@ import {
  * answer means for the batch (delivered, retry, or drop).
  */
 
-/** A batch of events on its way; its id is the `X-Switchboard-Delivery` of every attempt. */
+/** A batch of events on its way; its id is the `webhook-id` (and `X-Switchboard-Delivery`) of every attempt. */
 export interface WebhookBatch {
   id: string;
   events: ImEvent[];
@@ -57,6 +61,7 @@ export async function postWebhookBatch(
   aborting: () => boolean,
 ): Promise<WebhookOutcome> {
   const sentAt = Date.now();
+  const timestampS = Math.floor(sentAt / 1000);
   const body = JSON.stringify({ sentAt, events: batch.events } satisfies WebhookBody);
   const timer = setTimeout(() => abort.abort(), target.timeoutMs);
   timer.unref();
@@ -66,6 +71,10 @@ export async function postWebhookBatch(
       headers: {
         'content-type': 'application/json',
         'user-agent': 'switchboard-webhook/1',
+        [STANDARD_WEBHOOK_ID_HEADER]: batch.id,
+        [STANDARD_WEBHOOK_TIMESTAMP_HEADER]: String(timestampS),
+        [STANDARD_WEBHOOK_SIGNATURE_HEADER]: signStandardWebhook(target.secret, batch.id, timestampS, body),
+        // Deprecated, kept for one release (docs/events.md): receivers move to webhook-signature.
         [WEBHOOK_SIGNATURE_HEADER]: signWebhookBody(target.secret, body),
         [WEBHOOK_TIMESTAMP_HEADER]: String(sentAt),
         [WEBHOOK_DELIVERY_HEADER]: batch.id,

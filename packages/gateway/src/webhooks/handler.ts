@@ -1,9 +1,13 @@
 import { silentLogger, type Logger } from '@switchboard/core';
 import type { ImEvent } from '../events.js';
 import {
+  STANDARD_WEBHOOK_ID_HEADER,
+  STANDARD_WEBHOOK_SIGNATURE_HEADER,
+  STANDARD_WEBHOOK_TIMESTAMP_HEADER,
   WEBHOOK_ATTEMPT_HEADER,
   WEBHOOK_DELIVERY_HEADER,
   WEBHOOK_SIGNATURE_HEADER,
+  verifyStandardWebhook,
   verifyWebhookSignature,
   type WebhookBody,
 } from './wire.js';
@@ -17,7 +21,7 @@ export const DEFAULT_WEBHOOK_TOLERANCE_MS = 5 * 60_000;
 
 /** What `createWebhookHandler` tells `onEvents` about the request besides its events. */
 export interface WebhookDeliveryInfo {
-  /** `X-Switchboard-Delivery`: the batch id, equal on every attempt of the batch. */
+  /** `webhook-id` (or `X-Switchboard-Delivery`): the batch id, equal on every attempt of the batch. */
   delivery: string | undefined;
   /** `X-Switchboard-Attempt`. */
   attempt: number;
@@ -35,7 +39,7 @@ export interface WebhookHandlerOptions {
   onEvents(events: ImEvent[], info: WebhookDeliveryInfo): Promise<void> | void;
   /** @default DEFAULT_WEBHOOK_MAX_BODY_BYTES (16 MiB) */
   maxBodyBytes?: number;
-  /** Refuse requests whose signed `sentAt` is further than this from now (replays); 0 = no check. @default DEFAULT_WEBHOOK_TOLERANCE_MS (300000) */
+  /** Refuse requests whose signed `sentAt` or `webhook-timestamp` is further than this from now (replays); 0 = no check. @default DEFAULT_WEBHOOK_TOLERANCE_MS (300000) */
   toleranceMs?: number;
   /** Where a failing `onEvents` is logged (warn). @default silent */
   log?: Logger;
@@ -52,9 +56,30 @@ interface ResponseLike {
   end(body?: string): unknown;
 }
 
+type Headers = RequestLike['headers'];
+
+/**
+ * Both signatures a request carries must hold: the Standard Webhooks one (`webhook-signature` over
+ * id, timestamp and body) and the older `X-Switchboard-Signature` (over the body), and at least one
+ * must be there. So a request from a gateway of this release (both), of the previous one (only the
+ * older) or of the next one (only the standard) is taken. Null when verified, else why not.
+ */
+function signatureProblem(secret: WebhookHandlerOptions['secret'], headers: Headers, raw: Buffer, toleranceMs: number): string | null {
+  const standard = headers[STANDARD_WEBHOOK_SIGNATURE_HEADER];
+  const legacy = headers[WEBHOOK_SIGNATURE_HEADER.toLowerCase()];
+  if (standard === undefined && legacy === undefined) return 'bad signature';
+  if (legacy !== undefined && !verifyWebhookSignature(secret, raw, legacy)) return 'bad signature';
+  if (standard === undefined) return null;
+  const timestamp = headers[STANDARD_WEBHOOK_TIMESTAMP_HEADER];
+  if (!verifyStandardWebhook(secret, { id: headers[STANDARD_WEBHOOK_ID_HEADER], timestamp, signature: standard }, raw)) return 'bad signature';
+  if (toleranceMs > 0 && Math.abs(Date.now() - Number(timestamp) * 1000) > toleranceMs) return 'stale request';
+  return null;
+}
+
 /**
  * A Node `(req, res)` request handler for a webhook receiver: reads the raw body, checks the
- * signature (401), the freshness of `sentAt` (401), the JSON shape (400), then awaits `onEvents`
+ * signatures (401; see `signatureProblem`), the freshness of `sentAt` and `webhook-timestamp` (401),
+ * the JSON shape (400), then awaits `onEvents`
  * (204, or 500 when it throws, so the sender retries). Mount it where the raw body is still
  * unread: `http.createServer(handler)`, or before any JSON body parser.
  */
@@ -88,8 +113,8 @@ export function createWebhookHandler(opts: WebhookHandlerOptions): (req: Request
       return answer(res, 400, 'body could not be read');
     }
     const raw = Buffer.concat(chunks);
-    const header = req.headers[WEBHOOK_SIGNATURE_HEADER.toLowerCase()];
-    if (!verifyWebhookSignature(opts.secret, raw, header)) return answer(res, 401, 'bad signature');
+    const problem = signatureProblem(opts.secret, req.headers, raw, toleranceMs);
+    if (problem !== null) return answer(res, 401, problem);
     let body: unknown;
     try {
       body = JSON.parse(raw.toString('utf8'));
@@ -102,7 +127,7 @@ export function createWebhookHandler(opts: WebhookHandlerOptions): (req: Request
       return answer(res, 400, 'body is not {sentAt, events}');
     }
     if (toleranceMs > 0 && Math.abs(Date.now() - b.sentAt) > toleranceMs) return answer(res, 401, 'stale request');
-    const delivery = req.headers[WEBHOOK_DELIVERY_HEADER.toLowerCase()];
+    const delivery = req.headers[STANDARD_WEBHOOK_ID_HEADER] ?? req.headers[WEBHOOK_DELIVERY_HEADER.toLowerCase()];
     const attempt = Number(req.headers[WEBHOOK_ATTEMPT_HEADER.toLowerCase()]);
     try {
       await opts.onEvents(b.events, {

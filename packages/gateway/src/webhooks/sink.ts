@@ -70,7 +70,8 @@ function positiveInt(name: string, v: number): number {
 /**
  * Delivers events to an HTTP endpoint (architecture §12, docs/events.md "Webhooks"): batches of up
  * to `batchSize` events, sent `flushIntervalMs` after the first one arrives (at once when a batch is
- * full), as `POST {sentAt, events:[...]}` signed with `X-Switchboard-Signature`.
+ * full), as `POST {sentAt, events:[...]}` signed the Standard Webhooks way (`webhook-signature`) and,
+ * for one more release, with `X-Switchboard-Signature`.
  *
  * - `publish` never waits for the network: it resolves once the event is queued. It never rejects
  *   for a full queue either — past `maxQueue` held events, new events are dropped, counted in
