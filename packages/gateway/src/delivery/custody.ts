@@ -141,6 +141,16 @@ export class CustodyDesk {
     });
   }
 
+  /**
+   * Whether the receiver check (if any) lets `receiver` through: true without a check or for a user
+   * connected here. Asked before history is written, so a message to a user the application says
+   * does not exist never reaches history; `take` then answers from the check's cache.
+   */
+  receiverKnown(receiver: UserId): boolean | Promise<boolean> {
+    if (this.d.receivers === null || this.d.hub.user(receiver)) return true;
+    return this.d.receivers.exists(receiver);
+  }
+
   private hold(claim: CustodyClaim): void {
     const c: Custody = { ...claim, key: custodyKey(claim.sender, claim.fp), receivedAt: Date.now(), attempt: 0, state: 'delivering', ackedWhileStoring: false, triedConns: [] };
     this.held.set(c.key, c);

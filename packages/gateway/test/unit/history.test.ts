@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalBridge, MemoryHistoryStore, peerConversation, type HistoryStore } from '@switchboard/cluster';
 import { asNodeId, asUserId, UnavailableError } from '@switchboard/core';
-import { ExtensionPacketType, PacketType, createPacket, encodePacket, noticePacket, type Packet } from '@switchboard/protocol';
+import { ErrorCode, ExtensionPacketType, PacketType, createPacket, encodePacket, noticePacket, type Packet } from '@switchboard/protocol';
 import { cleanup, quietWindow, startGateway, uid, until } from '../fixtures.js';
 
 afterEach(cleanup);
@@ -116,6 +116,17 @@ describe('Gateway history (IM_HISTORY on)', () => {
     const text = await a.send(b.uid!, 'a real message', { typeu: 7 });
     expect((await b.waitForMessage((p) => p.fp === text)).seq).toBe(1);
     expect((await history.before(peerConversation(asUserId(a.uid!), asUserId(b.uid!)), { limit: 10 })).map((x) => x.dataContent)).toEqual(['a real message']);
+  });
+
+  it('a receiver the receiver check refuses gets nothing written to history (error 1036, no ack)', async () => {
+    const history = new MemoryHistoryStore();
+    const f = await startGateway({ history, receiverExists: async (u) => !u.startsWith('ghost') });
+    const a = await f.login(uid('a'), 'ws');
+    const fp = await a.send('ghost-1', 'anyone there?');
+    const err = await a.waitForPacket(PacketType.ERROR, (p) => p.dataContent?.includes(fp) === true);
+    expect(JSON.parse(err.dataContent!).errorCode).toBe(ErrorCode.UNKNOWN_RECEIVER);
+    expect(await history.lastSeq(peerConversation(asUserId(a.uid!), asUserId('ghost-1')))).toBe(0);
+    expect(ackOf(a.packets, fp)).toBeUndefined();
   });
 
   it('an offline receiver gets the message at login with its seq and send time', async () => {
