@@ -55,24 +55,26 @@ export class GroupCatchUp {
   private async catchUp(s: Session, uid: UserId, gid: string): Promise<void> {
     // Claimed before the first await, so a live message meanwhile does not start a second one.
     this.receiver.beginCatchUp(uid, gid, 0);
-    const since = await this.groups.memberSince(gid, uid);
-    if (since === null) return this.receiver.endCatchUp(uid, gid);
-    const conv = groupConversation(gid);
-    let cursor = Math.max(since, await this.history.cursor(uid, conv));
-    this.receiver.beginCatchUp(uid, gid, cursor);
     try {
+      const since = await this.groups.memberSince(gid, uid);
+      if (since === null) return;
+      const conv = groupConversation(gid);
+      let cursor = Math.max(since, await this.history.cursor(uid, conv));
+      this.receiver.beginCatchUp(uid, gid, cursor);
       for (;;) {
         const page = await this.history.after(conv, { after: cursor, limit: GROUP_CATCHUP_PAGE });
         for (const m of page) {
           if (s.state === 'closed') return;
-          if (m.from === uid) continue;
-          const wire = encodePacket(groupPacket(this.prefix, gid, { ...m, qos: true }));
-          await this.pace(s, wire);
-          this.receiver.deliver(s, { gid, seq: m.seq, fp: m.fp, wire, qos: true });
+          // Seqs between the cursor and this message are no longer kept: nothing to deliver there.
+          for (let gone = cursor + 1; gone < m.seq; gone++) this.receiver.settle(uid, gid, gone);
+          cursor = m.seq;
+          if (m.from === uid) this.receiver.settle(uid, gid, m.seq);
+          else if (!this.receiver.seen(uid, gid, m.seq)) {
+            const wire = encodePacket(groupPacket(this.prefix, gid, { ...m, qos: true }));
+            await this.pace(s, wire);
+            this.receiver.deliver(s, { gid, seq: m.seq, fp: m.fp, wire, qos: true });
+          }
         }
-        if (page.length === 0) return;
-        cursor = page[page.length - 1]!.seq;
-        this.receiver.caughtUpTo(uid, gid, cursor);
         if (page.length < GROUP_CATCHUP_PAGE) return;
       }
     } finally {

@@ -18,17 +18,14 @@ interface GroupCopy {
   attempt: number;
 }
 
+/** One member's progress through one group's history in this gateway's sessions. */
 interface CursorTracker {
-  pending: Set<number>;
-  top: number;
+  /** The cursor as stored (or confirmed by the stored cursor at catch-up): everything ≤ it is settled. */
   written: number;
-  /**
-   * The highest seq below which this session has seen everything (catch-up delivered it or the stored
-   * cursor confirms it): the cursor may not pass it. 0 until this session's catch-up of the group
-   * starts, so a live message acked before catch-up cannot move the cursor over older ones the member
-   * never got; Infinity once catch-up finished.
-   */
-  floor: number;
+  /** Seqs above `written` known here: delivered to the member, or found by catch-up to be its own or gone. */
+  seen: Set<number>;
+  /** Seqs delivered and not acked yet. */
+  pending: Set<number>;
   /** This session's catch-up of the group: not started, under way, or done. */
   caughtUp: 'no' | 'running' | 'done';
   timer: NodeJS.Timeout | null;
@@ -40,19 +37,18 @@ export const GROUP_CURSOR_FLUSH_MS = 1_000;
 /**
  * The receiving side of group messages (issue 15): writes a group message to a member's connection
  * through the one local write path, holds it in per-connection custody (one resend, then it is left
- * to catch-up: no offline copy per member), and moves the member's cursor in the group's history as
- * acks arrive. The cursor is the highest seq below which this member acked everything delivered
- * here, written at most once per GROUP_CURSOR_FLUSH_MS per member and group, so catch-up at the next
- * login starts after it.
+ * to catch-up: no offline copy per member), and moves the member's cursor in the group's history.
+ *
+ * The cursor only moves over seqs this gateway knows were settled for the member: acked deliveries,
+ * and seqs catch-up found to be the member's own or no longer kept. A hole (a seq never delivered
+ * here, say because the sender's gateway died before fanning it out) stops the cursor and starts a
+ * catch-up of that group, which reads the hole from history. Cursors are written at most once per
+ * GROUP_CURSOR_FLUSH_MS per member and group, and when the member's connection closes.
  */
 export class GroupReceiver {
   private readonly held = new Map<string, GroupCopy>();
   private readonly resendDue: DeadlineQueue<GroupCopy>;
   private readonly giveUpDue: DeadlineQueue<GroupCopy>;
-  /**
-   * member → gid → seqs written and not acked, the highest seq acked, the cursor last written, and the
-   * floor the cursor may not pass until this session's catch-up of the group is done.
-   */
   private readonly cursors = new Map<UserId, Map<string, CursorTracker>>();
   private readonly quiet = new LogThrottle();
 
@@ -67,6 +63,9 @@ export class GroupReceiver {
     this.resendDue = new DeadlineQueue(timings.resendMs, (c) => this.resend(c));
     this.giveUpDue = new DeadlineQueue(Math.max(0, timings.giveUpMs - timings.resendMs), (c) => this.giveUp(c));
   }
+
+  /** Set by the composition root: catch up one group for a session (reads history after the cursor). */
+  onUncaught: (s: Session, gid: string) => void = () => {};
 
   get size(): number {
     return this.held.size;
@@ -85,7 +84,10 @@ export class GroupReceiver {
     this.resendDue.add(c);
     if (m.seq > 0) {
       const t = this.track(member, m.gid);
-      t.pending.add(m.seq);
+      if (m.seq > t.written) {
+        t.seen.add(m.seq);
+        t.pending.add(m.seq);
+      }
       // A live message of a group not caught up yet in this session (a login still busy with its
       // offline queue, or a group joined since): catch up on that group now.
       if (t.caughtUp === 'no') this.onUncaught(s, m.gid);
@@ -93,19 +95,48 @@ export class GroupReceiver {
     return true;
   }
 
-  /** Set by the composition root: start the catch-up of one group for a session (group catch-up). */
-  onUncaught: (s: Session, gid: string) => void = () => {};
-
-  /** Whether this session's catch-up of `gid` has not started yet (catch-up claims it by `beginCatchUp`). */
-  needsCatchUp(member: UserId, gid: string): boolean {
-    return this.cursors.get(member)?.get(gid)?.caughtUp !== 'running' && this.cursors.get(member)?.get(gid)?.caughtUp !== 'done';
-  }
-
   /** The member acked group message `fp` (seq `seq` of `gid`). */
   onAck(member: UserId, fp: string, group: { gid: string; seq: number }): void {
     const c = this.held.get(member + '\n' + fp);
     if (c) this.forget(c);
-    if (group.seq > 0) this.settle(member, group.gid, group.seq);
+    if (group.seq <= 0) return;
+    const t = this.track(member, group.gid);
+    t.pending.delete(group.seq);
+    this.schedule(member, group.gid, t);
+  }
+
+  /** Whether `seq` of `gid` was delivered to (or settled for) `member` in this gateway already. */
+  seen(member: UserId, gid: string, seq: number): boolean {
+    const t = this.cursors.get(member)?.get(gid);
+    return t !== undefined && (seq <= t.written || t.seen.has(seq));
+  }
+
+  /** Catch-up found `seq` settled without a delivery (the member's own message, or no longer kept). */
+  settle(member: UserId, gid: string, seq: number): void {
+    const t = this.track(member, gid);
+    if (seq > t.written) t.seen.add(seq);
+  }
+
+  /** Whether this session's catch-up of `gid` has not started yet. */
+  needsCatchUp(member: UserId, gid: string): boolean {
+    return (this.cursors.get(member)?.get(gid)?.caughtUp ?? 'no') === 'no';
+  }
+
+  /** Catch-up of `gid` for `member` starts; the stored `cursor` settles everything up to it. */
+  beginCatchUp(member: UserId, gid: string, cursor: number): void {
+    const t = this.track(member, gid);
+    t.caughtUp = 'running';
+    if (cursor > t.written) {
+      t.written = cursor;
+      for (const x of t.seen) if (x <= cursor) t.seen.delete(x);
+      for (const x of t.pending) if (x <= cursor) t.pending.delete(x);
+    }
+  }
+
+  endCatchUp(member: UserId, gid: string): void {
+    const t = this.track(member, gid);
+    t.caughtUp = 'done';
+    this.schedule(member, gid, t);
   }
 
   /** The member's session closed: what it did not ack is left to catch-up at its next login. */
@@ -115,46 +146,12 @@ export class GroupReceiver {
     if (this.hub.user(s.userId) === undefined || this.hub.user(s.userId) === s) void this.flushMember(s.userId);
   }
 
-  /** Write every cursor of `member` that moved and forget its trackers. */
-  private async flushMember(member: UserId): Promise<void> {
-    const trackers = this.cursors.get(member);
-    if (!trackers) return;
-    this.cursors.delete(member);
-    await Promise.all([...trackers].map(([gid, t]) => {
-      if (t.timer) clearTimeout(t.timer);
-      t.timer = null;
-      return this.write(member, gid, t);
-    }));
-  }
-
-  /** Catch-up of `gid` for `member` starts after `cursor`: the cursor may not pass what catch-up has written. */
-  beginCatchUp(member: UserId, gid: string, cursor: number): void {
-    const t = this.track(member, gid);
-    t.floor = cursor;
-    t.caughtUp = 'running';
-    if (cursor > t.written) t.written = cursor;
-  }
-
-  /** Catch-up wrote everything up to `seq` (in `pending` until acked). */
-  caughtUpTo(member: UserId, gid: string, seq: number): void {
-    const t = this.track(member, gid);
-    if (seq > t.floor) t.floor = seq;
-  }
-
-  endCatchUp(member: UserId, gid: string): void {
-    const t = this.track(member, gid);
-    t.floor = Infinity;
-    t.caughtUp = 'done';
-  }
-
   /** Stop the timers and write the cursors that moved (close). */
   async close(): Promise<void> {
     this.resendDue.clear();
     this.giveUpDue.clear();
     this.held.clear();
-    const flushes: Promise<void>[] = [];
-    for (const member of [...this.cursors.keys()]) flushes.push(this.flushMember(member));
-    await Promise.all(flushes);
+    await Promise.all([...this.cursors.keys()].map((member) => this.flushMember(member)));
   }
 
   private resend(c: GroupCopy): void {
@@ -184,40 +181,58 @@ export class GroupReceiver {
     }
     let t = trackers.get(gid);
     if (!t) {
-      t = { pending: new Set(), top: 0, written: 0, floor: 0, caughtUp: 'no', timer: null };
+      t = { written: 0, seen: new Set(), pending: new Set(), caughtUp: 'no', timer: null };
       trackers.set(gid, t);
     }
     return t;
   }
 
-  /** Seq `seq` acked: the cursor may move up to just below the lowest seq still pending. */
-  private settle(member: UserId, gid: string, seq: number): void {
-    const t = this.track(member, gid);
-    t.pending.delete(seq);
-    if (seq > t.top) t.top = seq;
-    if (t.timer === null) {
-      t.timer = setTimeout(() => {
+  /** Write the cursor within GROUP_CURSOR_FLUSH_MS. */
+  private schedule(member: UserId, gid: string, t: CursorTracker): void {
+    if (t.timer !== null) return;
+    t.timer = setTimeout(() => {
+      t.timer = null;
+      void this.write(member, gid, t);
+    }, GROUP_CURSOR_FLUSH_MS);
+    t.timer.unref();
+  }
+
+  /** Write every cursor of `member` that moved and forget its trackers. */
+  private async flushMember(member: UserId): Promise<void> {
+    const trackers = this.cursors.get(member);
+    if (!trackers) return;
+    this.cursors.delete(member);
+    await Promise.all(
+      [...trackers].map(([gid, t]) => {
+        if (t.timer) clearTimeout(t.timer);
         t.timer = null;
-        void this.flush(member, gid);
-      }, GROUP_CURSOR_FLUSH_MS);
-      t.timer.unref();
+        return this.write(member, gid, t, false);
+      }),
+    );
+  }
+
+  /**
+   * Move the cursor over every settled seq right after it and write it when it moved. A settled seq
+   * after a hole means the member missed one: catch up on the group (once catch-up is not running).
+   */
+  private async write(member: UserId, gid: string, t: CursorTracker, fillHoles = true): Promise<void> {
+    let cursor = t.written;
+    while (t.seen.has(cursor + 1) && !t.pending.has(cursor + 1)) cursor++;
+    const hole = [...t.seen].some((x) => x > cursor + 1 && !t.pending.has(x));
+    if (hole && fillHoles && t.caughtUp !== 'running') {
+      const s = this.hub.user(member);
+      if (s) {
+        t.caughtUp = 'no';
+        this.onUncaught(s, gid);
+      }
     }
-  }
-
-  private async flush(member: UserId, gid: string): Promise<void> {
-    const t = this.cursors.get(member)?.get(gid);
-    if (t) await this.write(member, gid, t);
-  }
-
-  /** Write the cursor of `t` when it moved: up to the highest ack, below the lowest pending seq and the catch-up floor. */
-  private async write(member: UserId, gid: string, t: CursorTracker): Promise<void> {
-    if (this.history === null) return;
-    let cursor = Math.min(t.top, t.floor);
-    for (const p of t.pending) if (p - 1 < cursor) cursor = p - 1;
-    if (cursor <= t.written) return;
+    if (cursor <= t.written || this.history === null) return;
     try {
       await this.history.advanceCursor(member, groupConversation(gid), cursor);
-      t.written = Math.max(t.written, cursor);
+      if (cursor > t.written) {
+        t.written = cursor;
+        for (const x of t.seen) if (x <= cursor) t.seen.delete(x);
+      }
     } catch (err) {
       const skipped = this.quiet.take();
       if (skipped >= 0) this.log.warn({ err, skipped }, 'group cursor not written; catch-up may repeat messages (clients dedupe by fp)');
