@@ -31,6 +31,10 @@ export class GroupMember {
   readonly pending = new Map<string, { to: string; content: string }>();
   /** fp → the seq its ack carried (undefined when the ack had none); first ack only. */
   readonly acked = new Map<string, number | undefined>();
+  /** fp → the connection (0 = the first login) that brought its first ack. */
+  readonly ackedOn = new Map<string, number>();
+  /** fp → how many times it was written (1 + resends after reconnects and on the QoS tick). */
+  readonly writes = new Map<string, number>();
   /** Acks received in total, repeats included (a resend after a lost ack is acked again). */
   acksReceived = 0;
   /** fp → the first copy the application saw. */
@@ -83,7 +87,7 @@ export class GroupMember {
     this.logins++;
     this.nodeId = d.node;
     if (this.logins > 1) this.resentAfterReconnect += this.pending.size;
-    for (const [fp, m] of this.pending) await c.send(m.to, m.content, { qos: true, fp }).catch(() => {});
+    for (const [fp, m] of this.pending) await this.write(c, fp, m);
   }
 
   private connect(): Promise<void> {
@@ -120,7 +124,10 @@ export class GroupMember {
     if (p.type === PacketType.ACK && p.dataContent !== null) {
       this.acksReceived++;
       this.pending.delete(p.dataContent);
-      if (!this.acked.has(p.dataContent)) this.acked.set(p.dataContent, p.seq);
+      if (!this.acked.has(p.dataContent)) {
+        this.acked.set(p.dataContent, p.seq);
+        this.ackedOn.set(p.dataContent, this.logins - 1);
+      }
     } else if (p.type === PacketType.DATA && p.fp !== null) {
       if (this.seen.has(p.fp)) this.wireDuplicates++;
       else this.seen.set(p.fp, { from: p.from, to: p.to, content: p.dataContent, seq: p.seq, sentAt: p.sentAt, conn: this.logins - 1, at: Date.now() });
@@ -139,15 +146,20 @@ export class GroupMember {
   async send(to: string, content: string): Promise<string> {
     const fp = crypto.randomUUID();
     this.pending.set(fp, { to, content });
-    await this.client?.send(to, content, { qos: true, fp }).catch(() => {});
+    if (this.client) await this.write(this.client, fp, { to, content });
     return fp;
+  }
+
+  private async write(c: TestClient, fp: string, m: { to: string; content: string }): Promise<void> {
+    this.writes.set(fp, (this.writes.get(fp) ?? 0) + 1);
+    await c.send(m.to, m.content, { qos: true, fp }).catch(() => {});
   }
 
   /** Resend what is still pending with the same fps (MobileIMSDK clients do it on their QoS tick). */
   async resendPending(): Promise<void> {
     const c = this.client;
     if (!c || c.closeInfo) return;
-    for (const [fp, m] of this.pending) await c.send(m.to, m.content, { qos: true, fp }).catch(() => {});
+    for (const [fp, m] of this.pending) await this.write(c, fp, m);
   }
 
   /** Close the connection (as an app going to the background would) and log in again through dispatch. */

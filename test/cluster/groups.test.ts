@@ -173,7 +173,7 @@ describe('groups in a cluster', () => {
     const report = await Promise.all(
       members
         .filter((m) => missingAt(m).length > 0)
-        .map(async (m) => `${m.uid} (cursor ${await cursorOf(m.uid, GID).catch(() => NaN)}): ${missingAt(m).map((x) => `${x.from.uid}#${x.idx} seq ${x.from.acked.get(x.fp)}`).join(', ')}`),
+        .map(async (m) => `${m.uid} (cursor ${await cursorOf(m.uid, GID).catch(() => NaN)}): ${missingAt(m).map((x) => `${x.from.uid}#${x.idx} seq ${x.from.acked.get(x.fp)} (written ${x.from.writes.get(x.fp)}x, acked on connection ${x.from.ackedOn.get(x.fp)})`).join(', ')}`),
     );
     expect(report, 'messages no member may miss').toEqual([]);
 
