@@ -19,14 +19,7 @@ function user(uid: string, opts: Partial<NodeClientOptions> = {}) {
 }
 const received = (events: ClientEvent[]) => ofType(events, 'message').map((e) => [e.message.seq, e.message.from, e.message.content] as const);
 
-async function putGroup(gid: string, name: string, members: string[]): Promise<void> {
-  const res = await fetch(`${server.dispatchUrl}/admin/groups/${gid}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name, members }),
-  });
-  expect(res.status, await res.clone().text()).toBe(200);
-}
+const putGroup = (gid: string, name: string, members: string[]) => server.putGroup(gid, name, members);
 
 beforeAll(async () => {
   server = await Standalone.start();

@@ -184,12 +184,7 @@ describe('switchboard chat (terminal client)', () => {
   });
 
   it('groups - /group GID text sends to a group; incoming group messages show the group and the sender; a group the user is not in fails with 1040', async () => {
-    const res = await fetch(`${server.dispatchUrl}/admin/groups/clg-team`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'CLI team', members: ['clg-alice', 'clg-bob'] }),
-    });
-    expect(res.status).toBe(200);
+    await server.putGroup('clg-team', 'CLI team', ['clg-alice', 'clg-bob']);
     const bob = user('clg-bob');
     await bob.c.connect();
     const t = chat('clg-alice', null);

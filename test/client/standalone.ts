@@ -30,6 +30,16 @@ export class Standalone {
     return `http://127.0.0.1:${this.ports.dispatch}`;
   }
 
+  /** Create group `gid` (or replace its name and members) through dispatch's admin API (loopback needs no token). */
+  async putGroup(gid: string, name: string, members: string[]): Promise<void> {
+    const res = await fetch(`${this.dispatchUrl}/admin/groups/${encodeURIComponent(gid)}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name, members }),
+    });
+    if (res.status !== 200) throw new Error(`PUT /admin/groups/${gid} answered ${res.status}: ${await res.text()}`);
+  }
+
   /** SIGKILL the process (clients see their sockets drop). */
   async kill(): Promise<void> {
     this.proc.kill('SIGKILL');

@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPacket, dataPacket, ErrorCode, errorPacket, kickoutPacket, PacketType } from '@switchboard/protocol';
-import { ClientError, ClientErrorCode, DEFAULT_RECEIPT_TYPEU, MessageLostError, type ClientEvent } from '../../src/index.js';
+import { ClientError, ClientErrorCode, DEFAULT_RECEIPT_TYPEU, MessageLostError } from '../../src/index.js';
 import { FAKE_FIRST_LOGIN_TIME, FakeDispatch, FakeGateway, deadPort } from './fake-gateway.js';
-import { PATIENT_QOS, closeAll, client, sleep, until } from './helpers.js';
+import { PATIENT_QOS, closeAllAndStop, client, ofType, sleep, stops, until } from './helpers.js';
 
-const stops: Array<{ stop(): Promise<void> }> = [];
 async function gateway(opts: Parameters<typeof FakeGateway.start>[0] = {}): Promise<FakeGateway> {
   const g = await FakeGateway.start(opts);
   stops.push(g);
@@ -16,13 +15,8 @@ async function dispatchTo(g: FakeGateway | null): Promise<FakeDispatch> {
   return d;
 }
 
-afterEach(async () => {
-  await closeAll();
-  await Promise.all(stops.splice(0).map((s) => s.stop().catch(() => {})));
-});
+afterEach(closeAllAndStop);
 
-const ofType = <K extends ClientEvent['type']>(events: ClientEvent[], type: K) =>
-  events.filter((e): e is Extract<ClientEvent, { type: K }> => e.type === type);
 
 describe('SwitchboardClient', () => {
   it('connect - asks dispatch, connects to the gateway it names, logs in with uid, token and firstLoginTime 0', async () => {

@@ -3,20 +3,14 @@ import { ackPacket, dataPacket, ErrorCode, errorPacket, PacketType, type Packet 
 import { ClientErrorCode, LossReason, MessageLostError, type ClientEvent } from '../../src/index.js';
 import { FakeDispatch, FakeGateway } from './fake-gateway.js';
 import { FakeUserApi, type FakeStored } from './fake-user-api.js';
-import { client, closeAll, until } from './helpers.js';
+import { client, closeAllAndStop, ofType, stops, until } from './helpers.js';
 
 // Groups in the SDK (issue 15) against an in-process gateway and dispatch with the user API: group
 // messages as events, sendToGroup with its acks and refusals, per-group seq ordering filled from the
 // group's history, and the user API's group routes.
 
-const stops: Array<{ stop(): Promise<void> }> = [];
-afterEach(async () => {
-  await closeAll();
-  await Promise.all(stops.splice(0).map((s) => s.stop().catch(() => {})));
-});
+afterEach(closeAllAndStop);
 
-const ofType = <K extends ClientEvent['type']>(events: ClientEvent[], type: K) =>
-  events.filter((e): e is Extract<ClientEvent, { type: K }> => e.type === type);
 const messages = (events: ClientEvent[]) => ofType(events, 'message').map((e) => e.message);
 
 /** Alice (member of `team`) on a fake gateway, with dispatch serving the user API from `api`. */

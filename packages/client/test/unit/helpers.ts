@@ -40,5 +40,17 @@ export async function closeAll(): Promise<void> {
   await Promise.all(made.splice(0).map((c) => c.close()));
 }
 
+/** Fake servers a test started: `afterEach(closeAllAndStop)` stops them after the clients. */
+export const stops: Array<{ stop(): Promise<void> }> = [];
+
+export async function closeAllAndStop(): Promise<void> {
+  await closeAll();
+  await Promise.all(stops.splice(0).map((s) => s.stop().catch(() => {})));
+}
+
+/** The events of one type out of a recorded list. */
+export const ofType = <K extends ClientEvent['type']>(events: ClientEvent[], type: K) =>
+  events.filter((e): e is Extract<ClientEvent, { type: K }> => e.type === type);
+
 /** QoS slow enough that a pending message stays pending for the few hundred ms a test needs. */
 export const PATIENT_QOS = { checkIntervalMs: 1_000, justSentMs: 900, maxRetries: 2, resendGraceMs: 1_000 };

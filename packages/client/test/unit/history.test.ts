@@ -3,19 +3,13 @@ import { ackPacket, dataPacket, noticePacket, PacketType, type Packet } from '@s
 import { ClientErrorCode, type ClientEvent, type ClientError } from '../../src/index.js';
 import { FakeDispatch, FakeGateway } from './fake-gateway.js';
 import { FakeUserApi, type FakeStored } from './fake-user-api.js';
-import { client, closeAll, until } from './helpers.js';
+import { client, closeAllAndStop, ofType, stops, until } from './helpers.js';
 
 // The SDK's history side against an in-process gateway and dispatch with the user API: seq and
 // sentAt on events, read notices, history()/conversations()/markRead(), and holes filled from history.
 
-const stops: Array<{ stop(): Promise<void> }> = [];
-afterEach(async () => {
-  await closeAll();
-  await Promise.all(stops.splice(0).map((s) => s.stop().catch(() => {})));
-});
+afterEach(closeAllAndStop);
 
-const ofType = <K extends ClientEvent['type']>(events: ClientEvent[], type: K) =>
-  events.filter((e): e is Extract<ClientEvent, { type: K }> => e.type === type);
 const contents = (events: ClientEvent[]) => ofType(events, 'message').map((e) => e.message.content);
 
 /** Alice on a fake gateway, with dispatch serving the user API from `api`. */
