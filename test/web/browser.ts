@@ -76,6 +76,30 @@ export class ChatPage {
     await this.page.locator(`#lamp[data-state="${state}"]`).waitFor({ timeout: timeoutMs });
   }
 
+  /** Reload the page (the saved session logs in again) and wait until it is online. */
+  async reload(): Promise<void> {
+    await this.page.reload();
+    await this.lamp('online');
+  }
+
+  /** The entry of conversation `key` (a user id, or a group's address) in the list. */
+  conversation(key: string) {
+    return this.page.locator(`button.peer[data-peer="${key}"]`);
+  }
+
+  /** Wait until conversation `key` shows `n` unread (0: no badge). */
+  async unread(key: string, n: number, timeoutMs = 10_000): Promise<void> {
+    const entry = this.conversation(key);
+    await entry.waitFor({ timeout: timeoutMs });
+    if (n > 0) await entry.locator('.badge', { hasText: new RegExp(`^${n}$`) }).waitFor({ timeout: timeoutMs });
+    else await entry.locator('.badge').waitFor({ state: 'detached', timeout: timeoutMs });
+  }
+
+  /** Wait until the tab's title is `title`. */
+  async title(title: string, timeoutMs = 10_000): Promise<void> {
+    await this.page.waitForFunction((t) => document.title === t, title, { timeout: timeoutMs });
+  }
+
   async openPeer(peer: string): Promise<void> {
     await this.page.getByLabel('Chat with', { exact: true }).fill(peer);
     await this.page.getByRole('button', { name: 'Open', exact: true }).click();
@@ -89,9 +113,11 @@ export class ChatPage {
     await box.press('Enter');
   }
 
-  /** Wait for our message containing `text` to reach `state` (sending, sent, delivered, failed). */
-  async outgoing(text: string, state: string, timeoutMs = 10_000): Promise<void> {
-    await this.page.locator(`li.msg.out[data-state="${state}"]`, { hasText: text }).waitFor({ timeout: timeoutMs });
+  /** Wait for our message containing `text` to reach `state` (sending, sent, delivered, read, failed), or one of `state`. */
+  async outgoing(text: string, state: string | string[], timeoutMs = 10_000): Promise<void> {
+    const states = typeof state === 'string' ? [state] : state;
+    const sel = states.map((s) => `li.msg.out[data-state="${s}"]`).join(', ');
+    await this.page.locator(sel, { hasText: text }).waitFor({ timeout: timeoutMs });
   }
 
   /** Wait for an incoming message containing `text`. */

@@ -39,7 +39,7 @@ describe('web chat page', () => {
     await p.close();
   });
 
-  it('two users - messages both ways with Enter; each sender sees "delivered"; the lamp pulses on heartbeats', async () => {
+  it('two users - messages both ways with Enter; each sender sees "delivered", then "read" once the other side has the conversation open; the lamp pulses on heartbeats', async () => {
     const alice = await open('web-alice');
     const bob = await open('web-bob');
     await Promise.all([alice.login(), bob.login()]);
@@ -52,11 +52,13 @@ describe('web chat page', () => {
     await bob.incoming('Did the build pass?');
     await expect(bob.page.locator('button.peer[data-peer="web-alice"] .badge').count()).resolves.toBe(0);
     const long = 'Yes, all green. Here is the log: ' + 'https://ci.example.test/'.padEnd(180, 'x') + ' and a second line';
+    // Bob opened the conversation: alice's message turns "read".
+    await alice.outgoing('Did the build pass?', 'read');
     await bob.send(long);
-    await bob.outgoing('all green', 'delivered');
+    await bob.outgoing('all green', ['delivered', 'read']);
     await alice.incoming('all green');
     await alice.send('Great, shipping it.');
-    await alice.outgoing('shipping it', 'delivered');
+    await alice.outgoing('shipping it', ['delivered', 'read']);
     await bob.incoming('shipping it');
 
     // One WeChat-style time label above the first message (the rest came within 2 minutes).
@@ -79,7 +81,7 @@ describe('web chat page', () => {
     await Promise.all([alice.close(), bob.close()]);
   });
 
-  it('offline peer - the message shows "sent" (stored), and turns "delivered" when that user logs in later', async () => {
+  it('offline peer - the message shows "sent" (stored), turns "delivered" when that user logs in later, and "read" when it opens the conversation', async () => {
     const alice = await open('off-alice');
     await alice.login();
     await alice.openPeer('off-carol');
@@ -90,10 +92,11 @@ describe('web chat page', () => {
     await alice.shot(shots, 'chat-offline-sent.png');
     const carol = await open('off-carol');
     await carol.login();
-    await carol.page.locator('button.peer[data-peer="off-alice"]').click();
-    await carol.incoming('Call me when you are back.');
     await alice.outgoing('Call me when you are back.', 'delivered');
     await alice.shot(shots, 'chat-offline-delivered.png');
+    await carol.page.locator('button.peer[data-peer="off-alice"]').click();
+    await carol.incoming('Call me when you are back.');
+    await alice.outgoing('Call me when you are back.', 'read');
     await Promise.all([alice.close(), carol.close()]);
   });
 
@@ -126,10 +129,10 @@ describe('web chat page', () => {
     await alice.shot(shots, 'chat-reconnecting.png');
     await server.startAgain();
     await Promise.all([alice.lamp('online', 15_000), bob.lamp('online', 15_000)]);
-    await alice.outgoing('Typed while the server was down.', 'delivered', 15_000);
+    await alice.outgoing('Typed while the server was down.', ['delivered', 'read'], 15_000);
     await bob.incoming('Typed while the server was down.');
     await alice.send('And after it came back.');
-    await alice.outgoing('And after it came back.', 'delivered');
+    await alice.outgoing('And after it came back.', ['delivered', 'read']);
     await Promise.all([alice.close(), bob.close()]);
   });
 });

@@ -1,19 +1,15 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
-import {
-  createClient,
-  MessageStore,
-  type ChatMessage,
-  type ClientState,
-  type StoreEvent,
-  type SwitchboardClient,
-} from '@switchboard/client';
+import { createClient, MessageStore, type ChatMessage, type ClientState, type StoreEvent, type SwitchboardClient } from '@switchboard/client';
 import { KickoutCode } from '@switchboard/protocol';
-import { needsTimeLabel, timeLabel } from './time-label.js';
+import { SessionStore } from './session.js';
+import { STATE_TEXT, T } from './strings.js';
+import { conversationItem, conversationItems, messageElement } from './views.js';
 
 // The chat page. Network and UI are decoupled: the SDK client talks to the server, the
-// MessageStore turns its events into conversations, and this file only renders the store and the
-// client's state events (HarmonyChat's split).
+// MessageStore turns its events (and the server's history) into conversations, and this file only
+// renders the store and the client's state events (HarmonyChat's split). The session survives a
+// reload (session.ts); every text is in strings.ts or index.html.
 
 function el<T extends HTMLElement>(id: string): T {
   const e = document.getElementById(id);
@@ -49,30 +45,26 @@ const ui = {
 /** Dispatch lives on the origin that served this page; `?dispatch=` points elsewhere (Vite dev server). */
 const params = new URLSearchParams(location.search);
 const dispatchUrl = params.get('dispatch') ?? location.origin;
-
-const STATE_TEXT: Record<ClientState, string> = {
-  idle: 'offline',
-  connecting: 'connecting…',
-  online: 'online',
-  reconnecting: 'reconnecting…',
-  kicked: 'signed out',
-  rejected: 'login refused',
-  closed: 'offline',
-};
-const MESSAGE_STATE_TEXT: Record<ChatMessage['state'], string> = {
-  sending: 'sending…',
-  sent: 'sent',
-  delivered: 'delivered',
-  read: 'read',
-  failed: 'failed',
-  received: '',
-};
+/** The tab's title without unread count (index.html's). */
+const baseTitle = document.title;
+const session = new SessionStore(storage());
 
 let client: SwitchboardClient | null = null;
 let store: MessageStore | null = null;
+/** Key of the open conversation: a user, or a group's address. */
 let peer: string | null = null;
 let offs: Array<() => void> = [];
+/** Conversations whose history this session asked for (once each). */
+let historyAsked = new Set<string>();
 let minuteTimer: ReturnType<typeof setInterval> | null = null;
+
+function storage(): Storage | null {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null; // storage disabled: no session survives a reload
+  }
+}
 
 function show(view: 'login' | 'chat'): void {
   ui.loginView.hidden = view !== 'login';
@@ -86,42 +78,45 @@ function loginError(text: string | null): void {
 
 function startSession(uid: string, token: string): void {
   stopSession();
+  const saved = session.start(uid, token);
   const c = createClient({ uid, token: token || null, dispatchUrl, sendReceipts: true });
-  const s = new MessageStore(c);
+  const s = new MessageStore(c, { syncReads: true });
   client = c;
   store = s;
+  for (const [p, seq] of Object.entries(saved.readBy)) s.applyRead(p, seq);
   ui.me.textContent = uid;
   setBanner(null);
-  setLamp('connecting', 'connecting…');
+  setLamp('connecting', STATE_TEXT.connecting);
   show('chat');
   offs = [
     c.on('state', (e) => onState(e.state, e.reason)),
     c.on('reconnect', (e) => {
-      if (c.state === 'reconnecting' || c.state === 'connecting') {
-        setLamp(c.state, `${STATE_TEXT[c.state]} (attempt ${e.attempt}${e.error ? `: ${e.error.message}` : ''})`);
-      }
+      if (c.state === 'reconnecting' || c.state === 'connecting') setLamp(c.state, T.attempt(c.state, e.attempt, e.error?.message ?? null));
     }),
     c.on('ping', () => pulse('ping')),
     c.on('pong', () => pulse('pong')),
     c.on('kicked', (e) => {
-      setBanner(
-        e.code === KickoutCode.ADMIN
-          ? `An administrator signed you out${e.reason ? `: ${e.reason}` : ''}.`
-          : 'You were signed out: this user logged in somewhere else.',
-        true,
-      );
+      session.forget(); // a reload must not log in again and kick the newer session in turn
+      setBanner(e.code === KickoutCode.ADMIN ? T.kickedByAdmin(e.reason) : T.kickedByLogin, true);
     }),
+    c.on('read', (e) => {
+      if (e.group === undefined) session.rememberRead(e.peer, e.seq);
+    }),
+    // Every login (a re-login too) brings the conversation list and unread counts up to date.
+    c.on('login', () => void loadConversations(s)),
     s.subscribe(onStoreEvent),
   ];
   minuteTimer = setInterval(() => renderConversation(), 60_000);
+  if (saved.open) openConversation(saved.open);
   renderPeers();
   renderConversation();
   c.connect().catch((err: unknown) => {
     if (c !== client) return;
     if (c.state === 'rejected') {
       stopSession();
+      session.forget();
       show('login');
-      loginError(`Login refused${err instanceof Error ? `: ${err.message}` : ''}`);
+      loginError(T.loginRefused(err instanceof Error ? err.message : null));
       ui.loginUid.value = uid;
     }
   });
@@ -137,21 +132,49 @@ function stopSession(): void {
   client = null;
   store = null;
   peer = null;
+  historyAsked = new Set();
+  document.title = baseTitle;
+}
+
+/** The server's conversation list; then the open conversation's history. Without history (or on failure) the page goes on with what arrives. */
+async function loadConversations(s: MessageStore): Promise<void> {
+  try {
+    await s.load();
+  } catch {
+    return; // history off, or the user API unreachable: live messages only
+  }
+  if (s === store && peer) loadHistory(s, peer);
+}
+
+/** The newest page of `key`'s history, once per session; a failure (history off) leaves the conversation to what arrives. */
+function loadHistory(s: MessageStore, key: string): void {
+  if (historyAsked.has(key)) return;
+  historyAsked.add(key);
+  s.loadHistory(key).then(
+    () => {
+      if (s === store && key === peer) markViewed();
+    },
+    () => historyAsked.delete(key), // asked again at the next login or opening
+  );
 }
 
 function onState(state: ClientState, reason: string | null): void {
-  const node = client?.node;
-  setLamp(state, state === 'online' ? `online${node ? ` · ${node}` : ''}` : `${STATE_TEXT[state]}${reason && state !== 'closed' ? ` (${reason})` : ''}`);
-  const canType = state !== 'kicked' && state !== 'rejected' && state !== 'closed';
+  setLamp(state, state === 'online' ? T.online(client?.node) : T.stateWithReason(state, reason));
+  updateComposer();
+  if (state === 'reconnecting') setBanner(T.reconnecting);
+  else if (state === 'online') setBanner(null);
+}
+
+function updateComposer(): void {
+  const state = client?.state;
+  const canType = state !== undefined && state !== 'kicked' && state !== 'rejected' && state !== 'closed';
   ui.input.disabled = !canType || peer === null;
   ui.send.disabled = ui.input.disabled;
-  if (state === 'reconnecting') setBanner('Connection lost. Reconnecting by itself; messages you send now go out once it is back.');
-  else if (state === 'online') setBanner(null);
 }
 
 function setLamp(state: ClientState, text: string): void {
   ui.lamp.dataset['state'] = state;
-  ui.lamp.setAttribute('aria-label', `Connection: ${STATE_TEXT[state]}`);
+  ui.lamp.setAttribute('aria-label', T.lampLabel(state));
   ui.connText.textContent = text;
 }
 
@@ -170,57 +193,53 @@ function setBanner(text: string | null, relogin = false): void {
   ui.bannerButton.hidden = !relogin;
 }
 
-function openPeer(p: string): void {
-  const trimmed = p.trim();
-  if (!trimmed || !client) return;
+/** Open the conversation with `key` (a user id, or a group's address from the list). */
+function openConversation(key: string): void {
+  const trimmed = key.trim();
+  if (!trimmed || !client || !store) return;
   peer = trimmed;
-  store?.markRead(peer);
-  ui.peerTitle.textContent = peer;
-  const canType = client.state !== 'kicked' && client.state !== 'rejected' && client.state !== 'closed';
-  ui.input.disabled = !canType;
-  ui.send.disabled = !canType;
+  session.setOpen(peer);
+  updateComposer();
+  markViewed();
+  loadHistory(store, peer);
   renderPeers();
   renderConversation();
-  if (canType) ui.input.focus();
+  if (!ui.input.disabled) ui.input.focus();
+}
+
+/** The open conversation is on screen: it is read (on the server too), unless the tab is hidden. */
+function markViewed(): void {
+  if (store && peer && document.visibilityState === 'visible') store.markRead(peer);
 }
 
 function onStoreEvent(e: StoreEvent): void {
-  if (e.type !== 'added' && e.type !== 'updated') return renderPeers();
-  const m = e.message;
-  if (m.peer === peer) {
-    if (e.type === 'added' && m.direction === 'in') store?.markRead(m.peer);
-    if (e.type === 'updated') updateMessage(m);
-    else renderConversation();
+  if (e.type === 'added' || e.type === 'updated') {
+    const m = e.message;
+    if (m.peer === peer) {
+      if (e.type === 'added' && m.direction === 'in') markViewed();
+      if (e.type === 'updated') updateMessage(m);
+      else renderConversation();
+    }
+    if (e.type === 'added') renderPeers();
+    return;
   }
-  if (e.type === 'added') renderPeers();
+  if (e.type === 'loaded' && e.peer === peer) renderConversation();
+  renderPeers();
 }
 
 function renderPeers(): void {
-  if (!store) return;
-  const peers = store.peers();
-  if (peer && !peers.includes(peer)) peers.unshift(peer);
-  ui.peerList.replaceChildren(
-    ...peers.map((p) => {
-      const li = document.createElement('li');
-      const b = document.createElement('button');
-      b.type = 'button';
-      b.className = 'peer' + (p === peer ? ' current' : '');
-      b.dataset['peer'] = p;
-      b.textContent = p;
-      if (p === peer) b.setAttribute('aria-current', 'true');
-      const n = store!.unread(p);
-      if (n > 0) {
-        const badge = document.createElement('span');
-        badge.className = 'badge';
-        badge.textContent = String(n);
-        badge.setAttribute('aria-label', `${n} unread`);
-        b.append(badge);
-      }
-      b.addEventListener('click', () => openPeer(p));
-      li.append(b);
-      return li;
-    }),
-  );
+  const s = store;
+  if (!s) return;
+  const list = s.conversations();
+  if (peer && !list.some((c) => c.peer === peer)) {
+    const gid = client?.groupOf(peer) ?? null;
+    list.unshift({ peer, group: gid, name: gid ?? peer, unread: 0, lastTime: 0 });
+  }
+  ui.peerList.replaceChildren(...list.map((c) => conversationItem(c, c.peer === peer, openConversation)));
+  const current = list.find((c) => c.peer === peer);
+  ui.peerTitle.textContent = current ? current.name : T.noConversation;
+  ui.peerTitle.dataset['group'] = current?.group ?? '';
+  document.title = T.title(baseTitle, s.totalUnread());
 }
 
 function renderConversation(): void {
@@ -228,61 +247,19 @@ function renderConversation(): void {
     ui.messages.replaceChildren();
     return;
   }
-  const now = Date.now();
-  const items: HTMLElement[] = [];
-  let previous: number | undefined;
-  for (const m of store.conversation(peer)) {
-    if (needsTimeLabel(previous, m.time)) {
-      const li = document.createElement('li');
-      li.className = 'time-label';
-      const t = document.createElement('time');
-      t.dateTime = new Date(m.time).toISOString();
-      t.textContent = timeLabel(m.time, now);
-      li.append(t);
-      items.push(li);
-    }
-    previous = m.time;
-    items.push(messageElement(m));
-  }
+  const items = conversationItems(store.conversation(peer), Date.now(), retry);
   const atBottom = ui.messages.scrollHeight - ui.messages.scrollTop - ui.messages.clientHeight < 40;
   ui.messages.replaceChildren(...items);
   if (atBottom || items.length < 2) ui.messages.scrollTop = ui.messages.scrollHeight;
 }
 
-function messageElement(m: ChatMessage): HTMLLIElement {
-  const li = document.createElement('li');
-  li.className = `msg ${m.direction}`;
-  li.dataset['id'] = m.id;
-  li.dataset['state'] = m.state;
-  const bubble = document.createElement('div');
-  bubble.className = 'bubble';
-  const text = document.createElement('p');
-  text.className = 'text';
-  text.textContent = m.content;
-  bubble.append(text);
-  if (m.direction === 'out') {
-    const state = document.createElement('span');
-    state.className = 'state';
-    state.textContent = MESSAGE_STATE_TEXT[m.state];
-    if (m.error) state.title = m.error;
-    bubble.append(state);
-    if (m.state === 'failed') {
-      const retry = document.createElement('button');
-      retry.type = 'button';
-      retry.className = 'retry';
-      retry.textContent = 'Retry';
-      retry.setAttribute('aria-label', `Send "${m.content.slice(0, 40)}" again`);
-      retry.addEventListener('click', () => store?.send(m.peer, m.content));
-      bubble.append(retry);
-    }
-  }
-  li.append(bubble);
-  return li;
+function retry(m: ChatMessage): void {
+  store?.send(m.peer, m.content);
 }
 
 function updateMessage(m: ChatMessage): void {
   const old = ui.messages.querySelector<HTMLLIElement>(`li.msg[data-id="${CSS.escape(m.id)}"]`);
-  if (old) old.replaceWith(messageElement(m));
+  if (old) old.replaceWith(messageElement(m, retry));
   else renderConversation();
 }
 
@@ -294,16 +271,26 @@ function sendCurrent(): void {
   ui.input.focus();
 }
 
+/** Back to the login form (logout, or "Log in again"): the session is forgotten. */
+function toLogin(focus: HTMLElement): void {
+  const uid = client?.uid ?? '';
+  stopSession();
+  session.forget();
+  show('login');
+  ui.loginUid.value = uid;
+  focus.focus();
+}
+
 ui.loginForm.addEventListener('submit', (e) => {
   e.preventDefault();
   const uid = ui.loginUid.value.trim();
   if (!uid) {
-    loginError('Enter a user id.');
+    loginError(T.loginNeedsUid);
     ui.loginUid.focus();
     return;
   }
   if (uid === '0' || uid === '-1') {
-    loginError('"0" and "-1" are reserved user ids.');
+    loginError(T.loginReservedUid);
     return;
   }
   loginError(null);
@@ -312,7 +299,7 @@ ui.loginForm.addEventListener('submit', (e) => {
 
 ui.peerForm.addEventListener('submit', (e) => {
   e.preventDefault();
-  openPeer(ui.peerInput.value);
+  openConversation(ui.peerInput.value);
   ui.peerInput.value = '';
 });
 
@@ -328,22 +315,12 @@ ui.input.addEventListener('keydown', (e) => {
   }
 });
 
-ui.logout.addEventListener('click', () => {
-  const uid = client?.uid ?? '';
-  stopSession();
-  show('login');
-  ui.loginUid.value = uid;
-  ui.loginUid.focus();
-});
-
-ui.bannerButton.addEventListener('click', () => {
-  const uid = client?.uid ?? '';
-  stopSession();
-  show('login');
-  ui.loginUid.value = uid;
-  ui.loginButton.focus();
-});
-
+ui.logout.addEventListener('click', () => toLogin(ui.loginUid));
+ui.bannerButton.addEventListener('click', () => toLogin(ui.loginButton));
+document.addEventListener('visibilitychange', () => markViewed());
+// The session stays saved: a reload logs in again.
 window.addEventListener('pagehide', () => stopSession());
 
-show('login');
+const saved = session.load();
+if (saved) startSession(saved.uid, saved.token);
+else show('login');
