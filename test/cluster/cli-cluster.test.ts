@@ -77,6 +77,16 @@ describe('switchboard cluster --gateways N', () => {
     await c.connect();
     expect((await c.login('cli-user')).code).toBe(0);
     await c.close();
+    // Backends up on a gateway and on dispatch, and what runs.
+    const gwMetrics = await (await fetch(`http://127.0.0.1:${nodes[0]!.ports.admin}/metrics`)).text();
+    expect(gwMetrics).toMatch(/^switchboard_backend_up\{backend="redis"\} 1$/m);
+    expect(gwMetrics).toMatch(/^switchboard_backend_up\{backend="rabbitmq"\} 1$/m);
+    expect(gwMetrics).toMatch(/^switchboard_backend_up\{backend="rabbitmq_events"\} 1$/m);
+    expect(gwMetrics).toMatch(/^switchboard_events_failed_total\{sink="amqp"\} 0$/m);
+    expect(gwMetrics).toMatch(/^switchboard_build_info\{.*role="gateway"\} 1$/m);
+    const dMetrics = await (await fetch(`${base}/metrics`)).text();
+    expect(dMetrics).toMatch(/^switchboard_backend_up\{backend="redis"\} 1$/m);
+    expect(dMetrics).toMatch(/^switchboard_build_info\{.*role="dispatch"\} 1$/m);
 
     proc.kill('SIGTERM');
     const exit = await proc.waitForExit(20_000);

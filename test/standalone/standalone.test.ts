@@ -105,6 +105,13 @@ describe('switchboard standalone (process)', () => {
     expect(await readyz.json()).toMatchObject({ ready: true, nodeId: ready.nodeId });
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/^switchboard_logins_total\{result="ok"\} [1-9]/m);
+    // Known labels exist before their first event; what runs is labelled.
+    expect(metrics).toMatch(/^switchboard_connections\{transport="udp"\} 0$/m);
+    expect(metrics).toMatch(/^switchboard_messages_lost_total\{reason="storage_full"\} 0$/m);
+    expect(metrics).toMatch(/^switchboard_build_info\{version="\d+\.\d+\.\d+[^"]*",node="v20[^"]*",role="standalone"\} 1$/m);
+    const dispatchMetrics = await (await fetch(`${dispatchBase}/metrics`)).text();
+    expect(dispatchMetrics).toMatch(/^switchboard_build_info\{.*role="standalone"\} 1$/m);
+    expect(dispatchMetrics).toMatch(/^switchboard_http_requests_total\{method="GET",route="\/api\/dispatch",status="200"\} [1-9]/m);
   });
 
   // Last: it ends the process.

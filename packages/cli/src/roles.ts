@@ -9,6 +9,13 @@ import {
   createUserAuthenticator,
   fanOut,
   registerBridgeMetrics,
+  createGatewayMetrics,
+  countEventSink,
+  registerBackendMetrics,
+  registerBuildInfo,
+  registerEventsPendingMetric,
+  registerWebhookMetrics,
+  type GatewayMetrics,
   type AuthOptions,
   type EventSink,
   type GatewayHooks,
@@ -26,6 +33,17 @@ import { bindOrExplain, listenFailure, maskUrl, needRedis, rabbitFailure } from 
 /** The web chat page's build (`packages/web/dist`), which dispatch serves at `/`. */
 export function webRoot(): string {
   return join(dirname(createRequire(import.meta.url).resolve('@switchboard/web/package.json')), 'dist');
+}
+
+/** This CLI's version (its package.json), for `switchboard_build_info`. */
+function cliVersion(): string {
+  return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+}
+
+/** A role's registry gets `switchboard_build_info` and, when it has any, `switchboard_backend_up` for its backends. */
+function registerOpsMetrics(registry: GatewayMetrics['registry'], role: string, backends: Record<string, () => boolean>): void {
+  registerBuildInfo(registry, { version: cliVersion(), role });
+  if (Object.keys(backends).length > 0) registerBackendMetrics(registry, backends);
 }
 
 /** A running role: its ready line and how to stop it. */
@@ -151,8 +169,9 @@ function warnOpenAuth(cfg: Config, log: Logger): void {
  * so a gateway that cannot declare it fails at boot) and the webhook when `IM_WEBHOOK_URL` is set.
  * Registered on the lifecycle *before* the gateway, so it closes after the gateway stopped producing.
  */
-async function startEvents(cfg: Config, nodeId: NodeId, log: Logger, lifecycle: Lifecycle): Promise<EventSink | undefined> {
+async function startEvents(cfg: Config, nodeId: NodeId, log: Logger, lifecycle: Lifecycle, metrics: GatewayMetrics, up: Record<string, () => boolean>): Promise<EventSink | undefined> {
   const sinks: EventSink[] = [];
+  const registry = metrics.registry;
   if (cfg.events === 'amqp') {
     const { AmqpEventsPublisher } = await import('@switchboard/cluster/amqp');
     const pub = new AmqpEventsPublisher({ url: cfg.amqpUrl, prefix: cfg.keyPrefix, name: nodeId, log, publishTimeoutMs: cfg.eventsTimeoutMs });
@@ -160,12 +179,15 @@ async function startEvents(cfg: Config, nodeId: NodeId, log: Logger, lifecycle: 
     await pub.start().catch((err: unknown) => {
       throw rabbitFailure(err, cfg.amqpUrl);
     });
-    sinks.push(pub);
+    registerEventsPendingMetric(registry, () => pub.pendingCount);
+    up['rabbitmq_events'] = () => pub.state === 'up';
+    sinks.push(countEventSink(registry, 'amqp', pub));
   }
   if (cfg.webhook) {
     const hook = new WebhookSink({ ...cfg.webhook, log });
     lifecycle.onClose('webhook', () => hook.close());
-    sinks.push(hook);
+    registerWebhookMetrics(registry, () => hook.stats());
+    sinks.push(countEventSink(registry, 'webhook', hook));
   }
   return sinks.length === 0 ? undefined : fanOut(sinks);
 }
@@ -196,13 +218,16 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   const dispatchBridge = new LocalBridge(bus, newNodeId('dispatch'));
   await dispatchBridge.start(() => {});
   lifecycle.onClose('dispatch bridge', () => dispatchBridge.close());
-  const events = await startEvents(cfg, nodeId, log, lifecycle);
-  const gw = new Gateway({ ...gatewayOptions(cfg, log), nodeId, routes, offline, ...budgets, nodes, bridge, groups, history, ...(hooks ? { hooks } : {}), ...(events ? { events } : {}) });
+  const metrics = createGatewayMetrics();
+  const up: Record<string, () => boolean> = {};
+  const events = await startEvents(cfg, nodeId, log, lifecycle, metrics, up);
+  registerOpsMetrics(metrics.registry, 'standalone', up);
+  const gw = new Gateway({ ...gatewayOptions(cfg, log), nodeId, metrics, routes, offline, ...budgets, nodes, bridge, groups, history, ...(hooks ? { hooks } : {}), ...(events ? { events } : {}) });
   // The admin port is bound first so the gateway's first node report already carries it.
   const admin = await startAdmin(gw, cfg, log, lifecycle);
   lifecycle.onClose('gateway', () => gw.close());
   const ports = await startListening(gw, cfg);
-  const { app } = buildDispatch({
+  const { app, registry: dispatchRegistry } = buildDispatch({
     nodes,
     routes,
     offline,
@@ -218,6 +243,7 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
     ...(cfg.adminToken === undefined ? {} : { adminToken: cfg.adminToken }),
     webRoot: webRoot(),
   });
+  registerOpsMetrics(dispatchRegistry, 'standalone', {});
   await bindOrExplain('dispatch', cfg.bindHost, cfg.ports.dispatch, () => app.listen({ port: cfg.ports.dispatch, host: cfg.bindHost }));
   lifecycle.onClose('dispatch', () => app.close());
   const dispatch = (app.server.address() as { port: number }).port;
@@ -256,12 +282,15 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
   });
   lifecycle.onClose('redis', () => backends.close());
   await needRedis(cfg.redisUrl, backends.redis, () => backends.redis.ping());
-  const events = await startEvents(cfg, nodeId, log, lifecycle);
+  const metrics = createGatewayMetrics();
+  const up: Record<string, () => boolean> = {};
+  const events = await startEvents(cfg, nodeId, log, lifecycle, metrics, up);
   const bridge = new AmqpBridge({ url: cfg.amqpUrl, prefix: cfg.keyPrefix, nodeId, log });
   const gw = new Gateway({
     ...(events ? { events } : {}),
     ...gatewayOptions(cfg, log),
     nodeId,
+    metrics,
     routes: backends.routes,
     offline: backends.offline,
     offlineBudget: backends.offlineBudget,
@@ -274,6 +303,7 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
     ...(hooks ? { hooks } : {}),
   });
   registerBridgeMetrics(gw.metrics.registry, () => bridge.stats());
+  registerOpsMetrics(gw.metrics.registry, 'gateway', { redis: () => backends.isUp(), rabbitmq: () => bridge.state === 'up', ...up });
   const admin = await startAdmin(gw, cfg, log, lifecycle);
   lifecycle.onClose('gateway', () => gw.close());
   const ports = await startListening(gw, cfg);
@@ -327,7 +357,7 @@ export async function runDispatch(cfg: Config): Promise<Running> {
     if (bridgeTimer) clearTimeout(bridgeTimer);
     return bridge.close();
   });
-  const { app } = buildDispatch({
+  const { app, registry } = buildDispatch({
     nodes: backends.nodes,
     routes: backends.routes,
     offline: backends.offline,
@@ -344,6 +374,7 @@ export async function runDispatch(cfg: Config): Promise<Running> {
     ...(cfg.adminToken === undefined ? {} : { adminToken: cfg.adminToken }),
     webRoot: webRoot(),
   });
+  registerOpsMetrics(registry, 'dispatch', { redis: () => backends.isUp(), rabbitmq: () => bridge.state === 'up' });
   await bindOrExplain('dispatch', cfg.bindHost, cfg.ports.dispatch, () => app.listen({ port: cfg.ports.dispatch, host: cfg.bindHost }));
   lifecycle.onClose('dispatch', () => app.close());
   const port = (app.server.address() as { port: number }).port;

@@ -2,6 +2,7 @@ import Fastify, { LogController } from 'fastify';
 import swagger from '@fastify/swagger';
 import { Registry, Counter, collectDefaultMetrics } from 'prom-client';
 import { cachedNodeList } from './live-nodes.js';
+import { registerHttpMetrics } from './http-metrics.js';
 import type { DispatchOptions } from './options.js';
 import { NodePicker } from './picker.js';
 import { registerAdminRoutes } from './routes/admin.js';
@@ -26,6 +27,10 @@ export function buildDispatch(opts: DispatchOptions) {
   collectDefaultMetrics({ register: registry });
   const dispatches = new Counter({ name: 'switchboard_dispatches_total', help: 'Dispatch answers by result', labelNames: ['result'] as const, registers: [registry] });
   const pushes = new Counter({ name: 'switchboard_pushes_total', help: 'Push API messages by outcome', labelNames: ['status'] as const, registers: [registry] });
+  // Every known outcome from the start, at 0: an idle dispatch shows 0, not "no data".
+  for (const result of ['ok', 'no_gateway', 'unavailable']) dispatches.inc({ result }, 0);
+  for (const status of ['relayed', 'stored', 'dropped', 'full']) pushes.inc({ status }, 0);
+  registerHttpMetrics(app, registry);
   const history = new StatsHistory();
   const liveNodes = cachedNodeList(opts.nodes);
 

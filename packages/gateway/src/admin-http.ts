@@ -108,13 +108,15 @@ export function buildGatewayAdmin(gw: Gateway, opts: { adminToken?: string; metr
       admin.get<{ Querystring: { offset: number; limit: number } }>('/admin/connections', { schema: schemas.connections }, async (req) =>
         gw.listConnections(req.query.offset, req.query.limit),
       );
-      admin.post('/admin/drain', { schema: schemas.drain }, async (_req, reply) => {
+      admin.post('/admin/drain', { schema: schemas.drain }, async (req, reply) => {
+        gw.log.info({ admin: 'drain', nodeId: gw.nodeId, remote: req.ip }, 'admin drain');
         void gw.drain();
         return reply.code(202).send({ draining: true, nodeId: gw.nodeId });
       });
       admin.post<{ Params: { uid: string }; Body: { reason?: string } | null }>('/admin/users/:uid/kick', { schema: schemas.kick }, async (req, reply) => {
         const reason = typeof req.body?.reason === 'string' ? req.body.reason : null;
         const ok = await gw.kickUser(req.params.uid, reason);
+        gw.log.info({ admin: 'kick', userId: req.params.uid, reason, result: ok ? 'kicked' : 'not_online', remote: req.ip }, 'admin kick');
         return reply.code(ok ? 200 : 404).send({ kicked: ok, userId: req.params.uid });
       });
     });

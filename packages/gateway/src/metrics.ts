@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LostReason } from './delivery/outcomes.js';
 
 /**
  * A counter with one label, counted in a plain Map and handed to prom-client at scrape time.
@@ -25,6 +26,11 @@ export class LabelledCounter {
 
   inc(value: string | number, by = 1): void {
     this.counts.set(value, (this.counts.get(value) ?? 0) + by);
+  }
+
+  /** Show `values` at 0 until they are counted, so the series exist before their first event. */
+  zero(values: ReadonlyArray<string | number>): void {
+    for (const v of values) if (!this.counts.has(v)) this.counts.set(v, 0);
   }
 
   /** Current count for one label value (0 when never counted). */
@@ -95,7 +101,30 @@ export function createGatewayMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     loopLag: new Gauge({ name: 'switchboard_event_loop_lag_seconds', help: 'Event-loop lag p99 over the last report interval', registers: [registry] }),
   };
+  zeroKnownLabels(m);
   return m;
+}
+
+/**
+ * The label values each labelled series is known to take. They are shown at 0 from the start, so an
+ * idle gateway's dashboards and alerts see 0 rather than "no data".
+ */
+export const KNOWN_LABELS = {
+  transport: ['ws', 'tcp', 'udp'],
+  loginResult: ['ok', 'rejected', 'unavailable', 'superseded', 'malformed', 'reserved'],
+  messageKind: ['c2c_local', 'c2c_remote', 'c2s', 's2c', 'group'],
+  kickCode: [1, 2],
+  lostReason: ['too_large', 'full', 'error', 'sender_budget', 'storage_full', 'unknown_receiver'] satisfies LostReason[],
+  refusedReason: ['max_connections', 'max_unauth_per_ip'],
+} as const;
+
+function zeroKnownLabels(m: GatewayMetrics): void {
+  for (const transport of KNOWN_LABELS.transport) m.connections.set({ transport }, 0);
+  for (const result of KNOWN_LABELS.loginResult) m.logins.inc({ result }, 0);
+  m.messages.zero(KNOWN_LABELS.messageKind);
+  for (const code of KNOWN_LABELS.kickCode) m.kicks.inc({ code }, 0);
+  for (const reason of KNOWN_LABELS.lostReason) m.lost.inc({ reason }, 0);
+  for (const reason of KNOWN_LABELS.refusedReason) m.connectionsRefused.inc({ reason }, 0);
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
@@ -113,18 +142,22 @@ export interface BridgeCounters {
  * messages that carried them; items ÷ messages is the batching factor.
  */
 export function registerBridgeMetrics(registry: Registry, read: () => BridgeCounters): void {
-  const counter = (name: string, help: string, pick: (c: BridgeCounters) => number) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(pick(read()));
-      },
-    });
+  const counter = (name: string, help: string, pick: (c: BridgeCounters) => number) => counterReadAtScrape(registry, name, help, () => pick(read()));
   counter('switchboard_bridge_items_published_total', 'Items (deliveries, acks, kicks…) sent over the bridge', (c) => c.itemsPublished);
   counter('switchboard_bridge_broker_messages_published_total', 'Broker messages that carried them (batches)', (c) => c.amqpMessagesPublished);
   counter('switchboard_bridge_items_received_total', 'Items received from the bridge', (c) => c.itemsReceived);
   counter('switchboard_bridge_broker_messages_received_total', 'Broker messages that carried them', (c) => c.amqpMessagesReceived);
+}
+
+/** A counter whose value is read from elsewhere (a running total kept by its owner) at every scrape. */
+export function counterReadAtScrape(registry: Registry, name: string, help: string, read: () => number): Counter {
+  return new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
 }

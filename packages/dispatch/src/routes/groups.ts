@@ -6,7 +6,8 @@ import {
   memberIdProblem,
   type GroupStore, type HistoryStore, type MembershipOutcome,
 } from '@switchboard/cluster';
-import type { UserId } from '@switchboard/core';
+import type { Logger, UserId } from '@switchboard/core';
+import { logAdminAction } from '../http-metrics.js';
 import * as S from '../schemas-groups.js';
 
 /** What the group routes read of DispatchOptions. */
@@ -19,6 +20,8 @@ export interface GroupRouteDeps {
   groupPrefix?: string;
   /** `IM_GROUP_MAX_MEMBERS` (the store enforces it): sizes the body limit and the 409 message. @default DEFAULT_GROUP_MAX_MEMBERS */
   groupMaxMembers?: number;
+  /** Where each change is logged (`admin group.*`). */
+  log: Logger;
 }
 
 /**
@@ -83,6 +86,7 @@ export function registerGroupRoutes(admin: FastifyInstance, d: GroupRouteDeps): 
     const { gid } = req.params;
     const [before, seq] = await Promise.all([groups.members(gid), since(gid)]);
     const outcome = await groups.put(gid, { name: req.body.name, members }, seq);
+    logAdminAction(d.log, req, 'group.put', { group: gid, members: members.length, result: outcome });
     if (outcome !== 'ok') return refused(reply, gid, outcome);
     await markJoined(gid, members, seq, before);
     return { id: gid, name: req.body.name, members: [...members].sort() };
@@ -95,6 +99,7 @@ export function registerGroupRoutes(admin: FastifyInstance, d: GroupRouteDeps): 
     const { gid } = req.params;
     const [before, seq] = await Promise.all([groups.members(gid), since(gid)]);
     const outcome = await groups.addMembers(gid, members, seq);
+    logAdminAction(d.log, req, 'group.add', { group: gid, members: members.length <= 20 ? members : members.length, result: outcome });
     if (outcome !== 'ok') return refused(reply, gid, outcome);
     await markJoined(gid, members, seq, before);
     const g = await groups.get(gid);
@@ -105,14 +110,18 @@ export function registerGroupRoutes(admin: FastifyInstance, d: GroupRouteDeps): 
     const groups = store(reply);
     if (!groups) return reply;
     const { gid, uid } = req.params;
-    if (!(await groups.removeMember(gid, uid as UserId))) return notFound(reply, `${uid} is not a member of ${gid}`);
+    const removed = await groups.removeMember(gid, uid as UserId);
+    logAdminAction(d.log, req, 'group.remove', { group: gid, userId: uid, result: removed ? 'ok' : 'not_a_member' });
+    if (!removed) return notFound(reply, `${uid} is not a member of ${gid}`);
     return reply.code(204).send();
   });
 
   admin.delete<{ Params: { gid: string } }>('/admin/groups/:gid', { schema: S.deleteGroupSchema }, async (req, reply) => {
     const groups = store(reply);
     if (!groups) return reply;
-    if (!(await groups.delete(req.params.gid))) return notFound(reply, `no group ${req.params.gid}`);
+    const deleted = await groups.delete(req.params.gid);
+    logAdminAction(d.log, req, 'group.delete', { group: req.params.gid, result: deleted ? 'ok' : 'no_such_group' });
+    if (!deleted) return notFound(reply, `no group ${req.params.gid}`);
     return reply.code(204).send();
   });
 

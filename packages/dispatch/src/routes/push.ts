@@ -3,6 +3,7 @@ import type { Counter } from 'prom-client';
 import { peerConversation, type AppendResult, type Bridge, type HistoryStore, type NodeRegistry, type OfflineStore, type RouteStore } from '@switchboard/cluster';
 import { newFingerprint, UnroutableError, type Logger, type UserId } from '@switchboard/core';
 import { PacketType, SERVER_UID, encodePacket } from '@switchboard/protocol';
+import { logAdminAction } from '../http-metrics.js';
 import { liveRoute } from '../live-route.js';
 import * as S from '../schemas.js';
 
@@ -34,6 +35,10 @@ export function registerPushRoutes(admin: FastifyInstance, d: PushRouteDeps): vo
     const qos = req.body.qos ?? true;
     const uid = to as UserId;
     const fp = newFingerprint();
+    const done = (status: string) => {
+      d.pushes.inc({ status });
+      logAdminAction(d.log, req, 'push', { to, fp, typeu, qos, bytes: Buffer.byteLength(dataContent), status });
+    };
     const entry: AppendResult | null = d.history
       ? await d.history.append(peerConversation(SERVER_UID as UserId, uid), { fp, from: SERVER_UID as UserId, to, dataContent, typeu, sentAt: Date.now() }, { indexFor: [uid] })
       : null;
@@ -41,14 +46,14 @@ export function registerPushRoutes(admin: FastifyInstance, d: PushRouteDeps): vo
     if (route && d.bridge) {
       try {
         await d.bridge.send(route.nodeId, { type: 'push', origin: d.bridge.nodeId, to: uid, fp, dataContent, typeu, qos });
-        d.pushes.inc({ status: 'relayed' });
+        done('relayed');
         return reply.code(202).send({ fp, status: 'relayed' });
       } catch (err) {
         if (!(err instanceof UnroutableError)) d.log.warn({ err }, 'push relay failed; storing offline');
       }
     }
     if (!qos) {
-      d.pushes.inc({ status: 'dropped' });
+      done('dropped');
       return reply.code(202).send({ fp, status: 'dropped' });
     }
     const packet = encodePacket({
@@ -65,10 +70,10 @@ export function registerPushRoutes(admin: FastifyInstance, d: PushRouteDeps): vo
     });
     const outcome = await d.offline.store(uid, { fp, packet });
     if (outcome === 'full') {
-      d.pushes.inc({ status: 'full' });
+      done('full');
       return reply.code(409).send({ error: 'offline_queue_full', message: `${to}'s offline queue is full` });
     }
-    d.pushes.inc({ status: 'stored' });
+    done('stored');
     return reply.code(202).send({ fp, status: 'stored' });
   });
 }
