@@ -143,7 +143,9 @@ async function loadConversations(s: MessageStore): Promise<void> {
   } catch {
     return; // history off, or the user API unreachable: live messages only
   }
-  if (s === store && peer) loadHistory(s, peer);
+  if (s !== store || !peer) return;
+  markViewed(); // the list's counts may predate a marker request still on its way
+  loadHistory(s, peer);
 }
 
 /** The newest page of `key`'s history, once per session; a failure (history off) leaves the conversation to what arrives. */
@@ -238,7 +240,6 @@ function renderPeers(): void {
   ui.peerList.replaceChildren(...list.map((c) => conversationItem(c, c.peer === peer, openConversation)));
   const current = list.find((c) => c.peer === peer);
   ui.peerTitle.textContent = current ? current.name : T.noConversation;
-  ui.peerTitle.dataset['group'] = current?.group ?? '';
   document.title = T.title(baseTitle, s.totalUnread());
 }
 
