@@ -17,6 +17,10 @@ export interface NodeRecord {
   /** Messages handled per second over the last interval. */
   msgRate: number;
   startedAt: number;
+  /** The gateway serves TLS: `wss://` on its WebSocket port and TLS on its TCP port. Absent: plain. */
+  tls?: boolean;
+  /** The WebSocket URL to hand out instead of the one built from host and port (a TLS-terminating proxy's). */
+  wsUrl?: string;
   /** When this record was written (ms since epoch); set by the registry. */
   reportedAt: number;
 }

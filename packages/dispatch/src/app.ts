@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import { Registry, Counter, collectDefaultMetrics } from 'prom-client';
 import { cachedNodeList } from './live-nodes.js';
 import { registerHttpMetrics } from './http-metrics.js';
+import { httpsServerFactory } from './tls.js';
 import type { DispatchOptions } from './options.js';
 import { NodePicker } from './picker.js';
 import { registerAdminRoutes } from './routes/admin.js';
@@ -21,6 +22,7 @@ export function buildDispatch(opts: DispatchOptions) {
     loggerInstance: opts.log.child({ component: 'dispatch' }),
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    ...(opts.tls ? { serverFactory: httpsServerFactory(opts.tls) } : {}),
   });
   const picker = new NodePicker();
   const registry = new Registry();

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Bridge, GroupStore, HistoryStore, NodeRegistry, OfflineStore, RouteStore } from '@switchboard/cluster';
-import type { Logger } from '@switchboard/core';
+import type { Logger, TlsCredentials } from '@switchboard/core';
 import type { UserAuthenticator } from './user-auth.js';
 
 export interface DispatchOptions {
@@ -36,6 +36,8 @@ export interface DispatchOptions {
    * injected by the caller). Without it the user API answers 503.
    */
   userAuth?: UserAuthenticator;
+  /** HTTPS (`IM_TLS_CERT` / `IM_TLS_KEY`) with these credentials, reloaded as they change. @default plain HTTP */
+  tls?: TlsCredentials;
   /** Group membership, managed under `/admin/groups` (docs/groups.md). Without it those routes answer 503. */
   groups?: GroupStore;
   /** `IM_GROUP_PREFIX`: member ids may not start with it. @default DEFAULT_GROUP_PREFIX ('g:') */

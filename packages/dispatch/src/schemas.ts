@@ -23,6 +23,8 @@ const nodeRecord = {
     msgRate: { type: 'number', description: 'messages handled per second' },
     load: { type: 'number', description: 'the score dispatch ranks nodes by: connections plus lag and cpu weights (lower is better)' },
     startedAt: { type: 'integer' },
+    tls: { type: 'boolean', description: 'the gateway serves wss:// and TLS on TCP' },
+    wsUrl: { type: 'string', description: 'the WebSocket URL handed out for it (IM_PUBLIC_WS_URL), when set' },
     reportedAt: { type: 'integer' },
   },
 } as const;
@@ -49,8 +51,11 @@ export const dispatchSchema = {
       type: 'object',
       properties: {
         node: { type: 'string' },
-        ws: { type: 'string' },
-        tcp: { type: 'object', properties: { host: { type: 'string' }, port: { type: 'integer' } } },
+        ws: { type: 'string', description: 'ws:// or, when the gateway serves TLS, wss://; a proxy\'s URL when the gateway sets IM_PUBLIC_WS_URL' },
+        tcp: {
+          type: 'object',
+          properties: { host: { type: 'string' }, port: { type: 'integer' }, tls: { type: 'boolean', description: 'true: connect with TLS (the framing inside unchanged)' } },
+        },
         udp: { type: 'object', properties: { host: { type: 'string' }, port: { type: 'integer' } } },
         senseMode: { type: 'string' },
         reconnect: {

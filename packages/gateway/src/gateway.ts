@@ -130,6 +130,8 @@ export class Gateway {
         state: this.state === 'running' ? 'active' : 'draining',
         connections: hub.size,
         startedAt: this.startedAt,
+        ...(cfg.tls ? { tls: true } : {}),
+        ...(cfg.publicWsUrl ? { wsUrl: cfg.publicWsUrl.replaceAll('{port}', String(this.ports.ws)).replaceAll('{node}', nodeId) } : {}),
       }),
       open: () => this.state !== 'closed',
       running: () => this.state === 'running',

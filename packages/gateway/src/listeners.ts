@@ -1,5 +1,7 @@
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createTcpServer, type Server as TcpServer, type AddressInfo } from 'node:net';
+import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket, type AddressInfo } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { WebSocketServer } from 'ws';
 import type { Logger } from '@switchboard/core';
 import * as D from './defaults.js';
@@ -16,15 +18,21 @@ export interface BoundPorts {
   udp: number;
 }
 
+/** A client that has not finished its TLS handshake this long after connecting is cut off. */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /**
  * The gateway's three listeners: WebSocket (on an HTTP server that answers 426 to plain requests),
- * TCP and UDP. Every accepted connection becomes a Transport handed to `onTransport`.
+ * TCP and UDP. Every accepted connection becomes a Transport handed to `onTransport`. With
+ * `cfg.tls` the WebSocket server is HTTPS (`wss://`) and TCP is TLS (the framing inside unchanged);
+ * a new certificate pair applies to the connections that come after it.
  */
 export class Listeners {
-  private httpServer: HttpServer | null = null;
+  private httpServer: HttpServer | HttpsServer | null = null;
   private wss: WebSocketServer | null = null;
-  private tcpServer: TcpServer | null = null;
+  private tcpServer: TcpServer | TlsServer | null = null;
   private udp: UdpListener | null = null;
+  private stopTlsUpdates: (() => void) | null = null;
 
   constructor(
     private readonly cfg: GatewayConfig,
@@ -35,9 +43,12 @@ export class Listeners {
 
   async listen(): Promise<BoundPorts> {
     const ports: BoundPorts = { ws: 0, tcp: 0, udp: 0 };
-    this.httpServer = createHttpServer((_req, res) => {
+    const tls = this.cfg.tls;
+    const tlsOptions = tls ? { ...tls.current, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS } : null;
+    const upgradeOnly: RequestListener = (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('Use a WebSocket connection at ' + D.DEFAULT_WS_PATH + '\n');
-    });
+    };
+    this.httpServer = tlsOptions ? createHttpsServer(tlsOptions, upgradeOnly) : createHttpServer(upgradeOnly);
     this.httpServer.headersTimeout = 10_000;
     this.httpServer.requestTimeout = 10_000;
     this.wss = attachWebSocket(this.httpServer, {
@@ -48,7 +59,8 @@ export class Listeners {
     ports.ws = await listen(this.httpServer, this.cfg.wsPort, this.cfg.bindHost, 'ws');
     if (this.cfg.tcpPort !== null) {
       const maxBody = this.cfg.tcpMaxBodyBytes;
-      this.tcpServer = createTcpServer({ noDelay: true, keepAlive: true }, (sock) => this.onTransport(new TcpTransport(sock, maxBody)));
+      const onSocket = (sock: Socket) => this.onTransport(new TcpTransport(sock, maxBody));
+      this.tcpServer = tlsOptions ? createTlsServer({ ...tlsOptions, noDelay: true, keepAlive: true }, onSocket) : createTcpServer({ noDelay: true, keepAlive: true }, onSocket);
       ports.tcp = await listen(this.tcpServer, this.cfg.tcpPort, this.cfg.bindHost, 'tcp');
     }
     if (this.cfg.udpPort !== null) {
@@ -66,11 +78,18 @@ export class Listeners {
       }));
       ports.udp = this.udp.port;
     }
+    this.stopTlsUpdates =
+      tls?.onChange((pair) => {
+        for (const server of [this.httpServer, this.tcpServer]) if (server && 'setSecureContext' in server) server.setSecureContext(pair);
+        this.log.info('TLS certificate in use for new connections');
+      }) ?? null;
     return ports;
   }
 
   /** Stop accepting new connections; open ones stay. */
   stopAccepting(): void {
+    this.stopTlsUpdates?.();
+    this.stopTlsUpdates = null;
     this.udp?.stopAccepting();
     this.tcpServer?.close();
     this.httpServer?.close();

@@ -1,4 +1,4 @@
-import type { Logger, NodeId } from '@switchboard/core';
+import type { Logger, NodeId, TlsCredentials } from '@switchboard/core';
 import { DEFAULT_GROUP_PREFIX, type Bridge, type GroupStore, type HistoryStore, type NodeRegistry, type OfflineStore, type RouteStore } from '@switchboard/cluster';
 import { senseModeTimings, type SenseMode } from '@switchboard/protocol';
 import type { LoginVerifier } from './auth.js';
@@ -51,6 +51,18 @@ export interface GatewayOptions {
   bindHost?: string;
   /** Host name handed to clients. @default bindHost */
   publicHost?: string;
+  /**
+   * TLS (`IM_TLS_CERT` / `IM_TLS_KEY`): the WebSocket listener serves `wss://` and the TCP listener
+   * TLS, each new connection with the credentials' current pair (they reload without a restart).
+   * The node record says so, and dispatch hands out `wss://` and a TLS TCP endpoint. @default none
+   */
+  tls?: TlsCredentials | null;
+  /**
+   * The WebSocket URL dispatch hands out for this gateway, for a TLS-terminating proxy in front of
+   * it (`IM_PUBLIC_WS_URL`): `{port}` is replaced by the bound WebSocket port, `{node}` by the node
+   * id. @default `ws://` (`wss://` with `tls`) + publicHost + the bound port + `/websocket`
+   */
+  publicWsUrl?: string | null;
   /** Ports; 0 = any free port. `tcp: null` disables TCP. */
   wsPort?: number;
   tcpPort?: number | null;
@@ -89,9 +101,11 @@ export interface GatewayOptions {
 
 /** The options with every default applied: what the gateway's modules read. */
 export type GatewayConfig = Required<
-  Omit<GatewayOptions, 'nodeId' | 'log' | 'history' | 'groups' | 'hooks' | 'events' | 'metrics' | 'tcpPort' | 'backendsUp' | 'routes' | 'offline' | 'nodes' | 'bridge' | 'verifyLogin' | 'offlineBudget' | 'storageCeiling' | 'receiverExists'>
+  Omit<GatewayOptions, 'nodeId' | 'log' | 'history' | 'groups' | 'hooks' | 'events' | 'metrics' | 'tcpPort' | 'backendsUp' | 'routes' | 'offline' | 'nodes' | 'bridge' | 'verifyLogin' | 'offlineBudget' | 'storageCeiling' | 'receiverExists' | 'tls' | 'publicWsUrl'>
 > & {
   tcpPort: number | null;
+  tls: TlsCredentials | null;
+  publicWsUrl: string | null;
   /** Sense-mode idle timeouts of stream (WS/TCP) and UDP sessions, ms. */
   idleMs: number;
   udpIdleMs: number;
@@ -106,6 +120,8 @@ export function resolveGatewayConfig(opts: GatewayOptions): GatewayConfig {
   return {
     bindHost,
     publicHost: opts.publicHost ?? bindHost,
+    tls: opts.tls ?? null,
+    publicWsUrl: opts.publicWsUrl ?? null,
     wsPort: opts.wsPort ?? D.DEFAULT_WS_PORT,
     tcpPort: opts.tcpPort === undefined ? D.DEFAULT_TCP_PORT : opts.tcpPort,
     udpPort: opts.udpPort ?? null,

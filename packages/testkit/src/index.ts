@@ -62,3 +62,4 @@ export {
 } from './redis-topologies.js';
 export { startRabbitCluster, rabbitServerAvailable, type RabbitNodeProc, type TestRabbitCluster } from './rabbit-nodes.js';
 export { timeRejection } from './timing.js';
+export { makeSelfSignedCert, type TestCert } from './tls-cert.js';

@@ -34,8 +34,8 @@ export function registerClientRoutes(api: FastifyInstance, d: ClientRouteDeps): 
     d.dispatches.inc({ result: 'ok' });
     return {
       node: n.id,
-      ws: `ws://${n.host}:${n.ports.ws}/websocket`,
-      tcp: { host: n.host, port: n.ports.tcp },
+      ws: n.wsUrl ?? `${n.tls ? 'wss' : 'ws'}://${n.host}:${n.ports.ws}/websocket`,
+      tcp: { host: n.host, port: n.ports.tcp, tls: n.tls === true },
       udp: { host: n.host, port: n.ports.udp },
       senseMode: d.senseMode,
       reconnect: DEFAULT_RECONNECT,

@@ -13,7 +13,7 @@ export interface NodeReporterDeps {
   resolver: RouteResolver;
   ttlMs: number;
   /** What the record says about this node right now. */
-  describe: () => Pick<NodeRecord, 'host' | 'ports' | 'state' | 'connections' | 'startedAt'>;
+  describe: () => Pick<NodeRecord, 'host' | 'ports' | 'state' | 'connections' | 'startedAt' | 'tls' | 'wsUrl'>;
   /** Whether reports should still be written (false once the gateway closed). */
   open: () => boolean;
   /** Whether a drain request should be acted on (the gateway is running). */
