@@ -64,6 +64,7 @@ const DEFAULT_KEY_PREFIX = 'im';
 const DEFAULT_BIND_HOST = '127.0.0.1';
 const DEFAULT_LOG_LEVEL = 'info';
 const DEFAULT_EVENTS_TIMEOUT_MS = 2_000;
+const DEFAULT_TLS_RELOAD_INTERVAL_MS = 10_000;
 /** DEFAULT_REDIS_SENTINEL_NAME and DEFAULT_REDIS_WAIT_TIMEOUT_MS of `@switchboard/cluster/redis`. */
 const DEFAULT_REDIS_SENTINEL_NAME = 'mymaster';
 const DEFAULT_REDIS_WAIT_TIMEOUT_MS = 500;
@@ -164,6 +165,15 @@ const schema = z.object({
   IM_HISTORY_TTL_DAYS: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(3650).default(DEFAULT_HISTORY_TTL_DAYS)),
   // Where the role writes its ready line once ready (removed at exit): the container health check reads it.
   IM_READY_FILE: optionalString,
+  // TLS (docs/operations.md "TLS"): PEM files, both or neither; polled for changes and reloaded.
+  IM_TLS_CERT: optionalString,
+  IM_TLS_KEY: optionalString,
+  IM_TLS_RELOAD_INTERVAL_MS: z.preprocess(blankAsUnset, z.coerce.number().int().min(100).max(3_600_000).default(DEFAULT_TLS_RELOAD_INTERVAL_MS)),
+  // The WebSocket URL dispatch hands out for this gateway (a TLS-terminating proxy's); {port} and {node} are filled in.
+  IM_PUBLIC_WS_URL: optionalString.refine(
+    (v) => v === undefined || isUrl(v.replaceAll('{port}', '1').replaceAll('{node}', 'n'), ['ws:', 'wss:']),
+    'must be a ws:// or wss:// URL (may contain {port} and {node})',
+  ),
 });
 
 export type Role = 'standalone' | 'gateway' | 'dispatch' | 'cluster';
@@ -223,6 +233,10 @@ export interface Config {
     | undefined;
   /** `IM_READY_FILE`: the ready line is written there once the role is ready, removed at exit (ready-file.ts). */
   readyFile: string | undefined;
+  /** `IM_TLS_CERT` / `IM_TLS_KEY`: wss://, TLS on TCP and HTTPS from these PEM files, checked for changes every `reloadIntervalMs`. */
+  tls: { certPath: string; keyPath: string; reloadIntervalMs: number } | undefined;
+  /** `IM_PUBLIC_WS_URL`: the WebSocket URL handed out for a gateway instead of ws(s)://host:port/websocket. */
+  publicWsUrl: string | undefined;
 }
 
 /**
@@ -260,6 +274,7 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
   if (e.IM_WEBHOOK_SECRET && e.IM_WEBHOOK_SECRET.length < 16) problems.push('IM_WEBHOOK_SECRET: must be at least 16 characters');
   // A whsec_ secret (Standard Webhooks) is keyed by its base64-decoded bytes.
   if (e.IM_WEBHOOK_SECRET?.startsWith('whsec_') && Buffer.from(e.IM_WEBHOOK_SECRET.slice(6), 'base64').length < 16) problems.push('IM_WEBHOOK_SECRET: a whsec_ secret must be base64 of at least 16 bytes');
+  if (!e.IM_TLS_CERT !== !e.IM_TLS_KEY) problems.push(`${e.IM_TLS_CERT ? 'IM_TLS_KEY' : 'IM_TLS_CERT'}: required with ${e.IM_TLS_CERT ? 'IM_TLS_CERT' : 'IM_TLS_KEY'} (TLS needs both PEM files)`);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     role,
@@ -320,6 +335,8 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
           })
         : undefined,
     readyFile: e.IM_READY_FILE,
+    tls: e.IM_TLS_CERT && e.IM_TLS_KEY ? Object.freeze({ certPath: e.IM_TLS_CERT, keyPath: e.IM_TLS_KEY, reloadIntervalMs: e.IM_TLS_RELOAD_INTERVAL_MS }) : undefined,
+    publicWsUrl: e.IM_PUBLIC_WS_URL,
   });
 }
 

@@ -29,6 +29,7 @@ import { dirname, join } from 'node:path';
 import type { Config } from './config.js';
 import { redactedConfig } from './config.js';
 import { bindOrExplain, listenFailure, maskUrl, needRedis, rabbitFailure } from './boot-errors.js';
+import { loadTls } from './tls.js';
 
 /** The web chat page's build (`packages/web/dist`), which dispatch serves at `/`. */
 export function webRoot(): string {
@@ -65,6 +66,7 @@ function gatewayOptions(cfg: Config, log: Logger) {
     log,
     bindHost: cfg.bindHost,
     publicHost: cfg.publicHost,
+    publicWsUrl: cfg.publicWsUrl ?? null,
     wsPort: cfg.ports.ws,
     tcpPort: cfg.ports.tcp,
     udpPort: cfg.ports.udp,
@@ -198,6 +200,7 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   log.info({ config: redactedConfig(cfg) }, 'starting standalone');
   warnOpenAuth(cfg, log);
   const lifecycle = new Lifecycle(log);
+  const tls = loadTls(cfg, log, lifecycle);
   const routes = new MemoryRouteStore();
   const offline = new MemoryOfflineStore({ capacity: cfg.offlineCapacity, ttlMs: cfg.offlineTtlMs });
   // The queues live in this process: the per-sender budget is counted here and the total is the heap.
@@ -222,7 +225,7 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   const up: Record<string, () => boolean> = {};
   const events = await startEvents(cfg, nodeId, log, lifecycle, metrics, up);
   registerOpsMetrics(metrics.registry, 'standalone', up);
-  const gw = new Gateway({ ...gatewayOptions(cfg, log), nodeId, metrics, routes, offline, ...budgets, nodes, bridge, groups, history, ...(hooks ? { hooks } : {}), ...(events ? { events } : {}) });
+  const gw = new Gateway({ ...gatewayOptions(cfg, log), tls, nodeId, metrics, routes, offline, ...budgets, nodes, bridge, groups, history, ...(hooks ? { hooks } : {}), ...(events ? { events } : {}) });
   // The admin port is bound first so the gateway's first node report already carries it.
   const admin = await startAdmin(gw, cfg, log, lifecycle);
   lifecycle.onClose('gateway', () => gw.close());
@@ -242,6 +245,7 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
     guard: adminGuard(cfg.adminToken),
     ...(cfg.adminToken === undefined ? {} : { adminToken: cfg.adminToken }),
     webRoot: webRoot(),
+    ...(tls ? { tls } : {}),
   });
   registerOpsMetrics(dispatchRegistry, 'standalone', {});
   await bindOrExplain('dispatch', cfg.bindHost, cfg.ports.dispatch, () => app.listen({ port: cfg.ports.dispatch, host: cfg.bindHost }));
@@ -265,6 +269,7 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
   log.info({ config: redactedConfig(cfg), nodeId }, 'starting gateway');
   warnOpenAuth(cfg, log);
   const lifecycle = new Lifecycle(log);
+  const tls = loadTls(cfg, log, lifecycle);
   const { createRedisBackends, RedisGroupStore } = await import('@switchboard/cluster/redis');
   const { AmqpBridge } = await import('@switchboard/cluster/amqp');
   const backends = createRedisBackends({
@@ -289,6 +294,7 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
   const gw = new Gateway({
     ...(events ? { events } : {}),
     ...gatewayOptions(cfg, log),
+    tls,
     nodeId,
     metrics,
     routes: backends.routes,
@@ -334,6 +340,7 @@ export async function runDispatch(cfg: Config): Promise<Running> {
   log.info({ config: redactedConfig(cfg) }, 'starting dispatch');
   if (!cfg.adminToken) log.warn('IM_ADMIN_TOKEN is unset: admin endpoints answer only on loopback.');
   const lifecycle = new Lifecycle(log);
+  const tls = loadTls(cfg, log, lifecycle);
   const { createRedisBackends, RedisGroupStore } = await import('@switchboard/cluster/redis');
   const backends = createRedisBackends({ url: cfg.redisUrl, ...redisTopologyOptions(cfg), prefix: cfg.keyPrefix, log, name: 'dispatch', ...redisHistoryOptions(cfg) });
   lifecycle.onClose('redis', () => backends.close());
@@ -373,6 +380,7 @@ export async function runDispatch(cfg: Config): Promise<Running> {
     guard: adminGuard(cfg.adminToken),
     ...(cfg.adminToken === undefined ? {} : { adminToken: cfg.adminToken }),
     webRoot: webRoot(),
+    ...(tls ? { tls } : {}),
   });
   registerOpsMetrics(registry, 'dispatch', { redis: () => backends.isUp(), rabbitmq: () => bridge.state === 'up' });
   await bindOrExplain('dispatch', cfg.bindHost, cfg.ports.dispatch, () => app.listen({ port: cfg.ports.dispatch, host: cfg.bindHost }));
