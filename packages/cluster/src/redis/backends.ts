@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '@switchboard/core';
 import { closeRedis, connectRedis, isRedisUp } from './connect.js';
+import { DEFAULT_REDIS_WAIT_CONNECTIONS } from './defaults.js';
 import { RedisNodeRegistry } from './redis-node-registry.js';
 import { RedisOfflineStore } from './redis-offline-store.js';
 import { RedisOfflineBudget } from './redis-offline-budget.js';
@@ -68,17 +69,23 @@ export interface RedisBackends {
  * `backends.redis.ping()` or any store call before it declares itself ready.
  */
 export function createRedisBackends(opts: RedisBackendsOptions): RedisBackends {
-  const redis = connectRedis({
-    url: opts.url,
-    log: opts.log,
-    ...(opts.name === undefined ? {} : { name: opts.name }),
-    ...(opts.mode === undefined ? {} : { mode: opts.mode }),
-    ...(opts.sentinelName === undefined ? {} : { sentinelName: opts.sentinelName }),
-  });
+  const connect = (name: string | undefined): Redis =>
+    connectRedis({
+      url: opts.url,
+      log: opts.log,
+      ...(name === undefined ? {} : { name }),
+      ...(opts.mode === undefined ? {} : { mode: opts.mode }),
+      ...(opts.sentinelName === undefined ? {} : { sentinelName: opts.sentinelName }),
+    });
+  const redis = connect(opts.name);
   const shared = { redis, log: opts.log, ...(opts.prefix === undefined ? {} : { prefix: opts.prefix }) };
+  // The waited writes get connections of their own (a WAIT blocks its connection), opened only when
+  // there may be replicas to wait for.
+  const writers = opts.waitReplicas === 0 ? [] : Array.from({ length: DEFAULT_REDIS_WAIT_CONNECTIONS }, (_, i) => connect(`${opts.name ?? 'switchboard'}-acked-${i}`));
   const waitReplicas = new ReplicaWait(redis, {
     replicas: opts.waitReplicas ?? 'auto',
     log: opts.log,
+    writers,
     ...(opts.waitTimeoutMs === undefined ? {} : { timeoutMs: opts.waitTimeoutMs }),
   });
   const routes = new RedisRouteStore(shared);
@@ -115,7 +122,7 @@ export function createRedisBackends(opts: RedisBackendsOptions): RedisBackends {
       closing ??= (async () => {
         waitReplicas.close();
         await Promise.all([routes.close(), offline.close(), offlineBudget.close(), storageCeiling.close(), nodes.close(), history.close()]);
-        await closeRedis(redis);
+        await Promise.all([redis, ...writers].map((r) => closeRedis(r)));
       })();
       return closing;
     },

@@ -32,3 +32,10 @@ export const DEFAULT_REDIS_WAIT_TIMEOUT_MS = 500;
 
 /** Replica wait (`auto`): how often the topology is checked for replicas. */
 export const DEFAULT_REDIS_REPLICA_CHECK_MS = 5_000;
+
+/**
+ * Replica wait: connections of their own for the waited writes (offline stores, history appends). A
+ * WAIT holds its connection for a replication round trip, so these few carry the waited writes in
+ * parallel and the shared client never queues behind them.
+ */
+export const DEFAULT_REDIS_WAIT_CONNECTIONS = 4;

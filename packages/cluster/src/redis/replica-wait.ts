@@ -14,6 +14,14 @@ export interface ReplicaWaitOptions {
   timeoutMs?: number;
   /** `auto` outside cluster mode: how often INFO replication is read. @default DEFAULT_REDIS_REPLICA_CHECK_MS (5000) */
   checkIntervalMs?: number;
+  /**
+   * Connections the waited writes go out on, in turn (same server or cluster as `redis`, e.g. more
+   * `connectRedis` clients). A WAIT blocks its connection until the replicas answer, so the writes
+   * behind it on that connection wait a replication round trip each: on the shared client that would
+   * hold up every other command of the process, and one connection of its own would serialise the
+   * acked writes. @default [redis]
+   */
+  writers?: readonly Redis[];
   log?: Logger;
 }
 
@@ -24,10 +32,13 @@ export interface ReplicaWaitOptions {
  * replicas that have it. Fewer than `n` within the timeout fails the write with UnavailableError: the
  * sender gets no ack and resends, and the resend (idempotent by fp) waits again.
  *
+ * A WAIT blocks the connection it runs on until it returns, so the waited writes go out in turn on
+ * `writers` (a few connections of their own), not on the client every other command shares.
+ *
  * `auto` finds the replicas itself: in cluster mode from the client's slot map (the slot's master and
- * replicas, refreshed by ioredis on every topology change); otherwise from `INFO replication`'s
- * `connected_slaves` of the server the client is connected to, read on every (re)connect and every
- * `checkIntervalMs`. A master with no replica (a single Redis, or a new master whose old one has not
+ * replicas, refreshed by ioredis on every topology change); otherwise from `INFO replication`: the
+ * replicas of the server the client is connected to that are `online` (past their initial sync), read
+ * on every (re)connect and every `checkIntervalMs`. A master with no replica (a single Redis, or a new master whose old one has not
  * come back as its replica) is not waited on: then the write is only as durable as that one server.
  */
 export class ReplicaWait {
@@ -36,6 +47,8 @@ export class ReplicaWait {
   private connected = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
+  private readonly writers: readonly Redis[];
+  private nextWriter = 0;
   private readonly onReady = (): void => void this.check();
 
   constructor(
@@ -48,6 +61,7 @@ export class ReplicaWait {
       throw new InvalidArgumentError(`replica wait: replicas must be 'auto' or a non-negative integer: ${String(opts.replicas)}`);
     }
     this.fixed = opts.replicas === 'auto' ? undefined : opts.replicas;
+    this.writers = opts.writers !== undefined && opts.writers.length > 0 ? opts.writers : [redis];
     this.log = (opts.log ?? silentLogger()).child({ component: 'redis-replicas' });
     if (this.fixed === undefined && redisModeOf(redis) !== 'cluster') {
       redis.on('ready', this.onReady);
@@ -68,12 +82,20 @@ export class ReplicaWait {
     return this.connected > 0 ? 1 : 0;
   }
 
-  /** Read `connected_slaves` now (auto, outside cluster mode). Never rejects. */
+  /** The connection for the next waited write (round robin over `writers`). */
+  writer(): Redis {
+    const w = this.writers[this.nextWriter % this.writers.length] as Redis;
+    this.nextWriter = (this.nextWriter + 1) % this.writers.length;
+    return w;
+  }
+
+  /** Count the online replicas now (auto, outside cluster mode). Never rejects. */
   async check(): Promise<void> {
     try {
       const info = await this.redis.info('replication');
-      const m = /^connected_slaves:(\d+)/m.exec(info);
-      const n = m ? Number(m[1]) : 0;
+      // Only replicas past their initial sync (`state=online`) acknowledge offsets: one still loading
+      // the master's snapshot (`wait_bgsave`, `send_bulk`) would make every WAIT time out.
+      const n = info.split('\n').filter((l) => /^slave\d+:.*\bstate=online\b/.test(l)).length;
       if ((n > 0) !== (this.connected > 0)) this.log.info({ replicas: n }, n > 0 ? 'redis master has replicas: acked writes wait for one' : 'redis master has no replica: acked writes do not wait');
       this.connected = n;
     } catch (err) {
@@ -90,7 +112,7 @@ export class ReplicaWait {
 
 /**
  * Run a script and, when `wait` asks for replicas for the slot of `keys[0]`, WAIT for them in the same
- * pipeline. Resolves with the script's reply; rejects with the script's error, or UnavailableError
+ * pipeline, on one of `wait`'s writer connections (else on `redis`). Resolves with the script's reply; rejects with the script's error, or UnavailableError
  * when fewer replicas than asked confirmed within the timeout.
  */
 export async function runScriptReplicated(
@@ -102,8 +124,9 @@ export async function runScriptReplicated(
 ): Promise<unknown> {
   const n = wait === undefined || keys.length === 0 ? 0 : wait.replicasFor(keys[0] as string);
   if (n === 0 || wait === undefined) return runScript(redis, name, keys, args);
-  installScripts(redis);
-  const pipeline = redis.pipeline() as unknown as Record<ScriptName, (...a: (string | number)[]) => unknown> & {
+  const writer = wait.writer();
+  installScripts(writer);
+  const pipeline = writer.pipeline() as unknown as Record<ScriptName, (...a: (string | number)[]) => unknown> & {
     wait(n: number, ms: number): unknown;
     exec(): Promise<Array<[Error | null, unknown]> | null>;
   };
