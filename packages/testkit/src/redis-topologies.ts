@@ -22,7 +22,7 @@ export interface RedisNodeProc {
 
 /** Base arguments of a throwaway redis-server on 127.0.0.1. */
 function serverArgs(port: number): string[] {
-  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--daemonize', 'no', '--loglevel', 'warning'];
+  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--daemonize', 'no', '--loglevel', 'warning', '--repl-diskless-sync-delay', '0'];
 }
 
 async function ping(port: number): Promise<boolean> {
@@ -143,7 +143,7 @@ export interface TestRedisSentinel {
 /**
  * One master, one replica and `sentinels` sentinels (default 3, quorum 2) monitoring it as `name`,
  * with `down-after-milliseconds` (default 1000) and `failover-timeout` (default 5000) short enough
- * for a test. Resolves once every sentinel sees the replica and the other sentinels.
+ * for a test. Resolves once the replica is in sync and every sentinel sees it and the other sentinels.
  */
 export async function startRedisSentinel(
   opts: { name?: string; sentinels?: number; downAfterMs?: number; failoverTimeoutMs?: number; label?: string } = {},
@@ -161,6 +161,8 @@ export async function startRedisSentinel(
     const master = data(mPort);
     const replica = data(rPort, ['--replicaof', '127.0.0.1', String(mPort)]);
     await Promise.all([master, replica].map((x) => pollUntil(`redis-server on ${x.port}`, () => ping(x.port), 10_000)));
+    // In sync, not only attached: a replica still loading the master's snapshot acknowledges no WAIT.
+    await pollUntil('the replica in sync', async () => String(await redisCommand(rPort, 'INFO', 'replication')).includes('master_link_status:up'), 20_000, 100);
     const sentinels = sPorts.map((port) => {
       const conf = path.join(procs.dir, `sentinel-${port}.conf`);
       writeFileSync(
