@@ -40,15 +40,16 @@ Needs Redis (IM_REDIS_URL) and RabbitMQ (IM_AMQP_URL). Prints {"event":"ready",.
 
 Ports: IM_WS_PORT (3000), IM_TCP_PORT (8901), IM_UDP_PORT (7901), IM_ADMIN_PORT (9100); 0 picks a
 free port (use 0 for several gateways on one host). IM_AUTH defaults to jwt: set IM_JWT_SECRET.
-TLS: IM_TLS_CERT and IM_TLS_KEY (PEM files) serve wss:// and TLS on TCP.
+TLS: IM_TLS_CERT and IM_TLS_KEY (PEM files) serve wss:// and TLS on TCP; behind a TLS-terminating
+proxy, IM_PUBLIC_WS_URL is the URL dispatch hands out for this gateway.
 ${ENV_NOTE}`,
   dispatch: `Usage: switchboard dispatch
 
 The dispatch service: hands each client the least-loaded gateway (GET /api/dispatch), the cluster
 admin API, the push API and the web chat page, on IM_DISPATCH_PORT (8080). Needs Redis
 (IM_REDIS_URL); RabbitMQ (IM_AMQP_URL) for kicks and live pushes.
-TLS: IM_TLS_CERT and IM_TLS_KEY (PEM files) serve HTTPS; IM_PUBLIC_WS_URL overrides the WebSocket
-URL handed to clients (behind a TLS-terminating proxy).
+TLS: IM_TLS_CERT and IM_TLS_KEY (PEM files) serve HTTPS; clients are handed wss:// for gateways
+that serve TLS, or the URL a gateway's IM_PUBLIC_WS_URL names.
 ${ENV_NOTE}`,
   cluster: `Usage: switchboard cluster [--gateways N]
 
