@@ -35,15 +35,15 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
 }
 
-/** A receiver that records each request's raw body and headers and answers 204. */
-async function recorder(): Promise<{ url: string; got: Array<{ raw: Buffer; headers: IncomingHttpHeaders }> }> {
+/** A receiver that records each request's raw body and headers and answers `status(n)` to the n-th (1-based), 204 by default. */
+async function recorder(status: (n: number) => number = () => 204): Promise<{ url: string; got: Array<{ raw: Buffer; headers: IncomingHttpHeaders }> }> {
   const got: Array<{ raw: Buffer; headers: IncomingHttpHeaders }> = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       got.push({ raw: Buffer.concat(chunks), headers: req.headers });
-      res.writeHead(204).end();
+      res.writeHead(status(got.length)).end();
     });
   });
   return { url: await listen(server), got };
@@ -138,17 +138,7 @@ describe('WebhookSink with Standard Webhooks', () => {
   });
 
   it('a whsec_ secret (as Standard Webhooks tools generate) signs with its decoded bytes; retries keep webhook-id', async () => {
-    let calls = 0;
-    const got: Array<{ raw: Buffer; headers: IncomingHttpHeaders }> = [];
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        got.push({ raw: Buffer.concat(chunks), headers: req.headers });
-        res.writeHead(++calls === 1 ? 503 : 204).end();
-      });
-    });
-    const url = await listen(server);
+    const { url, got } = await recorder((n) => (n === 1 ? 503 : 204));
     const secret = 'whsec_' + Buffer.from('0123456789abcdef0123456789abcdef').toString('base64');
     const s = sink(url, secret);
     await s.publish(login('bob'));
