@@ -66,6 +66,8 @@ describe('loadConfig', () => {
       groupPrefix: 'g:',
       history: { maxPerConversation: 10_000, ttlMs: 30 * 24 * 3600 * 1000 },
       webhook: undefined,
+      readyFile: undefined,
+      redis: { mode: 'single', sentinelName: 'mymaster', waitReplicas: 'auto', waitTimeoutMs: 500 },
       tls: undefined,
       publicWsUrl: undefined,
     });
