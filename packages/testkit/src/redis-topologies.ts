@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +12,17 @@ const run = promisify(execFile);
  * `redis-cli` on free ports in a temp dir, without persistence. Every process is killed by `stop()`
  * (call it in afterAll) and at the latest when the test process exits.
  */
+
+/** Throw, naming the Debian package, when `redis-server` or `redis-cli` is not on the PATH. */
+function requireRedisBinaries(): void {
+  for (const bin of ['redis-server', 'redis-cli']) {
+    try {
+      execFileSync(bin, ['--version'], { stdio: 'ignore', timeout: 5_000 });
+    } catch (err) {
+      throw new Error(`${bin} is needed to start a test Redis topology and was not found: apt-get install -y redis-server (brings redis-cli)`, { cause: err });
+    }
+  }
+}
 
 /** One redis-server of a test topology. */
 export interface RedisNodeProc {
@@ -68,6 +79,7 @@ export async function startRedisCluster(opts: { masters?: number; replicasPerMas
   const masters = opts.masters ?? 3;
   const replicas = opts.replicasPerMaster ?? 0;
   const count = masters * (1 + replicas);
+  requireRedisBinaries();
   const procs = new ServiceProcs(opts.name ?? 'redis-cluster');
   try {
     const ports = await freePorts(count * 2);
@@ -150,6 +162,7 @@ export async function startRedisSentinel(
 ): Promise<TestRedisSentinel> {
   const name = opts.name ?? 'sbmaster';
   const n = opts.sentinels ?? 3;
+  requireRedisBinaries();
   const procs = new ServiceProcs(opts.label ?? 'redis-sentinel');
   try {
     const [mPort, rPort, ...sPorts] = (await freePorts(2 + n)) as [number, number, ...number[]];

@@ -79,13 +79,13 @@ export function createRedisBackends(opts: RedisBackendsOptions): RedisBackends {
     });
   const redis = connect(opts.name);
   const shared = { redis, log: opts.log, ...(opts.prefix === undefined ? {} : { prefix: opts.prefix }) };
-  // The waited writes get connections of their own (a WAIT blocks its connection), opened only when
-  // there may be replicas to wait for.
-  const writers = opts.waitReplicas === 0 ? [] : Array.from({ length: DEFAULT_REDIS_WAIT_CONNECTIONS }, (_, i) => connect(`${opts.name ?? 'switchboard'}-acked-${i}`));
+  // The waited writes get connections of their own (a WAIT blocks its connection), opened at the first
+  // write that waits for a replica.
   const waitReplicas = new ReplicaWait(redis, {
     replicas: opts.waitReplicas ?? 'auto',
     log: opts.log,
-    writers,
+    openWriter: () => connect(`${opts.name ?? 'switchboard'}-acked`),
+    writerCount: DEFAULT_REDIS_WAIT_CONNECTIONS,
     ...(opts.waitTimeoutMs === undefined ? {} : { timeoutMs: opts.waitTimeoutMs }),
   });
   const routes = new RedisRouteStore(shared);
@@ -120,9 +120,8 @@ export function createRedisBackends(opts: RedisBackendsOptions): RedisBackends {
     isUp: () => isRedisUp(redis),
     close: () => {
       closing ??= (async () => {
-        waitReplicas.close();
-        await Promise.all([routes.close(), offline.close(), offlineBudget.close(), storageCeiling.close(), nodes.close(), history.close()]);
-        await Promise.all([redis, ...writers].map((r) => closeRedis(r)));
+        await Promise.all([routes.close(), offline.close(), offlineBudget.close(), storageCeiling.close(), nodes.close(), history.close(), waitReplicas.close()]);
+        await closeRedis(redis);
       })();
       return closing;
     },

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { InvalidArgumentError, UnavailableError, silentLogger, type Logger } from '@switchboard/core';
 import { DEFAULT_REDIS_REPLICA_CHECK_MS, DEFAULT_REDIS_WAIT_TIMEOUT_MS } from './defaults.js';
-import { redisModeOf } from './connect.js';
+import { closeRedis, redisModeOf } from './connect.js';
 import { installScripts, runScript, type ScriptName } from './scripts.js';
 
 export interface ReplicaWaitOptions {
@@ -15,13 +15,15 @@ export interface ReplicaWaitOptions {
   /** `auto` outside cluster mode: how often INFO replication is read. @default DEFAULT_REDIS_REPLICA_CHECK_MS (5000) */
   checkIntervalMs?: number;
   /**
-   * Connections the waited writes go out on, in turn (same server or cluster as `redis`, e.g. more
-   * `connectRedis` clients). A WAIT blocks its connection until the replicas answer, so the writes
-   * behind it on that connection wait a replication round trip each: on the shared client that would
-   * hold up every other command of the process, and one connection of its own would serialise the
-   * acked writes. @default [redis]
+   * Opens a connection for waited writes (same server or cluster as `redis`, e.g. another
+   * `connectRedis` client); `writerCount` of them are opened at the first waited write and used in
+   * turn. A WAIT blocks its connection until the replicas answer, so the writes behind it on that
+   * connection wait a replication round trip each: on the shared client that would hold up every other
+   * command of the process. Without it the waited writes use `redis`. Closed by `close()`.
    */
-  writers?: readonly Redis[];
+  openWriter?: () => Redis;
+  /** @default 1 */
+  writerCount?: number;
   log?: Logger;
 }
 
@@ -32,8 +34,9 @@ export interface ReplicaWaitOptions {
  * replicas that have it. Fewer than `n` within the timeout fails the write with UnavailableError: the
  * sender gets no ack and resends, and the resend (idempotent by fp) waits again.
  *
- * A WAIT blocks the connection it runs on until it returns, so the waited writes go out in turn on
- * `writers` (a few connections of their own), not on the client every other command shares.
+ * A WAIT blocks the connection it runs on until it returns, so the waited writes go out in turn on a
+ * few connections of their own (`openWriter`), opened at the first write that waits, not on the client
+ * every other command shares.
  *
  * `auto` finds the replicas itself: in cluster mode from the client's slot map (the slot's master and
  * replicas, refreshed by ioredis on every topology change); otherwise from `INFO replication`: the
@@ -47,8 +50,10 @@ export class ReplicaWait {
   private connected = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
-  private readonly writers: readonly Redis[];
+  private writers: Redis[] = [];
   private nextWriter = 0;
+  private readonly openWriter: (() => Redis) | undefined;
+  private readonly writerCount: number;
   private readonly onReady = (): void => void this.check();
 
   constructor(
@@ -61,7 +66,8 @@ export class ReplicaWait {
       throw new InvalidArgumentError(`replica wait: replicas must be 'auto' or a non-negative integer: ${String(opts.replicas)}`);
     }
     this.fixed = opts.replicas === 'auto' ? undefined : opts.replicas;
-    this.writers = opts.writers !== undefined && opts.writers.length > 0 ? opts.writers : [redis];
+    this.openWriter = opts.openWriter;
+    this.writerCount = Math.max(1, opts.writerCount ?? 1);
     this.log = (opts.log ?? silentLogger()).child({ component: 'redis-replicas' });
     if (this.fixed === undefined && redisModeOf(redis) !== 'cluster') {
       redis.on('ready', this.onReady);
@@ -82,8 +88,10 @@ export class ReplicaWait {
     return this.connected > 0 ? 1 : 0;
   }
 
-  /** The connection for the next waited write (round robin over `writers`). */
+  /** The connection for the next waited write (round robin over the writers, opened on first use). */
   writer(): Redis {
+    if (this.openWriter === undefined) return this.redis;
+    if (this.writers.length === 0) this.writers = Array.from({ length: this.writerCount }, () => (this.openWriter as () => Redis)());
     const w = this.writers[this.nextWriter % this.writers.length] as Redis;
     this.nextWriter = (this.nextWriter + 1) % this.writers.length;
     return w;
@@ -103,10 +111,14 @@ export class ReplicaWait {
     }
   }
 
-  close(): void {
+  /** Stop checking and close the writers it opened. Idempotent. */
+  async close(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.redis.off('ready', this.onReady);
+    const writers = this.writers;
+    this.writers = [];
+    await Promise.all(writers.map((w) => closeRedis(w)));
   }
 }
 
