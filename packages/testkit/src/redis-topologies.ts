@@ -73,7 +73,8 @@ export interface TestRedisCluster {
 
 /**
  * A Redis Cluster of `masters` masters (default 3) and `replicasPerMaster` replicas each (default 0),
- * created with `redis-cli --cluster create`; resolves once every node reports `cluster_state:ok`.
+ * created with `redis-cli --cluster create`; resolves once every node reports `cluster_state:ok` and
+ * every replica is in sync.
  */
 export async function startRedisCluster(opts: { masters?: number; replicasPerMaster?: number; nodeTimeoutMs?: number; name?: string } = {}): Promise<TestRedisCluster> {
   const masters = opts.masters ?? 3;
@@ -103,6 +104,20 @@ export async function startRedisCluster(opts: { masters?: number; replicasPerMas
       'cluster_state:ok on every node',
       async () => (await Promise.all(nodes.map(async (n) => String(await redisCommand(n.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')))).every(Boolean),
       20_000,
+    );
+    // Replicas in sync (CLUSTER SLOTS lists a replica only then).
+    await pollUntil(
+      'every replica in sync',
+      async () =>
+        (
+          await Promise.all(
+            nodes.map(async (n) => {
+              const info = String(await redisCommand(n.port, 'INFO', 'replication'));
+              return info.includes('role:master') || info.includes('master_link_status:up');
+            }),
+          )
+        ).every(Boolean),
+      30_000,
     );
     // Masters in slot order, as CLUSTER SHARDS/NODES say once the cluster is up.
     const roles = await Promise.all(nodes.map(async (n) => ({ n, role: String(await redisCommand(n.port, 'ROLE')).startsWith('master') })));

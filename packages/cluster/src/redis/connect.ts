@@ -7,6 +7,7 @@ import {
   DEFAULT_REDIS_ERROR_LOG_INTERVAL_MS,
   DEFAULT_REDIS_RECONNECT_BASE_MS,
   DEFAULT_REDIS_RECONNECT_MAX_MS,
+  DEFAULT_REDIS_REPLICA_CHECK_MS,
   DEFAULT_REDIS_SOCKET_TIMEOUT_MS,
 } from './defaults.js';
 import { installScripts } from './scripts.js';
@@ -176,6 +177,9 @@ function clusterClient(common: RedisOptions, seeds: RedisSeed[], reconnectMaxMs:
       retryDelayOnClusterDown: DEFAULT_REDIS_CLUSTER_RETRY_DELAY_MS,
       retryDelayOnTryAgain: DEFAULT_REDIS_CLUSTER_RETRY_DELAY_MS,
       slotsRefreshTimeout: common.connectTimeout ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
+      // Also refresh the slot map periodically: it says which masters have a replica (ReplicaWait), and
+      // CLUSTER SLOTS lists a replica only once it is in sync, which no redirection would tell us.
+      slotsRefreshInterval: DEFAULT_REDIS_REPLICA_CHECK_MS,
     },
   );
   return cluster as unknown as Redis;
