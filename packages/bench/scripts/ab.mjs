@@ -70,8 +70,10 @@ for (const s of sides) {
 function summarize(j) {
   const s = j.switchboard;
   const other = (s.timeline ?? []).map((t) => t.otherCores).filter((x) => typeof x === 'number');
+  const sutCores = Object.values(s.cpu?.sut ?? {}).reduce((a, b) => a + b, 0);
   return {
     msgPerSec: s.throughputPerSec,
+    sutUsPerMsg: (sutCores * 1e6) / s.throughputPerSec,
     ratio: j.ratio ?? NaN,
     ackP50: s.latencyMs.sendToAck.p50,
     ackP99: s.latencyMs.sendToAck.p99,
@@ -82,7 +84,7 @@ function summarize(j) {
 }
 function fmtRow(x) {
   const f = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-  return `${f(x.msgPerSec)} msg/s, ratio ${f(x.ratio, 3)}, send→ack p50 ${f(x.ackP50, 2)} / p99 ${f(x.ackP99, 1)} ms, lost ${f(x.lost)}, app dup ${f(x.appDup)}, other ${f(x.otherCores, 2)} cores`;
+  return `${f(x.msgPerSec)} msg/s, server ${f(x.sutUsPerMsg, 1)} µs CPU/msg, ratio ${f(x.ratio, 3)}, send→ack p50 ${f(x.ackP50, 2)} / p99 ${f(x.ackP99, 1)} ms, lost ${f(x.lost)}, app dup ${f(x.appDup)}, other ${f(x.otherCores, 2)} cores`;
 }
 function median(xs) {
   const v = xs.filter((n) => Number.isFinite(n)).sort((a, b) => a - b);
