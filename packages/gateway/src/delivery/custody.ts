@@ -154,21 +154,8 @@ export class CustodyDesk {
   private hold(claim: CustodyClaim): void {
     // Built field by field in one order (not spread from the claim, whose key order depends on its
     // caller): every custody object then has the same shape, which keeps the hot paths monomorphic.
-    const c: Custody = {
-      key: custodyKey(claim.sender, claim.fp),
-      fp: claim.fp,
-      sender: claim.sender,
-      senderConn: claim.senderConn,
-      receiver: claim.receiver,
-      packet: claim.packet,
-      wire: claim.wire,
-      receivedAt: Date.now(),
-      attempt: 0,
-      state: 'delivering',
-      ackedWhileStoring: false,
-      kind: claim.kind,
-      triedConns: [],
-    };
+    const c: Custody = { key: custodyKey(claim.sender, claim.fp), fp: claim.fp, sender: claim.sender, senderConn: claim.senderConn, receiver: claim.receiver,
+      packet: claim.packet, wire: claim.wire, receivedAt: Date.now(), attempt: 0, state: 'delivering', ackedWhileStoring: false, kind: claim.kind, triedConns: [] }; // prettier-ignore
     this.held.set(c.key, c);
     this.d.metrics.custodyPending.set(this.held.size);
     void this.attempt(c);
