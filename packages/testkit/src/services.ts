@@ -33,7 +33,8 @@ interface ServiceSpec {
   title: string;
   envVar: string;
   localUrl: string;
-  image: string;
+  /** The image testcontainers starts: SWITCHBOARD_TEST_REDIS_IMAGE / SWITCHBOARD_TEST_RABBITMQ_IMAGE when set (deploy/local-images.sh makes stand-ins), else the default. */
+  readonly image: string;
   localHint: string;
   ping(url: string, timeoutMs: number): Promise<void>;
   startContainer(): Promise<string>;
@@ -44,12 +45,14 @@ const SPECS: Record<ServiceKind, ServiceSpec> = {
     title: 'Redis',
     envVar: 'IM_REDIS_URL',
     localUrl: DEFAULT_REDIS_URL,
-    image: DEFAULT_REDIS_IMAGE,
+    get image() {
+      return process.env['SWITCHBOARD_TEST_REDIS_IMAGE'] || DEFAULT_REDIS_IMAGE;
+    },
     localHint: 'apt-get install -y redis-server && redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
     ping: pingRedis,
     async startContainer() {
       const { RedisContainer } = await import('@testcontainers/redis');
-      const started = await new RedisContainer(DEFAULT_REDIS_IMAGE).start();
+      const started = await new RedisContainer(this.image).start();
       containers.push(started);
       return started.getConnectionUrl();
     },
@@ -58,13 +61,15 @@ const SPECS: Record<ServiceKind, ServiceSpec> = {
     title: 'RabbitMQ',
     envVar: 'IM_AMQP_URL',
     localUrl: DEFAULT_AMQP_URL,
-    image: DEFAULT_RABBITMQ_IMAGE,
+    get image() {
+      return process.env['SWITCHBOARD_TEST_RABBITMQ_IMAGE'] || DEFAULT_RABBITMQ_IMAGE;
+    },
     localHint:
       'apt-get install -y rabbitmq-server && RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1 rabbitmq-server -detached && rabbitmqctl -q await_startup',
     ping: pingAmqp,
     async startContainer() {
       const { RabbitMQContainer } = await import('@testcontainers/rabbitmq');
-      const started = await new RabbitMQContainer(DEFAULT_RABBITMQ_IMAGE).start();
+      const started = await new RabbitMQContainer(this.image).start();
       containers.push(started);
       return started.getAmqpUrl();
     },
@@ -79,7 +84,8 @@ const cache = new Map<ServiceKind, Promise<string>>();
  * URL of a Redis that answers, found once per process (toolchain.md "Services"):
  * `IM_REDIS_URL` (must answer, else this rejects) → a Docker container via testcontainers (only when a
  * Docker socket or `DOCKER_HOST` exists) → `redis://127.0.0.1:6379` (probed) → rejects with an
- * `UnavailableError` naming all three ways to provide one. Never skips silently.
+ * `UnavailableError` naming all three ways to provide one. Never skips silently. With
+ * `SWITCHBOARD_TEST_REQUIRE_CONTAINERS=1` and a Docker API, a container that fails to start is an error (no loopback).
  */
 export function resolveRedisUrl(): Promise<string> {
   return cached('redis');
@@ -135,6 +141,11 @@ export async function locateService(kind: ServiceKind, opts: LocateServiceOption
   }
 
   const localUrl = opts.localUrl ?? spec.localUrl;
+  // test/deploy/containers runs the integration project this way, so a container that fails to start fails the
+  // run instead of passing silently on the loopback server.
+  if (env['SWITCHBOARD_TEST_REQUIRE_CONTAINERS'] === '1' && docker) {
+    throw new UnavailableError(`SWITCHBOARD_TEST_REQUIRE_CONTAINERS=1 and no container: ${tried.join('; ')}`);
+  }
   try {
     const { hostname, port } = new URL(localUrl);
     await probeTcp(hostname, Number(port) || defaultPort(kind), timeoutMs);
