@@ -1,7 +1,9 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Three projects (style guide §10): unit tests need nothing; integration tests need Redis and
-// RabbitMQ; cluster tests spawn real gateway and dispatch processes.
+// RabbitMQ; cluster tests spawn real gateway and dispatch processes. A fourth, containers, builds the image and runs
+// docker-compose.yml and testcontainers on podman (test/deploy/containers): after the others, skipped without podman
+// outside CI.
 const shared = {
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
@@ -32,9 +34,23 @@ export default defineConfig({
         test: {
           name: 'cluster',
           include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/deploy/containers/**'],
           testTimeout: 180_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+        },
+      },
+      {
+        ...shared,
+        test: {
+          name: 'containers',
+          include: ['test/deploy/containers/**/*.test.ts'],
+          globalSetup: ['test/deploy/containers/global-setup.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 1_500_000,
+          fileParallelism: false,
+          // After the other projects: the image build and the containers take both cores.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
