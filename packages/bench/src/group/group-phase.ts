@@ -1,5 +1,5 @@
 import { UnavailableError } from '@switchboard/core';
-import { dispatchUser, listNodes, type AdminNode } from '../shared/dispatch-client.js';
+import { dispatchUser, listNodes, type AdminNode, type DispatchAnswer } from '../shared/dispatch-client.js';
 import { pool, waitUntil, heldDelay } from '../shared/wait.js';
 import { LoadDriver } from '../load/load.js';
 import type { SimUser, Placement as UserPlacement } from '../load/sim-user.js';
@@ -75,13 +75,16 @@ async function gatewaysOf(opts: GroupOptions, env: PhaseEnv): Promise<GatewayInf
   const want = opts.target.kind === 'spawn-cluster' ? opts.target.gateways : 1;
   const deadline = performance.now() + 15_000;
   let nodes: AdminNode[] = [];
+  let probe: DispatchAnswer | null = null;
   for (;;) {
     nodes = (await listNodes(dispatchUrl, opts.group.adminToken)).filter((n) => n.state === 'active');
-    if (nodes.length >= want || performance.now() > deadline) break;
+    // Dispatch's own liveness view may lag the list (503 "no live gateway" just after a start): asked again until the deadline.
+    if (nodes.length >= want) probe = await dispatchUser(dispatchUrl, `${opts.uidPrefix}probe`).catch(() => null);
+    if (probe || performance.now() > deadline) break;
     await heldDelay(250);
   }
   if (nodes.length === 0) throw new UnavailableError('dispatch lists no active gateway');
-  const probe = await dispatchUser(dispatchUrl, `${opts.uidPrefix}probe`);
+  probe ??= await dispatchUser(dispatchUrl, `${opts.uidPrefix}probe`);
   return nodes
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .map((n) => {
