@@ -1,5 +1,5 @@
 import type { ProcessReport } from '../shared/proc.js';
-import { closingLines, cpuRow, fmt, latencyRow, pct, reportJson, table, timelineLines, type BenchReport } from '../load/report.js';
+import { closingLines, cpuRow, fmt, latencyRow, ms, pct, reportJson, table, timelineLines, type BenchReport } from '../load/report.js';
 import type { GroupOptions } from './group-args.js';
 import type { BrokerSummary } from './group-metrics.js';
 import type { GroupResult } from './group-result.js';
@@ -80,6 +80,11 @@ export function formatGroupReport(r: GroupReport): string {
       ['send→ack', latencyRow(g.latencyMs.sendToAck)],
       ['send→deliver', latencyRow(g.latencyMs.sendToDeliver)],
       ['broker', brokerLine(g.broker)],
+      [
+        'quiet seconds',
+        `${g.quiet.seconds} of ${g.quiet.of} measured seconds had other processes ≤ ${g.quiet.maxOtherCores} cores; in them send→deliver ` +
+          `p50 ${ms(g.quiet.sendToDeliver.p50)}  p99 ${ms(g.quiet.sendToDeliver.p99)}  max ${ms(g.quiet.sendToDeliver.max)} ms (n=${fmt(g.quiet.sendToDeliver.count)}), send→ack p99 ${ms(g.quiet.sendToAck.p99)} ms`,
+      ],
       ['cross-node', `${pct(g.crossNodeShare)} of group messages had members online on other gateways`],
       ['disconnects', `${g.disconnects} (${g.reconnects} reconnected)`],
       ['errors', Object.entries(g.errors).map(([c, n]) => `${c}×${n}`).join(', ') || 'none'],

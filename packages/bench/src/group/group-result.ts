@@ -1,10 +1,14 @@
 import type { LoadDriver } from '../load/load.js';
+import { quietLatency, type QuietLatency } from '../load/measure.js';
 import type { PhaseCommon } from '../load/report.js';
 import { commonResult, type Fleet, type LoadTimers, type LoginOutcome, type WindowMeasures } from '../load/switchboard-phase.js';
 import { MsgFlag } from '../load/tracker.js';
 import { groupId, type GroupOptions } from './group-args.js';
 import type { BrokerSummary } from './group-metrics.js';
 import type { GroupWorld } from './group-user.js';
+
+/** A second of the window is quiet when other processes used at most this many cores in it. */
+export const QUIET_OTHER_CORES = 0.2;
 
 /** The drain after the load and the catch-up collection after it. */
 export interface GroupDrain {
@@ -44,6 +48,11 @@ export interface GroupResult extends PhaseCommon {
   /** Group packets with a `to` or `from` other than docs/groups.md's (`misrouted`: deliveries to users not in the message's group). */
   addressMismatches: number;
   broker: BrokerSummary;
+  /**
+   * Latency over the window's quiet seconds only (other processes ≤ 0.2 cores, the series' criterion):
+   * on a shared machine, what the system did when nobody else took the cores.
+   */
+  quiet: QuietLatency;
   drain: GroupDrain;
   missingSample: Array<{ fp: string; group: string; from: string; member: string; acked: boolean }>;
 }
@@ -82,6 +91,7 @@ export function groupResult(opts: GroupOptions, fleet: Fleet, driver: LoadDriver
     ...ledger.lost((seq) => tracker.has(seq, MsgFlag.ACKED)),
     addressMismatches: r.world.addressMismatches,
     broker: r.broker,
+    quiet: quietLatency(stats, fleet.window, r.timers.cpuSamples, QUIET_OTHER_CORES),
     drain: r.drain,
     missingSample: ledger.missing(10).map(({ seq, user }) => ({
       fp: tracker.fp(seq),

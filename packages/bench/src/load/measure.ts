@@ -4,7 +4,8 @@ import { readCpuSeconds } from '../shared/proc.js';
 import type { Sut } from '../shared/sut.js';
 import type { BenchOptions } from './args.js';
 import type { NodeSample, TimelineEntry } from './report.js';
-import type { PhaseStats } from './stats.js';
+import { LatencyHistogram, type LatencySummary } from '../shared/histogram.js';
+import type { PhaseStats, Window } from './stats.js';
 
 /** CPU cores the load generator used between two `process.cpuUsage()` samples over `ms`. */
 export function cores(a: NodeJS.CpuUsage, b: NodeJS.CpuUsage, ms: number): number {
@@ -60,9 +61,42 @@ export function timeline(
     ackP50Ms: round1(s.ackLatency.percentile(50)),
     ackP99Ms: round1(s.ackLatency.percentile(99)),
     ackMaxMs: round1(s.ackLatency.max),
+    deliverP50Ms: round1(s.deliverLatency.percentile(50)),
+    deliverP99Ms: round1(s.deliverLatency.percentile(99)),
     ...(others.has(t) ? { otherCores: others.get(t)! } : {}),
     ...(byT.has(t) ? { nodes: byT.get(t)! } : {}),
   }));
+}
+
+/**
+ * Latency over the quiet seconds of the measured window only: the seconds in which other processes
+ * used at most `maxOtherCores` (from the per-second samples; a second without a sample is not
+ * quiet). The acks and deliveries that arrived in those seconds, whenever their messages were sent.
+ */
+export function quietLatency(stats: PhaseStats, window: Window, others: Map<number, number>, maxOtherCores: number): QuietLatency {
+  const ack = new LatencyHistogram();
+  const deliver = new LatencyHistogram();
+  const first = Math.ceil((window.from - window.start) / 1000);
+  const end = Math.floor((window.to - window.start) / 1000);
+  let seconds = 0;
+  for (let t = first; t < end; t++) {
+    const o = others.get(t);
+    const slot = stats.timeline[t];
+    if (o === undefined || o > maxOtherCores || !slot) continue;
+    seconds++;
+    ack.merge(slot.ackLatency);
+    deliver.merge(slot.deliverLatency);
+  }
+  return { maxOtherCores, seconds, of: Math.max(0, end - first), sendToAck: ack.summary(), sendToDeliver: deliver.summary() };
+}
+
+/** What `quietLatency` found: how many of the window's whole seconds were quiet, and the latencies in them. */
+export interface QuietLatency {
+  maxOtherCores: number;
+  seconds: number;
+  of: number;
+  sendToAck: LatencySummary;
+  sendToDeliver: LatencySummary;
 }
 
 /** p50, p99 and max of an event-loop delay histogram, in ms (NaN when it recorded nothing). */

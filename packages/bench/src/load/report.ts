@@ -101,6 +101,9 @@ export interface TimelineEntry {
   ackP50Ms: number;
   ackP99Ms: number;
   ackMaxMs: number;
+  /** send→deliver of the deliveries that arrived in that second. */
+  deliverP50Ms: number;
+  deliverP99Ms: number;
   /** CPU cores other processes used in that second (machine − bench − spawned processes). */
   otherCores?: number;
   /** The gateways' own samples of that second (dispatch targets only). */

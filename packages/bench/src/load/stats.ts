@@ -68,7 +68,7 @@ export class PhaseStats {
   private slot(now: number): TimelineSlot | null {
     const i = Math.floor((now - this.window.start) / 1000);
     if (!(i >= 0) || i > 86_400) return null;
-    while (this.timeline.length <= i) this.timeline.push({ sent: 0, acked: 0, delivered: 0, ackLatency: new LatencyHistogram() });
+    while (this.timeline.length <= i) this.timeline.push({ sent: 0, acked: 0, delivered: 0, ackLatency: new LatencyHistogram(), deliverLatency: new LatencyHistogram() });
     return this.timeline[i]!;
   }
 
@@ -98,7 +98,10 @@ export class PhaseStats {
     if (measured) this.deliverLatency.record(latencyMs);
     if (now >= this.window.from && now < this.window.to) this.deliveredInWindow++;
     const s = this.slot(now);
-    if (s) s.delivered++;
+    if (s) {
+      s.delivered++;
+      s.deliverLatency.record(latencyMs);
+    }
   }
 
   count(map: Record<string, number>, key: number | string): void {
@@ -106,10 +109,11 @@ export class PhaseStats {
   }
 }
 
-/** One second of the load. `ackLatency` holds the acks that arrived in that second. */
+/** One second of the load. `ackLatency` / `deliverLatency` hold the acks / deliveries that arrived in that second. */
 export interface TimelineSlot {
   sent: number;
   acked: number;
   delivered: number;
   ackLatency: LatencyHistogram;
+  deliverLatency: LatencyHistogram;
 }

@@ -7,6 +7,7 @@ import type { GroupResult } from '../../src/group/group-result.js';
 import { GroupUser, type GroupWorld } from '../../src/group/group-user.js';
 import type { SimUser, UserContext } from '../../src/load/sim-user.js';
 import { PhaseStats, type Window } from '../../src/load/stats.js';
+import { quietLatency } from '../../src/load/measure.js';
 import { MessageTracker, MsgFlag, makeContent } from '../../src/load/tracker.js';
 
 describe('GroupLedger', () => {
@@ -209,6 +210,29 @@ describe('GroupUser', () => {
     deliver(users[3]!, { ...p, from: 'u0' });
     expect(w.addressMismatches).toBe(1);
     expect(w.ledger.delivered).toBe(2);
+  });
+});
+
+describe('quietLatency', () => {
+  it('quietLatency - merges the seconds of the window in which other processes stayed at or under the limit', () => {
+    // Load from t=0, window [1 s, 4 s): seconds 1, 2, 3; second 0 is warmup.
+    const window: Window = { start: 0, from: 1_000, to: 4_000 };
+    const stats = new PhaseStats(window);
+    stats.onDelivered(500, 1_000, false); // warmup second: never counted
+    stats.onDelivered(1_500, 10, true);
+    stats.onDelivered(1_600, 20, true);
+    stats.onDelivered(2_500, 500, true); // a noisy second
+    stats.onAcked(3_200, 5, true); // second 3 has no CPU sample: not known to be quiet
+    stats.onDelivered(3_500, 7, true);
+    const q = quietLatency(stats, window, new Map([[0, 0], [1, 0.15], [2, 0.9]]), 0.2);
+    expect(q).toMatchObject({ maxOtherCores: 0.2, seconds: 1, of: 3 });
+    expect(q.sendToDeliver.count).toBe(2);
+    expect(q.sendToDeliver.max).toBe(20);
+    expect(q.sendToAck.count).toBe(0);
+    const all = quietLatency(stats, window, new Map([[1, 0], [2, 0], [3, 0]]), 0.2);
+    expect(all.seconds).toBe(3);
+    expect(all.sendToDeliver.count).toBe(4);
+    expect(all.sendToAck.count).toBe(1);
   });
 });
 
