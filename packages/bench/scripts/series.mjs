@@ -4,6 +4,7 @@
 //
 //   node packages/bench/scripts/series.mjs --name closed --runs 3 --attempts 6 --out DIR -- \
 //     --spawn-standalone --users 1000 --inflight 4 --echo-baseline ...
+//   node packages/bench/scripts/series.mjs --name group500 -- group --spawn-cluster 3 --members 500 --rate 40 ...
 //
 // Before each attempt it waits (up to 60 s) until the machine has used less than 0.15 cores over
 // 3 s; an attempt counts only when no second of its measured window had more than 0.2 cores of
@@ -64,7 +65,7 @@ function waitQuiet() {
 /** Noise of one result: the worst second of other processes' CPU in the measured window. */
 function noise(j) {
   if (o.idle) return { worst: Math.max(j.login?.cpu?.others ?? 0, j.idle?.cpu?.others ?? 0), echo: 0 };
-  const sb = j.switchboard;
+  const sb = j.mode === 'group' ? j.group : j.switchboard;
   const warm = j.options.warmupS;
   const dur = j.options.durationS;
   const secs = (sb.timeline ?? []).filter((s) => s.t >= warm && s.t < warm + dur);
@@ -102,6 +103,21 @@ console.log(`\n${o.name}: ${kept.length} quiet runs of ${runs} wanted`);
 if (o.idle) {
   console.log(`  logins/s          ${fmt(kept.map((j) => j.login?.loginsPerSec), 0)}`);
   console.log(`  bytes per user    ${fmt(kept.map((j) => j.memory?.bytesPerUser), 0)}`);
+} else if (kept.some((j) => j.mode === 'group')) {
+  const g = kept.map((j) => j.group);
+  const b = g.map((x) => x.broker);
+  console.log(`  group msg/s       ${fmt(g.map((x) => x.acceptedPerSec), 1)}`);
+  console.log(`  deliveries/s      ${fmt(g.map((x) => x.deliveredPerSec), 0)}`);
+  console.log(`  send→deliver p50  ${fmt(g.map((x) => x.latencyMs.sendToDeliver.p50), 1)}`);
+  console.log(`  send→deliver p99  ${fmt(g.map((x) => x.latencyMs.sendToDeliver.p99), 1)}`);
+  console.log(`  send→ack p99      ${fmt(g.map((x) => x.latencyMs.sendToAck.p99), 1)}`);
+  console.log(`  quiet seconds     ${g.map((x) => `${x.quiet?.seconds}/${x.quiet?.of}`).join(', ')}; their send→deliver p99 ${fmt(g.map((x) => x.quiet?.sendToDeliver.p99), 1)}`);
+  console.log(`  lost / app dup    ${g.map((x) => `${x.lost}/${x.appDuplicates}`).join(', ')}`);
+  console.log(`  wire dup/resends  ${g.map((x) => `${x.wireDuplicates}/${x.resends}`).join(', ')}`);
+  console.log(`  fan-out per msg   ${fmt(b.map((x) => x.fanoutPerGroupMessage), 2)} (expected ${fmt(b.map((x) => x.expectedPerGroupMessage), 2)})`);
+  console.log(`  broker msgs/msg   ${fmt(b.map((x) => x.brokerMessagesPerGroupMessage), 2)}`);
+  console.log(`  cpu gen / sut     ${g.map((x) => `${x.cpu.loadGenerator.toFixed(2)} / ${Object.values(x.cpu.sut).map((v) => (v ?? NaN).toFixed(2)).join('+')}`).join(', ')}`);
+  console.log(`  cpu others        ${g.map((x) => x.cpu.others.toFixed(2)).join(', ')}`);
 } else {
   const sb = kept.map((j) => j.switchboard);
   console.log(`  msg/s             ${fmt(sb.map((s) => s.throughputPerSec), 0)}`);
