@@ -2,6 +2,7 @@ import type { SenseMode } from '@switchboard/protocol';
 import type { ReconnectPolicy } from './defaults.js';
 import type { FetchLike } from './dispatch.js';
 import type { ClientError, LossReason, MessageLostError } from './errors.js';
+import type { GetToken } from './login-token.js';
 import type { SequencerOptions, SkipReason } from './sequencer.js';
 import type { Transport } from './transport.js';
 
@@ -62,6 +63,12 @@ export interface SendOptions {
   typeu?: number;
   /** Use this fingerprint instead of a new one (QoS only); must not be pending already. */
   fp?: string;
+  /**
+   * QoS only: report the message lost (`MessageLostError`, reason `timeout`, a `lost` event) when it is
+   * not acked within this many ms, even before MobileIMSDK's retries are over (≈ 13–18 s). It may still
+   * have reached the receiver: a late ack is ignored. `Infinity`: no deadline. @default the `sendTimeoutMs` option
+   */
+  timeoutMs?: number;
 }
 
 /** Events, discriminated on `type`. */
@@ -116,8 +123,20 @@ export type GapOptions = SequencerOptions;
 export interface ClientOptions {
   /** The user to log in as. */
   uid: string;
-  /** Login token (`loginToken`): a JWT with `IM_AUTH=jwt`. */
+  /** A fixed login token (`loginToken`): a JWT with `IM_AUTH=jwt`. For tokens that expire, give `getToken` instead. */
   token?: string | null;
+  /**
+   * Where login tokens come from: called before each login (`reason` `connect`, then `reconnect`),
+   * and with `refresh` when the server refused the token (login code 1025, then the login is retried
+   * once with the new token; a second refusal is final: state `rejected`) or the user API answered 401
+   * (the request is retried once). A throw, a non-string answer or no answer within `tokenTimeoutMs`
+   * is an `IM_ERR_TOKEN_FAILED` error event and a retry with backoff. Not together with `token`.
+   */
+  getToken?: GetToken;
+  /** Deadline of one `getToken` call. @default DEFAULT_TOKEN_TIMEOUT_MS (10 s) */
+  tokenTimeoutMs?: number;
+  /** Default `timeoutMs` of every `send()` and `sendToGroup()` (QoS). @default none: MobileIMSDK's retries decide */
+  sendTimeoutMs?: number;
   /** Opaque app data sent with the login (`extra`). */
   extra?: string | null;
   /**

@@ -26,6 +26,7 @@ import { DEFAULT_GROUP_PREFIX, groupIdOf, keyOfRef, type ConversationRef } from 
 import { historyApiFor, type HistoryApi, type Conversation, type GroupInfo, type HistoryQuery, type ReadMarkerResult, type StoredMessage } from './history-api.js';
 import { newFingerprint } from './ids.js';
 import { KeepAlive, keepAliveTimings } from './keepalive.js';
+import { LoginTokens } from './login-token.js';
 import { Outbox } from './outbox.js';
 import { SeqSync } from './seq-sync.js';
 import { webSocketTransport, type CloseInfo, type Connection, type ServerTarget, type Transport } from './transport.js';
@@ -66,6 +67,7 @@ export class SwitchboardClient {
   private readonly backoff: Backoff;
   private readonly keepAlive: KeepAlive;
   private readonly api: HistoryApi | null;
+  private readonly tokens: LoginTokens;
   private readonly sync: SeqSync;
   /** The server's group prefix (`groupPrefix` option). */
   readonly groupPrefix: string;
@@ -118,7 +120,8 @@ export class SwitchboardClient {
       },
       silent: (reason) => this.linkLost(reason),
     });
-    this.api = historyApiFor(opts, () => this.opts.token ?? null);
+    this.tokens = new LoginTokens(opts.uid, opts.token, opts.getToken, opts.tokenTimeoutMs);
+    this.api = historyApiFor(opts, () => this.tokens.token, () => this.tokens.refreshForApi());
     this.groupPrefix = opts.groupPrefix ?? DEFAULT_GROUP_PREFIX;
     this.sync = new SeqSync(
       {
@@ -200,8 +203,8 @@ export class SwitchboardClient {
    * resolves when the server acks — the receiver acked it or it is stored offline for it — and
    * rejects with `MessageLostError` when it is lost (no ack after MobileIMSDK's retries, refused by
    * the server, or the client was kicked or closed first). Messages sent while reconnecting wait
-   * and go out after the re-login. Without QoS it resolves once written, and rejects with
-   * `NOT_CONNECTED` when offline.
+   * and go out after the re-login. `timeoutMs` (or the `sendTimeoutMs` option) bounds the wait: lost
+   * (`timeout`) without an ack by then. Without QoS it resolves once written, or rejects `NOT_CONNECTED`.
    */
   send(to: string, content: string, opts: SendOptions = {}): Promise<SendResult> {
     if (typeof to !== 'string' || to.length === 0 || to === UNSET_UID) {
@@ -305,7 +308,7 @@ export class SwitchboardClient {
     const fp = opts.fp ?? newFingerprint();
     if (this.outbox.has(fp)) return Promise.reject(new ClientError(ClientErrorCode.INVALID_ARGUMENT, `fingerprint ${fp} is already pending`));
     const text = encodePacket(dataPacket({ from: this.uid, to, dataContent: content, fp, QoS: true, typeu }));
-    return this.outbox.add(fp, to, content, typeu, text, internal);
+    return this.outbox.add(fp, to, content, typeu, text, internal, internal ? undefined : (opts.timeoutMs ?? this.opts.sendTimeoutMs));
   }
 
   // ------------------------------------------------------------------ connecting
@@ -315,6 +318,8 @@ export class SwitchboardClient {
     const stale = (): boolean => gen !== this.gen || TERMINAL.has(this._state);
     let conn: Connection | null = null;
     try {
+      const token = await this.tokens.forLogin(this.everOnline); // getToken before each login
+      if (stale()) return;
       const target = await this.resolveTarget();
       if (stale()) return;
       conn = await this.transport.connect(
@@ -335,12 +340,13 @@ export class SwitchboardClient {
       }
       this.conn = conn;
       this._node = target.node;
-      const response = await this.login(gen, conn);
+      const response = await this.login(gen, conn, token);
       if (stale()) return;
       const r = parseLoginResponse(response.dataContent);
       if (r.code !== ErrorCode.OK) {
         const err = loginRefusedError(r.code);
-        if (err.retryable) throw err;
+        const retry = err.retryable ? err : this.tokens.refused(r.code); // 1025 with getToken: once more with a new token
+        if (retry) throw retry;
         this.terminate('rejected', `login refused (${r.code})`, err, LossReason.CLOSED);
         return;
       }
@@ -371,7 +377,7 @@ export class SwitchboardClient {
     return { node: d.node, ws: d.ws, tcp: d.tcp };
   }
 
-  private login(gen: number, conn: Connection): Promise<Packet> {
+  private login(gen: number, conn: Connection, token: string | null): Promise<Packet> {
     return new Promise<Packet>((resolve, reject) => {
       const timeoutMs = this.opts.loginTimeoutMs ?? D.DEFAULT_LOGIN_TIMEOUT_MS;
       const timer = setTimeout(() => {
@@ -391,7 +397,7 @@ export class SwitchboardClient {
       };
       const packet = loginPacket({
         loginUserId: this.uid,
-        loginToken: this.opts.token ?? null,
+        loginToken: token,
         extra: this.opts.extra ?? null,
         firstLoginTime: this._firstLoginTime,
         features: [...D.CLIENT_FEATURES],
@@ -409,6 +415,7 @@ export class SwitchboardClient {
     if (this._firstLoginTime <= 0 && firstLoginTime > 0) this._firstLoginTime = firstLoginTime;
     this.everOnline = true;
     this.backoff.reset();
+    this.tokens.loggedIn();
     this.keepAlive.heard();
     this.keepAlive.start(keepAliveTimings(this.senseMode, this.opts.keepAlive), this.opts.keepAliveCheckIntervalMs ?? D.DEFAULT_KEEPALIVE_CHECK_INTERVAL_MS);
     this.setState('online', relogin ? 'reconnected' : 'logged in');

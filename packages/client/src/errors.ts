@@ -10,6 +10,8 @@ export const ClientErrorCode = {
   KICKED: 'IM_ERR_KICKED',
   /** The server refused the login (`serverCode` holds its code, e.g. 1025 bad token). Not retried. */
   LOGIN_REJECTED: 'IM_ERR_LOGIN_REJECTED',
+  /** The application's `getToken` threw, answered no token, or did not answer in time. Retried with backoff. */
+  TOKEN_FAILED: 'IM_ERR_TOKEN_FAILED',
   /** A QoS message got no ack after every retry, or the server refused it. */
   MESSAGE_LOST: 'IM_ERR_MESSAGE_LOST',
   /** Dispatch could not be reached or had no gateway to offer. Retried with backoff. */
@@ -57,7 +59,7 @@ export class ClientError extends Error {
 
 /** Why a QoS message was given up. */
 export const LossReason = {
-  /** No ack after MobileIMSDK's retries. */
+  /** No ack after MobileIMSDK's retries, or none within the send's `timeoutMs`. */
   TIMEOUT: 'timeout',
   /** The server refused it with an error packet naming its fingerprint (see `serverCode`). */
   REJECTED: 'rejected',
@@ -82,9 +84,11 @@ export class MessageLostError extends ClientError {
   readonly fp: string;
   readonly to: string;
   readonly reason: LossReason;
-  constructor(fp: string, to: string, reason: LossReason, options: { serverCode?: number } = {}) {
+  /** `detail`: what the message says after the reason (`no ack within 2000 ms`). */
+  constructor(fp: string, to: string, reason: LossReason, options: { serverCode?: number; detail?: string } = {}) {
     const code = options.serverCode;
-    const why = code === undefined ? reason : `${reason}: ${code}${REFUSALS[code] ? ` ${REFUSALS[code]}` : ''}`;
+    const why =
+      code !== undefined ? `${reason}: ${code}${REFUSALS[code] ? ` ${REFUSALS[code]}` : ''}` : options.detail ? `${reason}: ${options.detail}` : reason;
     super(ClientErrorCode.MESSAGE_LOST, `message ${fp} to ${to} lost (${why})`, {
       ...(options.serverCode === undefined ? {} : { serverCode: options.serverCode }),
       retryable: reason === LossReason.TIMEOUT,

@@ -74,6 +74,8 @@ export interface HistoryApiOptions {
   uid: string;
   /** The current token (null: none; the user id is sent, as IM_AUTH=none expects). */
   token: () => string | null;
+  /** A new token after a 401 (the request is then sent once more); null: none to try. */
+  refreshToken?: () => Promise<string | null>;
   fetch?: FetchLike;
   timeoutMs: number;
 }
@@ -135,7 +137,18 @@ export class HistoryApi {
     });
   }
 
+  /** One request; refused with 401 and `refreshToken` gives a new token: once more with it. */
   private async request(method: 'GET' | 'POST', path: string, json?: unknown): Promise<unknown> {
+    try {
+      return await this.requestOnce(method, path, json);
+    } catch (err) {
+      if (!(err instanceof ClientError) || err.code !== ClientErrorCode.API_UNAUTHORIZED || !this.opts.refreshToken) throw err;
+      if ((await this.opts.refreshToken()) === null) throw err;
+      return this.requestOnce(method, path, json);
+    }
+  }
+
+  private async requestOnce(method: 'GET' | 'POST', path: string, json?: unknown): Promise<unknown> {
     const f = this.opts.fetch ?? (globalThis.fetch as unknown as FetchLike | undefined);
     if (!f) throw new ClientError(ClientErrorCode.INVALID_ARGUMENT, 'no fetch() available; pass options.fetch');
     const url = this.base + path;
@@ -166,10 +179,11 @@ export class HistoryApi {
 }
 
 /** The user API of a client: at `apiUrl`, else `dispatchUrl`; null with neither (a fixed `server`). */
-export function historyApiFor(opts: ClientOptions, token: () => string | null): HistoryApi | null {
+export function historyApiFor(opts: ClientOptions, token: () => string | null, refreshToken?: () => Promise<string | null>): HistoryApi | null {
   const baseUrl = opts.apiUrl ?? opts.dispatchUrl;
   if (!baseUrl) return null;
-  return new HistoryApi({ baseUrl, uid: opts.uid, token, timeoutMs: opts.apiTimeoutMs ?? DEFAULT_API_TIMEOUT_MS, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
+  const timeoutMs = opts.apiTimeoutMs ?? DEFAULT_API_TIMEOUT_MS;
+  return new HistoryApi({ baseUrl, uid: opts.uid, token, timeoutMs, ...(refreshToken ? { refreshToken } : {}), ...(opts.fetch ? { fetch: opts.fetch } : {}) });
 }
 
 /** `{ peer }` or `{ group }` of a conversation given as a peer id or a reference; throws on an empty one. */

@@ -12,6 +12,7 @@ export {
   type QosOptions,
   type GapOptions,
 } from './client.js';
+export { TOKEN_REFRESHES_PER_REFUSAL, type GetToken, type TokenContext, type TokenReason } from './login-token.js';
 export { ClientError, ClientErrorCode, MessageLostError, LossReason, isClientError, type ClientErrorOptions } from './errors.js';
 export {
   DEFAULT_QOS_CHECK_INTERVAL_MS,
@@ -25,6 +26,7 @@ export {
   DEFAULT_LOGIN_TIMEOUT_MS,
   DEFAULT_DISPATCH_TIMEOUT_MS,
   DEFAULT_API_TIMEOUT_MS,
+  DEFAULT_TOKEN_TIMEOUT_MS,
   CLIENT_FEATURES,
   DEFAULT_RECONNECT_POLICY,
   DEFAULT_RECEIPT_TYPEU,

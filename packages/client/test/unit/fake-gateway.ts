@@ -50,6 +50,8 @@ export class FakeGateway {
   readonly conns: FakeConn[] = [];
   readonly logins: LoginInfo[] = [];
   loginCode: number;
+  /** Decides each login's code instead of `loginCode` when set (a token check). */
+  loginCodeFor: ((info: LoginInfo) => number) | null = null;
   answerKeepAlive: boolean;
   ackData: boolean;
   port = 0;
@@ -108,10 +110,11 @@ export class FakeGateway {
     if (p.type === PacketType.LOGIN) {
       const info = parseLoginInfo(p.dataContent);
       this.logins.push(info);
-      const ok = this.loginCode === 0;
+      const code = this.loginCodeFor ? this.loginCodeFor(info) : this.loginCode;
+      const ok = code === 0;
       conn.send(
         loginResponsePacket(ok ? info.loginUserId : '-1', {
-          code: this.loginCode,
+          code,
           firstLoginTime: ok ? (info.firstLoginTime > 0 ? info.firstLoginTime : FAKE_FIRST_LOGIN_TIME) : -1,
         }),
       );

@@ -36,6 +36,8 @@ export class FakeUserApi {
   /** Answer every request with this status (and an error body naming `failError`) instead. */
   failWith: number | null = null;
   failError = 'failed';
+  /** When set, a request whose bearer token it does not accept answers 401 (as dispatch with IM_AUTH=jwt). */
+  acceptToken: ((token: string) => boolean) | null = null;
 
   constructor(readonly uid: string) {}
 
@@ -76,6 +78,7 @@ export class FakeUserApi {
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       };
       if (this.failWith !== null) return send(this.failWith, { error: this.failError, message: `forced ${this.failWith}` });
+      if (this.acceptToken && !this.acceptToken((r.authorization ?? '').replace(/^Bearer /, ''))) return send(401, { error: 'unauthorized', message: 'bad token' });
       if (r.path === '/api/groups') return send(200, { groups: [...this.groups].map(([id, name]) => ({ id, name })) });
       const group = r.query['group'] ?? (r.body as { group?: string } | null)?.group;
       if (group !== undefined && !this.groups.has(group)) return send(403, { error: 'not_a_member', message: `not in ${group}` });
