@@ -1,5 +1,8 @@
 import type { ClientEvent, QosOptions, SendResult } from './client-types.js';
-import { LossReason, MessageLostError } from './errors.js';
+import { ClientError, ClientErrorCode, LossReason, MessageLostError } from './errors.js';
+
+/** Longest delay a timer takes (2^31 − 1 ms, about 24.8 days); a longer `timeoutMs` is none. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** One QoS message sent and not yet acked or lost. */
 interface Pending {
@@ -17,6 +20,8 @@ interface Pending {
   resentAfterReconnect: boolean;
   /** Receipts are SDK-internal: no acked/lost events for them. */
   internal: boolean;
+  /** The send's own deadline (`timeoutMs`), when it has one. */
+  deadline: ReturnType<typeof setTimeout> | null;
   resolve: (r: SendResult) => void;
   reject: (err: MessageLostError) => void;
 }
@@ -57,12 +62,22 @@ export class Outbox {
     return this.pending.has(fp);
   }
 
-  /** Queue an encoded QoS message and write it now when online; resolves on its ack, rejects when lost. */
-  add(fp: string, to: string, content: string, typeu: number, text: string, internal: boolean): Promise<SendResult> {
+  /**
+   * Queue an encoded QoS message and write it now when online; resolves on its ack, rejects when lost:
+   * after the retries, or when `timeoutMs` (a positive number; `Infinity` or undefined: none) passes
+   * without its ack, whichever comes first.
+   */
+  add(fp: string, to: string, content: string, typeu: number, text: string, internal: boolean, timeoutMs?: number): Promise<SendResult> {
     return new Promise<SendResult>((resolve, reject) => {
+      if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) {
+        throw new ClientError(ClientErrorCode.INVALID_ARGUMENT, 'timeoutMs must be a positive number of milliseconds (Infinity: none)');
+      }
       const now = Date.now();
-      const m: Pending = { fp, to, content, typeu, text, firstSentAt: now, lastSentAt: null, retries: 0, resentAfterReconnect: false, internal, resolve, reject };
+      const m: Pending = { fp, to, content, typeu, text, firstSentAt: now, lastSentAt: null, retries: 0, resentAfterReconnect: false, internal, deadline: null, resolve, reject };
       this.pending.set(fp, m);
+      if (timeoutMs !== undefined && timeoutMs <= MAX_TIMER_MS) {
+        m.deadline = setTimeout(() => this.lose(m, LossReason.TIMEOUT, undefined, `no ack within ${timeoutMs} ms`), timeoutMs);
+      }
       if (this.link.online() && this.link.send(text)) m.lastSentAt = now;
       else m.resentAfterReconnect = true; // waits for the next login, which sends it
     });
@@ -109,6 +124,7 @@ export class Outbox {
     const m = this.pending.get(fp);
     if (!m) return; // a late or repeated ack
     this.pending.delete(fp);
+    if (m.deadline) clearTimeout(m.deadline);
     m.resolve({ fp, acked: true, seq });
     if (!m.internal) this.emit({ type: 'acked', fp, to: m.to, seq });
   }
@@ -124,10 +140,11 @@ export class Outbox {
     for (const m of [...this.pending.values()]) this.lose(m, reason);
   }
 
-  private lose(m: Pending, reason: LossReason, serverCode?: number): void {
+  private lose(m: Pending, reason: LossReason, serverCode?: number, detail?: string): void {
     if (this.pending.get(m.fp) !== m) return;
     this.pending.delete(m.fp);
-    const err = new MessageLostError(m.fp, m.to, reason, serverCode === undefined ? {} : { serverCode });
+    if (m.deadline) clearTimeout(m.deadline);
+    const err = new MessageLostError(m.fp, m.to, reason, { ...(serverCode === undefined ? {} : { serverCode }), ...(detail === undefined ? {} : { detail }) });
     m.reject(err);
     if (!m.internal) this.emit({ type: 'lost', fp: m.fp, to: m.to, content: m.content, typeu: m.typeu, reason, error: err });
   }
