@@ -2,6 +2,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { SENSE_MODES } from '@switchboard/protocol';
 import {
   ClientError,
+  type ClientOptions,
   DedupeWindow,
   DEFAULT_DEDUPE_TTL_MS,
   DEFAULT_QOS_CHECK_INTERVAL_MS,
@@ -126,7 +127,7 @@ describe('newFingerprint', () => {
 
 describe('public types', () => {
   it('types - send, events and errors have the documented shapes', () => {
-    expectTypeOf<SwitchboardClient['send']>().parameters.toEqualTypeOf<[to: string, content: string, opts?: { qos?: boolean; typeu?: number; fp?: string }]>();
+    expectTypeOf<SwitchboardClient['send']>().parameters.toEqualTypeOf<[to: string, content: string, opts?: { qos?: boolean; typeu?: number; fp?: string; timeoutMs?: number }]>();
     expectTypeOf<SwitchboardClient['send']>().returns.toEqualTypeOf<Promise<SendResult>>();
     expectTypeOf<SendResult>().toEqualTypeOf<{ fp: string | null; acked: boolean; seq: number | null }>();
     expectTypeOf<SwitchboardClient['connect']>().returns.toEqualTypeOf<Promise<void>>();
@@ -137,7 +138,7 @@ describe('public types', () => {
     expectTypeOf<IncomingMessage['sentAt']>().toEqualTypeOf<number | null>();
     expectTypeOf<SwitchboardClient['history']>().returns.toEqualTypeOf<Promise<StoredMessage[]>>();
     expectTypeOf<SwitchboardClient['conversations']>().returns.toEqualTypeOf<Promise<Conversation[]>>();
-    expectTypeOf<SwitchboardClient['sendToGroup']>().parameters.toEqualTypeOf<[gid: string, content: string, opts?: { qos?: boolean; typeu?: number; fp?: string }]>();
+    expectTypeOf<SwitchboardClient['sendToGroup']>().parameters.toEqualTypeOf<[gid: string, content: string, opts?: { qos?: boolean; typeu?: number; fp?: string; timeoutMs?: number }]>();
     expectTypeOf<IncomingMessage['group']>().toEqualTypeOf<string | null>();
     const client = {} as SwitchboardClient;
     expectTypeOf(() => client.markRead('bob', 1)).returns.toEqualTypeOf<Promise<{ peer: string; readSeq: number }>>();
@@ -152,5 +153,6 @@ describe('public types', () => {
     expectTypeOf(createNodeClient).returns.toEqualTypeOf<SwitchboardClient>();
     expectTypeOf(wsTransport().kind).toEqualTypeOf<'ws' | 'tcp'>();
     expectTypeOf(tcpTransport).toBeFunction();
+    expectTypeOf<ClientOptions['getToken']>().toEqualTypeOf<((ctx: { uid: string; reason: 'connect' | 'reconnect' | 'refresh' }) => Promise<string> | string) | undefined>();
   });
 });
