@@ -22,6 +22,11 @@ async function main(argv: string[]): Promise<void> {
     await runChatCli(rest);
     return;
   }
+  if (command === 'token') {
+    const { runTokenCli } = await import('./token.js');
+    await runTokenCli(rest);
+    return;
+  }
   const roles: Record<string, Role> = { standalone: 'standalone', gateway: 'gateway', dispatch: 'dispatch', cluster: 'cluster' };
   const role = roles[command];
   if (!role) {
