@@ -55,6 +55,7 @@ const podman = spawn('podman', ['system', 'service', '--time=0', `unix://${socke
 let stopping = false;
 podman.on('exit', (code, signal) => {
   if (!stopping) log(`podman system service exited (${code ?? signal})`);
+  rmSync(socket, { force: true });
   process.exit(stopping ? 0 : 1);
 });
 
@@ -165,12 +166,13 @@ if (!ready) {
   setInterval(() => {
     if (stopping) return;
     if (watchPid && !alive(watchPid)) {
+      const gone = watchPid;
+      watchPid = 0;
       stopping = true; // no more health checks
       void cleanup().finally(() => {
         stopping = false;
-        void stop(`process ${watchPid} is gone`);
+        void stop(`process ${gone} is gone`);
       });
-      watchPid = 0;
       return;
     }
     if (busy) return;
