@@ -126,14 +126,15 @@ export interface ClientOptions {
   /** A fixed login token (`loginToken`): a JWT with `IM_AUTH=jwt`. For tokens that expire, give `getToken` instead. */
   token?: string | null;
   /**
-   * Where login tokens come from: called before each login (`reason` `connect`, then `reconnect`),
+   * Where login tokens come from: called before each login, once the connection to the gateway is open
+   * (`reason` `connect`, then `reconnect`; attempts that fail earlier do not call it),
    * and with `refresh` when the server refused the token (login code 1025, then the login is retried
    * once with the new token; a second refusal is final: state `rejected`) or the user API answered 401
    * (the request is retried once). A throw, a non-string answer or no answer within `tokenTimeoutMs`
    * is an `IM_ERR_TOKEN_FAILED` error event and a retry with backoff. Not together with `token`.
    */
   getToken?: GetToken;
-  /** Deadline of one `getToken` call. @default DEFAULT_TOKEN_TIMEOUT_MS (10 s) */
+  /** Deadline of one `getToken` call. @default DEFAULT_TOKEN_TIMEOUT_MS (5 s) */
   tokenTimeoutMs?: number;
   /** Default `timeoutMs` of every `send()` and `sendToGroup()` (QoS). @default none: MobileIMSDK's retries decide */
   sendTimeoutMs?: number;

@@ -26,6 +26,7 @@ import { DEFAULT_GROUP_PREFIX, groupIdOf, keyOfRef, type ConversationRef } from 
 import { historyApiFor, type HistoryApi, type Conversation, type GroupInfo, type HistoryQuery, type ReadMarkerResult, type StoredMessage } from './history-api.js';
 import { newFingerprint } from './ids.js';
 import { KeepAlive, keepAliveTimings } from './keepalive.js';
+import { loginExchange, type LoginWaiter } from './login-exchange.js';
 import { LoginTokens } from './login-token.js';
 import { Outbox } from './outbox.js';
 import { SeqSync } from './seq-sync.js';
@@ -82,7 +83,7 @@ export class SwitchboardClient {
   private gen = 0;
   private everOnline = false;
   private qosTimer: ReturnType<typeof setInterval> | null = null;
-  private loginWaiter: { gen: number; resolve: (p: Packet) => void; reject: (e: ClientError) => void } | null = null;
+  private loginWaiter: LoginWaiter | null = null;
   private connectWaiters: Array<{ resolve: () => void; reject: (e: ClientError) => void }> = [];
   private terminalError: ClientError | null = null;
 
@@ -318,8 +319,6 @@ export class SwitchboardClient {
     const stale = (): boolean => gen !== this.gen || TERMINAL.has(this._state);
     let conn: Connection | null = null;
     try {
-      const token = await this.tokens.forLogin(this.everOnline); // getToken before each login
-      if (stale()) return;
       const target = await this.resolveTarget();
       if (stale()) return;
       conn = await this.transport.connect(
@@ -340,6 +339,9 @@ export class SwitchboardClient {
       }
       this.conn = conn;
       this._node = target.node;
+      // getToken on the open connection, right before the login (as socket.io's auth): attempts that never reach a gateway do not call it.
+      const token = await this.tokens.forLogin(this.everOnline);
+      if (stale()) return;
       const response = await this.login(gen, conn, token);
       if (stale()) return;
       const r = parseLoginResponse(response.dataContent);
@@ -378,36 +380,9 @@ export class SwitchboardClient {
   }
 
   private login(gen: number, conn: Connection, token: string | null): Promise<Packet> {
-    return new Promise<Packet>((resolve, reject) => {
-      const timeoutMs = this.opts.loginTimeoutMs ?? D.DEFAULT_LOGIN_TIMEOUT_MS;
-      const timer = setTimeout(() => {
-        this.loginWaiter = null;
-        reject(new ClientError(ClientErrorCode.TIMEOUT, `no login response within ${timeoutMs} ms`, { retryable: true }));
-      }, timeoutMs);
-      this.loginWaiter = {
-        gen,
-        resolve: (p) => {
-          clearTimeout(timer);
-          resolve(p);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      const packet = loginPacket({
-        loginUserId: this.uid,
-        loginToken: token,
-        extra: this.opts.extra ?? null,
-        firstLoginTime: this._firstLoginTime,
-        features: [...D.CLIENT_FEATURES],
-      });
-      if (!conn.send(encodePacket(packet))) {
-        this.loginWaiter = null;
-        clearTimeout(timer);
-        reject(new ClientError(ClientErrorCode.LINK_LOST, 'connection closed before the login was written', { retryable: true }));
-      }
-    });
+    const features = [...D.CLIENT_FEATURES];
+    const packet = loginPacket({ loginUserId: this.uid, loginToken: token, extra: this.opts.extra ?? null, firstLoginTime: this._firstLoginTime, features });
+    return loginExchange(gen, conn, encodePacket(packet), this.opts.loginTimeoutMs ?? D.DEFAULT_LOGIN_TIMEOUT_MS, (w) => (this.loginWaiter = w));
   }
 
   private onLoggedIn(firstLoginTime: number): void {

@@ -30,8 +30,8 @@ export const DEFAULT_LOGIN_TIMEOUT_MS = 5_000;
 export const DEFAULT_DISPATCH_TIMEOUT_MS = 5_000;
 /** Deadline of one user API request (history, conversations, read). */
 export const DEFAULT_API_TIMEOUT_MS = 10_000;
-/** Deadline of one `getToken` call (the application's token source). */
-export const DEFAULT_TOKEN_TIMEOUT_MS = 10_000;
+/** Deadline of one `getToken` call (the application's token source), on the open connection before the login (the gateway closes a connection without a login after 10 s). */
+export const DEFAULT_TOKEN_TIMEOUT_MS = 5_000;
 /** What the client announces at login beyond MobileIMSDK (`notices`: type-60 read notices). */
 export const CLIENT_FEATURES: readonly string[] = Object.freeze(['notices']);
 

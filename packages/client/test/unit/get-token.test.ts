@@ -39,10 +39,10 @@ function tokenSource(valid: Set<string>, opts: { fresh?: boolean } = {}) {
 }
 
 describe('getToken', () => {
-  it('is called before each login: connect, then reconnect after a link loss; the login carries its token', async () => {
-    const { g, valid } = await setup();
+  it('is called before each login: connect, then reconnect after a link loss; the login carries its token; attempts that reach no gateway do not call it', async () => {
+    const { g, d, valid } = await setup();
     const src = tokenSource(valid, { fresh: true });
-    const { c } = client({ uid: 'alice', getToken: src.getToken, server: { ws: g.wsUrl } });
+    const { c, events } = client({ uid: 'alice', getToken: src.getToken, dispatchUrl: d.url });
     await c.connect();
     expect(src.calls).toEqual([{ uid: 'alice', reason: 'connect' }]);
     expect(g.logins[0]!.loginToken).toBe('t1');
@@ -50,6 +50,15 @@ describe('getToken', () => {
     await until(() => g.logins.length === 2 && c.state === 'online', 're-login');
     expect(src.reasons()).toEqual(['connect', 'reconnect']);
     expect(g.logins[1]!.loginToken).toBe('t2');
+    // No gateway for a while (dispatch has none): the failed attempts ask for no token; the next login does.
+    d.target = null;
+    g.live[0]!.terminate();
+    await until(() => ofType(events, 'reconnect').filter((e) => e.error?.code === ClientErrorCode.DISPATCH_FAILED).length >= 3, 'failed attempts');
+    expect(src.reasons()).toEqual(['connect', 'reconnect']);
+    d.target = g;
+    await until(() => g.logins.length === 3 && c.state === 'online', 'online again');
+    expect(src.reasons()).toEqual(['connect', 'reconnect', 'reconnect']);
+    expect(g.logins[2]!.loginToken).toBe('t3');
   });
 
   it('an expired token at reconnect (1025): asks again with reason refresh and logs in with the new token', async () => {
@@ -107,7 +116,8 @@ describe('getToken', () => {
     ]);
     expect(errors.every((e) => e.retryable)).toBe(true);
     expect(ofType(events, 'reconnect').map((e) => e.error?.code)).toEqual(errors.map((e) => e.code));
-    // No connection was opened for a failed token.
+    // Each failed token cost its connection, not a login.
+    expect(g.conns.length).toBe(4);
     expect(g.logins.map((l) => l.loginToken)).toEqual(['good']);
   });
 
