@@ -1,4 +1,5 @@
 import { DEFAULT_RECEIPT_TYPEU, ReadMarker as SdkReadMarker, type ChatMessage, type MessageStore, type StoredMessage, type SwitchboardClient } from '@switchboard/client';
+import { nameOf } from './chat-text.js';
 
 /** Messages `/history` shows without a count, and the most it shows (one request of the API). */
 export const DEFAULT_HISTORY_LINES = 20;
@@ -20,9 +21,9 @@ export function stampOf(ms: number, now: number = Date.now()): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
 }
 
-/** One line of `/history`: `seq 12 ← bob: text` or `seq 13 → bob: text`. */
+/** One line of `/history`: `seq 12 ← bob: text` or `seq 13 → bob: text` (`"0"`, the server's pushes: `server`). */
 export function describeStored(m: StoredMessage, me: string): string {
-  return m.from === me ? `seq ${m.seq} → ${m.to}: ${m.content}` : `seq ${m.seq} ← ${m.from}: ${m.content}`;
+  return m.from === me ? `seq ${m.seq} → ${nameOf(m.to)}: ${m.content}` : `seq ${m.seq} ← ${nameOf(m.from)}: ${m.content}`;
 }
 
 /** What `/history` needs of the chat. */

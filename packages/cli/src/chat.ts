@@ -5,9 +5,7 @@ import { MessageStore, type ChatMessage, type ClientState, type StoreEvent, type
 import { createNodeClient } from '@switchboard/client/node';
 import { ConfigError } from '@switchboard/core';
 import { parseHistoryCount, readNoticeLine, ReadMarker, showHistory, showSession, stampOf, MAX_HISTORY_LINES } from './chat-history.js';
-
-/** Dispatch the chat client asks when `--dispatch` is not given (`pnpm start` listens there). */
-export const DEFAULT_CHAT_DISPATCH_URL = 'http://127.0.0.1:8080';
+import { attemptErrorText, chatDispatchUrl, DEFAULT_CHAT_DISPATCH_PORT, loginRefusedLine, nameOf } from './chat-text.js';
 
 export const CHAT_USAGE = `Usage: switchboard chat --uid ID [--to PEER] [--dispatch URL] [--token T] [--transport ws|tcp]
 
@@ -15,13 +13,17 @@ An interactive chat on the Switchboard client SDK: asks dispatch for a gateway, 
 reconnects by itself. Type a line to send it to the current peer. Received messages show when they were
 sent; messages the connection lost are fetched from the server's history, so each
 conversation shows every message once, in order. Messages from the current peer
-are marked read on the server (its SDK shows "read").
+are marked read on the server (its SDK shows "read"). Messages the server pushes
+(POST /api/messages, from "0") show as coming from "server". A refused login is
+explained (1025: the token is missing, invalid or expired).
 
 Options:
   --uid ID          user to log in as (required)
   --to PEER         peer to talk to first
-  --dispatch URL    dispatch origin (default ${DEFAULT_CHAT_DISPATCH_URL})
-  --token T         login token (a JWT when the gateways run IM_AUTH=jwt)
+  --dispatch URL    dispatch origin (default http://127.0.0.1:$IM_DISPATCH_PORT,
+                    else http://127.0.0.1:${DEFAULT_CHAT_DISPATCH_PORT})
+  --token T         login token (a JWT when the gateways run IM_AUTH=jwt: for
+                    development, switchboard token --uid ID mints one)
   --transport T     ws (default) or tcp
 
 Commands while chatting:
@@ -83,8 +85,8 @@ const short = (id: string): string => `#${id.slice(0, 8)}`;
 
 /** `bob`, or for a group message `[team] bob` (incoming) / `[team]` (one's own). */
 function whoOf(m: ChatMessage): string {
-  if (m.group === null) return m.peer;
-  return m.direction === 'in' ? `[${m.group}] ${m.from}` : `[${m.group}]`;
+  if (m.group === null) return nameOf(m.peer);
+  return m.direction === 'in' ? `[${m.group}] ${nameOf(m.from)}` : `[${m.group}]`;
 }
 
 function describeMessage(m: ChatMessage): string {
@@ -102,8 +104,8 @@ function storeEventLine(e: StoreEvent, color: Color): string | null {
   const m = e.message;
   if (e.type === 'added') return m.direction === 'in' ? color('36', describeMessage(m)) : describeMessage(m);
   if (m.state === 'sent' && m.group !== null) return `  ${short(m.id)} sent (in group ${m.group}'s history, on its way to the members)`;
-  if (m.state === 'sent') return `  ${short(m.id)} sent (${m.peer} has it or it waits in ${m.peer}'s offline queue)`;
-  if (m.state === 'delivered') return color('32', `  ✓ ${short(m.id)} delivered to ${m.peer}`);
+  if (m.state === 'sent') return `  ${short(m.id)} sent (${nameOf(m.peer)} has it or it waits in ${nameOf(m.peer)}'s offline queue)`;
+  if (m.state === 'delivered') return color('32', `  ✓ ${short(m.id)} delivered to ${nameOf(m.peer)}`);
   if (m.state === 'failed') return color('31', `  ✗ ${short(m.id)} to ${whoOf(m)} failed${m.error ? `: ${m.error}` : ''}`);
   return null;
 }
@@ -214,7 +216,7 @@ export async function runChat(opts: ChatOptions): Promise<number> {
     c.refreshPrompt();
   });
   client.on('reconnect', (e) => {
-    if (e.attempt > 1 || client.state === 'connecting') print(`* retry ${e.attempt} in ${e.delayMs} ms${e.error ? ` (${e.error.message})` : ''}`);
+    if (e.attempt > 1 || client.state === 'connecting') print(`* retry ${e.attempt} in ${e.delayMs} ms${e.error ? ` (${attemptErrorText(e.error)})` : ''}`);
   });
   client.on('kicked', (e) => {
     print(color('31', `* kicked by the server (code ${e.code}${e.reason ? `: ${e.reason}` : ''}); not reconnecting`));
@@ -252,7 +254,7 @@ export async function runChat(opts: ChatOptions): Promise<number> {
     // it and ends the chat; 'closed' is our own close() as the chat ends (or, unreported, a server
     // that closed the session for good before the first login).
     if (client.state === 'rejected') {
-      print(color('31', `* login refused: ${err instanceof Error ? err.message : String(err)}`));
+      print(color('31', loginRefusedLine(err, opts.uid)));
       finish(2);
     }
   });
@@ -264,8 +266,8 @@ export async function runChat(opts: ChatOptions): Promise<number> {
   return exitCode;
 }
 
-/** `switchboard chat ...` */
-export async function runChatCli(argv: string[]): Promise<void> {
+/** `switchboard chat ...` (`env`: where IM_DISPATCH_PORT is read). */
+export async function runChatCli(argv: string[], env: Readonly<Record<string, string | undefined>> = process.env): Promise<void> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -273,7 +275,7 @@ export async function runChatCli(argv: string[]): Promise<void> {
       options: {
         uid: { type: 'string' },
         to: { type: 'string' },
-        dispatch: { type: 'string', default: DEFAULT_CHAT_DISPATCH_URL },
+        dispatch: { type: 'string' },
         token: { type: 'string' },
         transport: { type: 'string', default: 'ws' },
         help: { type: 'boolean', short: 'h' },
@@ -290,11 +292,12 @@ export async function runChatCli(argv: string[]): Promise<void> {
   const problems: string[] = [];
   if (!values.uid) problems.push('chat: --uid is required');
   if (values.transport !== 'ws' && values.transport !== 'tcp') problems.push('chat: --transport must be ws or tcp');
-  if (!/^https?:\/\//.test(values.dispatch)) problems.push('chat: --dispatch must be an http(s) URL');
-  if (problems.length) throw new ConfigError(problems);
+  const dispatch = chatDispatchUrl(values.dispatch, env);
+  if ('problem' in dispatch) problems.push(dispatch.problem);
+  if (problems.length || 'problem' in dispatch) throw new ConfigError(problems);
   const code = await runChat({
     uid: values.uid!,
-    dispatchUrl: values.dispatch,
+    dispatchUrl: dispatch.url,
     token: values.token ?? null,
     transport: values.transport as 'ws' | 'tcp',
     peer: values.to ?? null,
