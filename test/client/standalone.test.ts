@@ -1,10 +1,9 @@
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientEvent } from '@switchboard/client';
 import type { NodeClientOptions } from '@switchboard/client/node';
 import { waitFor } from '@switchboard/core';
 import { startNode } from '@switchboard/testkit';
-import { runChat } from '../../packages/cli/src/chat.js';
+import { chatSession } from './chat-session.js';
 import { Standalone } from './standalone.js';
 import { ofType, Users } from './users.js';
 
@@ -104,22 +103,7 @@ describe('client SDK against the standalone gateway', () => {
 });
 
 describe('switchboard chat (terminal client)', () => {
-  /** Run a chat session on in-memory streams; `lines` collects its output lines. */
-  function chat(uid: string, peer: string | null) {
-    const input = new PassThrough();
-    const output = new PassThrough();
-    const lines: string[] = [];
-    let buf = '';
-    output.on('data', (d: Buffer) => {
-      buf += d.toString('utf8');
-      const parts = buf.split('\n');
-      buf = parts.pop()!;
-      lines.push(...parts);
-    });
-    const exit = runChat({ uid, dispatchUrl: server.dispatchUrl, peer, input, output, terminal: false });
-    const waitLine = (re: RegExp, timeoutMs = 5_000) => waitFor(() => lines.find((l) => re.test(l)), { timeoutMs, what: `a line matching ${re}` });
-    return { input, lines, exit, waitLine };
-  }
+  const chat = (uid: string, peer: string | null) => chatSession({ uid, peer, dispatchUrl: server.dispatchUrl });
 
   it('session - sends to the peer with delivery state, shows incoming messages and connection state, /quit leaves', async () => {
     const bob = user('cli-bob');

@@ -1,10 +1,9 @@
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientErrorCode, type TokenContext } from '@switchboard/client';
 import { waitFor } from '@switchboard/core';
 import { startNode } from '@switchboard/testkit';
-import { runChat } from '../../packages/cli/src/chat.js';
 import { mintToken } from '../../packages/cli/src/token.js';
+import { chatSession } from './chat-session.js';
 import { Standalone } from './standalone.js';
 import { ofType, Users } from './users.js';
 
@@ -34,21 +33,7 @@ async function cli(args: string[], env: Record<string, string | undefined>) {
   return { code, stdout, stderr };
 }
 
-/** A chat session on in-memory streams (as standalone.test.ts runs it). */
-function chat(uid: string, token: string | null) {
-  const input = new PassThrough();
-  const output = new PassThrough();
-  const lines: string[] = [];
-  let buf = '';
-  output.on('data', (d: Buffer) => {
-    const parts = (buf + d.toString('utf8')).split('\n');
-    buf = parts.pop()!;
-    lines.push(...parts);
-  });
-  const exit = runChat({ uid, token, dispatchUrl: server.dispatchUrl, peer: null, input, output, terminal: false });
-  const waitLine = (re: RegExp) => waitFor(() => lines.find((l) => re.test(l)), { timeoutMs: 10_000, what: `a line matching ${re}` });
-  return { input, lines, exit, waitLine };
-}
+const chat = (uid: string, token: string | null) => chatSession({ uid, token, peer: null, dispatchUrl: server.dispatchUrl });
 
 describe('login tokens against the standalone (IM_AUTH=jwt)', () => {
   it('getToken - a JWT that expired while online is refused at reconnect (1025); the client asks getToken to refresh and is back online; a fixed token stays rejected', async () => {
@@ -113,7 +98,7 @@ describe('login tokens against the standalone (IM_AUTH=jwt)', () => {
     expect(refused.lines.some((l) => l.includes('* login refused (1025 AUTH_FAILED: the token is missing, invalid or expired, or the auth service refused it). Start again with a valid token'))).toBe(true);
 
     const t = chat('tok-dave', await mintToken({ uid: 'tok-dave', secret: SECRET, ttlS: 300 }));
-    await t.waitLine(/\* online on \S+ as tok-dave/);
+    await t.waitLine(/\* online on \S+ as tok-dave/, 10_000);
     const res = await fetch(`${server.dispatchUrl}/api/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
