@@ -54,7 +54,7 @@ export const dispatchSchema = {
         ws: { type: 'string', description: 'ws:// or, when the gateway serves TLS, wss://; a proxy\'s URL when the gateway sets IM_PUBLIC_WS_URL' },
         tcp: {
           type: 'object',
-          properties: { host: { type: 'string' }, port: { type: 'integer' }, tls: { type: 'boolean', description: 'true: connect with TLS (the framing inside unchanged)' } },
+          properties: { host: { type: 'string' }, port: { type: 'integer' }, tls: { type: 'boolean', description: 'present and true: connect with TLS (the framing inside unchanged); absent for a plain gateway' } },
         },
         udp: { type: 'object', properties: { host: { type: 'string' }, port: { type: 'integer' } } },
         senseMode: { type: 'string' },

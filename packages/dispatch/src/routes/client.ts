@@ -35,7 +35,8 @@ export function registerClientRoutes(api: FastifyInstance, d: ClientRouteDeps): 
     return {
       node: n.id,
       ws: n.wsUrl ?? `${n.tls ? 'wss' : 'ws'}://${n.host}:${n.ports.ws}/websocket`,
-      tcp: { host: n.host, port: n.ports.tcp, tls: n.tls === true },
+      // `tls` only when set: the answer of a plain deployment keeps its documented shape {host, port}.
+      tcp: n.tls === true ? { host: n.host, port: n.ports.tcp, tls: true } : { host: n.host, port: n.ports.tcp },
       udp: { host: n.host, port: n.ports.udp },
       senseMode: d.senseMode,
       reconnect: DEFAULT_RECONNECT,
