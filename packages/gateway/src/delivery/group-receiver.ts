@@ -28,11 +28,15 @@ interface CursorTracker {
   pending: Set<number>;
   /** This session's catch-up of the group: not started, under way, or done. */
   caughtUp: 'no' | 'running' | 'done';
+  /** The seq the cursor was stuck below when a hole was first seen, and when (a hole may just be reordering). */
+  hole: { at: number; since: number } | null;
   timer: NodeJS.Timeout | null;
 }
 
 /** How often a member's group cursor is written at most (acks in between only move it in memory). */
 export const GROUP_CURSOR_FLUSH_MS = 1_000;
+/** How long a hole before an acked group message may last before it counts as a miss (reordering across gateways). */
+export const GROUP_HOLE_GRACE_MS = 3_000;
 
 /**
  * The receiving side of group messages (issue 15): writes a group message to a member's connection
@@ -181,19 +185,19 @@ export class GroupReceiver {
     }
     let t = trackers.get(gid);
     if (!t) {
-      t = { written: 0, seen: new Set(), pending: new Set(), caughtUp: 'no', timer: null };
+      t = { written: 0, seen: new Set(), pending: new Set(), caughtUp: 'no', hole: null, timer: null };
       trackers.set(gid, t);
     }
     return t;
   }
 
-  /** Write the cursor within GROUP_CURSOR_FLUSH_MS. */
-  private schedule(member: UserId, gid: string, t: CursorTracker): void {
+  /** Write the cursor within `ms` (GROUP_CURSOR_FLUSH_MS by default). */
+  private schedule(member: UserId, gid: string, t: CursorTracker, ms = GROUP_CURSOR_FLUSH_MS): void {
     if (t.timer !== null) return;
     t.timer = setTimeout(() => {
       t.timer = null;
       void this.write(member, gid, t);
-    }, GROUP_CURSOR_FLUSH_MS);
+    }, ms);
     t.timer.unref();
   }
 
@@ -218,14 +222,7 @@ export class GroupReceiver {
   private async write(member: UserId, gid: string, t: CursorTracker, fillHoles = true): Promise<void> {
     let cursor = t.written;
     while (t.seen.has(cursor + 1) && !t.pending.has(cursor + 1)) cursor++;
-    const hole = [...t.seen].some((x) => x > cursor + 1 && !t.pending.has(x));
-    if (hole && fillHoles && t.caughtUp !== 'running') {
-      const s = this.hub.user(member);
-      if (s) {
-        t.caughtUp = 'no';
-        this.onUncaught(s, gid);
-      }
-    }
+    if (fillHoles) this.checkHole(member, gid, t, cursor);
     if (cursor <= t.written || this.history === null) return;
     try {
       await this.history.advanceCursor(member, groupConversation(gid), cursor);
@@ -236,6 +233,30 @@ export class GroupReceiver {
     } catch (err) {
       const skipped = this.quiet.take();
       if (skipped >= 0) this.log.warn({ err, skipped }, 'group cursor not written; catch-up may repeat messages (clients dedupe by fp)');
+    }
+  }
+
+  /**
+   * A settled seq after a hole means the member missed one, unless the hole is reordering: catch up
+   * on the group once the same hole has lasted GROUP_HOLE_GRACE_MS (and catch-up is not running).
+   */
+  private checkHole(member: UserId, gid: string, t: CursorTracker, cursor: number): void {
+    const hole = [...t.seen].some((x) => x > cursor + 1 && !t.pending.has(x));
+    if (!hole) t.hole = null;
+    else if (t.hole === null || t.hole.at !== cursor + 1) {
+      // Messages of senders on different gateways overtake each other: a hole is only a miss once it
+      // outlives GROUP_HOLE_GRACE_MS. Look again then.
+      t.hole = { at: cursor + 1, since: Date.now() };
+      this.schedule(member, gid, t, GROUP_HOLE_GRACE_MS);
+    } else if (t.caughtUp !== 'running' && Date.now() - t.hole.since >= GROUP_HOLE_GRACE_MS) {
+      const s = this.hub.user(member);
+      if (s) {
+        t.hole = null;
+        t.caughtUp = 'no';
+        this.onUncaught(s, gid);
+      }
+    } else {
+      this.schedule(member, gid, t, GROUP_HOLE_GRACE_MS);
     }
   }
 }
