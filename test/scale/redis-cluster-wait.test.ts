@@ -42,12 +42,19 @@ describe('Redis Cluster with replicas: acked writes wait for the replica of thei
     expect(await be.offline.store(user, { fp: 'fp-0', packet: '{"n":0}' })).toBe('stored');
     // The replica of the master that owns the user's slot (CLUSTER NODES: `<id> <addr> <flags> <master id> … <slots>`).
     const slot = keySlot(redisKeys(prefix).offlineQueue(user));
-    const lines = String(await redisCommand(rc.masters[0]!.port, 'CLUSTER', 'NODES')).trim().split('\n').map((l) => l.split(' '));
-    const owner = lines.find((f) => f[2]!.includes('master') && f.slice(8).some((r) => {
-      const [a, b] = r.split('-').map(Number);
-      return slot >= a! && slot <= (b ?? a!);
-    }))!;
-    const replicaPort = Number(lines.find((f) => f[3] === owner[0])![1]!.split('@')[0]!.split(':')[1]);
+    // Gossip may not have told the node we ask about the replica yet: ask again until it lists it.
+    const { owner, replicaPort } = await waitFor(
+      async () => {
+        const lines = String(await redisCommand(rc.masters[0]!.port, 'CLUSTER', 'NODES')).trim().split('\n').map((l) => l.split(' '));
+        const master = lines.find((f) => f[2]!.includes('master') && f.slice(8).some((r) => {
+          const [a, b] = r.split('-').map(Number);
+          return slot >= a! && slot <= (b ?? a!);
+        }));
+        const rep = master && lines.find((f) => f[3] === master[0]);
+        return master && rep ? { owner: master, replicaPort: Number(rep[1]!.split('@')[0]!.split(':')[1]) } : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 200, what: "CLUSTER NODES to list the slot master's replica" },
+    );
     const replica = rc.nodes.find((n) => n.port === replicaPort)!;
     // The client's slot map learns of the replica within a refresh (5 s).
     const { ReplicaWait } = await import('@switchboard/cluster/redis');
