@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { decodeJwt, jwtVerify } from 'jose';
-import { ErrorCode, SERVER_UID, UNSET_UID } from '@switchboard/protocol';
+import { ErrorCode, MAX_USER_ID_LENGTH, SERVER_UID, UNSET_UID } from '@switchboard/protocol';
 import type { Logger } from '@switchboard/core';
 
 /** What a login carries for verification. */
@@ -96,8 +96,6 @@ export const DEFAULT_USER_AUTH_CACHE_MS = 30_000;
 export const DEFAULT_USER_AUTH_CACHE_SIZE = 10_000;
 /** Most auth webhook calls of the user API in flight at once; beyond it a request answers 503. */
 export const DEFAULT_USER_AUTH_MAX_PENDING = 256;
-/** Longest user id the user API accepts (as dispatch's other routes). */
-const MAX_USER_ID_LENGTH = 128;
 
 /** What an HTTP request to the user API (dispatch's history routes) carries. */
 export interface UserCredentials {
