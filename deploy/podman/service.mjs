@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // podman's Docker API for docker-compose and testcontainers, on a host without systemd (deploy/local-images.sh start).
 //
-//   node service.mjs SOCKET [--watch PID] [--cleanup-label KEY=VALUE]...
+//   node service.mjs SOCKET [--watch PID] [--cleanup-label KEY=VALUE]... [--remove-dir DIR]
 //
 // - Runs `podman system service --time=0 unix://SOCKET` and prints "ready" once GET /_ping answers there.
 // - Runs the containers' health checks. podman schedules them with systemd timers; without systemd (containers,
@@ -11,6 +11,7 @@
 //   schedule it: every Interval (default 30 s) from the container's start, one check at a time per container.
 // - With --watch PID: when that process is gone (a test runner killed mid-run), first removes the containers,
 //   networks and volumes carrying any --cleanup-label (e.g. com.docker.compose.project=NAME), then stops.
+// - With --remove-dir DIR: removes DIR (the socket's temporary directory, with this log) once the service is down.
 // - SIGTERM / SIGINT: stops the podman service and exits; containers are left as they are, except that it first
 //   waits (at most 40 s) for containers that use this socket to finish: testcontainers' reaper (Ryuk) removes a
 //   test process's containers through it some seconds after that process has gone.
@@ -21,14 +22,16 @@ import { rmSync } from 'node:fs';
 const args = process.argv.slice(2);
 const socket = args[0];
 if (!socket || socket.startsWith('-')) {
-  process.stderr.write('usage: service.mjs SOCKET [--watch PID] [--cleanup-label KEY=VALUE]...\n');
+  process.stderr.write('usage: service.mjs SOCKET [--watch PID] [--cleanup-label KEY=VALUE]... [--remove-dir DIR]\n');
   process.exit(2);
 }
 let watchPid = 0;
+let removeDir = '';
 const cleanupLabels = [];
 for (let i = 1; i < args.length; i++) {
   if (args[i] === '--watch') watchPid = Number(args[++i]);
   else if (args[i] === '--cleanup-label') cleanupLabels.push(args[++i]);
+  else if (args[i] === '--remove-dir') removeDir = args[++i];
   else {
     process.stderr.write(`service.mjs: unknown argument ${args[i]}\n`);
     process.exit(2);
@@ -56,6 +59,7 @@ let stopping = false;
 podman.on('exit', (code, signal) => {
   if (!stopping) log(`podman system service exited (${code ?? signal})`);
   rmSync(socket, { force: true });
+  if (removeDir) rmSync(removeDir, { recursive: true, force: true });
   process.exit(stopping ? 0 : 1);
 });
 

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { containersWith, dockerApi, parseExports, podmanProblem, removeLabelled, run, type PodmanSetup } from './podman.js';
+import { parseExports, podmanProblem, removeLabelled, run, type PodmanSetup } from './podman.js';
 
 // Global setup of the `containers` project: the stand-in images (deploy/local-images.sh prepare, idempotent) and
 // podman's Docker API on a private socket, watched by deploy/podman/service.mjs, which also runs the containers'
@@ -32,7 +32,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // volumes, waits for testcontainers' reapers (which use this socket) to finish, then stops podman's service.
     const start = await run(
       'bash',
-      ['deploy/local-images.sh', 'start', socket, '--watch', String(process.pid), '--cleanup-label', `com.docker.compose.project=${projectName}`],
+      ['deploy/local-images.sh', 'start', socket, '--watch', String(process.pid), '--cleanup-label', `com.docker.compose.project=${projectName}`, '--remove-dir', dir],
       { timeoutMs: 60_000 },
     );
     if (start.code !== 0) throw new Error(`deploy/local-images.sh start failed:\n${start.out.slice(-4000)}`);
@@ -45,20 +45,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   project.provide('podman', setupValue);
 
+  // Quick: vitest gives global teardown 10 s (teardownTimeout) before it exits anyway. What takes longer happens in
+  // service.mjs after this returns: it waits for testcontainers' reapers (which remove their containers ~10 s after
+  // their process ends) before stopping podman's service, then removes the socket's directory (--remove-dir).
   return async () => {
-    if (started) {
-      // What the compose test did not take down (it failed midway), then the reapers' work, then the service.
-      await removeLabelled(socket, `com.docker.compose.project=${projectName}`).catch(() => {});
-      const deadline = Date.now() + 40_000;
-      while (Date.now() < deadline) {
-        const reapers = await containersWith(socket, 'org.testcontainers.ryuk=true').catch(() => []);
-        const ours = reapers.filter((c) => (c.Mounts ?? []).some((m) => m.Source === socket));
-        if (ours.length === 0) break;
-        await new Promise((r) => setTimeout(r, 1_000));
-      }
-      await dockerApi(socket, 'GET', '/_ping', 2_000).catch(() => {});
-      await run('bash', ['deploy/local-images.sh', 'stop', socket], { timeoutMs: 30_000 }).catch(() => {});
+    if (!started) {
+      rmSync(dir, { recursive: true, force: true });
+      return;
     }
-    rmSync(dir, { recursive: true, force: true });
+    // What the compose test did not take down (it failed midway).
+    await removeLabelled(socket, `com.docker.compose.project=${projectName}`).catch(() => {});
+    try {
+      process.kill(Number(readFileSync(`${socket}.pid`, 'utf8')), 'SIGTERM');
+    } catch {
+      // gone already; --watch ends it anyway once this process has exited
+    }
   };
 }
