@@ -2,8 +2,9 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 // Three projects (style guide §10): unit tests need nothing; integration tests need Redis and
 // RabbitMQ; cluster tests spawn real gateway and dispatch processes. A fourth, containers, builds the image and runs
-// docker-compose.yml and testcontainers on podman (test/deploy/containers): after the others, skipped without podman
-// outside CI.
+// docker-compose.yml and testcontainers on podman (test/deploy/containers), never alongside another project: its
+// groupOrder puts it after unit and integration, and vitest runs the sequential cluster project last. Skipped without
+// podman outside CI.
 const shared = {
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
@@ -49,7 +50,7 @@ export default defineConfig({
           testTimeout: 600_000,
           hookTimeout: 1_500_000,
           fileParallelism: false,
-          // After the other projects: the image build and the containers take both cores.
+          // Its own group: the image build and the containers take both cores.
           sequence: { groupOrder: 1 },
         },
       },
