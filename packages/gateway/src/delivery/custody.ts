@@ -276,6 +276,11 @@ export class CustodyDesk {
   }
 
   /** Neither delivered nor stored for a reason the sender must hear: the error packet names the fp; no ack. */
+  /** A message the receiver check refused before its history write: error 1036 to its sender, no ack, no custody. */
+  refuseUnknownReceiver(c: CustodyClaim): void {
+    this.refuse(c, 'unknown_receiver');
+  }
+
   private refuse(c: CustodyClaim, reason: Exclude<Admission, 'ok'> | 'unknown_receiver'): void {
     this.d.outcomes.lost(c, reason);
     const s = this.senderSession(c);

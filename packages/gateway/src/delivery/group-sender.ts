@@ -75,16 +75,14 @@ export class GroupSender {
     // The sender's own message is settled for its cursor (it is never delivered to it).
     if (seq > 0) this.d.receiver.settle(uid, gid, seq);
     if (p.QoS) this.d.hub.send(s, withSeq(ackPacket(p.to, uid, fp), seq));
-    // A resend of a message already written: fan it out again (members drop the copy by fp), in case
-    // the first fan-out never happened, e.g. the sender's gateway died between the write and it.
-    if (entry?.duplicate) {
-      const again = groupPacket(this.d.prefix, gid, { from: uid, fp, dataContent: p.dataContent, typeu: p.typeu, seq, sentAt: entry.sentAt, qos: p.QoS });
-      await this.fanOut(gid, uid, members, { seq, fp, qos: p.QoS, wire: encodePacket(again) });
-      return;
-    }
-    this.d.metrics.messages.inc('group');
-    this.d.outcomes.emit({ type: 'group.message', at: Date.now(), nodeId: this.d.nodeId, from: uid, group: gid, fp, seq, typeu: p.typeu, dataContent: p.dataContent });
     const packet = groupPacket(this.d.prefix, gid, { from: uid, fp, dataContent: p.dataContent, typeu: p.typeu, seq, sentAt: entry?.sentAt ?? Date.now(), qos: p.QoS });
+    // A resend of a message already written is fanned out again (members drop the copy by fp), in case
+    // the first fan-out never happened, e.g. the sender's gateway died between the write and it; it
+    // counts and is announced once, at its first write.
+    if (!entry?.duplicate) {
+      this.d.metrics.messages.inc('group');
+      this.d.outcomes.emit({ type: 'group.message', at: Date.now(), nodeId: this.d.nodeId, from: uid, group: gid, fp, seq, typeu: p.typeu, dataContent: p.dataContent });
+    }
     await this.fanOut(gid, uid, members, { seq, fp, qos: p.QoS, wire: encodePacket(packet) });
   }
 

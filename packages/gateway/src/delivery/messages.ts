@@ -88,8 +88,7 @@ export class Messages {
   /** History first (the message gets its seq), then custody; a failed write is not acked, so the sender resends. */
   private async recordThenTake(s: Session, uid: UserId, to: UserId, p: Packet, fp: string): Promise<void> {
     if (!(await this.d.custody.receiverKnown(to))) {
-      // Refused by the receiver check (error 1036, no ack): custody answers from the check's cache.
-      this.d.custody.take({ fp, sender: uid, senderConn: s.connId, receiver: to, packet: p, wire: '', kind: 'c2c' });
+      this.d.custody.refuseUnknownReceiver({ fp, sender: uid, senderConn: s.connId, receiver: to, packet: p, wire: encodePacket(p), kind: 'c2c' });
       return;
     }
     const entry = await this.d.history!.append(uid, to, p, fp);
