@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@switchboard/core';
-import { parseSenseMode, type SenseMode } from '@switchboard/protocol';
-import { numberFlags, parseFlags, parseHostPort, parseUrl } from '../shared/args.js';
+import type { SenseMode } from '@switchboard/protocol';
+import { numberFlags, parseFlags, parseHostPort, parseUrl, senseModeFlag, uidPrefixFlag } from '../shared/args.js';
 import type { WsClient } from '../conn/types.js';
 import * as D from '../shared/defaults.js';
 
@@ -191,14 +190,8 @@ export function parseIdleArgs(argv: readonly string[]): ParsedIdleArgs {
   }
   const idleS = num('idle', D.DEFAULT_IDLE_S, { min: 0.5, max: 86_400 });
   const settleS = num('settle', D.DEFAULT_IDLE_SETTLE_S, { min: 0, max: 3_600 });
-  let senseMode: SenseMode = D.DEFAULT_SENSE_MODE;
-  if (values['sense-mode'] !== undefined) {
-    const m = parseSenseMode(values['sense-mode']);
-    if (!m) problems.push(`--sense-mode: one of 3S, 5S, 10S, 15S, 30S, 60S, 120S (got "${values['sense-mode']}")`);
-    else senseMode = m;
-  }
-  const uidPrefix = values['uid-prefix'] ?? `i${randomBytes(3).toString('hex')}-`;
-  if (!/^[A-Za-z0-9_.-]{1,32}$/.test(uidPrefix)) problems.push('--uid-prefix: 1–32 letters, digits, _ . -');
+  const senseMode = senseModeFlag(values['sense-mode'], problems);
+  const uidPrefix = uidPrefixFlag(values['uid-prefix'], 'i', problems);
 
   // Spawned processes
   const sutEnv: Record<string, string> = {};

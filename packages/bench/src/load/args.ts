@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@switchboard/core';
-import { parseSenseMode, type SenseMode } from '@switchboard/protocol';
-import { numberFlags, parseFlags, parseHostPort, parseUrl, type ParsedFlags } from '../shared/args.js';
+import type { SenseMode } from '@switchboard/protocol';
+import { numberFlags, parseFlags, parseHostPort, parseUrl, senseModeFlag, uidPrefixFlag, type ParsedFlags } from '../shared/args.js';
 import * as D from '../shared/defaults.js';
 import type { LoadMode, Pairing } from './types.js';
 
@@ -288,14 +287,8 @@ export type SessionOptions = Pick<
 export function parseSession({ values, problems, num }: Flags): SessionOptions {
   const durationS = num('duration', D.DEFAULT_DURATION_S, { min: 0.1, max: 86_400 });
   const warmupS = num('warmup', D.DEFAULT_WARMUP_S, { min: 0, max: 3_600 });
-  let senseMode: SenseMode = D.DEFAULT_SENSE_MODE;
-  if (values['sense-mode'] !== undefined) {
-    const m = parseSenseMode(values['sense-mode']);
-    if (!m) problems.push(`--sense-mode: one of 3S, 5S, 10S, 15S, 30S, 60S, 120S (got "${values['sense-mode']}")`);
-    else senseMode = m;
-  }
-  const uidPrefix = values['uid-prefix'] ?? `b${randomBytes(3).toString('hex')}-`;
-  if (!/^[A-Za-z0-9_.-]{1,32}$/.test(uidPrefix)) problems.push('--uid-prefix: 1–32 letters, digits, _ . -');
+  const senseMode = senseModeFlag(values['sense-mode'], problems);
+  const uidPrefix = uidPrefixFlag(values['uid-prefix'], 'b', problems);
   const connectConcurrency = num('connect-concurrency', D.DEFAULT_CONNECT_CONCURRENCY, { min: 1, max: 10_000, int: true });
   const loginTimeoutS = num('login-timeout', D.DEFAULT_LOGIN_TIMEOUT_S, { min: 1, max: 3_600 });
   const qos = {

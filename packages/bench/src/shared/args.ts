@@ -3,6 +3,9 @@
  * `--tcp-share` spreads the TCP users over the user indexes.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { parseSenseMode, type SenseMode } from '@switchboard/protocol';
+import { DEFAULT_SENSE_MODE } from './defaults.js';
 import { ConfigError } from '@switchboard/core';
 
 type FlagSpec = NonNullable<ParseArgsConfig['options']>;
@@ -89,4 +92,20 @@ export function parseHostPort(s: string): { host: string; port: number } | null 
  */
 export function isTcpUser(i: number, share: number): boolean {
   return Math.floor((i + 1) * share + 1e-9) > Math.floor(i * share + 1e-9);
+}
+
+/** `--sense-mode` (default DEFAULT_SENSE_MODE); a bad value is a problem. */
+export function senseModeFlag(raw: string | undefined, problems: string[]): SenseMode {
+  if (raw === undefined) return DEFAULT_SENSE_MODE;
+  const m = parseSenseMode(raw);
+  if (m) return m;
+  problems.push(`--sense-mode: one of 3S, 5S, 10S, 15S, 30S, 60S, 120S (got "${raw}")`);
+  return DEFAULT_SENSE_MODE;
+}
+
+/** `--uid-prefix` (default `<lead><6 random hex>-`): 1–32 letters, digits, _ . - */
+export function uidPrefixFlag(raw: string | undefined, lead: string, problems: string[]): string {
+  const uidPrefix = raw ?? `${lead}${randomBytes(3).toString('hex')}-`;
+  if (!/^[A-Za-z0-9_.-]{1,32}$/.test(uidPrefix)) problems.push('--uid-prefix: 1–32 letters, digits, _ . -');
+  return uidPrefix;
 }
