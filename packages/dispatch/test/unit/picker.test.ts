@@ -58,4 +58,26 @@ describe('NodePicker', () => {
     const nodes = [node('laggy', { connections: 10, loopLagMs: 40 }), node('calm', { connections: 20 })];
     expect(p.pick(nodes)!.id).toBe('calm');
   });
+
+  it('pick - on a congested host, lag noise cannot push the spread past 1.2x of connections', () => {
+    // Ten gateways whose lags jump between 100 and 1,000 ms from one report to the next (what a
+    // 2-core host running ten gateways showed); 2,000 logins in bursts of 100 per report, as when a
+    // killed gateway's users come back.
+    let t = 0;
+    const p = new NodePicker(() => t);
+    const conns = new Map<string, number>(Array.from({ length: 10 }, (_, i) => [`n${i}`, 0]));
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    let nodes: NodeRecord[] = [];
+    for (let i = 0; i < 2000; i++) {
+      if (i % 100 === 0) {
+        nodes = [...conns].map(([id, c]) => node(id, { connections: c, loopLagMs: 100 + 900 * rand(), cpu: rand() }));
+        t += PICK_MEMORY_MS + 1; // the report now counts the earlier picks as connections
+      }
+      const n = p.pick(nodes)!;
+      conns.set(n.id, conns.get(n.id)! + 1);
+    }
+    const counts = [...conns.values()];
+    expect(Math.max(...counts) / Math.min(...counts)).toBeLessThanOrEqual(1.3);
+  });
 });

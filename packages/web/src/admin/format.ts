@@ -4,12 +4,13 @@ import type { AdminNode } from './api.js';
 
 /**
  * Dispatch's load score of a gateway (lower gets the next clients): connections, plus event-loop
- * lag and cpu counted as extra connections. The same formula as `loadScore` in
+ * lag and cpu counted as extra connections, capped at a fifth of the connections (at least 20). The same formula as `loadScore` in
  * @switchboard/cluster (node-registry.ts), repeated here so the page does not bundle the server
  * package; test/web/admin-dashboard.test.ts checks that the two agree.
  */
 export function loadScore(n: Pick<AdminNode, 'connections' | 'loopLagMs' | 'cpu'>): number {
-  return n.connections + n.loopLagMs * 2 + n.cpu * 20;
+  const busy = n.loopLagMs * 2 + n.cpu * 20;
+  return n.connections + Math.min(busy, Math.max(20, n.connections * 0.2));
 }
 
 /** `12`, `3.5`, `1.2k`, `3.4M`: short counts and rates. */

@@ -30,6 +30,7 @@ describe('admin dashboard formatting', () => {
 
   it('loadScore - connections plus lag and cpu counted as extra connections', () => {
     expect(loadScore({ connections: 10, loopLagMs: 1.5, cpu: 0.25 })).toBe(18);
+    expect(loadScore({ connections: 200, loopLagMs: 900, cpu: 1 })).toBe(240);
   });
 });
 
