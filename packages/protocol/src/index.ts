@@ -1,6 +1,6 @@
 export { PacketType, ExtensionPacketType, CONTROL_TYPEU_MAX, isControlTypeu, CLIENT_PACKET_TYPES, ErrorCode, KickoutCode, CloseCode, SERVER_UID, UNSET_UID } from './codes.js';
 export { ProtocolError, ProtocolErrorKind, isProtocolError } from './errors.js';
-export { type Packet, PACKET_DEFAULTS, createPacket, encodePacket, decodePacket, toPacket, isToServer } from './packet.js';
+export { type Packet, PACKET_DEFAULTS, createPacket, encodePacket, decodePacket, toPacket, isToServer, withHistory } from './packet.js';
 export {
   type LoginInfo,
   type LoginResponse,

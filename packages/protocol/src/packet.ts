@@ -104,7 +104,7 @@ export function toPacket(raw: unknown): Packet {
     throw new ProtocolError(ProtocolErrorKind.BAD_PACKET, 'packet must be a JSON object');
   }
   const o = raw as Record<string, unknown>;
-  return {
+  const p: Packet = {
     bridge: bool(o, 'bridge', false),
     type: int(o, 'type', PACKET_DEFAULTS.type),
     dataContent: str(o, 'dataContent', null),
@@ -114,15 +114,33 @@ export function toPacket(raw: unknown): Packet {
     QoS: bool(o, 'QoS', false),
     typeu: int(o, 'typeu', -1),
     sm: int(o, 'sm', -1, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
-    ...extension(o, 'seq'),
-    ...extension(o, 'sentAt'),
   };
+  // Extensions are added, not spread in: a spread makes a new object shape per combination and sends
+  // every later reader of packets (encode, custody, routing) down a slow, megamorphic path.
+  const seq = extension(o.seq);
+  if (seq !== undefined) p.seq = seq;
+  const sentAt = extension(o.sentAt);
+  if (sentAt !== undefined) p.sentAt = sentAt;
+  return p;
 }
 
-/** An envelope extension (`seq`, `sentAt`) when it is a non-negative safe integer; otherwise left out, never an error. */
-function extension(o: Record<string, unknown>, key: 'seq' | 'sentAt'): { seq?: number; sentAt?: number } {
-  const v = o[key];
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? { [key]: v } : {};
+/** An envelope extension (`seq`, `sentAt`) when it is a non-negative safe integer; otherwise undefined, never an error. */
+function extension(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+}
+
+/**
+ * A copy of `p` with `bridge` cleared and the history extensions set (`seq`, and `sentAt` when given)
+ * or left out (seq 0 or less). Built field by field, in the order `encodePacket` writes, so all such
+ * packets share one object shape.
+ */
+export function withHistory(p: Packet, seq: number, sentAt?: number): Packet {
+  const out: Packet = { bridge: false, type: p.type, dataContent: p.dataContent, from: p.from, to: p.to, fp: p.fp, QoS: p.QoS, typeu: p.typeu, sm: p.sm };
+  if (seq > 0) {
+    out.seq = seq;
+    if (sentAt !== undefined) out.sentAt = sentAt;
+  }
+  return out;
 }
 
 function bad(key: string, what: string): ProtocolError {

@@ -24,6 +24,10 @@ interface Conversation {
   cursors: Map<UserId, number>;
   /** `ttlMs` after the last append. */
   expiresAt: number;
+  /** Latest `sentAt` of an append (a duplicate's is its first write's): the activity the index sorts by. */
+  lastAt: number;
+  /** Users whose index holds this conversation (at most two), so that an append touches the index only once per user. */
+  indexed: UserId[];
 }
 
 /**
@@ -34,8 +38,8 @@ interface Conversation {
  */
 export class MemoryHistoryStore implements HistoryStore {
   private convs = new Map<ConversationId, Conversation>();
-  /** user → conversation → last activity (sentAt, ms). */
-  private index = new Map<UserId, Map<ConversationId, number>>();
+  /** user → their conversations; each one's activity is its `lastAt` (Redis keeps it as the zset score). */
+  private index = new Map<UserId, Set<ConversationId>>();
   private readonly max: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -52,12 +56,12 @@ export class MemoryHistoryStore implements HistoryStore {
     const dupSeq = c?.fps.get(msg.fp);
     const first = dupSeq === undefined || !c ? undefined : this.visible(c, dupSeq, now - this.ttlMs);
     // A first write that is already trimmed in effect (too old, or out of the count window) is not a duplicate.
-    if (dupSeq !== undefined && first) {
-      this.indexFor(opts.indexFor, conv, first.sentAt, now);
+    if (dupSeq !== undefined && first && c) {
+      this.indexFor(opts.indexFor, conv, c, first.sentAt, now);
       return { seq: dupSeq, duplicate: true, sentAt: first.sentAt };
     }
     if (!c) {
-      c = { lastSeq: 0, lo: 1, msgs: new Map(), fps: new Map(), sent: new Map(), read: new Map(), cursors: new Map(), expiresAt: 0 };
+      c = { lastSeq: 0, lo: 1, msgs: new Map(), fps: new Map(), sent: new Map(), read: new Map(), cursors: new Map(), expiresAt: 0, lastAt: -Infinity, indexed: [] };
       this.convs.set(conv, c);
     }
     const seq = ++c.lastSeq;
@@ -66,7 +70,7 @@ export class MemoryHistoryStore implements HistoryStore {
     c.sent.set(msg.from, (c.sent.get(msg.from) ?? 0) + 1);
     this.trim(c, now);
     c.expiresAt = now + this.ttlMs;
-    this.indexFor(opts.indexFor, conv, msg.sentAt, now);
+    this.indexFor(opts.indexFor, conv, c, msg.sentAt, now);
     return { seq, duplicate: false, sentAt: msg.sentAt };
   }
 
@@ -129,12 +133,19 @@ export class MemoryHistoryStore implements HistoryStore {
     const limit = historyArgs.limit(opts.limit, Number.MAX_SAFE_INTEGER);
     if (limit === 0) return [];
     const cutoff = this.now() - this.ttlMs;
-    // Like ZREVRANGEBYSCORE: newest first, equal scores in reverse id order.
-    const idx = this.index.get(user) ?? new Map<ConversationId, number>();
-    for (const [id, at] of idx) if (at <= cutoff) idx.delete(id);
-    const indexed = [...idx]
-      .sort(([a, x], [b, y]) => y - x || (a < b ? 1 : a > b ? -1 : 0))
-      .slice(0, limit);
+    // Like ZREVRANGEBYSCORE: newest first, equal scores in reverse id order; conversations gone are dropped.
+    const idx = this.index.get(user) ?? new Set<ConversationId>();
+    const scored: [ConversationId, number][] = [];
+    for (const id of idx) {
+      const c = this.live(id);
+      if (c && c.lastAt > cutoff) {
+        scored.push([id, c.lastAt]);
+      } else {
+        idx.delete(id);
+        if (c) c.indexed = c.indexed.filter((u) => u !== user); // a later append indexes it again
+      }
+    }
+    const indexed = scored.sort(([a, x], [b, y]) => y - x || (a < b ? 1 : a > b ? -1 : 0)).slice(0, limit);
     const also = new Set(opts.also ?? []);
     const candidates = new Map<ConversationId, number | undefined>(indexed);
     for (const id of also) if (!candidates.has(id)) candidates.set(id, undefined);
@@ -200,17 +211,22 @@ export class MemoryHistoryStore implements HistoryStore {
     }
   }
 
-  /** Stale index entries are dropped by `conversations`; the Redis index also expires as a whole. */
-  private indexFor(users: readonly UserId[], conv: ConversationId, at: number, now: number): void {
-    const cutoff = now - this.ttlMs;
+  /**
+   * The conversation's activity moves to `at`, and each user's index holds it (touched once per user
+   * and conversation). Stale index entries are dropped by `conversations`.
+   */
+  private indexFor(users: readonly UserId[], conv: ConversationId, c: Conversation, at: number, now: number): void {
+    if (at > c.lastAt) c.lastAt = at;
+    if (at <= now - this.ttlMs) return;
     for (const u of users) {
+      if (c.indexed.includes(u)) continue;
+      c.indexed.push(u);
       let idx = this.index.get(u);
       if (!idx) {
-        idx = new Map();
+        idx = new Set();
         this.index.set(u, idx);
       }
-      if (at > cutoff) idx.set(conv, Math.max(idx.get(conv) ?? -Infinity, at));
+      idx.add(conv);
     }
   }
 }
-

@@ -11,7 +11,7 @@ import {
   type HistoryStore,
   type HistoryStoreOptions,
 } from '../history-store.js';
-import { closeRedis, guard, resolveClient, type RedisClientOption } from './connect.js';
+import { closeRedis, guard, redisModeOf, resolveClient, type RedisClientOption } from './connect.js';
 import { redisKeys, type RedisKeys } from './keys.js';
 import { runScriptReplicated, type ReplicaWait } from './replica-wait.js';
 import { runScript } from './scripts.js';
@@ -52,9 +52,11 @@ export function asciiJson(s: string): string {
  * `history-append.lua` (idempotent by fp, seq by HINCRBY, sender counter, bounded trimming by count and
  * age, refreshes the three expiries), `history-range.lua` (pages, skipping expired entries),
  * `history-read.lua` (read marker with the user's own sent count up to it), `history-cursor.lua`.
- * Per user, in the user's slot: `{<user>}:convs` (zset conversation → last activity), updated by
- * `history-index.lua` after the append, one call per `indexFor` user (another slot, so not atomic with
- * the append; a resend repairs a lost update). Layout: redis/keys.ts.
+ * Per user, in the user's slot: `{<user>}:convs` (zset conversation → last activity). On a single
+ * Redis or Sentinel the append script updates both users' entries in the same call (one round trip
+ * per message); on Redis Cluster those keys live in other slots, so `history-index.lua` runs per
+ * `indexFor` user after the append (not atomic with it; a resend repairs a lost update). Layout:
+ * redis/keys.ts.
  *
  * Times are the caller's clock (`sentAt` and the trim cutoff), the keys' expiry is Redis's. Every
  * failure is an UnavailableError with the ioredis error as `cause`.
@@ -66,12 +68,15 @@ export class RedisHistoryStore implements HistoryStore {
   private readonly max: number;
   private readonly ttlMs: number;
   private readonly waitReplicas: ReplicaWait | undefined;
+  /** Whether one script may touch a conversation's keys and its users' index keys (not on Redis Cluster). */
+  private readonly oneScript: boolean;
 
   constructor(opts: RedisHistoryStoreOptions) {
     ({ maxPerConversation: this.max, ttlMs: this.ttlMs } = historyArgs.options(opts));
     this.waitReplicas = opts.waitReplicas;
     this.keys = redisKeys(opts.prefix);
     ({ redis: this.redis, owned: this.owned } = resolveClient(opts, opts.log, 'history-store'));
+    this.oneScript = redisModeOf(this.redis) !== 'cluster';
   }
 
   async append(conv: ConversationId, msg: Omit<HistoryMessage, 'seq'>, opts: { indexFor: readonly UserId[] }): Promise<AppendResult> {
@@ -80,16 +85,25 @@ export class RedisHistoryStore implements HistoryStore {
       const cutoff = Date.now() - this.ttlMs;
       const fp = asciiJson(msg.fp);
       const entry = `[${msg.sentAt},${asciiJson(msg.from)},${fp},${JSON.stringify(msg.to)},${JSON.stringify(msg.typeu)},${JSON.stringify(msg.dataContent)}]`;
-      const [seq, duplicate, sentAt] = (await runScriptReplicated(
-        this.redis,
-        'sbHistoryAppend',
-        this.convKeys(conv),
-        [fp, msg.from, entry, this.max, this.ttlMs, cutoff, TRIM_BATCH],
-        this.waitReplicas,
-      )) as [number, number, number];
-      await Promise.all(
-        opts.indexFor.map((u) => runScript(this.redis, 'sbHistoryIndex', [this.keys.historyIndex(u)], [conv, sentAt, cutoff, this.ttlMs, INDEX_PRUNE_BATCH])),
-      );
+      const args = [fp, msg.from, entry, this.max, this.ttlMs, cutoff, TRIM_BATCH];
+      const users = opts.indexFor;
+      let result: Promise<unknown>;
+      if (users.length === 0) {
+        result = runScriptReplicated(this.redis, 'sbHistoryAppend', this.convKeys(conv), args, this.waitReplicas);
+      } else if (this.oneScript && users.length <= 2) {
+        // One round trip: the append and both index entries in one script.
+        const keys = [...this.convKeys(conv), this.keys.historyIndex(users[0]!), this.keys.historyIndex(users[1] ?? users[0]!)];
+        result = runScriptReplicated(this.redis, 'sbHistoryAppendIndexed', keys, [...args, conv, INDEX_PRUNE_BATCH], this.waitReplicas);
+      } else {
+        // Redis Cluster: the index keys live in the users' slots, so they are updated after the append,
+        // with the first write's time (a duplicate must not move its conversation up).
+        result = runScriptReplicated(this.redis, 'sbHistoryAppend', this.convKeys(conv), args, this.waitReplicas).then(async (r) => {
+          const at = (r as [number, number, number])[2];
+          await Promise.all(users.map((u) => runScript(this.redis, 'sbHistoryIndex', [this.keys.historyIndex(u)], [conv, at, cutoff, this.ttlMs, INDEX_PRUNE_BATCH])));
+          return r;
+        });
+      }
+      const [seq, duplicate, sentAt] = (await result) as [number, number, number];
       return { seq, duplicate: duplicate === 1, sentAt };
     });
   }

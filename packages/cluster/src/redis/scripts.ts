@@ -29,6 +29,8 @@ const SCRIPTS = {
   sbOfflineRemove: { file: 'offline-remove.lua', numberOfKeys: 2 },
   sbOfflineBudget: { file: 'offline-budget.lua', numberOfKeys: 1 },
   sbHistoryAppend: { file: 'history-append.lua', numberOfKeys: 3 },
+  /** The same script with the two users' index keys (KEYS[4], KEYS[5]; the same key twice for one user). */
+  sbHistoryAppendIndexed: { file: 'history-append.lua', numberOfKeys: 5 },
   sbHistoryIndex: { file: 'history-index.lua', numberOfKeys: 1 },
   sbHistoryRange: { file: 'history-range.lua', numberOfKeys: 2 },
   sbHistoryRead: { file: 'history-read.lua', numberOfKeys: 2 },

@@ -352,6 +352,16 @@ export function historyStoreContract(name: string, factory: HistoryStoreFactory)
       expect((await store.conversations(alice, { limit: 1 })).map((r) => r.id)).toEqual([ac]);
     });
 
+    it('conversations - one written with an already stale time is left out, and listed again after a fresh message', async () => {
+      const ttlMs = 60_000;
+      const store = await make({ ttlMs });
+      await store.append(ab, msg(alice, 1, s.now() - ttlMs - 1_000), both);
+      expect(await store.conversations(alice, { limit: 10 })).toEqual([]);
+      await store.append(ab, msg(bob, 2, s.now()), both);
+      expect((await store.conversations(alice, { limit: 10 })).map((r) => r.id)).toEqual([ab]);
+      expect((await store.conversations(bob, { limit: 10 })).map((r) => r.id)).toEqual([ab]);
+    });
+
     it('conversations - `also` joins in by its last message; empty ones last; no duplicates', async () => {
       const store = await make();
       const t0 = s.now();

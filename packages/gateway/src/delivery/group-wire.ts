@@ -1,4 +1,4 @@
-import { PacketType, createPacket, type Packet } from '@switchboard/protocol';
+import { PacketType, createPacket, withHistory, type Packet } from '@switchboard/protocol';
 
 /**
  * The packet a group member receives (docs/groups.md "On the wire"): `to` is the group's address
@@ -9,5 +9,5 @@ import { PacketType, createPacket, type Packet } from '@switchboard/protocol';
 export function groupPacket(prefix: string, gid: string, m: { from: string; fp: string; dataContent: string | null; typeu: number; seq: number; sentAt: number; qos: boolean }): Packet {
   const address = prefix + gid;
   const p = createPacket({ type: PacketType.DATA, dataContent: m.dataContent, from: `${address}:${m.from}`, to: address, fp: m.fp, QoS: m.qos, typeu: m.typeu });
-  return m.seq > 0 ? { ...p, seq: m.seq, sentAt: m.sentAt } : p;
+  return m.seq > 0 ? withHistory(p, m.seq, m.sentAt) : p;
 }

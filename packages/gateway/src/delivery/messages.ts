@@ -69,8 +69,9 @@ export class Messages {
       return;
     }
     const fp = p.fp!;
-    // A resend while we still hold it (or write its history): the ack will come.
-    if (this.d.custody.holds(uid, fp) || this.d.history?.isWriting(uid, fp)) return;
+    // A resend while we still hold it: the ack will come. (One that arrives while its history write is
+    // under way writes again, idempotently, and finds it held: recordThenTake.)
+    if (this.d.custody.holds(uid, fp)) return;
     const seq = this.d.custody.settled(uid, fp);
     if (seq !== undefined) {
       // Already delivered or stored: the sender missed our ack.

@@ -10,18 +10,35 @@
 -- ARGV[5] ttl, ms: the three keys expire this long after the last append
 -- ARGV[6] cutoff, ms (now - ttl, caller's clock): an entry with sentAt <= cutoff is expired
 -- ARGV[7] most entries this call drops (trimming is bounded; what is left goes with later appends)
+-- KEYS[4..] optional: users' conversation indexes (zset conversation id -> last activity, ms;
+--          <prefix>:{<user>}:convs), each given the message's sentAt as history-index.lua would.
+--          Only where every key may be touched by one script (single Redis, Sentinel); a Redis
+--          Cluster client runs history-index.lua per user instead, since those keys live in other slots.
+-- ARGV[8] with KEYS[4..]: the conversation id; ARGV[9]: most stale index members one update drops
 -- Returns {seq, duplicate (1/0), sentAt}: a duplicate answers the first write's seq and sentAt and
--- writes nothing. A first write no read can return any more (expired, or out of the count window) is
--- not a duplicate: its fp then names the new message.
+-- writes nothing to the conversation. A first write no read can return any more (expired, or out of
+-- the count window) is not a duplicate: its fp then names the new message.
 local max = tonumber(ARGV[4])
 local cutoff = tonumber(ARGV[6])
 local last = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+
+-- The same steps as history-index.lua, for each index key given.
+local function index(at)
+  for i = 4, #KEYS do
+    local cur = redis.call('ZSCORE', KEYS[i], ARGV[8])
+    if not cur or tonumber(cur) < at then redis.call('ZADD', KEYS[i], at, ARGV[8]) end
+    local stale = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', cutoff, 'LIMIT', 0, tonumber(ARGV[9]))
+    if #stale > 0 then redis.call('ZREM', KEYS[i], unpack(stale)) end
+    redis.call('PEXPIRE', KEYS[i], ARGV[5])
+  end
+end
 
 local dup = redis.call('HGET', KEYS[3], ARGV[1])
 if dup then
   local v = redis.call('HGET', KEYS[2], dup)
   local t = v and tonumber(string.match(v, '^%[(%d+),'))
   if t and t > cutoff and tonumber(dup) > last - max then
+    index(t)
     return {tonumber(dup), 1, t}
   end
 end
@@ -49,4 +66,6 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
-return {seq, 0, tonumber(string.match(ARGV[3], '^%[(%d+),'))}
+local sentAt = tonumber(string.match(ARGV[3], '^%[(%d+),'))
+index(sentAt)
+return {seq, 0, sentAt}
