@@ -10,18 +10,18 @@ import {
   type HistoryStore,
   type HistoryStoreOptions,
 } from '../history-store.js';
+import { MessageLog } from './message-log.js';
 
 interface Conversation {
   lastSeq: number;
-  /** Lowest seq that may still be stored: the stored seqs are `lo..lastSeq` (trimming is oldest first). */
-  lo: number;
-  msgs: Map<number, HistoryMessage>;
-  fps: Map<string, number>;
+  /** The stored messages, `msgs.lo..lastSeq` (trimming is oldest first). */
+  msgs: MessageLog;
   /** Messages each user sent (trimmed ones included). */
   sent: Map<UserId, number>;
-  /** Read marker and the user's own messages with seq <= marker (see HistoryStore TSDoc). */
-  read: Map<UserId, { seq: number; ownUpTo: number }>;
-  cursors: Map<UserId, number>;
+  /** Read marker and the user's own messages with seq <= marker (see HistoryStore TSDoc); made on first use. */
+  read: Map<UserId, { seq: number; ownUpTo: number }> | null;
+  /** Made on first use. */
+  cursors: Map<UserId, number> | null;
   /** `ttlMs` after the last append. */
   expiresAt: number;
   /** Latest `sentAt` of an append (a duplicate's is its first write's): the activity the index sorts by. */
@@ -53,7 +53,7 @@ export class MemoryHistoryStore implements HistoryStore {
     historyArgs.message(msg);
     const now = this.now();
     let c = this.live(conv);
-    const dupSeq = c?.fps.get(msg.fp);
+    const dupSeq = c?.msgs.seqOf(msg.fp);
     const first = dupSeq === undefined || !c ? undefined : this.visible(c, dupSeq, now - this.ttlMs);
     // A first write that is already trimmed in effect (too old, or out of the count window) is not a duplicate.
     if (dupSeq !== undefined && first && c) {
@@ -61,12 +61,11 @@ export class MemoryHistoryStore implements HistoryStore {
       return { seq: dupSeq, duplicate: true, sentAt: first.sentAt };
     }
     if (!c) {
-      c = { lastSeq: 0, lo: 1, msgs: new Map(), fps: new Map(), sent: new Map(), read: new Map(), cursors: new Map(), expiresAt: 0, lastAt: -Infinity, indexed: [] };
+      c = { lastSeq: 0, msgs: new MessageLog(), sent: new Map(), read: null, cursors: null, expiresAt: 0, lastAt: -Infinity, indexed: [] };
       this.convs.set(conv, c);
     }
     const seq = ++c.lastSeq;
-    c.msgs.set(seq, { seq, fp: msg.fp, from: msg.from, to: msg.to, dataContent: msg.dataContent, typeu: msg.typeu, sentAt: msg.sentAt });
-    c.fps.set(msg.fp, seq);
+    c.msgs.push({ seq, fp: msg.fp, from: msg.from, to: msg.to, dataContent: msg.dataContent, typeu: msg.typeu, sentAt: msg.sentAt });
     c.sent.set(msg.from, (c.sent.get(msg.from) ?? 0) + 1);
     this.trim(c, now);
     c.expiresAt = now + this.ttlMs;
@@ -111,7 +110,7 @@ export class MemoryHistoryStore implements HistoryStore {
     historyArgs.seq('seq', seq);
     const c = this.live(conv);
     if (!c) return 0;
-    const cur = c.read.get(user) ?? { seq: 0, ownUpTo: 0 };
+    const cur = c.read?.get(user) ?? { seq: 0, ownUpTo: 0 };
     const to = Math.min(seq, c.lastSeq);
     if (to <= cur.seq) return cur.seq;
     // The user's own messages on the cheaper exact side of the new marker (HistoryStore TSDoc).
@@ -125,7 +124,7 @@ export class MemoryHistoryStore implements HistoryStore {
       cur.seq + 1 >= kept && to - cur.seq <= c.lastSeq - to
         ? cur.ownUpTo + own(cur.seq + 1, to)
         : (c.sent.get(user) ?? 0) - own(Math.max(to + 1, kept), c.lastSeq);
-    c.read.set(user, { seq: to, ownUpTo });
+    (c.read ??= new Map()).set(user, { seq: to, ownUpTo });
     return to;
   }
 
@@ -156,7 +155,7 @@ export class MemoryHistoryStore implements HistoryStore {
       const lastSeq = c?.lastSeq ?? 0;
       const newest = c && this.visible(c, lastSeq, cutoff);
       const last = newest ? { ...newest } : null;
-      const read = c?.read.get(user) ?? { seq: 0, ownUpTo: 0 };
+      const read = c?.read?.get(user) ?? { seq: 0, ownUpTo: 0 };
       const unread = unreadCount(lastSeq, c?.sent.get(user) ?? 0, read.seq, read.ownUpTo);
       rows.push({ summary: { id, last, lastSeq, readSeq: read.seq, unread }, activity: Math.max(at ?? -Infinity, last?.sentAt ?? -Infinity) });
     }
@@ -164,7 +163,7 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   async cursor(user: UserId, conv: ConversationId): Promise<number> {
-    return this.live(conv)?.cursors.get(user) ?? 0;
+    return this.live(conv)?.cursors?.get(user) ?? 0;
   }
 
   async advanceCursor(user: UserId, conv: ConversationId, seq: number): Promise<void> {
@@ -172,7 +171,7 @@ export class MemoryHistoryStore implements HistoryStore {
     const c = this.live(conv);
     if (!c) return;
     const to = Math.min(seq, c.lastSeq);
-    if (to > (c.cursors.get(user) ?? 0)) c.cursors.set(user, to);
+    if (to > (c.cursors?.get(user) ?? 0)) (c.cursors ??= new Map()).set(user, to);
   }
 
   async close(): Promise<void> {}
@@ -194,20 +193,15 @@ export class MemoryHistoryStore implements HistoryStore {
 
   /** Lowest seq a read may return: stored and inside the count window. */
   private keptFrom(c: Conversation): number {
-    return Math.max(c.lo, c.lastSeq - this.max + 1, 1);
+    return Math.max(c.msgs.lo, c.lastSeq - this.max + 1, 1);
   }
 
   /** Drop the oldest messages beyond the count or older than ttl (never the newest), with their fps. */
   private trim(c: Conversation, now: number): void {
     const cutoff = now - this.ttlMs;
-    while (c.lo < c.lastSeq) {
-      const m = c.msgs.get(c.lo);
-      if (m) {
-        if (c.lastSeq - c.lo + 1 <= this.max && m.sentAt > cutoff) break;
-        if (c.fps.get(m.fp) === c.lo) c.fps.delete(m.fp);
-        c.msgs.delete(c.lo);
-      }
-      c.lo++;
+    for (let m = c.msgs.oldest(); m && m.seq < c.lastSeq; m = c.msgs.oldest()) {
+      if (c.lastSeq - m.seq + 1 <= this.max && m.sentAt > cutoff) break;
+      c.msgs.dropOldest();
     }
   }
 
