@@ -58,6 +58,7 @@ export class Gateway {
   private readonly custody: CustodyDesk;
   private readonly admission: OfflineAdmission;
   private readonly groupReceiver: GroupReceiver;
+  private readonly groupCatchUp: GroupCatchUp | null;
   private readonly messages: Messages;
   private readonly logins: Logins;
   private readonly offlineDelivery: OfflineDelivery;
@@ -111,7 +112,7 @@ export class Gateway {
     const groups = opts.groups
       ? new GroupSender({ nodeId, log, metrics, hub, bridge: opts.bridge, groups: opts.groups, history, receiver: groupReceiver, resolver, outcomes, prefix: cfg.groupPrefix })
       : null;
-    const catchUp = opts.groups && opts.history ? new GroupCatchUp(log, hub, opts.groups, opts.history, groupReceiver, cfg.groupPrefix) : null;
+    const catchUp = (this.groupCatchUp = opts.groups && opts.history ? new GroupCatchUp(log, hub, opts.groups, opts.history, groupReceiver, cfg.groupPrefix) : null);
     if (catchUp) groupReceiver.onUncaught = (s, gid) => catchUp.group(s, gid);
     this.offlineDelivery = new OfflineDelivery(nodeId, log, hub, local, opts.offline, inbound);
     custody.onOfflineRemoved = (receiver, fp) => this.offlineDelivery.removed(receiver, fp);
@@ -269,6 +270,7 @@ export class Gateway {
     // UDP sessions share the listener's socket, so it closes only after them.
     await this.listeners.closeUdp();
     this.custody.clear();
+    this.groupCatchUp?.close();
     await this.groupReceiver.close();
     if (wasState !== 'created') {
       // Best effort on the way out: what fails here expires (node record, routes) or is deleted by

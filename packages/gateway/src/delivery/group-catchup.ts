@@ -6,11 +6,14 @@ import type { Session } from '../sessions/session.js';
 import type { SessionHub } from '../sessions/session-hub.js';
 import type { GroupReceiver } from './group-receiver.js';
 import { groupPacket } from './group-wire.js';
+import { MEMBER_ROUTE_CACHE_MS } from './member-routes.js';
 
 /** Messages read from a group's history per page during catch-up. */
 export const GROUP_CATCHUP_PAGE = 200;
 /** Most groups caught up per login (a user in more groups gets the rest through the history API). */
 export const GROUP_CATCHUP_MAX_GROUPS = 500;
+/** The login's second catch-up pass starts this long after the member-route cache window. */
+const TAIL_MARGIN_MS = 500;
 
 /**
  * Group catch-up at login (issue 15): for each of the user's groups, the messages after the
@@ -19,6 +22,8 @@ export const GROUP_CATCHUP_MAX_GROUPS = 500;
  */
 export class GroupCatchUp {
   private readonly quiet = new LogThrottle();
+  /** Second passes not started yet (see `run`). */
+  private readonly tails = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly log: Logger,
@@ -36,6 +41,36 @@ export class GroupCatchUp {
       for (const g of groups) {
         if (s.state === 'closed') return;
         if (this.receiver.needsCatchUp(uid, g.id)) await this.catchUp(s, uid, g.id);
+      }
+      // Senders' gateways reuse a member's route for MEMBER_ROUTE_CACHE_MS (member-routes.ts): a message
+      // fanned out in that window after this login may have gone where this member no longer is. One
+      // more pass once the window is over brings those (messages seen already are skipped).
+      if (groups.length > 0) {
+        const timer = setTimeout(() => {
+          this.tails.delete(timer);
+          void this.tail(s, groups.map((g) => g.id));
+        }, MEMBER_ROUTE_CACHE_MS + TAIL_MARGIN_MS);
+        timer.unref();
+        this.tails.add(timer);
+      }
+    } catch (err) {
+      const skipped = this.quiet.take();
+      if (skipped >= 0) this.log.warn({ err, skipped }, 'group catch-up interrupted; the rest comes at the next login');
+    }
+  }
+
+  /** Cancel the second passes not started yet (the gateway closes). */
+  close(): void {
+    for (const t of this.tails) clearTimeout(t);
+    this.tails.clear();
+  }
+
+  private async tail(s: Session, gids: string[]): Promise<void> {
+    const uid = s.userId as UserId;
+    try {
+      for (const gid of gids) {
+        if (s.state === 'closed') return;
+        await this.catchUp(s, uid, gid);
       }
     } catch (err) {
       const skipped = this.quiet.take();

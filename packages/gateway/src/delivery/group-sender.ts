@@ -10,6 +10,7 @@ import type { HistoryWriter } from './history-writer.js';
 import type { Outcomes } from './outcomes.js';
 import type { RouteResolver } from './route-resolver.js';
 import { withSeq } from './seq.js';
+import { MemberRoutes } from './member-routes.js';
 
 export interface GroupSenderDeps {
   nodeId: NodeId;
@@ -34,8 +35,11 @@ export interface GroupSenderDeps {
 export class GroupSender {
   private readonly sending = new Set<string>();
   private readonly quiet = { members: new LogThrottle(), fanout: new LogThrottle() };
+  private readonly routes: MemberRoutes;
 
-  constructor(private readonly d: GroupSenderDeps) {}
+  constructor(private readonly d: GroupSenderDeps) {
+    this.routes = new MemberRoutes(d.resolver);
+  }
 
   /** A data packet from logged-in session `s` whose `to` starts with the group prefix. */
   onData(s: Session, p: Packet): void {
@@ -97,13 +101,12 @@ export class GroupSender {
     }
     if (remote.length === 0) return;
     const byNode = new Map<NodeId, UserId[]>();
-    const routes = await Promise.all(remote.map((u) => this.d.resolver.remote(u).catch(() => null)));
-    routes.forEach((r, i) => {
-      if (!r) return; // offline (or the route store failed): catch-up at the next login brings it
-      const list = byNode.get(r.nodeId);
-      if (list) list.push(remote[i]!);
-      else byNode.set(r.nodeId, [remote[i]!]);
-    });
+    for (const [member, node] of await this.routes.nodesOf(remote)) {
+      if (node === null) continue; // offline (or the route store failed): catch-up brings it
+      const list = byNode.get(node);
+      if (list) list.push(member);
+      else byNode.set(node, [member]);
+    }
     for (const [node, list] of byNode) {
       this.d.metrics.groupFanout.inc();
       this.d.bridge.send(node, { type: 'group', origin: this.d.nodeId, gid, seq: m.seq, fp: m.fp, qos: m.qos, members: list, packet: m.wire }).catch((err: unknown) => {
