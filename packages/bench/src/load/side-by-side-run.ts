@@ -28,6 +28,8 @@ round (MobileIMSDK, then Switchboard), with the same generator flags; prints the
   --users N           (default 1000)      --tcp-share F   (default 0.5)     --size BYTES (default 100)
   --duration S        (default 15)        --warmup S      (default 3)
   --workers N         load worker processes of the generator (default 1)
+  --jvm-warmup S      after each start of MobileIMSDK's JVM, an unmeasured closed-loop load of S seconds
+                      so its JIT is warm (default 10; 0 = none; Switchboard is spawned fresh per run)
   --sb-sense-mode M   Switchboard's sense mode (default 15S; MobileIMSDK's demo only has 5S)
   --sides LIST        mobileimsdk,switchboard (default both)
   --max-other C       a measured second with more cores of other processes is noisy (default 0.2)
@@ -45,6 +47,7 @@ export interface SideBySideOptions {
   maxOther: number;
   retries: number;
   quietWait: boolean;
+  jvmWarmupS: number;
   out: string;
 }
 
@@ -64,6 +67,7 @@ export function parseSideBySideArgs(argv: readonly string[]): SideBySideOptions 
       duration: { type: 'string', default: '15' },
       warmup: { type: 'string', default: '3' },
       workers: { type: 'string', default: '1' },
+      'jvm-warmup': { type: 'string', default: '10' },
       'sb-sense-mode': { type: 'string', default: '15S' },
       sides: { type: 'string', default: 'mobileimsdk,switchboard' },
       'max-other': { type: 'string', default: '0.2' },
@@ -100,6 +104,7 @@ export function parseSideBySideArgs(argv: readonly string[]): SideBySideOptions 
     maxOther,
     retries: int('retries', v.retries, 0),
     quietWait: !v['no-quiet-wait'],
+    jvmWarmupS: int('jvm-warmup', v['jvm-warmup'], 0),
     out: path.resolve(v.out),
   };
 }
@@ -196,12 +201,24 @@ function runBenchChild(root: string, args: string[]): Promise<number | null> {
   });
 }
 
+/** The flags that point the bench at a side (MobileIMSDK: its fixed ports, its one sense mode, its JVM's CPU). */
+function targetArgs(o: SideBySideOptions, side: Side, server: MobileImsdkServer | null): string[] {
+  return side === 'mobileimsdk'
+    ? ['--ws', 'ws://127.0.0.1:3000/websocket', '--tcp', '127.0.0.1:8901', '--sense-mode', '5S', '--sut-pid', String(server!.pid)]
+    : ['--spawn-standalone', '--sense-mode', o.sbSenseMode];
+}
+
+/** An unmeasured closed-loop load against a freshly started JVM, so the measured runs see compiled code. */
+async function warmJvm(o: SideBySideOptions, root: string, server: MobileImsdkServer): Promise<void> {
+  if (o.jvmWarmupS <= 0) return;
+  process.stderr.write(`mobileimsdk: warming the JVM up with ${o.jvmWarmupS} s of closed-loop load (not measured)…\n`);
+  const file = path.join(o.out, 'mobileimsdk-jvm-warmup.json');
+  await runBenchChild(root, [...targetArgs(o, 'mobileimsdk', server), ...o.common, '--duration', String(o.jvmWarmupS), '--warmup', '0', '--inflight', '4', '--json', file, '--quiet']);
+}
+
 /** One measurement of one side in one round: retried while noisy (up to `retries`), the last attempt kept. */
 async function measure(o: SideBySideOptions, root: string, side: Side, round: number, m: Measurement, server: MobileImsdkServer | null): Promise<RunFigures | null> {
-  const target =
-    side === 'mobileimsdk'
-      ? ['--ws', 'ws://127.0.0.1:3000/websocket', '--tcp', '127.0.0.1:8901', '--sense-mode', '5S', '--sut-pid', String(server!.pid)]
-      : ['--spawn-standalone', '--sense-mode', o.sbSenseMode];
+  const target = targetArgs(o, side, server);
   let kept: RunFigures | null = null;
   for (let attempt = 0; attempt <= o.retries; attempt++) {
     const before = o.quietWait ? await waitQuiet() : NaN;
@@ -216,7 +233,7 @@ async function measure(o: SideBySideOptions, root: string, side: Side, round: nu
     }
     kept = runFigures(side, round, measurementName(m), report, o.maxOther);
     process.stderr.write(
-      `${side} ${measurementName(m)} round ${round}: exit ${code}, machine before ${before.toFixed(2)} cores, ${Math.round(kept.msgPerSec)} msg/s, ` +
+      `${side} ${measurementName(m)} round ${round}: exit ${code}, machine before ${Number.isFinite(before) ? before.toFixed(2) : '-'} cores, ${Math.round(kept.msgPerSec)} msg/s, ` +
         `p99 ${kept.ackP99.toFixed(1)} ms, stalls ${kept.stalls}, worst other-second ${kept.worstOtherCores.toFixed(2)}${kept.noisy ? ' -> noisy' : ''}\n`,
     );
     if (!kept.noisy) break;
@@ -234,6 +251,7 @@ export async function runSideBySide(o: SideBySideOptions): Promise<{ table: stri
     for (const side of o.sides) {
       const server = side === 'mobileimsdk' ? await MobileImsdkServer.start(root) : null;
       try {
+        if (server) await warmJvm(o, root, server);
         for (const m of o.measurements) {
           const r = await measure(o, root, side, round, m, server);
           if (r) runs.push(r);
@@ -244,7 +262,7 @@ export async function runSideBySide(o: SideBySideOptions): Promise<{ table: stri
     }
   }
   const header =
-    `Side by side, ${startedAt} – ${new Date().toISOString()}: ${o.rounds} rounds (MobileIMSDK then Switchboard in each), ` +
+    `Side by side, ${startedAt} – ${new Date().toISOString()}: ${o.rounds} rounds (${o.sides.join(' then ')} in each), ` +
     `bench flags \`${o.common.join(' ')}\`, Switchboard sense mode ${o.sbSenseMode}, MobileIMSDK 5S. ` +
     `Each cell: **median** (the runs in order; * = noisy: a measured second with more than ${o.maxOther} cores of other processes).`;
   const table = `${header}\n\n${sideBySideTable(runs, o.measurements, [...o.sides].reverse())}`;

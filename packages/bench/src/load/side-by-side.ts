@@ -107,7 +107,7 @@ export function msFigure(x: number): string {
 function cell(runs: readonly RunFigures[], f: (r: RunFigures) => number, show: (x: number) => string): string {
   if (runs.length === 0) return '-';
   const list = runs.map((r) => `${show(f(r))}${r.noisy ? '*' : ''}`).join(' · ');
-  return `**${show(median(runs.map(f)))}**${runs.length > 1 ? ` (${list})` : ''}`;
+  return `**${show(median(runs.map(f)))}**${runs.length > 1 || runs.some((r) => r.noisy) ? ` (${list})` : ''}`;
 }
 
 /** The rows of one measurement (closed loop: throughput and CPU per message; open loop: latency and stalls). */
