@@ -132,7 +132,7 @@ if (o.idle) {
   console.log(`  cpu gen / sut     ${sb.map((s) => `${s.cpu.loadGenerator.toFixed(2)} / ${Object.values(s.cpu.sut).map((v) => (v ?? NaN).toFixed(2)).join('+')}`).join(', ')}`);
   if (sb.every((s) => s.ackMaxPerSecond)) {
     console.log(`  per-second max    ${fmt(sb.map((s) => s.ackMaxPerSecond.worstMaxMs ?? NaN), 1)} (worst second of each run, ms)`);
-    console.log(`  stalls > ${sb[0]?.ackMaxPerSecond.thresholdMs ?? 50} ms     ${fmt(sb.map((s) => s.ackMaxPerSecond.stalls), 0)} (of ${sb.map((s) => s.ackMaxPerSecond.seconds).join(', ')} measured seconds)`);
+    console.log(`  stalls > ${sb[0]?.ackMaxPerSecond.thresholdMs ?? 50} ms    ${fmt(sb.map((s) => s.ackMaxPerSecond.stalls), 0)} (of ${sb.map((s) => s.ackMaxPerSecond.seconds).join(', ')} measured seconds)`);
     for (const s of sb) console.log(`  saturation        ${s.saturation.verdict}`);
   }
   if (kept.some((j) => j.echo)) {
