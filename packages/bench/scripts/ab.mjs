@@ -80,11 +80,14 @@ function summarize(j) {
     lost: s.lost,
     appDup: s.appDuplicates,
     otherCores: other.length ? median(other) : NaN,
+    // per-second max send→ack (worst second) and seconds over 50 ms (reports since issue 19)
+    worstSecondMs: s.ackMaxPerSecond?.worstMaxMs ?? NaN,
+    stalls: s.ackMaxPerSecond?.stalls ?? NaN,
   };
 }
 function fmtRow(x) {
   const f = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-  return `${f(x.msgPerSec)} msg/s, server ${f(x.sutUsPerMsg, 1)} µs CPU/msg, ratio ${f(x.ratio, 3)}, send→ack p50 ${f(x.ackP50, 2)} / p99 ${f(x.ackP99, 1)} ms, lost ${f(x.lost)}, app dup ${f(x.appDup)}, other ${f(x.otherCores, 2)} cores`;
+  return `${f(x.msgPerSec)} msg/s, server ${f(x.sutUsPerMsg, 1)} µs CPU/msg, ratio ${f(x.ratio, 3)}, send→ack p50 ${f(x.ackP50, 2)} / p99 ${f(x.ackP99, 1)} ms, worst second ${f(x.worstSecondMs, 1)} ms, stalls ${f(x.stalls)}, lost ${f(x.lost)}, app dup ${f(x.appDup)}, other ${f(x.otherCores, 2)} cores`;
 }
 function median(xs) {
   const v = xs.filter((n) => Number.isFinite(n)).sort((a, b) => a - b);

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs MobileIMSDK's prebuilt v6 demo server in the foreground, with its logging quieted, as the
-# reference for side-by-side benchmarks (docs/interop.md section 4). Nothing is built or downloaded:
-# the jars come from the cache that docs/interop.md section 1 describes, and
-# `test/interop/prepare.sh --server` builds the java command line.
+# reference for side-by-side benchmarks (docs/interop.md section 4, docs/benchmarks.md; the series
+# script packages/bench/scripts/side-by-side.ts starts it once per round). Nothing is built or
+# downloaded: the server is the vendored `../shared/vendor/mobileimsdk/server-demo` beside the
+# repository when that folder is there (whatever MOBILEIMSDK_JARS says), else the jar cache that
+# docs/interop.md section 1 describes; `test/interop/prepare.sh --server` builds the java command line.
 #
 # Usage (from anywhere; stop it with Ctrl-C or `kill <pid>`, SIGTERM runs the demo's shutdown hook):
 #   bash packages/bench/scripts/mobileimsdk-server.sh
@@ -19,7 +21,9 @@
 #                           (default: none, so the JVM's own defaults)
 #   MOBILEIMSDK_LOG_LEVEL   log4j2 root level, default ERROR (nothing in a healthy run); WARN shows one
 #                           line per acked message, INFO logins and relays, DEBUG everything
-#   MOBILEIMSDK_JARS, NETTY_JAR_DIR, SWITCHBOARD_INTEROP_BUILD   as for test/interop/prepare.sh
+#   MOBILEIMSDK_JARS        the jar cache with server-demo/ in it; only used when the vendored
+#                           ../shared/vendor/mobileimsdk/server-demo is absent (as for test/interop/prepare.sh)
+#   NETTY_JAR_DIR, SWITCHBOARD_INTEROP_BUILD   as for test/interop/prepare.sh
 #
 # It prints nothing itself; all output is the JVM's. Exceptions: when prepare.sh cannot build the
 # command line (its UNAVAILABLE reason, exit 3; exit 1 on another failure), or when one of the three
@@ -28,6 +32,12 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+# The vendored demo server beside the checkout wins: every side-by-side series then runs the same
+# binaries (SOURCE-COMMIT says which), whatever jar cache the environment points at.
+VENDORED="$(cd "$ROOT/.." && pwd)/shared/vendor/mobileimsdk"
+if [ -d "$VENDORED/server-demo" ]; then
+  export MOBILEIMSDK_JARS="$VENDORED"
+fi
 ARGS="$(bash "$ROOT/test/interop/prepare.sh" --server)" || exit $?
 
 if command -v ss >/dev/null 2>&1; then

@@ -5,6 +5,9 @@
 //   node packages/bench/scripts/series.mjs --name closed --runs 3 --attempts 6 --out DIR -- \
 //     --spawn-standalone --users 1000 --inflight 4 --echo-baseline ...
 //   node packages/bench/scripts/series.mjs --name group500 -- group --spawn-cluster 3 --members 500 --rate 40 ...
+//   node packages/bench/scripts/series.mjs --name open5k -- --spawn-standalone --rate 5000 --workers 2
+//
+// (MobileIMSDK's demo server and Switchboard side by side, alternately: scripts/side-by-side.ts.)
 //
 // Before each attempt it waits (up to 60 s) until the machine has used less than 0.15 cores over
 // 3 s; an attempt counts only when no second of its measured window had more than 0.2 cores of
@@ -126,7 +129,12 @@ if (o.idle) {
   console.log(`  send→deliver p99  ${fmt(sb.map((s) => s.latencyMs.sendToDeliver.p99), 1)}`);
   console.log(`  lost / app dup    ${sb.map((s) => `${s.lost}/${s.appDuplicates}`).join(', ')}`);
   console.log(`  wire dup/resends  ${sb.map((s) => `${s.wireDuplicates}/${s.resends}`).join(', ')}`);
-  console.log(`  cpu gen / sut     ${sb.map((s) => `${s.cpu.loadGenerator.toFixed(2)} / ${Object.values(s.cpu.sut).map((v) => v.toFixed(2)).join('+')}`).join(', ')}`);
+  console.log(`  cpu gen / sut     ${sb.map((s) => `${s.cpu.loadGenerator.toFixed(2)} / ${Object.values(s.cpu.sut).map((v) => (v ?? NaN).toFixed(2)).join('+')}`).join(', ')}`);
+  if (sb.every((s) => s.ackMaxPerSecond)) {
+    console.log(`  per-second max    ${fmt(sb.map((s) => s.ackMaxPerSecond.worstMaxMs ?? NaN), 1)} (worst second of each run, ms)`);
+    console.log(`  stalls > ${sb[0]?.ackMaxPerSecond.thresholdMs ?? 50} ms    ${fmt(sb.map((s) => s.ackMaxPerSecond.stalls), 0)} (of ${sb.map((s) => s.ackMaxPerSecond.seconds).join(', ')} measured seconds)`);
+    for (const s of sb) console.log(`  saturation        ${s.saturation.verdict}`);
+  }
   if (kept.some((j) => j.echo)) {
     console.log(`  echo rt/s         ${fmt(kept.map((j) => j.echo?.roundTripsPerSec), 0)}`);
     console.log(`  ratio             ${fmt(kept.map((j) => j.switchboard.throughputPerSec / j.echo?.roundTripsPerSec), 3)}`);

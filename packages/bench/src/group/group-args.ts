@@ -74,7 +74,7 @@ ${SESSION_USAGE}
 ${SPAWNED_USAGE}
 `;
 
-const LOAD_ONLY = ['users', 'pairing', 'echo-baseline', 'kill-node-at', 'drain-node-at', 'restart-rabbitmq-at', 'cluster-pids', 'rabbitmq-restart-cmd'] as const;
+const LOAD_ONLY = ['users', 'pairing', 'workers', 'echo-baseline', 'kill-node-at', 'drain-node-at', 'restart-rabbitmq-at', 'cluster-pids', 'rabbitmq-restart-cmd'] as const;
 
 /** The load mode's flags without those that have no meaning here, and the group flags. */
 const GROUP_SPEC = {
@@ -124,6 +124,7 @@ export function parseGroupArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       pairing: 'random',
       ...session,
       echoBaseline: false,
+      workers: 1,
       chaos: { killNodeAtS: null, drainNodeAtS: null, restartRabbitmqAtS: null, clusterPidsFile: null, rabbitmqRestartCmd: '' },
       ...spawned,
       jsonFile: values.json ?? null,

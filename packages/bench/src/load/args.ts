@@ -33,6 +33,11 @@ export interface BenchOptions {
   drainS: number;
   collectS: number;
   echoBaseline: boolean;
+  /**
+   * Load generator processes: 1 = the bench process itself; N ≥ 2 = N forked workers, each with its
+   * share of the users (whose messages stay among them) and of the offered rate.
+   */
+  workers: number;
   chaos: {
     killNodeAtS: number | null;
     drainNodeAtS: number | null;
@@ -112,6 +117,10 @@ Load:
   --pairing P               random|same-node|cross-node (default random): each message goes to a random
                             other user, one on the sender's gateway node, or one on another node
                             (same-node/cross-node need --spawn-cluster N or --dispatch URL)
+  --workers N               load generator processes (default ${D.DEFAULT_LOAD_WORKERS}: the bench itself). N >= 2 forks N
+                            workers with users/N users each and rate/N of an open loop; a worker's users send
+                            to each other only, latencies and counts are merged exactly. The report says
+                            whether the generator, the server or the machine was saturated
 ${SESSION_USAGE}
 
 Baseline:
@@ -141,6 +150,7 @@ export const SPEC = {
   inflight: { type: 'string' },
   rate: { type: 'string' },
   pairing: { type: 'string' },
+  workers: { type: 'string' },
   duration: { type: 'string' },
   warmup: { type: 'string' },
   'sense-mode': { type: 'string' },
@@ -189,6 +199,7 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
   const session = parseSession(f);
   const chaos = parseChaos(f, target, session.warmupS + session.durationS);
   const spawned = parseSpawned(f, target);
+  const workers = parseWorkers(f, load.users, chaos);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     help: false,
@@ -209,6 +220,7 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
       drainS: session.drainS,
       collectS: session.collectS,
       echoBaseline: values['echo-baseline'] ?? false,
+      workers,
       chaos,
       sutEnv: spawned.sutEnv,
       sutNodeArgs: spawned.sutNodeArgs,
@@ -299,6 +311,21 @@ export function parseSession({ values, problems, num }: Flags): SessionOptions {
   const drainS = num('drain', D.DEFAULT_DRAIN_S, { min: 0, max: 3_600 });
   const collectS = num('collect', D.DEFAULT_COLLECT_S, { min: 0, max: 3_600 });
   return { durationS, warmupS, senseMode, uidPrefix, connectConcurrency, loginTimeoutS, qos, drainS, collectS };
+}
+
+/**
+ * `--workers N`: at least 2 users per worker (each worker's users talk among themselves). Chaos and
+ * the echo baseline run in the bench process itself and are not combined with workers.
+ */
+function parseWorkers({ values, problems, num }: Flags, users: number, chaos: BenchOptions['chaos']): number {
+  const workers = num('workers', D.DEFAULT_LOAD_WORKERS, { min: 1, max: D.MAX_LOAD_WORKERS, int: true });
+  if (workers === 1) return workers;
+  if (users < 2 * workers) problems.push(`--workers ${workers}: needs at least 2 users per worker (--users ${users})`);
+  if (values['echo-baseline']) problems.push('--workers: not with --echo-baseline (the echo phase runs in the bench process alone)');
+  if (chaos.killNodeAtS !== null || chaos.drainNodeAtS !== null || chaos.restartRabbitmqAtS !== null) {
+    problems.push('--workers: not with --kill-node-at, --drain-node-at or --restart-rabbitmq-at (chaos runs with the bench process alone)');
+  }
+  return workers;
 }
 
 /** `--kill-node-at` / `--drain-node-at` / `--restart-rabbitmq-at` (inside the `totalS` of load) and what they need. */

@@ -135,7 +135,9 @@ export class LoadDriver {
     const rate = this.mode.ratePerSec;
     const now = performance.now();
     // Message k is due at start + k / rate: those whose time has come, none at or after the window's end.
-    const last = Math.ceil(((this.window.to - this.window.start) * rate) / 1000);
+    // (less a rounding hair: `to - start` of two performance.now() values is not exact, and a message
+    // due exactly at `to` must not go out)
+    const last = Math.ceil(((this.window.to - this.window.start) * rate) / 1000 - 1e-6);
     const due = Math.min(Math.floor(((now - this.window.start) * rate) / 1000) + 1, last);
     const n = this.users.length;
     while (this.scheduled < due) {

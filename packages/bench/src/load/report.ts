@@ -2,6 +2,7 @@ import type { BenchOptions } from './args.js';
 import type { LatencySummary } from '../shared/histogram.js';
 import type { ProcessReport } from '../shared/proc.js';
 import type { ChaosEvent } from './chaos.js';
+import type { Saturation, StallSummary } from './verdict.js';
 
 /** Result of the Switchboard load phase. Counts are messages unless named otherwise. */
 export interface SwitchboardResult {
@@ -58,8 +59,30 @@ export interface SwitchboardResult {
    * accounting) and other processes (machine − generator − spawned processes).
    */
   cpu: { loadGenerator: number; sut: Record<string, number | null>; machine: number; interrupts: number; others: number };
-  /** Load generator event-loop delay in the window, ms. */
+  /** Load generator event-loop delay in the window, ms (with --workers N: the worst worker's). */
   loadGeneratorLoopDelayMs: { p50: number; p99: number; max: number };
+  /**
+   * The load generator's processes and the cores each used in the measured window: the bench itself
+   * (`bench`), and with `--workers N` each worker (`worker 1` …, with its users and event-loop delay).
+   * `cpu.loadGenerator` is their sum.
+   */
+  generator: GeneratorProcess[];
+  /** The per-second maximum send→ack latency over the measured seconds, and the stalls (seconds over 50 ms). */
+  ackMaxPerSecond: StallSummary;
+  /** Which side ran out of CPU: generator, server or machine. */
+  saturation: Saturation;
+}
+
+/** One process of the load generator. */
+export interface GeneratorProcess {
+  name: string;
+  pid: number | null;
+  /** Simulated users in it (0 for the parent of workers). */
+  users: number;
+  /** Cores in the measured window (null when unknown). */
+  cores: number | null;
+  /** Event-loop delay p99 in the measured window, ms (NaN when not measured). */
+  loopDelayP99Ms: number;
 }
 
 /** What the load and the group mode report alike (`commonResult`). */
@@ -157,7 +180,8 @@ export function formatReport(r: BenchReport): string {
   out.push(
     `switchboard bench — ${r.target.kind}${r.target.dispatch ? ` ${r.target.dispatch}` : r.target.ws ? ` ${r.target.ws}` : ''}`,
     `  ${s.users.total} users (${s.users.ws} ws, ${s.users.tcp} tcp), ${o.sizeBytes}-byte QoS C2C messages, ${load}, ` +
-      `${o.warmupS} s warmup + ${o.durationS} s measured, sense mode ${o.senseMode}`,
+      `${o.warmupS} s warmup + ${o.durationS} s measured, sense mode ${o.senseMode}` +
+      (o.workers > 1 ? `, ${o.workers} load worker processes` : ''),
     '',
     table([
       ['logged in', `${s.users.loggedIn}/${s.users.total} in ${fmt(s.users.loginMs)} ms (${s.users.loginFailures} failed attempts)`],
@@ -176,7 +200,10 @@ export function formatReport(r: BenchReport): string {
       ['kicks', Object.entries(s.kicks).map(([c, n]) => `${c}×${n}`).join(', ') || 'none'],
       ['other', `misrouted ${s.misrouted}, foreign ${s.foreign}, unknown acks ${s.unknownAcks}, bad packets ${s.badPackets}` + (s.notSentOffline ? `, not sent (offline) ${s.notSentOffline}` : '')],
       ['drain', `${fmt(s.drain.waitedMs)} ms; collected ${s.drain.collectedMessages} from ${s.drain.collectedUsers} users' offline queues in ${fmt(s.drain.collectMs)} ms`],
+      ['per-second max', stallRow(s.ackMaxPerSecond)],
       cpuRow(s.cpu, s.loadGeneratorLoopDelayMs.p99),
+      ...(s.generator.length > 1 ? [generatorRow(s.generator)] : []),
+      ['saturation', s.saturation.verdict],
     ]),
   );
   if (r.echo) {
@@ -201,6 +228,27 @@ export function formatReport(r: BenchReport): string {
   }
   out.push(...closingLines(r.processes, Math.max(s.cpu.others, r.echo?.cpu.others ?? 0), r.target.kind, r.checks));
   return out.join('\n') + '\n';
+}
+
+/** The per-second maximum send→ack row: median and worst of the seconds' maxima, and the stalls. */
+export function stallRow(x: StallSummary): string {
+  const worst = x.worstMaxMs === null ? '-' : `${ms(x.worstMaxMs)} ms (t=${x.worstSecond})`;
+  const list = x.stallSeconds.length > 12 ? `${x.stallSeconds.slice(0, 12).join(', ')}, …` : x.stallSeconds.join(', ');
+  return (
+    `send→ack max per second: median ${x.medianMaxMs === null ? '-' : ms(x.medianMaxMs)} ms, worst ${worst}; ` +
+    `stalls over ${x.thresholdMs} ms: ${x.stalls} of ${x.seconds} measured seconds${x.stalls ? ` (t=${list})` : ''}`
+  );
+}
+
+/** The generator's processes with their cores (only printed with --workers N). */
+export function generatorRow(g: readonly GeneratorProcess[]): [string, string] {
+  return [
+    'generator',
+    g
+      .map((p) => `${p.name}${p.pid ? ` pid ${p.pid}` : ''}${p.users ? ` ${fmt(p.users)} users` : ''} ${p.cores === null ? '-' : p.cores.toFixed(2)} cores` +
+        (Number.isFinite(p.loopDelayP99Ms) ? ` (loop p99 ${ms(p.loopDelayP99Ms)} ms)` : ''))
+      .join('; '),
+  ];
 }
 
 /** The CPU row of a phase: the generator, each process of the system under test, interrupts, others, the generator's loop delay. */

@@ -7,6 +7,7 @@ import { readClusterPids, type ChaosEvent } from './chaos.js';
 import { runEchoPhase } from './echo-phase.js';
 import type { BenchReport, EchoResult, SwitchboardResult } from './report.js';
 import { runSwitchboardPhase } from './switchboard-phase.js';
+import { runWorkersPhase } from './workers/workers-phase.js';
 
 /**
  * Run one benchmark as `opts` says: start the system under test if asked, log the users in, load,
@@ -27,7 +28,8 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<BenchRepo
     const dispatchUrl = sut ? sut.dispatchUrl : opts.target.kind === 'dispatch' ? opts.target.url : null;
     const pids = opts.chaos.clusterPidsFile ? readClusterPids(opts.chaos.clusterPidsFile) : null;
 
-    const sb = await runSwitchboardPhase(opts, { dispatchUrl, sut, pids, chaos, io, aborted: () => stopSignals.aborted });
+    const env = { dispatchUrl, sut, pids, chaos, io, aborted: () => stopSignals.aborted };
+    const sb = opts.workers > 1 ? await runWorkersPhase(opts, env) : await runSwitchboardPhase(opts, env);
     if (sut) {
       io.log('stopping the system under test…');
       await sut.stop();

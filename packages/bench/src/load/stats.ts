@@ -1,4 +1,4 @@
-import { LatencyHistogram } from '../shared/histogram.js';
+import { LatencyHistogram, type HistogramSnapshot } from '../shared/histogram.js';
 
 /** The measured window, as performance.now() times (ms). */
 export interface Window {
@@ -68,7 +68,7 @@ export class PhaseStats {
   private slot(now: number): TimelineSlot | null {
     const i = Math.floor((now - this.window.start) / 1000);
     if (!(i >= 0) || i > 86_400) return null;
-    while (this.timeline.length <= i) this.timeline.push({ sent: 0, acked: 0, delivered: 0, ackLatency: new LatencyHistogram(), deliverLatency: new LatencyHistogram() });
+    while (this.timeline.length <= i) this.timeline.push(emptySlot());
     return this.timeline[i]!;
   }
 
@@ -107,6 +107,75 @@ export class PhaseStats {
   count(map: Record<string, number>, key: number | string): void {
     map[key] = (map[key] ?? 0) + 1;
   }
+
+  /** Everything counted so far as plain JSON (a load worker hands its stats to the parent over IPC). */
+  snapshot(): PhaseStatsSnapshot {
+    const counters = {} as Record<PhaseCounter, number>;
+    for (const k of PHASE_COUNTERS) counters[k] = this[k];
+    return {
+      counters,
+      kicks: { ...this.kicks },
+      errors: { ...this.errors },
+      ackLatency: this.ackLatency.snapshot(),
+      deliverLatency: this.deliverLatency.snapshot(),
+      timeline: this.timeline.map((s) => ({
+        sent: s.sent,
+        acked: s.acked,
+        delivered: s.delivered,
+        ackLatency: s.ackLatency.snapshot(),
+        deliverLatency: s.deliverLatency.snapshot(),
+      })),
+    };
+  }
+
+  /**
+   * The stats of several processes' shares of one load as if one process had counted them all:
+   * counters and per-code counts summed, latency histograms merged bucket by bucket (exact: the
+   * percentiles of the union, not averages of percentiles), second t of every part into second t.
+   * The parts' seconds must count from the same start (the workers share one start time).
+   */
+  static merged(window: Window, parts: readonly PhaseStatsSnapshot[]): PhaseStats {
+    const m = new PhaseStats(window);
+    for (const p of parts) {
+      for (const k of PHASE_COUNTERS) m[k] += p.counters[k] ?? 0;
+      for (const [code, n] of Object.entries(p.kicks)) m.kicks[code] = (m.kicks[code] ?? 0) + n;
+      for (const [code, n] of Object.entries(p.errors)) m.errors[code] = (m.errors[code] ?? 0) + n;
+      m.ackLatency.merge(LatencyHistogram.fromSnapshot(p.ackLatency));
+      m.deliverLatency.merge(LatencyHistogram.fromSnapshot(p.deliverLatency));
+      p.timeline.forEach((s, t) => {
+        while (m.timeline.length <= t) m.timeline.push(emptySlot());
+        const slot = m.timeline[t]!;
+        slot.sent += s.sent;
+        slot.acked += s.acked;
+        slot.delivered += s.delivered;
+        slot.ackLatency.merge(LatencyHistogram.fromSnapshot(s.ackLatency));
+        slot.deliverLatency.merge(LatencyHistogram.fromSnapshot(s.deliverLatency));
+      });
+    }
+    return m;
+  }
+}
+
+/** The plain counters of `PhaseStats` (what `snapshot` copies and `merged` sums). */
+export const PHASE_COUNTERS = [
+  'sent', 'resends', 'resendsAfterReconnect', 'acked', 'lateAcks', 'duplicateAcks', 'unknownAcks', 'delivered',
+  'wireDuplicates', 'appDuplicates', 'misrouted', 'foreign', 'badPackets', 'senderGaveUp', 'notSentOffline',
+  'crossNode', 'ackedInWindow', 'deliveredInWindow', 'sentInWindow', 'disconnects', 'reconnects', 'loginFailures',
+] as const;
+export type PhaseCounter = (typeof PHASE_COUNTERS)[number];
+
+/** `PhaseStats` as JSON: its counters, per-code counts and histograms (`HistogramSnapshot`s), per second too. */
+export interface PhaseStatsSnapshot {
+  counters: Record<PhaseCounter, number>;
+  kicks: Record<string, number>;
+  errors: Record<string, number>;
+  ackLatency: HistogramSnapshot;
+  deliverLatency: HistogramSnapshot;
+  timeline: Array<{ sent: number; acked: number; delivered: number; ackLatency: HistogramSnapshot; deliverLatency: HistogramSnapshot }>;
+}
+
+function emptySlot(): TimelineSlot {
+  return { sent: 0, acked: 0, delivered: 0, ackLatency: new LatencyHistogram(), deliverLatency: new LatencyHistogram() };
 }
 
 /** One second of the load. `ackLatency` / `deliverLatency` hold the acks / deliveries that arrived in that second. */

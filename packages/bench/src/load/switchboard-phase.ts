@@ -1,3 +1,4 @@
+import { cpus } from 'node:os';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { UnavailableError } from '@switchboard/core';
 import { isTcpUser } from '../shared/args.js';
@@ -11,10 +12,11 @@ import type { BenchOptions } from './args.js';
 import { scheduleChaos, type ChaosEvent } from './chaos.js';
 import { LoadDriver } from './load.js';
 import { cores, cpuReport, cpuSources, loopDelaySummary, timeline, type CpuSource } from './measure.js';
-import type { NodeSample, PhaseCommon, SwitchboardResult } from './report.js';
+import type { NodeSample, PhaseCommon, SwitchboardResult, TimelineEntry } from './report.js';
 import { SimUser, type Placement, type UserContext } from './sim-user.js';
 import { PhaseStats, type Window } from './stats.js';
 import { MessageTracker, MsgFlag } from './tracker.js';
+import { resultVerdicts } from './verdict.js';
 
 /** What the Switchboard phase gets from the run around it. */
 export interface PhaseEnv {
@@ -58,7 +60,7 @@ export interface LoadTimers {
 }
 
 /** One CPU reading of the measured window's start or end. */
-interface CpuMark {
+export interface CpuMark {
   lg: NodeJS.CpuUsage;
   sut: Array<number | null>;
   machine: ReturnType<typeof machineCpu>;
@@ -72,7 +74,7 @@ export interface WindowMeasures {
 }
 
 /** The drain and the offline-queue collection after it. */
-type DrainOutcome = SwitchboardResult['drain'];
+export type DrainOutcome = SwitchboardResult['drain'];
 
 /**
  * The Switchboard phase of a run: log the users in, load them (with chaos and the per-second
@@ -224,7 +226,7 @@ export function startLoadTimers(opts: BenchOptions, env: PhaseEnv, fleet: Fleet,
 }
 
 /** What the gateways say about themselves (GET /admin/nodes), once a second, for the timeline. */
-function sampleNodes(dispatchUrl: string, t0: number): { samples: LoadTimers['nodeSamples']; timer: NodeJS.Timeout } {
+export function sampleNodes(dispatchUrl: string, t0: number): { samples: LoadTimers['nodeSamples']; timer: NodeJS.Timeout } {
   const samples: LoadTimers['nodeSamples'] = [];
   let sampling = false;
   const timer = setInterval(() => {
@@ -244,8 +246,11 @@ function sampleNodes(dispatchUrl: string, t0: number): { samples: LoadTimers['no
   return { samples, timer };
 }
 
-/** CPU of the machine, per second, split into ours and everybody else's (to spot noisy seconds). */
-function sampleOtherCpu(sutProcs: CpuSource[], t0: number): { samples: Map<number, number>; timer: NodeJS.Timeout } {
+/**
+ * CPU of the machine, per second, split into ours (this process and `sutProcs`, which with --workers N
+ * include the workers) and everybody else's (to spot noisy seconds).
+ */
+export function sampleOtherCpu(sutProcs: CpuSource[], t0: number): { samples: Map<number, number>; timer: NodeJS.Timeout } {
   const samples = new Map<number, number>();
   let lastCpu = { at: performance.now(), machine: machineCpu(), lg: process.cpuUsage(), sut: sutProcs.map((p) => p.cpuSeconds()) };
   const timer = setInterval(() => {
@@ -293,7 +298,12 @@ export async function runLoad(opts: BenchOptions, env: PhaseEnv, { window }: Fle
  * Wait for outstanding acks and deliveries (`--drain`), stop the load's timers, then log the
  * receivers of still-missing messages in again to collect their offline queues (`--collect`).
  */
-async function drainAndCollect(opts: BenchOptions, env: PhaseEnv, { users, tracker }: Fleet, timers: LoadTimers): Promise<DrainOutcome> {
+export async function drainAndCollect(
+  opts: BenchOptions,
+  env: Pick<PhaseEnv, 'io' | 'aborted'>,
+  { users, tracker }: Pick<Fleet, 'users' | 'tracker'>,
+  timers: Pick<LoadTimers, 'stopAfterDrain'>,
+): Promise<DrainOutcome> {
   const { io } = env;
   const drainStart = performance.now();
   io.log(`load over; waiting up to ${opts.drainS} s for outstanding acks and deliveries…`);
@@ -333,14 +343,45 @@ export function commonResult(
   driver: LoadDriver,
   r: { login: LoginOutcome; timers: LoadTimers; measures: WindowMeasures },
 ): PhaseCommon {
+  return phaseCommon(opts, {
+    stats,
+    window,
+    ws: users.filter((u) => u.transport === 'ws').length,
+    tcp: users.filter((u) => u.transport === 'tcp').length,
+    login: r.login,
+    unacked: tracker.countWhere(0, MsgFlag.ACKED),
+    notSentOffline: driver.skippedOffline,
+    timeline: timeline(stats, r.timers.nodeSamples, r.timers.cpuSamples),
+    cpu: windowCpu(r.timers.sutProcs, r.measures.cpuMarks),
+    loopDelay: loopDelaySummary(r.measures.loopDelay),
+  });
+}
+
+/** What `phaseCommon` builds a result from: one process's fleet, or the merged shares of the workers. */
+export interface CommonInputs {
+  stats: PhaseStats;
+  window: Window;
+  ws: number;
+  tcp: number;
+  login: LoginOutcome;
+  unacked: number;
+  notSentOffline: number;
+  timeline: TimelineEntry[];
+  cpu: SwitchboardResult['cpu'];
+  loopDelay: { p50: number; p99: number; max: number };
+}
+
+/** The fields the load and the group mode report alike, from plain inputs. */
+export function phaseCommon(opts: BenchOptions, c: CommonInputs): PhaseCommon {
+  const { stats, window } = c;
   return {
     users: {
       total: opts.users,
-      loggedIn: r.login.loggedIn,
-      ws: users.filter((u) => u.transport === 'ws').length,
-      tcp: users.filter((u) => u.transport === 'tcp').length,
-      loginMs: Math.round(r.login.loginMs),
-      loginFailures: r.login.loginFailures,
+      loggedIn: c.login.loggedIn,
+      ws: c.ws,
+      tcp: c.tcp,
+      loginMs: Math.round(c.login.loginMs),
+      loginFailures: c.login.loginFailures,
     },
     windowS: (window.to - window.from) / 1000,
     offeredPerSec: opts.load.kind === 'open' ? opts.load.ratePerSec : null,
@@ -350,7 +391,7 @@ export function commonResult(
     resendsAfterReconnect: stats.resendsAfterReconnect,
     acked: stats.acked,
     lateAcks: stats.lateAcks,
-    unacked: tracker.countWhere(0, MsgFlag.ACKED),
+    unacked: c.unacked,
     senderGaveUp: stats.senderGaveUp,
     wireDuplicates: stats.wireDuplicates,
     appDuplicates: stats.appDuplicates,
@@ -359,16 +400,33 @@ export function commonResult(
     misrouted: stats.misrouted,
     foreign: stats.foreign,
     badPackets: stats.badPackets,
-    notSentOffline: driver.skippedOffline,
+    notSentOffline: c.notSentOffline,
     crossNodeShare: stats.sent > 0 ? stats.crossNode / stats.sent : NaN,
     latencyMs: { sendToAck: stats.ackLatency.summary(), sendToDeliver: stats.deliverLatency.summary() },
     errors: stats.errors,
     kicks: stats.kicks,
     disconnects: stats.disconnects,
     reconnects: stats.reconnects,
-    timeline: timeline(stats, r.timers.nodeSamples, r.timers.cpuSamples),
-    cpu: windowCpu(r.timers.sutProcs, r.measures.cpuMarks),
-    loadGeneratorLoopDelayMs: loopDelaySummary(r.measures.loopDelay),
+    timeline: c.timeline,
+    cpu: c.cpu,
+    loadGeneratorLoopDelayMs: c.loopDelay,
+  };
+}
+
+/** The verdict fields of a result (stalls, saturation) and its generator list, from its common part. */
+export function withVerdicts(opts: BenchOptions, common: PhaseCommon, generator: SwitchboardResult['generator']): Pick<SwitchboardResult, 'generator' | 'ackMaxPerSecond' | 'saturation'> {
+  return {
+    generator,
+    ...resultVerdicts({
+      warmupS: opts.warmupS,
+      windowS: common.windowS,
+      timeline: common.timeline,
+      generator,
+      sut: common.cpu.sut,
+      machineCores: common.cpu.machine,
+      otherCores: common.cpu.others,
+      cpus: cpus().length,
+    }),
   };
 }
 
@@ -383,8 +441,10 @@ function switchboardResult(
   const common = commonResult(opts, fleet, driver, r);
   const perSec = (n: number) => (common.windowS > 0 ? n / common.windowS : NaN);
   const missing = tracker.without(MsgFlag.DELIVERED);
+  const generator = [{ name: 'bench', pid: process.pid, users: opts.users, cores: common.cpu.loadGenerator, loopDelayP99Ms: common.loadGeneratorLoopDelayMs.p99 }];
   return {
     ...common,
+    ...withVerdicts(opts, common, generator),
     nodes: r.nodes,
     delivered: stats.delivered,
     lost: missing.length,

@@ -62,6 +62,27 @@ export const DEFAULT_SPAWN_READY_TIMEOUT_MS = 60_000;
 /** After SIGTERM, a spawned process gets this long before SIGKILL, ms. */
 export const DEFAULT_SPAWN_KILL_GRACE_MS = 10_000;
 
+// ---- load mode's worker processes and verdicts (`switchboard bench --workers N`)
+
+/** Load generator processes by default: the bench process itself (no workers). */
+export const DEFAULT_LOAD_WORKERS = 1;
+/** Most load worker processes (each holds its users' sockets; the machine's cores bind long before). */
+export const MAX_LOAD_WORKERS = 32;
+/** The parent sets the common start time of the load this far ahead of its `start` message, ms (IPC and timers of every worker). */
+export const LOAD_WORKER_START_LEAD_MS = 500;
+/** Deadline for a load worker to load and report ready, ms. */
+export const LOAD_WORKER_READY_TIMEOUT_MS = 60_000;
+/** How often each load worker reports its counters to the parent, ms. */
+export const LOAD_WORKER_REPORT_INTERVAL_MS = 1_000;
+/** A load worker's result is due this long after the longest its load, drain and collection may take, ms. */
+export const LOAD_WORKER_RESULT_GRACE_MS = 30_000;
+/** A measured second whose largest send→ack latency exceeds this is a stall, ms. */
+export const STALL_THRESHOLD_MS = 50;
+/** A process of the generator or the server at or above this many cores counts as saturated (one event loop = one core). */
+export const SATURATED_PROCESS_CORES = 0.9;
+/** The machine counts as saturated at or above this share of its cores busy. */
+export const SATURATED_MACHINE_SHARE = 0.95;
+
 // ---- idle mode (`switchboard bench idle`)
 
 /** Idle mode: logged-in users held open, over all client worker processes. */

@@ -114,6 +114,23 @@ describe('parseBenchArgs', () => {
     expect(problems(['--spawn-standalone', '--users', '20000']).join()).toMatch(/to 19000/);
   });
 
+  it('--workers - default 1; N forks workers; bounds, users per worker, no echo baseline or chaos with it', () => {
+    const one = parseBenchArgs(['--spawn-standalone']);
+    if (one.help) throw new Error('help');
+    expect(one.options.workers).toBe(1);
+    const two = parseBenchArgs(['--ws', 'ws://h:3000/websocket', '--workers', '2', '--rate', '5000']);
+    if (two.help) throw new Error('help');
+    expect(two.options.workers).toBe(2);
+    expect(problems(['--spawn-standalone', '--workers', '0']).join()).toMatch(/--workers: a whole number from 1 to 32/);
+    expect(problems(['--spawn-standalone', '--workers', '33']).join()).toMatch(/--workers: a whole number from 1 to 32/);
+    expect(problems(['--spawn-standalone', '--workers', '1.5']).join()).toMatch(/--workers: a whole number/);
+    expect(problems(['--spawn-standalone', '--workers', '3', '--users', '5']).join()).toMatch(/at least 2 users per worker/);
+    expect(problems(['--spawn-standalone', '--workers', '2', '--echo-baseline']).join()).toMatch(/--workers: not with --echo-baseline/);
+    expect(problems(['--spawn-cluster', '2', '--workers', '2', '--kill-node-at', '3']).join()).toMatch(/--workers: not with --kill-node-at/);
+    // --echo-baseline alone stays fine
+    expect(parseBenchArgs(['--spawn-standalone', '--workers', '1', '--echo-baseline']).help).toBe(false);
+  });
+
   it('--rate with --inflight - rejected', () => {
     expect(problems(['--spawn-standalone', '--rate', '100', '--inflight', '2']).join()).toMatch(/--rate and --inflight exclude each other/);
   });
