@@ -9,6 +9,7 @@ import type { ConnId, NodeId, UserId } from '@switchboard/core';
  * - `kick`: close user `userId`'s connection `connId` with a kickout code.
  * - `push`: a server message (from "0") for user `to`, to be taken into custody on the target node
  *   (the push API of dispatch). `fp` is chosen by the sender so it can answer with it at once.
+ *   `from`: sent as that user (an admin-token push on a user's behalf) instead of "0".
  * - `control`: node-level notices (drain and the like).
  * - `group`: a group message (history seq `seq`, sender's `fp`) for the listed `members` of group
  *   `gid` whose sessions are on the target node; `packet` is the wire JSON every one of them gets.
@@ -22,7 +23,7 @@ import type { ConnId, NodeId, UserId } from '@switchboard/core';
  */
 export type BridgeMessage =
   | { type: 'deliver'; origin: NodeId; from: UserId; to: UserId; fp: string | null; packet: string }
-  | { type: 'push'; origin: NodeId; to: UserId; fp: string; dataContent: string; typeu: number; qos: boolean }
+  | { type: 'push'; origin: NodeId; to: UserId; fp: string; dataContent: string; typeu: number; qos: boolean; from?: UserId }
   | { type: 'ack'; origin: NodeId; fp: string; from: UserId; to: UserId }
   | { type: 'kick'; origin: NodeId; userId: UserId; connId: ConnId; code: number; reason: string | null }
   | { type: 'control'; origin: NodeId; action: 'drain' }

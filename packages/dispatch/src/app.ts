@@ -12,6 +12,7 @@ import { registerClientRoutes } from './routes/client.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerHistoryRoutes } from './routes/history.js';
 import { registerPushRoutes } from './routes/push.js';
+import { registerOnlineUsersRoute, registerPresenceRoutes } from './routes/presence.js';
 import { registerSdRoutes } from './routes/sd.js';
 import { StatsHistory, STATS_SAMPLE_INTERVAL_MS } from './stats.js';
 import { registerWeb } from './web.js';
@@ -68,11 +69,13 @@ export function buildDispatch(opts: DispatchOptions) {
       groups: opts.groups ?? null,
       ...(opts.bridge ? { bridge: opts.bridge } : {}),
     });
+    registerPresenceRoutes(api, { routes: opts.routes, nodes: opts.nodes, presence: opts.presence ?? null, auth: opts.userAuth, log: opts.log });
     api.register(async (admin) => {
       admin.addHook('onRequest', opts.guard);
       const cluster = { nodes: opts.nodes, routes: opts.routes, offline: opts.offline, log: opts.log, ...(opts.bridge ? { bridge: opts.bridge } : {}) };
       registerAdminRoutes(admin, { ...cluster, liveNodes, history });
-      registerPushRoutes(admin, { ...cluster, pushes, history: opts.history ?? null });
+      registerOnlineUsersRoute(admin, { routes: opts.routes, liveNodes });
+      registerPushRoutes(admin, { ...cluster, pushes, history: opts.history ?? null, ...(opts.adminToken ? { adminToken: opts.adminToken } : {}) });
       registerGroupRoutes(admin, opts);
       registerSdRoutes(admin, { liveNodes });
     });

@@ -64,6 +64,7 @@ export function encodeBridgeMessage(msg: BridgeMessage): Buffer {
           dataContent: msg.dataContent,
           typeu: msg.typeu,
           qos: msg.qos,
+          ...(msg.from === undefined ? {} : { from: msg.from }),
         }),
         'utf8',
       );
@@ -170,6 +171,7 @@ export function decodeBridgeMessage(body: Buffer): BridgeMessage {
       const qos = head['qos'];
       if (typeof typeu !== 'number' || !Number.isInteger(typeu)) throw new MalformedBridgeMessage('field typeu is not an integer');
       if (typeof qos !== 'boolean') throw new MalformedBridgeMessage('field qos is not a boolean');
+      const from = head['from'] === undefined ? {} : { from: str(head, 'from') as UserId };
       return {
         type,
         origin: str(head, 'origin') as NodeId,
@@ -178,6 +180,7 @@ export function decodeBridgeMessage(body: Buffer): BridgeMessage {
         dataContent: str(head, 'dataContent'),
         typeu,
         qos,
+        ...from,
       };
     }
     case 'control': {

@@ -132,6 +132,23 @@ export class RedisRouteStore implements RouteStore {
     });
   }
 
+  scanNode(nodeId: NodeId, cursor: string, count: number): Promise<{ routes: Route[]; next: string }> {
+    return guard('route scanNode', async () => {
+      const [next, members] = await this.redis.sscan(this.keys.nodeUsers(nodeId), /^[0-9]{1,20}$/.test(cursor) ? cursor : '0', 'COUNT', Math.max(1, count));
+      // The index is a superset of the node's routes: keep the entries whose route still names this node and connection.
+      const found = await Promise.all(
+        members.map(async (m) => {
+          const entry = parseIndexMember(m);
+          if (!entry) return null;
+          const route = this.toRoute(entry.userId, await this.redis.hmget(this.keys.route(entry.userId), 'node', 'conn', 'flt', 'since'));
+          return route && route.nodeId === nodeId && route.connId === entry.connId ? route : null;
+        }),
+      );
+      const routes = found.filter((r): r is Route => r !== null).sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+      return { routes, next };
+    });
+  }
+
   countNode(nodeId: NodeId): Promise<number> {
     return guard('route countNode', async () => {
       const seen = new Set<string>();

@@ -179,6 +179,25 @@ export function routeStoreContract(name: string, factory: () => Promise<RouteSto
       expect(await store.purgeNode(asNodeId('n9'))).toEqual([]);
     });
 
+    it('scanNode - pages through one node\'s routes only, each once, until the cursor is back at 0', async () => {
+      for (let i = 0; i < 25; i++) await store.claim(route(`s${i}`, i % 5 === 0 ? 'n2' : 'n1', `c${i}`, T0), 0);
+      const seen: string[] = [];
+      let cursor = '0';
+      let pages = 0;
+      do {
+        const page = await store.scanNode(asNodeId('n1'), cursor, 7);
+        for (const r of page.routes) {
+          expect(r.nodeId).toBe('n1');
+          seen.push(r.userId);
+        }
+        cursor = page.next;
+        pages++;
+      } while (cursor !== '0' && pages < 100);
+      expect(new Set(seen).size).toBe(20);
+      expect(seen.every((u) => Number(u.slice(1)) % 5 !== 0)).toBe(true);
+      expect((await store.scanNode(asNodeId('nobody'), '0', 10)).routes).toEqual([]);
+    });
+
     it('countNode - follows a user who moves between nodes', async () => {
       await store.claim(route('alice', 'n1', 'c1', T0), 0);
       await store.claim(route('alice', 'n2', 'c2', T0 + 1), 0);

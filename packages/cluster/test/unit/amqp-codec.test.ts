@@ -41,6 +41,7 @@ describe('bridge codec', () => {
       { type: 'group', origin, gid: 'team', seq: 3, fp: 'gf', qos: true, members: [asUserId('m1'), asUserId('m\n2')], packet: '{"type":2}\n' },
       { type: 'notify', origin, to: asUserId('n'), feature: 'notices', packet: '{"type":60,"dataContent":"{\\"kind\\":\\"read\\"}"}\n' },
       { type: 'presence', origin, changes: [{ uid: asUserId('p'), online: false, at: 7 }] },
+      { type: 'push', origin, to: asUserId('p'), fp: 'f3', dataContent: 'as alice', typeu: 1, qos: true, from: asUserId('alice') },
     ];
     for (const m of all) expect(decodeBridgeMessage(encodeBridgeMessage(m))).toEqual(m);
   });

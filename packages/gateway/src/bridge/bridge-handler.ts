@@ -77,7 +77,7 @@ export class BridgeHandler {
       }
       case 'push':
         // A push from dispatch for a user of this node: custody starts here.
-        this.d.messages.push(msg.to, msg.dataContent, { typeu: msg.typeu, qos: msg.qos, fp: msg.fp });
+        this.d.messages.push(msg.to, msg.dataContent, { typeu: msg.typeu, qos: msg.qos, fp: msg.fp, ...(msg.from === undefined ? {} : { from: msg.from }) });
         return;
       case 'control':
         if (msg.action === 'drain') this.d.drain();
