@@ -28,6 +28,7 @@ import { NodeReporter } from './node/node-reporter.js';
 import { BridgeHandler } from './bridge/bridge-handler.js';
 import { PresenceHub } from './presence/presence-hub.js';
 import { TypingRelay } from './presence/typing.js';
+import { PushNeededReporter } from './presence/push-needed.js';
 import { DEFAULT_PRESENCE_BATCH_MAX } from './defaults.js';
 
 export type { GatewayOptions } from './options.js';
@@ -71,6 +72,8 @@ export class Gateway {
   private readonly listeners: Listeners;
   /** Watchers and presence broadcasts (docs/presence.md). */
   readonly presence: PresenceHub;
+  /** The offline-push hook: `push.needed` per offline user per window. */
+  readonly pushNeeded: PushNeededReporter;
 
   private timers: NodeJS.Timeout[] = [];
   private ports = { ws: 0, tcp: 0, udp: 0, admin: 0 };
@@ -95,6 +98,8 @@ export class Gateway {
 
     const hub = (this.hub = new SessionHub(metrics, cfg));
     const outcomes = new Outcomes(nodeId, log, metrics, opts.hooks ?? {}, opts.events ?? null);
+    const pushNeeded = (this.pushNeeded = new PushNeededReporter({ nodeId, outcomes, windowMs: cfg.pushWindowMs, preview: cfg.pushPreview }));
+    outcomes.onStoredFor = (m) => pushNeeded.stored(m);
     const inbound = new InboundLedger();
     const local = new LocalDelivery(hub, inbound);
     const resolver = new RouteResolver(nodeId, opts.routes, opts.nodes, () => this.state !== 'closed');
@@ -286,6 +291,7 @@ export class Gateway {
     // UDP sessions share the listener's socket, so it closes only after them.
     await this.listeners.closeUdp();
     this.custody.clear();
+    this.pushNeeded.close();
     this.groupCatchUp?.close();
     await this.groupReceiver.close();
     if (wasState !== 'created') {
