@@ -1,5 +1,6 @@
 import Fastify, { LogController } from 'fastify';
 import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { Registry, Counter, collectDefaultMetrics } from 'prom-client';
 import { cachedNodeList } from './live-nodes.js';
 import { registerHttpMetrics } from './http-metrics.js';
@@ -55,6 +56,9 @@ export function buildDispatch(opts: DispatchOptions) {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
+
+  // The Swagger UI page for that document at /docs/, its assets served from the package (no CDN).
+  app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: false } });
 
   app.register(async (api) => {
     api.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
