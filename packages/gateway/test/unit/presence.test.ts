@@ -53,6 +53,8 @@ const notices = (c: TestClient, kind: string) =>
   c.packets.filter((p) => p.type === ExtensionPacketType.NOTICE).map((p) => JSON.parse(p.dataContent!) as Record<string, unknown>).filter((n) => n['kind'] === kind);
 const presenceOf = (c: TestClient, who: string) =>
   notices(c, 'presence').flatMap((n) => (n['users'] as Array<{ uid: string; online: boolean; lastSeen?: number }>).filter((u) => u.uid === who));
+/** The newest state of `who` the watcher was told (a change may be told twice: the answer and the broadcast). */
+const latest = (c: TestClient, who: string) => presenceOf(c, who).at(-1);
 const watch = (c: TestClient, uids: string[] | string) => c.send('0', typeof uids === 'string' ? uids : JSON.stringify(uids), { qos: false, typeu: WATCH_TYPEU });
 const typing = (c: TestClient, to: string) => c.send(to, '', { qos: false, typeu: TYPING_TYPEU });
 
@@ -63,25 +65,26 @@ describe('Gateway presence', () => {
     const cw = await c.login(0, w);
     const cb = await c.login(1, bob);
     await watch(cw, [bob, carol]);
-    await until(() => presenceOf(cw, bob).length === 1 && presenceOf(cw, carol).length === 1, 'the current state');
+    await until(() => latest(cw, bob) !== undefined && latest(cw, carol) !== undefined, 'the current state');
     expect(presenceOf(cw, bob)[0]).toEqual({ uid: bob, online: true });
     expect(presenceOf(cw, carol)[0]).toEqual({ uid: carol, online: false });
     const before = Date.now();
     await cb.logout();
-    await until(() => presenceOf(cw, bob).length === 2, 'bob offline');
-    const off = presenceOf(cw, bob)[1]!;
-    expect(off.online).toBe(false);
+    await until(() => latest(cw, bob)?.online === false, 'bob offline');
+    const off = latest(cw, bob)!;
     expect(off.lastSeen).toBeGreaterThanOrEqual(before - 5);
     await c.login(1, carol);
-    await until(() => presenceOf(cw, carol).length === 2, 'carol online');
-    expect(presenceOf(cw, carol)[1]).toEqual({ uid: carol, online: true });
+    await until(() => latest(cw, carol)?.online === true, 'carol online');
+    expect(latest(cw, carol)).toEqual({ uid: carol, online: true });
     await until(async () => (await c.shared.presence.lastSeen([asUserId(bob)]))[0] === off.lastSeen, 'the last-seen time stored');
     // A new list replaces the old: bob is no longer watched.
+    const answers = notices(cw, 'presence').length;
     await watch(cw, [carol]);
-    await until(() => presenceOf(cw, carol).length === 3, 'the answer to the new list');
+    await until(() => notices(cw, 'presence').length > answers, 'the answer to the new list');
+    const told = presenceOf(cw, bob).length;
     await c.login(0, bob);
     await quietWindow(200);
-    expect(presenceOf(cw, bob)).toHaveLength(2);
+    expect(presenceOf(cw, bob)).toHaveLength(told);
   });
 
   it('node death - the users of a purged node go offline for watchers', async () => {
@@ -90,13 +93,12 @@ describe('Gateway presence', () => {
     const cw = await c.login(0, w);
     await c.login(1, bob);
     await watch(cw, [bob]);
-    await until(() => presenceOf(cw, bob).length === 1, 'bob online');
+    await until(() => latest(cw, bob)?.online === true, 'bob online');
     // What the sweeper does for a crashed node: purge its routes, and report their users.
     const users = await c.shared.routes.purgeNode(c.gws[1]!.nodeId);
     expect(users).toEqual([bob]);
     c.gws[0]!.presence.purged(users);
-    await until(() => presenceOf(cw, bob).length === 2, 'bob offline');
-    expect(presenceOf(cw, bob)[1]!.online).toBe(false);
+    await until(() => latest(cw, bob)?.online === false, 'bob offline');
   });
 
   it('MobileIMSDK sessions - never get notices; their typeu -102/-103 packets stay ordinary messages', async () => {
@@ -128,10 +130,11 @@ describe('Gateway presence', () => {
     await until(() => notices(cw, 'presence').length === 1, 'one answer');
     expect((notices(cw, 'presence')[0]!['users'] as unknown[]).length).toBe(500);
     expect(c.gws[0]!.presence.size).toEqual({ sessions: 1, users: 500 });
-    // A flood of lists: answered at most once per interval.
+    // A flood of lists: answered at most once per interval (50 ms here), the last list included.
+    const t0 = Date.now();
     for (let i = 0; i < 50; i++) await watch(cw, [`x${i}`]);
     await until(() => notices(cw, 'presence').some((n) => JSON.stringify(n).includes('"x49"')), 'the last list answered');
-    expect(notices(cw, 'presence').length).toBeLessThan(10);
+    expect(notices(cw, 'presence').length - 1).toBeLessThanOrEqual(Math.ceil((Date.now() - t0) / 50) + 1);
     expect(cw.packets.filter((p) => p.type === PacketType.ERROR)).toEqual([]);
     expect(cw.connected).toBe(true);
     await cw.close();
