@@ -92,6 +92,11 @@ describe('POST /api/messages with from', () => {
     const r = await open.app.inject({ method: 'POST', url: '/api/messages', payload: { to: 'bob', dataContent: 'hi', from: 'alice' } });
     expect(r.statusCode).toBe(403);
     expect((await open.app.inject({ method: 'POST', url: '/api/messages', payload: { to: 'bob', dataContent: 'x', from: '-1' } })).statusCode).toBe(400);
+    // Malformed bodies are 400, never a crash.
+    for (const body of ['{"to":"bob","dataContent":"x","from":', '{"to":"bob","dataContent":"x","from":7}', `{"to":"bob","dataContent":"x","from":"${'a'.repeat(129)}"}`, 'null', '[]']) {
+      const bad = await open.app.inject({ method: 'POST', url: '/api/messages', headers: { 'content-type': 'application/json' }, payload: body });
+      expect(bad.statusCode, body).toBe(400);
+    }
 
     const bus = new LocalBus();
     const inbox: BridgeMessage[] = [];

@@ -163,6 +163,24 @@ describe('Gateway typing', () => {
     expect(ca.packets.filter((p) => p.type === PacketType.ACK || p.type === PacketType.ERROR)).toEqual([]);
   });
 
+  it('abuse - a flood of typing signals to many targets, odd addresses and odd content: no crash, no notice flood, the session stays', async () => {
+    const c = await cluster(2);
+    const [a, b] = [uid('a'), uid('b')];
+    const ca = await c.login(0, a);
+    const cb = await c.login(1, b);
+    const odd = ['g:', 'g:nosuch', a, '-1', 'x'.repeat(128), '💥', 'g:../../etc'];
+    for (let i = 0; i < 150; i++) await typing(ca, i % 3 === 0 ? b : i % 3 === 1 ? `nobody-${i}` : odd[i % odd.length]!);
+    await ca.send(b, '{"not":"empty"}'.repeat(1_000), { qos: false, typeu: TYPING_TYPEU });
+    await until(() => notices(cb, 'typing').length >= 1, 'the first signal');
+    await quietWindow(150);
+    expect(notices(cb, 'typing')).toHaveLength(1);
+    expect(notices(ca, 'typing')).toEqual([]); // typing to oneself tells nobody
+    expect(ca.connected).toBe(true);
+    // Still served: an ordinary message goes through.
+    const fp = await ca.send(b, 'still here');
+    await cb.waitForMessage((p: Packet) => p.fp === fp);
+  });
+
   it('group - every online member but the sender, on both gateways; a non-member is dropped silently', async () => {
     const c = await cluster(2);
     const [a, b, d, x] = [uid('a'), uid('b'), uid('d'), uid('x')];
