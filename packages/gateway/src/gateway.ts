@@ -98,7 +98,7 @@ export class Gateway {
 
     const hub = (this.hub = new SessionHub(metrics, cfg));
     const outcomes = new Outcomes(nodeId, log, metrics, opts.hooks ?? {}, opts.events ?? null);
-    const pushNeeded = (this.pushNeeded = new PushNeededReporter({ nodeId, outcomes, windowMs: cfg.pushWindowMs, preview: cfg.pushPreview }));
+    const pushNeeded = (this.pushNeeded = new PushNeededReporter({ nodeId, outcomes, windowMs: cfg.pushWindowMs, preview: cfg.pushPreview, onPushNeeded: opts.onPushNeeded }));
     outcomes.onStoredFor = (m) => pushNeeded.stored(m);
     const inbound = new InboundLedger();
     const local = new LocalDelivery(hub, inbound);

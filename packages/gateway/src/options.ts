@@ -3,7 +3,7 @@ import { DEFAULT_GROUP_PREFIX, type Bridge, type GroupStore, type HistoryStore, 
 import { senseModeTimings, type SenseMode } from '@switchboard/protocol';
 import type { LoginVerifier } from './auth.js';
 import type { GatewayHooks } from './hooks.js';
-import type { EventSink } from './events.js';
+import type { EventSink, PushNeeded } from './events.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { OfflineBudget, StorageCeiling } from '@switchboard/cluster';
 import type { ReceiverExists } from './delivery/receiver-check.js';
@@ -41,6 +41,11 @@ export interface GatewayOptions {
   pushWindowMs?: number;
   /** Whether `push.needed` carries a preview of the message (`IM_PUSH_PREVIEW`). @default true */
   pushPreview?: boolean;
+  /**
+   * The offline-push hook as an option (the same as `hooks.onPushNeeded`; both are called when both
+   * are given): messages were stored for an offline user, batched per user per `pushWindowMs`.
+   */
+  onPushNeeded?: (push: PushNeeded) => void;
   /**
    * The per-sender budget of offline-stored bytes (`RedisOfflineBudget` in a cluster, so it holds
    * across gateways). @default a MemoryOfflineBudget of 8 MiB per sender per hour
@@ -111,7 +116,7 @@ export interface GatewayOptions {
 
 /** The options with every default applied: what the gateway's modules read. */
 export type GatewayConfig = Required<
-  Omit<GatewayOptions, 'nodeId' | 'log' | 'history' | 'groups' | 'hooks' | 'presence' | 'events' | 'metrics' | 'tcpPort' | 'backendsUp' | 'routes' | 'offline' | 'nodes' | 'bridge' | 'verifyLogin' | 'offlineBudget' | 'storageCeiling' | 'receiverExists' | 'tls' | 'publicWsUrl'>
+  Omit<GatewayOptions, 'nodeId' | 'log' | 'history' | 'groups' | 'hooks' | 'presence' | 'onPushNeeded' | 'events' | 'metrics' | 'tcpPort' | 'backendsUp' | 'routes' | 'offline' | 'nodes' | 'bridge' | 'verifyLogin' | 'offlineBudget' | 'storageCeiling' | 'receiverExists' | 'tls' | 'publicWsUrl'>
 > & {
   tcpPort: number | null;
   tls: TlsCredentials | null;

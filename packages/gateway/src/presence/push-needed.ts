@@ -14,6 +14,8 @@ export interface PushNeededDeps {
   windowMs: number;
   /** Whether events carry the message's text (`IM_PUSH_PREVIEW`). */
   preview: boolean;
+  /** The `onPushNeeded` gateway option, beside `hooks.onPushNeeded`. */
+  onPushNeeded?: ((push: PushNeeded) => void) | undefined;
 }
 
 /** One stored message: who it was for and what it was. */
@@ -82,6 +84,7 @@ export class PushNeededReporter {
   private report(push: PushNeeded): void {
     const o = this.d.outcomes;
     o.hook(() => o.hooks.onPushNeeded?.(push));
+    if (this.d.onPushNeeded) o.hook(() => this.d.onPushNeeded?.(push));
     o.emit({ type: 'push.needed', at: Date.now(), nodeId: this.d.nodeId, ...push });
   }
 }

@@ -42,7 +42,8 @@ describe('push.needed', () => {
 
   it('preview off, window 0 - one event per message without text', async () => {
     const events = new MemoryEventSink();
-    const f = await startGateway({ events, pushWindowMs: 0, pushPreview: false });
+    const optioned: PushNeeded[] = [];
+    const f = await startGateway({ events, pushWindowMs: 0, pushPreview: false, onPushNeeded: (p) => optioned.push(p) });
     const [a, off] = [uid('a'), uid('off')];
     const ca = await f.login(a, 'ws');
     await ca.waitForAck(await ca.send(off, 'secret 1'));
@@ -53,6 +54,7 @@ describe('push.needed', () => {
       expect(e.preview).toBeUndefined();
       expect(JSON.stringify(e)).not.toContain('secret');
     }
+    expect(optioned.map((p) => p.count)).toEqual([1, 1]);
   });
 
   it('group - an offline member (catch-up pending) gets push.needed with the group; online members do not', async () => {
