@@ -37,6 +37,8 @@ export class PresenceHub {
   private pending = new Map<UserId, PresenceChange>();
   private readonly watchers = new Map<UserId, Set<Session>>();
   private readonly watches = new Map<Session, Watch>();
+  /** Sessions whose latest list waits for the next tick's answer (kept apart: a tick never walks every watcher). */
+  private readonly toAnswer = new Set<Session>();
   /** Time of the newest change applied per watched user: batches from two nodes may arrive out of order. */
   private readonly appliedAt = new Map<UserId, number>();
   private readonly quiet = { broadcast: new LogThrottle(), store: new LogThrottle() };
@@ -55,7 +57,11 @@ export class PresenceHub {
 
   /** One interval's work: broadcast the collected changes, record last-seen times, answer pending watch lists. */
   async flush(): Promise<void> {
-    for (const [s, w] of this.watches) if (w.pending) void this.answer(s, w);
+    for (const s of this.toAnswer) {
+      const w = this.watches.get(s);
+      if (w?.pending) void this.answer(s, w);
+    }
+    this.toAnswer.clear();
     if (this.pending.size === 0) return;
     const changes = [...this.pending.values()];
     this.pending = new Map();
@@ -95,14 +101,17 @@ export class PresenceHub {
     for (const u of uids) (this.watchers.get(u) ?? this.watchers.set(u, new Set()).get(u)!).add(s);
     if (uids.length === 0) return;
     // One answer per interval per session: a flood of lists costs one lookup batch per interval.
-    if (Date.now() - w.answeredAt < this.d.intervalMs) w.pending = true;
-    else void this.answer(s, w);
+    if (Date.now() - w.answeredAt < this.d.intervalMs) {
+      w.pending = true;
+      this.toAnswer.add(s);
+    } else void this.answer(s, w);
   }
 
   /** The session closed: forget what it watched. */
   release(s: Session): void {
     this.unindex(s);
     this.watches.delete(s);
+    this.toAnswer.delete(s);
   }
 
   /** The current state of `uids`, in order: online from the routes, last seen from the store. */
