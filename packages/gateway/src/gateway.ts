@@ -98,7 +98,7 @@ export class Gateway {
 
     const hub = (this.hub = new SessionHub(metrics, cfg));
     const outcomes = new Outcomes(nodeId, log, metrics, opts.hooks ?? {}, opts.events ?? null);
-    const pushNeeded = (this.pushNeeded = new PushNeededReporter({ nodeId, outcomes, windowMs: cfg.pushWindowMs, preview: cfg.pushPreview, onPushNeeded: opts.onPushNeeded }));
+    const pushNeeded = (this.pushNeeded = new PushNeededReporter({ nodeId, metrics, outcomes, windowMs: cfg.pushWindowMs, preview: cfg.pushPreview, onPushNeeded: opts.onPushNeeded }));
     outcomes.onStoredFor = (m) => pushNeeded.stored(m);
     const inbound = new InboundLedger();
     const local = new LocalDelivery(hub, inbound);
@@ -113,7 +113,7 @@ export class Gateway {
     }));
     const groupReceiver = (this.groupReceiver = new GroupReceiver(nodeId, log, hub, local, opts.history ?? null, { resendMs: cfg.custodyResendMs, giveUpMs: cfg.custodyGiveUpMs }));
     const presence = (this.presence = new PresenceHub({
-      ...{ nodeId, log, hub, bridge: opts.bridge, resolver },
+      ...{ nodeId, log, metrics, hub, bridge: opts.bridge, resolver },
       ...{ store: opts.presence ?? new MemoryPresenceStore(), intervalMs: cfg.presenceIntervalMs, batchMax: DEFAULT_PRESENCE_BATCH_MAX },
     }));
     hub.onRelease = (s) => {
@@ -138,7 +138,7 @@ export class Gateway {
       ...(catchUp ? { catchUp: (s: Session) => catchUp.run(s) } : {}),
       onOnline: (uid: UserId) => presence.changed(uid, true),
     }));
-    const typing = new TypingRelay({ nodeId, log, hub, bridge: opts.bridge, resolver, groups: opts.groups ?? null, groupPrefix: cfg.groupPrefix, intervalMs: cfg.typingIntervalMs });
+    const typing = new TypingRelay({ nodeId, log, metrics, hub, bridge: opts.bridge, resolver, groups: opts.groups ?? null, groupPrefix: cfg.groupPrefix, intervalMs: cfg.typingIntervalMs });
     const c2s = new C2SHandler(nodeId, metrics, hub, outcomes, cfg.c2sDedupeMs);
     this.reporter = new NodeReporter({
       ...{ nodeId, log, metrics, resolver, nodes: opts.nodes, routes: opts.routes, ttlMs: cfg.nodeTtlMs },

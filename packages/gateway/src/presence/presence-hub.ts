@@ -2,12 +2,14 @@ import { encodePacket, ExtensionPacketType, Feature, noticePacket, parseWatchLis
 import { LogThrottle, type Logger, type NodeId, type UserId } from '@switchboard/core';
 import type { Bridge, PresenceChange, PresenceStore } from '@switchboard/cluster';
 import type { RouteResolver } from '../delivery/route-resolver.js';
+import type { GatewayMetrics } from '../metrics.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionHub } from '../sessions/session-hub.js';
 
 export interface PresenceHubDeps {
   nodeId: NodeId;
   log: Logger;
+  metrics: GatewayMetrics;
   hub: SessionHub;
   bridge: Bridge;
   store: PresenceStore;
@@ -70,7 +72,16 @@ export class PresenceHub {
     await Promise.all([
       ...[...offline].map(([at, users]) => this.d.store.seen(users, at).catch((err: unknown) => this.warn('store', err, 'last-seen times not recorded'))),
       ...chunks(changes, this.d.batchMax).map((part) =>
-        this.d.bridge.broadcast({ type: 'presence', origin: this.d.nodeId, changes: part }).catch((err: unknown) => this.warn('broadcast', err, 'presence changes not broadcast')),
+        this.d.bridge.broadcast({ type: 'presence', origin: this.d.nodeId, changes: part }).then(
+          () => {
+            this.d.metrics.presenceBroadcasts.inc('sent');
+            this.d.metrics.presenceChanges.inc(part.length);
+          },
+          (err: unknown) => {
+            this.d.metrics.presenceBroadcasts.inc('failed');
+            this.warn('broadcast', err, 'presence changes not broadcast');
+          },
+        ),
       ),
     ]);
   }

@@ -2,6 +2,7 @@ import { isControlTypeu } from '@switchboard/protocol';
 import type { NodeId, UserId } from '@switchboard/core';
 import type { PushNeeded } from '../events.js';
 import type { Outcomes } from '../delivery/outcomes.js';
+import type { GatewayMetrics } from '../metrics.js';
 import { DEFAULT_PUSH_PREVIEW_CHARS } from '../defaults.js';
 
 /** Users with a window open at once, at most; past it a user's event goes out at once (no batching). */
@@ -9,6 +10,7 @@ const MAX_OPEN_WINDOWS = 100_000;
 
 export interface PushNeededDeps {
   nodeId: NodeId;
+  metrics: GatewayMetrics;
   outcomes: Outcomes;
   /** Window per user, ms (`IM_PUSH_WINDOW_MS`); 0 sends one event per stored message. */
   windowMs: number;
@@ -83,6 +85,7 @@ export class PushNeededReporter {
 
   private report(push: PushNeeded): void {
     const o = this.d.outcomes;
+    this.d.metrics.pushNeeded.inc();
     o.hook(() => o.hooks.onPushNeeded?.(push));
     if (this.d.onPushNeeded) o.hook(() => this.d.onPushNeeded?.(push));
     o.emit({ type: 'push.needed', at: Date.now(), nodeId: this.d.nodeId, ...push });

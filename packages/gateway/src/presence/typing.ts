@@ -3,6 +3,7 @@ import { LogThrottle, UnroutableError, type Logger, type NodeId, type UserId } f
 import type { Bridge, GroupStore } from '@switchboard/cluster';
 import { MemberRoutes } from '../delivery/member-routes.js';
 import type { RouteResolver } from '../delivery/route-resolver.js';
+import type { GatewayMetrics } from '../metrics.js';
 import { TtlMap } from '../delivery/ttl-map.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionHub } from '../sessions/session-hub.js';
@@ -10,6 +11,7 @@ import type { SessionHub } from '../sessions/session-hub.js';
 export interface TypingRelayDeps {
   nodeId: NodeId;
   log: Logger;
+  metrics: GatewayMetrics;
   hub: SessionHub;
   bridge: Bridge;
   resolver: RouteResolver;
@@ -30,8 +32,6 @@ export class TypingRelay {
   private readonly last: TtlMap<true>;
   private readonly routes: MemberRoutes;
   private readonly quiet = new LogThrottle();
-  /** Signals dropped by the rate limit (tests, metrics). */
-  dropped = 0;
 
   constructor(private readonly d: TypingRelayDeps) {
     this.last = new TtlMap(d.intervalMs);
@@ -43,10 +43,11 @@ export class TypingRelay {
     const from = s.userId!;
     const key = from + '\n' + p.to;
     if (this.last.has(key)) {
-      this.dropped++;
+      this.d.metrics.typing.inc('rate_limited');
       return;
     }
     this.last.set(key, true);
+    this.d.metrics.typing.inc('relayed');
     const isGroup = this.d.groups !== null && p.to.startsWith(this.d.groupPrefix);
     const work = isGroup ? this.toGroup(from, p.to.slice(this.d.groupPrefix.length)) : this.toPeer(from, p.to as UserId);
     work.catch((err: unknown) => {

@@ -4,7 +4,7 @@ import { asUserId, newNodeId } from '@switchboard/core';
 import { ExtensionPacketType, PacketType, TYPING_TYPEU, WATCH_TYPEU, type Packet } from '@switchboard/protocol';
 import { connectClient, type TestClient } from '@switchboard/testkit';
 import { Gateway, createGatewayMetrics, createLoginVerifier } from '../../src/index.js';
-import { quietWindow, testLogger, track, uid, until } from '../fixtures.js';
+import { metricValue, quietWindow, testLogger, track, uid, until } from '../fixtures.js';
 
 // Presence and typing across gateways in one process (memory backends, one LocalBus): watch lists,
 // batched broadcasts, typing relay and its rate limit, and that MobileIMSDK-style sessions (no
@@ -71,6 +71,8 @@ describe('Gateway presence', () => {
     const before = Date.now();
     await cb.logout();
     await until(() => latest(cw, bob)?.online === false, 'bob offline');
+    // Bob's login and logout may fall in one interval: then one change (the newest) is broadcast.
+    expect(await metricValue(c.gws[1]!.metrics, 'switchboard_presence_changes_total')).toBeGreaterThanOrEqual(1);
     const off = latest(cw, bob)!;
     expect(off.lastSeen).toBeGreaterThanOrEqual(before - 5);
     await c.login(1, carol);
@@ -153,6 +155,7 @@ describe('Gateway typing', () => {
     expect(notices(cb, 'typing')[0]).toEqual({ kind: 'typing', from: a });
     await quietWindow(100);
     expect(notices(cb, 'typing')).toHaveLength(1);
+    expect(await metricValue(c.gws[0]!.metrics, 'switchboard_typing_signals_total', { result: 'rate_limited' })).toBe(19);
     await until(async () => {
       await typing(ca, b);
       return notices(cb, 'typing').length === 2;
