@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { NodeRegistry, PresenceStore, RouteStore } from '@switchboard/cluster';
+import { liveRoute, type NodeRegistry, type PresenceStore, type RouteStore } from '@switchboard/cluster';
 import type { Logger, NodeId, UserId } from '@switchboard/core';
 import { MAX_USER_ID_LENGTH, MAX_WATCH_UIDS } from '@switchboard/protocol';
-import { liveRoute } from '../live-route.js';
 import { onlineUsersSchema, presenceSchema } from '../schemas-presence.js';
 import { authenticateUser, type UserAuthenticator } from '../user-auth.js';
 
@@ -35,7 +34,14 @@ export function registerPresenceRoutes(api: FastifyInstance, d: PresenceRouteDep
     if (user === null) return reply;
     const uids = parseUids(req.query.uids);
     if (typeof uids === 'string') return reply.code(400).send({ error: 'bad_request', message: uids });
-    const online = await Promise.all(uids.map(async (u) => (await liveRoute(d.routes, d.nodes, u)) !== null));
+    // One registry read per node per request, however many of the (≤ 500) users it holds.
+    const alive = new Map<string, Promise<boolean>>();
+    const isAlive = (id: NodeId): Promise<boolean> => {
+      let p = alive.get(id);
+      if (!p) alive.set(id, (p = d.nodes.get(id).then((r) => r !== null)));
+      return p;
+    };
+    const online = await Promise.all(uids.map(async (u) => (await liveRoute(d.routes, isAlive, u)) !== null));
     const offline = uids.filter((_, i) => !online[i]);
     const seen = d.presence && offline.length > 0 ? await d.presence.lastSeen(offline) : [];
     const seenOf = new Map(offline.map((u, i) => [u, seen[i] ?? null]));
