@@ -45,6 +45,8 @@ const HANDLED: Record<string, string> = {
   'IM_JWT_SECRET=change-me-16-chars pnpm switchboard gateway': 'run: roles',
   'pnpm switchboard gateway --help': 'run: roles',
   'curl -s -X POST localhost:8080/api/messages -H \'content-type: application/json\' -d \'{"to":"alice","dataContent":"Your order shipped","typeu":1,"qos":true}\'': 'run: quick start',
+  'curl -s -X POST localhost:8080/api/messages -H "authorization: Bearer $IM_ADMIN_TOKEN" -H \'content-type: application/json\' -d \'{"from":"alice","to":"bob","dataContent":"hi from the back office"}\'':
+    'not run: needs a server started with IM_ADMIN_TOKEN; packages/dispatch/test/unit/presence-api.test.ts sends the same request (403 without the token, 202 with it)',
   'pnpm switchboard chat --uid alice': 'run: quick start (with --dispatch pointing at its free port)',
   'pnpm cluster -- --gateways 3': 'run: cluster (the same command, quoted in the text)',
   'npm i -g pnpm@10.34.9': 'not run (a global install): the version is checked against packageManager',

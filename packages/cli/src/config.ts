@@ -6,6 +6,7 @@ import {
   DEFAULT_HISTORY_TTL_DAYS,
   DEFAULT_OFFLINE_CAPACITY,
   DEFAULT_OFFLINE_TTL_MS,
+  DEFAULT_PRESENCE_TTL_MS,
 } from '@switchboard/cluster';
 import { ConfigError, formatIssues } from '@switchboard/core';
 import { DEFAULT_DISPATCH_PORT } from '@switchboard/dispatch';
@@ -35,6 +36,9 @@ import {
   DEFAULT_MAX_UNAUTH_PER_IP,
   DEFAULT_RECEIVER_CHECK_CACHE_MS,
   DEFAULT_RECEIVER_CHECK_TIMEOUT_MS,
+  DEFAULT_PRESENCE_INTERVAL_MS,
+  DEFAULT_TYPING_INTERVAL_MS,
+  DEFAULT_PUSH_WINDOW_MS,
 } from '@switchboard/gateway';
 
 function isUrl(v: string, protocols: string[]): boolean {
@@ -160,6 +164,12 @@ const schema = z.object({
       .refine((v) => !SERVER_UID.startsWith(v) && !UNSET_UID.startsWith(v), 'must not begin the reserved user ids "0" and "-1"')
       .default(DEFAULT_GROUP_PREFIX),
   ),
+  // Presence, typing and push.needed (docs/presence.md).
+  IM_PRESENCE_INTERVAL_MS: z.preprocess(blankAsUnset, z.coerce.number().int().min(10).max(60_000).default(DEFAULT_PRESENCE_INTERVAL_MS)),
+  IM_PRESENCE_TTL_S: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(3650 * 24 * 3600).default(DEFAULT_PRESENCE_TTL_MS / 1000)),
+  IM_TYPING_INTERVAL_MS: z.preprocess(blankAsUnset, z.coerce.number().int().min(100).max(60_000).default(DEFAULT_TYPING_INTERVAL_MS)),
+  IM_PUSH_WINDOW_MS: z.preprocess(blankAsUnset, z.coerce.number().int().min(0).max(600_000).default(DEFAULT_PUSH_WINDOW_MS)),
+  IM_PUSH_PREVIEW: z.preprocess(blankAsUnset, z.enum(['on', 'off']).default('on')),
   IM_HISTORY: z.preprocess(blankAsUnset, z.enum(['on', 'off']).default('on')),
   IM_HISTORY_MAX_PER_CONVERSATION: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_HISTORY_MAX_PER_CONVERSATION)),
   IM_HISTORY_TTL_DAYS: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(3650).default(DEFAULT_HISTORY_TTL_DAYS)),
@@ -227,6 +237,10 @@ export interface Config {
   groupPrefix: string;
   /** Conversation history (`IM_HISTORY=on`, docs/history.md): messages kept per conversation and for how long; null when off. */
   history: { maxPerConversation: number; ttlMs: number } | null;
+  /** Presence and typing (docs/presence.md): the broadcast interval, how long last-seen times are kept, the typing rate per target. */
+  presence: { intervalMs: number; ttlMs: number; typingIntervalMs: number };
+  /** `push.needed` (docs/presence.md): one event per offline user per `windowMs`, with a message preview unless `preview` is false. */
+  push: { windowMs: number; preview: boolean };
   /** Webhook delivery of the same events, when IM_WEBHOOK_URL is set. */
   webhook:
     | { url: string; secret: string; batchSize: number; flushIntervalMs: number; timeoutMs: number; maxAttempts: number; maxQueue: number }
@@ -322,6 +336,8 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
       e.IM_HISTORY === 'off'
         ? null
         : Object.freeze({ maxPerConversation: e.IM_HISTORY_MAX_PER_CONVERSATION, ttlMs: e.IM_HISTORY_TTL_DAYS * 24 * 3600 * 1000 }),
+    presence: Object.freeze({ intervalMs: e.IM_PRESENCE_INTERVAL_MS, ttlMs: e.IM_PRESENCE_TTL_S * 1000, typingIntervalMs: e.IM_TYPING_INTERVAL_MS }),
+    push: Object.freeze({ windowMs: e.IM_PUSH_WINDOW_MS, preview: e.IM_PUSH_PREVIEW === 'on' }),
     webhook:
       e.IM_WEBHOOK_URL && e.IM_WEBHOOK_SECRET
         ? Object.freeze({

@@ -1,5 +1,5 @@
 import { createLogger, Lifecycle, newNodeId, asNodeId, type Logger, type NodeId } from '@switchboard/core';
-import { LocalBus, LocalBridge, MemoryGroupStore, MemoryHistoryStore, MemoryNodeRegistry, MemoryOfflineStore, MemoryRouteStore } from '@switchboard/cluster';
+import { LocalBus, LocalBridge, MemoryGroupStore, MemoryHistoryStore, MemoryNodeRegistry, MemoryOfflineStore, MemoryPresenceStore, MemoryRouteStore } from '@switchboard/cluster';
 import {
   Gateway,
   WebhookSink,
@@ -83,6 +83,10 @@ function gatewayOptions(cfg: Config, log: Logger) {
     maxUnauthPerIp: cfg.maxUnauthPerIp,
     ...receiverCheckOptions(cfg),
     groupPrefix: cfg.groupPrefix,
+    presenceIntervalMs: cfg.presence.intervalMs,
+    typingIntervalMs: cfg.presence.typingIntervalMs,
+    pushWindowMs: cfg.push.windowMs,
+    pushPreview: cfg.push.preview,
     verifyLogin: createLoginVerifier(authOptions(cfg, log)),
   };
 }
@@ -98,17 +102,15 @@ function authOptions(cfg: Config, log: Logger): AuthOptions {
 }
 
 /**
- * Dispatch's user API authentication (docs/history.md), verified as logins are; none while history is
- * off. A dispatch with `IM_AUTH=jwt` but no secret (allowed, since dispatching needs none) gets none
+ * Dispatch's user API authentication (docs/history.md, docs/presence.md), verified as logins are. A dispatch with `IM_AUTH=jwt` but no secret (allowed, since dispatching needs none) gets none
  * either: its user API answers 503, as warned here.
  */
 function userAuth(cfg: Config, log: Logger): UserAuthenticator | undefined {
-  if (!cfg.history) return undefined;
   if (cfg.auth === 'jwt' && !cfg.jwtSecret) {
-    log.warn('IM_AUTH=jwt without IM_JWT_SECRET: the history API (/api/history, /api/conversations) answers 503. Give dispatch the gateways\' IM_JWT_SECRET.');
+    log.warn('IM_AUTH=jwt without IM_JWT_SECRET: the user API (/api/history, /api/conversations, /api/presence) answers 503. Give dispatch the gateways\' IM_JWT_SECRET.');
     return undefined;
   }
-  if (cfg.auth === 'none') log.warn('IM_AUTH=none: the history API takes the bearer token as the user id, so anyone can read anyone\'s history. Development only.');
+  if (cfg.auth === 'none') log.warn('IM_AUTH=none: the user API takes the bearer token as the user id, so anyone can read anyone\'s history. Development only.');
   return createUserAuthenticator(authOptions(cfg, log));
 }
 
@@ -213,6 +215,8 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   const groups = new MemoryGroupStore({ maxMembers: cfg.groupMaxMembers });
   // Likewise one history store: the gateway writes it, dispatch serves it (and writes pushes).
   const history = cfg.history ? new MemoryHistoryStore(cfg.history) : null;
+  // And one presence store: the gateway records last-seen times, dispatch answers /api/presence.
+  const presence = new MemoryPresenceStore({ ttlMs: cfg.presence.ttlMs });
   const nodeId: NodeId = cfg.nodeId ? asNodeId(cfg.nodeId) : newNodeId();
   const bus = new LocalBus();
   const bridge = new LocalBridge(bus, nodeId);
@@ -225,7 +229,7 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   const up: Record<string, () => boolean> = {};
   const events = await startEvents(cfg, nodeId, log, lifecycle, metrics, up);
   registerOpsMetrics(metrics.registry, 'standalone', up);
-  const gw = new Gateway({ ...gatewayOptions(cfg, log), tls, nodeId, metrics, routes, offline, ...budgets, nodes, bridge, groups, history, ...(hooks ? { hooks } : {}), ...(events ? { events } : {}) });
+  const gw = new Gateway({ ...gatewayOptions(cfg, log), tls, nodeId, metrics, routes, offline, ...budgets, nodes, bridge, groups, history, presence, ...(hooks ? { hooks } : {}), ...(events ? { events } : {}) });
   // The admin port is bound first so the gateway's first node report already carries it.
   const admin = await startAdmin(gw, cfg, log, lifecycle);
   lifecycle.onClose('gateway', () => gw.close());
@@ -237,6 +241,7 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
     bridge: dispatchBridge,
     groups,
     history,
+    presence,
     ...withUserAuth(cfg, log),
     groupPrefix: cfg.groupPrefix,
     groupMaxMembers: cfg.groupMaxMembers,
@@ -283,6 +288,7 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
     offlineSenderBudgetBytes: cfg.offlineBudget.senderBytes,
     offlineSenderWindowMs: cfg.offlineBudget.windowMs,
     offlineCeilingBytes: cfg.offlineBudget.ceilingBytes,
+    presenceTtlMs: cfg.presence.ttlMs,
     ...redisHistoryOptions(cfg),
   });
   lifecycle.onClose('redis', () => backends.close());
@@ -305,6 +311,7 @@ export async function runGateway(cfg: Config, hooks?: GatewayHooks): Promise<Run
     bridge,
     groups: new RedisGroupStore({ redis: backends.redis, prefix: cfg.keyPrefix, maxMembers: cfg.groupMaxMembers, log }),
     history: cfg.history ? backends.history : null,
+    presence: backends.presence,
     backendsUp: () => backends.isUp(),
     ...(hooks ? { hooks } : {}),
   });
@@ -342,7 +349,7 @@ export async function runDispatch(cfg: Config): Promise<Running> {
   const lifecycle = new Lifecycle(log);
   const tls = loadTls(cfg, log, lifecycle);
   const { createRedisBackends, RedisGroupStore } = await import('@switchboard/cluster/redis');
-  const backends = createRedisBackends({ url: cfg.redisUrl, ...redisTopologyOptions(cfg), prefix: cfg.keyPrefix, log, name: 'dispatch', ...redisHistoryOptions(cfg) });
+  const backends = createRedisBackends({ url: cfg.redisUrl, ...redisTopologyOptions(cfg), prefix: cfg.keyPrefix, log, name: 'dispatch', presenceTtlMs: cfg.presence.ttlMs, ...redisHistoryOptions(cfg) });
   lifecycle.onClose('redis', () => backends.close());
   await needRedis(cfg.redisUrl, backends.redis, () => backends.redis.ping());
   // Dispatch's own queue on the bridge, to send kicks, pushes and drain notices to gateways.
@@ -373,6 +380,7 @@ export async function runDispatch(cfg: Config): Promise<Running> {
     groupPrefix: cfg.groupPrefix,
     groupMaxMembers: cfg.groupMaxMembers,
     history: cfg.history ? backends.history : null,
+    presence: backends.presence,
     ...withUserAuth(cfg, log),
     log,
     senseMode: cfg.senseMode,

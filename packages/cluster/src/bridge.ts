@@ -9,6 +9,7 @@ import type { ConnId, NodeId, UserId } from '@switchboard/core';
  * - `kick`: close user `userId`'s connection `connId` with a kickout code.
  * - `push`: a server message (from "0") for user `to`, to be taken into custody on the target node
  *   (the push API of dispatch). `fp` is chosen by the sender so it can answer with it at once.
+ *   `from`: sent as that user (an admin-token push on a user's behalf) instead of "0".
  * - `control`: node-level notices (drain and the like).
  * - `group`: a group message (history seq `seq`, sender's `fp`) for the listed `members` of group
  *   `gid` whose sessions are on the target node; `packet` is the wire JSON every one of them gets.
@@ -16,15 +17,26 @@ import type { ConnId, NodeId, UserId } from '@switchboard/core';
  * - `notify`: write `packet` (a Switchboard extension packet, e.g. a read notice) to user `to`'s
  *   session on the target node if that session announced `feature` at login; otherwise drop it.
  *   Best effort, no ack. A node of an earlier version logs and drops it as an unknown type.
+ * - `presence`: users that went online or offline (`at`: when, ms since epoch), batched over an
+ *   interval by the node that saw the change; sent with `broadcast` to every node, which tells its
+ *   local watchers (docs/presence.md). Best effort.
  */
 export type BridgeMessage =
   | { type: 'deliver'; origin: NodeId; from: UserId; to: UserId; fp: string | null; packet: string }
-  | { type: 'push'; origin: NodeId; to: UserId; fp: string; dataContent: string; typeu: number; qos: boolean }
+  | { type: 'push'; origin: NodeId; to: UserId; fp: string; dataContent: string; typeu: number; qos: boolean; from?: UserId }
   | { type: 'ack'; origin: NodeId; fp: string; from: UserId; to: UserId }
   | { type: 'kick'; origin: NodeId; userId: UserId; connId: ConnId; code: number; reason: string | null }
   | { type: 'control'; origin: NodeId; action: 'drain' }
   | { type: 'notify'; origin: NodeId; to: UserId; feature: string; packet: string }
-  | { type: 'group'; origin: NodeId; gid: string; seq: number; fp: string; qos: boolean; members: UserId[]; packet: string };
+  | { type: 'group'; origin: NodeId; gid: string; seq: number; fp: string; qos: boolean; members: UserId[]; packet: string }
+  | { type: 'presence'; origin: NodeId; changes: PresenceChange[] };
+
+/** One user's presence change on the bridge: online or offline since `at` (ms since epoch). */
+export interface PresenceChange {
+  uid: UserId;
+  online: boolean;
+  at: number;
+}
 
 export type BridgeMessageType = BridgeMessage['type'];
 
@@ -46,6 +58,12 @@ export interface Bridge {
    * when the broker cannot be reached.
    */
   send(target: NodeId, msg: BridgeMessage): Promise<void>;
+  /**
+   * Send one message to every node, this one included (the fanout exchange `<prefix>.bridge.all`).
+   * Resolves when the broker has taken it; UnavailableError when it cannot. At most once per node;
+   * meant for rare, batched notices (presence), never for per-message traffic.
+   */
+  broadcast(msg: BridgeMessage): Promise<void>;
   /** Called on every state change (for readiness and logs). */
   onStateChange(fn: (state: BridgeState) => void): void;
   /** Stop consuming and delete this node's queue. */

@@ -39,10 +39,21 @@ export interface RouteStore {
   lookup(userId: UserId): Promise<Route | null>;
   /** Delete the route only if `connId` still owns it (compare-and-delete). True when deleted. */
   unregister(userId: UserId, connId: ConnId): Promise<boolean>;
-  /** Delete every route that names `nodeId` (compare-and-delete each). Returns how many. */
-  purgeNode(nodeId: NodeId): Promise<number>;
+  /**
+   * Delete every route that names `nodeId` (compare-and-delete each). Returns the users whose route
+   * this call deleted (each once; they are now offline unless they log in again), so the caller can
+   * report them offline (presence).
+   */
+  purgeNode(nodeId: NodeId): Promise<UserId[]>;
   /** Number of routes that name `nodeId`. */
   countNode(nodeId: NodeId): Promise<number>;
+  /**
+   * One page of the routes that name `nodeId`, for listing online users: start with cursor `'0'`,
+   * pass `next` back until it is `'0'` again. A page holds about `count` routes (it may hold more or
+   * fewer, never more than a few hundred beyond it); with the same cursor on an unchanged node, the
+   * same page. A user who logs in or out meanwhile may be listed twice or missed (SCAN semantics).
+   */
+  scanNode(nodeId: NodeId, cursor: string, count: number): Promise<{ routes: Route[]; next: string }>;
   close(): Promise<void>;
 }
 

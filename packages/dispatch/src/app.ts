@@ -1,5 +1,6 @@
 import Fastify, { LogController } from 'fastify';
 import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { Registry, Counter, collectDefaultMetrics } from 'prom-client';
 import { cachedNodeList } from './live-nodes.js';
 import { registerHttpMetrics } from './http-metrics.js';
@@ -12,6 +13,7 @@ import { registerClientRoutes } from './routes/client.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerHistoryRoutes } from './routes/history.js';
 import { registerPushRoutes } from './routes/push.js';
+import { registerOnlineUsersRoute, registerPresenceRoutes } from './routes/presence.js';
 import { registerSdRoutes } from './routes/sd.js';
 import { StatsHistory, STATS_SAMPLE_INTERVAL_MS } from './stats.js';
 import { registerWeb } from './web.js';
@@ -55,6 +57,9 @@ export function buildDispatch(opts: DispatchOptions) {
     },
   });
 
+  // The Swagger UI page for that document at /docs/, its assets served from the package (no CDN).
+  app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: false } });
+
   app.register(async (api) => {
     api.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     registerClientRoutes(api, { liveNodes, picker, senseMode: opts.senseMode, dispatches, log: opts.log });
@@ -68,11 +73,13 @@ export function buildDispatch(opts: DispatchOptions) {
       groups: opts.groups ?? null,
       ...(opts.bridge ? { bridge: opts.bridge } : {}),
     });
+    registerPresenceRoutes(api, { routes: opts.routes, nodes: opts.nodes, presence: opts.presence ?? null, auth: opts.userAuth, log: opts.log });
     api.register(async (admin) => {
       admin.addHook('onRequest', opts.guard);
       const cluster = { nodes: opts.nodes, routes: opts.routes, offline: opts.offline, log: opts.log, ...(opts.bridge ? { bridge: opts.bridge } : {}) };
       registerAdminRoutes(admin, { ...cluster, liveNodes, history });
-      registerPushRoutes(admin, { ...cluster, pushes, history: opts.history ?? null });
+      registerOnlineUsersRoute(admin, { routes: opts.routes, liveNodes });
+      registerPushRoutes(admin, { ...cluster, pushes, history: opts.history ?? null, ...(opts.adminToken ? { adminToken: opts.adminToken } : {}) });
       registerGroupRoutes(admin, opts);
       registerSdRoutes(admin, { liveNodes });
     });

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Bridge, GroupStore, HistoryStore, NodeRegistry, OfflineStore, RouteStore } from '@switchboard/cluster';
+import type { Bridge, GroupStore, HistoryStore, NodeRegistry, OfflineStore, PresenceStore, RouteStore } from '@switchboard/cluster';
 import type { Logger, TlsCredentials } from '@switchboard/core';
 import type { UserAuthenticator } from './user-auth.js';
 
@@ -10,6 +10,10 @@ export interface DispatchOptions {
   log: Logger;
   /** Sense mode the gateways run, told to clients. */
   senseMode: string;
+  /**
+   * `IM_ADMIN_TOKEN`. The guard checks it; besides, `POST /api/messages` with `from` (send as a user)
+   * needs a request that presented it: a loopback request let in while it is unset gets 403. @default none
+   */
   adminToken?: string;
   /** Whether Redis answers (readiness). @default always */
   backendsUp?: () => boolean;
@@ -38,6 +42,8 @@ export interface DispatchOptions {
   userAuth?: UserAuthenticator;
   /** HTTPS (`IM_TLS_CERT` / `IM_TLS_KEY`) with these credentials, reloaded as they change. @default plain HTTP */
   tls?: TlsCredentials;
+  /** Users' last-seen times for `GET /api/presence` (the gateways' store). Absent: offline users carry no `lastSeen`. */
+  presence?: PresenceStore;
   /** Group membership, managed under `/admin/groups` (docs/groups.md). Without it those routes answer 503. */
   groups?: GroupStore;
   /** `IM_GROUP_PREFIX`: member ids may not start with it. @default DEFAULT_GROUP_PREFIX ('g:') */

@@ -160,7 +160,7 @@ export const drainSchema = {
 } as const;
 
 export const pushSchema = {
-  summary: 'Send a server message (from "0") to a user anywhere in the cluster',
+  summary: 'Send a server message (from "0", or with the admin token from a user) to a user anywhere in the cluster',
   description:
     'With qos (the default) the message is acked by the receiver or stored in its offline queue; without, it is dropped when the user is offline. ' +
     'status: relayed (handed to the gateway holding the user), stored (offline queue), dropped (non-QoS, user offline).',
@@ -173,6 +173,13 @@ export const pushSchema = {
       dataContent: { type: 'string', maxLength: 65_000 },
       typeu: { type: 'integer', minimum: -2147483648, maximum: 2147483647 },
       qos: { type: 'boolean' },
+      from: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 128,
+        not: { enum: ['-1'] },
+        description: 'send as this user instead of "0" (server-side integrations): only with IM_ADMIN_TOKEN set and presented, 403 otherwise',
+      },
     },
     required: ['to', 'dataContent'],
     additionalProperties: false,

@@ -13,6 +13,7 @@ export type ImEventDraft = ImEvent extends infer E ? (E extends ImEvent ? Omit<E
  * - `login` / `logout`: the gateway + the connection id (only that gateway ever reports that connection).
  * - `c2s`: sender + fp; a C2S message without fp (no QoS, never resent) gets a random id.
  * - `c2c.delivered` / `c2c.offline` / `lost`: sender + receiver + fp.
+ * - `push.needed`: the user + the fp of the newest message of the window.
  *
  * The id is 32 hex characters (the first 128 bits of a SHA-256), opaque to consumers.
  */
@@ -34,6 +35,9 @@ export function imEventId(e: ImEventDraft): string {
       break;
     case 'group.message':
       parts = [e.type, e.from, e.group, e.fp];
+      break;
+    case 'push.needed':
+      parts = [e.type, e.user, e.fp];
       break;
   }
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);

@@ -25,6 +25,9 @@ interface EventBase {
  *   `storage_full` or `unknown_receiver` (docs/errors.md 1027, 1031, 1034–1036).
  * - `group.message`: a message to group `group` accepted (written to the group's history as `seq`)
  *   by the sender's gateway; once per message, not per member.
+ * - `push.needed`: messages were stored for `user` while offline (C2C offline queue, or a group message
+ *   to catch up at the next login): wake the user's phone. One per user per push window (`count`
+ *   messages in it; `from`, `preview` (absent with IM_PUSH_PREVIEW=off) and `group` of the newest).
  * New fields may be added later; consumers ignore fields they do not know.
  */
 export type ImEvent =
@@ -34,12 +37,29 @@ export type ImEvent =
   | (EventBase & { type: 'c2c.delivered'; from: string; to: string; fp: string; typeu: number; dataContent: string | null; latencyMs: number })
   | (EventBase & { type: 'c2c.offline'; from: string; to: string; fp: string; typeu: number; dataContent: string | null })
   | (EventBase & { type: 'lost'; from: string; to: string; fp: string; typeu: number; reason: string })
-  | (EventBase & { type: 'group.message'; from: string; group: string; fp: string; seq: number; typeu: number; dataContent: string | null });
+  | (EventBase & { type: 'group.message'; from: string; group: string; fp: string; seq: number; typeu: number; dataContent: string | null })
+  | (EventBase & PushNeeded & { type: 'push.needed' });
+
+/** What `push.needed` says (the event's fields, and the `onPushNeeded` hook's argument). docs/presence.md. */
+export interface PushNeeded {
+  /** Who to wake. */
+  user: string;
+  /** The sender of the newest stored message. */
+  from: string;
+  /** The newest message's text, cut to DEFAULT_PUSH_PREVIEW_CHARS; absent with IM_PUSH_PREVIEW=off. */
+  preview?: string;
+  /** Messages stored for the user in this window (1 or more). */
+  count: number;
+  /** The group of the newest message, when it was a group message. */
+  group?: string;
+  /** Fingerprint of the newest message (with `user`, what makes the event's id). */
+  fp: string;
+}
 
 export type ImEventType = ImEvent['type'];
 
 /** Every event type, which is also its routing key on the events exchange. */
-export const IM_EVENT_TYPES: readonly ImEventType[] = ['login', 'logout', 'c2s', 'c2c.delivered', 'c2c.offline', 'lost', 'group.message'];
+export const IM_EVENT_TYPES: readonly ImEventType[] = ['login', 'logout', 'c2s', 'c2c.delivered', 'c2c.offline', 'lost', 'group.message', 'push.needed'];
 
 /**
  * Where a gateway sends its events. `publish` resolves once the event is safe (for RabbitMQ: the

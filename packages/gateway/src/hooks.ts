@@ -1,4 +1,5 @@
 import type { Packet } from '@switchboard/protocol';
+import type { PushNeeded } from './events.js';
 
 /**
  * Application hooks, mirroring MobileIMSDK's ServerEventListener (architecture §12).
@@ -29,6 +30,12 @@ export interface GatewayHooks {
    * `sender_budget`, `storage_full` or `unknown_receiver` (docs/errors.md, 1031 and 1034–1036).
    */
   onLost?(packet: Packet, reason: string): void;
+  /**
+   * Messages were stored for an offline user (C2C offline queue, or a group message it catches up
+   * later): send an APNs/FCM/HMS notification. Batched per user per push window (`pushWindowMs`,
+   * IM_PUSH_WINDOW_MS), like the `push.needed` event (docs/presence.md).
+   */
+  onPushNeeded?(push: PushNeeded): void;
   /**
    * Does this user exist? Asked before a QoS message to a user not connected to this gateway
    * starts its delivery: `false` refuses it (error 1036 to the sender, nothing stored). Answers are

@@ -17,7 +17,7 @@ export { createGatewayMetrics, registerBridgeMetrics, KNOWN_LABELS, type BridgeC
 export { registerBuildInfo, registerBackendMetrics, countEventSink, registerEventsPendingMetric, registerWebhookMetrics } from './ops-metrics.js';
 export * from './defaults.js';
 export { type Transport, type TransportKind } from './transport/transport.js';
-export { type ImEvent, type ImEventType, type EventSink, IM_EVENT_TYPES } from './events.js';
+export { type ImEvent, type ImEventType, type EventSink, type PushNeeded, IM_EVENT_TYPES } from './events.js';
 export { fanOut, nullEventSink, MemoryEventSink, imEventId, withEventId, type ImEventDraft } from './event-sinks.js';
 export {
   WebhookSink,

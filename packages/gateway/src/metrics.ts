@@ -99,6 +99,15 @@ export function createGatewayMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: '1 while offline storage (Redis memory, or the standalone heap) is over its ceiling and offline stores are refused (1035)',
       registers: [registry],
     }),
+    presenceChanges: new Counter({ name: 'switchboard_presence_changes_total', help: 'Presence changes (online/offline) this gateway broadcast', registers: [registry] }),
+    presenceBroadcasts: new LabelledCounter({
+      name: 'switchboard_presence_broadcasts_total',
+      help: 'Presence broadcast messages on the fanout exchange by result (sent, failed)',
+      label: 'result',
+      registry,
+    }),
+    typing: new LabelledCounter({ name: 'switchboard_typing_signals_total', help: 'Typing signals by result (relayed, rate_limited)', label: 'result', registry }),
+    pushNeeded: new Counter({ name: 'switchboard_push_needed_total', help: 'push.needed reports (one per offline user per window)', registers: [registry] }),
     loopLag: new Gauge({ name: 'switchboard_event_loop_lag_seconds', help: 'Event-loop lag p99 over the last report interval', registers: [registry] }),
   };
   zeroKnownLabels(m);
@@ -116,6 +125,8 @@ export const KNOWN_LABELS = {
   kickCode: [1, 2],
   lostReason: ['too_large', 'full', 'error', 'sender_budget', 'storage_full', 'unknown_receiver'] satisfies LostReason[],
   refusedReason: ['max_connections', 'max_unauth_per_ip'],
+  broadcastResult: ['sent', 'failed'],
+  typingResult: ['relayed', 'rate_limited'],
 } as const;
 
 function zeroKnownLabels(m: GatewayMetrics): void {
@@ -125,6 +136,8 @@ function zeroKnownLabels(m: GatewayMetrics): void {
   for (const code of KNOWN_LABELS.kickCode) m.kicks.inc({ code }, 0);
   for (const reason of KNOWN_LABELS.lostReason) m.lost.inc({ reason }, 0);
   for (const reason of KNOWN_LABELS.refusedReason) m.connectionsRefused.inc({ reason }, 0);
+  m.presenceBroadcasts.zero(KNOWN_LABELS.broadcastResult);
+  m.typing.zero(KNOWN_LABELS.typingResult);
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

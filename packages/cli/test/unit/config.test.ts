@@ -28,6 +28,15 @@ function oneProblem(role: Role, env: Record<string, string>, variable: string, m
 const SECRET = 'sixteen-chars-ok';
 
 describe('loadConfig', () => {
+  it('presence - IM_PRESENCE_*, IM_TYPING_INTERVAL_MS and IM_PUSH_* are parsed and checked', () => {
+    const c = loadConfig('standalone', { IM_PRESENCE_INTERVAL_MS: '250', IM_PRESENCE_TTL_S: '60', IM_TYPING_INTERVAL_MS: '500', IM_PUSH_WINDOW_MS: '0', IM_PUSH_PREVIEW: 'off' });
+    expect(c.presence).toEqual({ intervalMs: 250, ttlMs: 60_000, typingIntervalMs: 500 });
+    expect(c.push).toEqual({ windowMs: 0, preview: false });
+    expect(() => loadConfig('standalone', { IM_PRESENCE_INTERVAL_MS: '0', IM_TYPING_INTERVAL_MS: 'x', IM_PUSH_PREVIEW: 'maybe' })).toThrow(
+      /IM_PRESENCE_INTERVAL_MS[\s\S]*IM_TYPING_INTERVAL_MS[\s\S]*IM_PUSH_PREVIEW/,
+    );
+  });
+
   it('defaults - standalone with an empty environment', () => {
     const c = loadConfig('standalone', {});
     expect(c).toEqual({
@@ -65,6 +74,8 @@ describe('loadConfig', () => {
       groupMaxMembers: 2000,
       groupPrefix: 'g:',
       history: { maxPerConversation: 10_000, ttlMs: 30 * 24 * 3600 * 1000 },
+      presence: { intervalMs: 1_000, ttlMs: 30 * 24 * 3600 * 1000, typingIntervalMs: 2_000 },
+      push: { windowMs: 2_000, preview: true },
       webhook: undefined,
       readyFile: undefined,
       redis: { mode: 'single', sentinelName: 'mymaster', waitReplicas: 'auto', waitTimeoutMs: 500 },

@@ -25,15 +25,23 @@ export class MemoryRouteStore implements RouteStore {
     return true;
   }
 
-  async purgeNode(nodeId: NodeId): Promise<number> {
-    let n = 0;
+  async purgeNode(nodeId: NodeId): Promise<UserId[]> {
+    const purged: UserId[] = [];
     for (const [uid, r] of this.routes) {
       if (r.nodeId === nodeId) {
         this.routes.delete(uid);
-        n++;
+        purged.push(uid);
       }
     }
-    return n;
+    return purged;
+  }
+
+  async scanNode(nodeId: NodeId, cursor: string, count: number): Promise<{ routes: Route[]; next: string }> {
+    const from = /^[0-9]{1,12}$/.test(cursor) ? Number(cursor) : 0;
+    const all = [...this.routes.values()].filter((r) => r.nodeId === nodeId).sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+    const routes = all.slice(from, from + Math.max(1, count));
+    const end = from + routes.length;
+    return { routes, next: end >= all.length ? '0' : String(end) };
   }
 
   async countNode(nodeId: NodeId): Promise<number> {

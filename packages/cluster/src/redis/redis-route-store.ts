@@ -112,22 +112,40 @@ export class RedisRouteStore implements RouteStore {
     });
   }
 
-  purgeNode(nodeId: NodeId): Promise<number> {
+  purgeNode(nodeId: NodeId): Promise<UserId[]> {
     return guard('route purgeNode', async () => {
       const index = this.keys.nodeUsers(nodeId);
-      let purged = 0;
+      const purged: UserId[] = [];
       await this.scanIndex(index, async (members) => {
         const results = await Promise.all(
           members.map(async (m) => {
             const entry = parseIndexMember(m);
-            if (!entry) return 0;
-            return Number(await runScript(this.redis, 'sbRouteDeleteIfNode', [this.keys.route(entry.userId)], [nodeId]));
+            if (!entry) return null;
+            const n = Number(await runScript(this.redis, 'sbRouteDeleteIfNode', [this.keys.route(entry.userId)], [nodeId]));
+            return n > 0 ? entry.userId : null;
           }),
         );
-        for (const n of results) purged += n;
+        for (const u of results) if (u !== null) purged.push(u);
         await this.redis.srem(index, ...members);
       });
       return purged;
+    });
+  }
+
+  scanNode(nodeId: NodeId, cursor: string, count: number): Promise<{ routes: Route[]; next: string }> {
+    return guard('route scanNode', async () => {
+      const [next, members] = await this.redis.sscan(this.keys.nodeUsers(nodeId), /^[0-9]{1,20}$/.test(cursor) ? cursor : '0', 'COUNT', Math.max(1, count));
+      // The index is a superset of the node's routes: keep the entries whose route still names this node and connection.
+      const found = await Promise.all(
+        members.map(async (m) => {
+          const entry = parseIndexMember(m);
+          if (!entry) return null;
+          const route = this.toRoute(entry.userId, await this.redis.hmget(this.keys.route(entry.userId), 'node', 'conn', 'flt', 'since'));
+          return route && route.nodeId === nodeId && route.connId === entry.connId ? route : null;
+        }),
+      );
+      const routes = found.filter((r): r is Route => r !== null).sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+      return { routes, next };
     });
   }
 

@@ -16,9 +16,11 @@ export interface PushRouteDeps {
   history: HistoryStore | null;
   pushes: Counter<'status'>;
   log: Logger;
+  /** `IM_ADMIN_TOKEN`: `from` is accepted only when it is set (the guard then checked the request presented it). */
+  adminToken?: string;
 }
 
-type PushBody = { to: string; dataContent: string; typeu?: number; qos?: boolean };
+type PushBody = { to: string; dataContent: string; typeu?: number; qos?: boolean; from?: string };
 
 /**
  * `POST /api/messages`: a server push to a user, relayed to its gateway when it is online, else
@@ -31,21 +33,26 @@ type PushBody = { to: string; dataContent: string; typeu?: number; qos?: boolean
 export function registerPushRoutes(admin: FastifyInstance, d: PushRouteDeps): void {
   admin.post<{ Body: PushBody }>('/api/messages', { schema: S.pushSchema }, async (req, reply) => {
     const { to, dataContent } = req.body;
+    // Sending as a user is for server-side integrations holding the admin token, never for a loopback caller let in without one.
+    if (req.body.from !== undefined && req.body.from !== SERVER_UID && !d.adminToken) {
+      return reply.code(403).send({ error: 'forbidden', message: 'from (send as a user) needs IM_ADMIN_TOKEN set and presented' });
+    }
+    const from = (req.body.from ?? SERVER_UID) as UserId;
     const typeu = req.body.typeu ?? -1;
     const qos = req.body.qos ?? true;
     const uid = to as UserId;
     const fp = newFingerprint();
     const done = (status: string) => {
       d.pushes.inc({ status });
-      logAdminAction(d.log, req, 'push', { to, fp, typeu, qos, bytes: Buffer.byteLength(dataContent), status });
+      logAdminAction(d.log, req, 'push', { to, from, fp, typeu, qos, bytes: Buffer.byteLength(dataContent), status });
     };
     const entry: AppendResult | null = d.history
-      ? await d.history.append(peerConversation(SERVER_UID as UserId, uid), { fp, from: SERVER_UID as UserId, to, dataContent, typeu, sentAt: Date.now() }, { indexFor: [uid] })
+      ? await d.history.append(peerConversation(from, uid), { fp, from, to, dataContent, typeu, sentAt: Date.now() }, { indexFor: from === SERVER_UID ? [uid] : [from, uid] })
       : null;
     const route = await liveRoute(d.routes, d.nodes, uid);
     if (route && d.bridge) {
       try {
-        await d.bridge.send(route.nodeId, { type: 'push', origin: d.bridge.nodeId, to: uid, fp, dataContent, typeu, qos });
+        await d.bridge.send(route.nodeId, { type: 'push', origin: d.bridge.nodeId, to: uid, fp, dataContent, typeu, qos, ...(from === SERVER_UID ? {} : { from }) });
         done('relayed');
         return reply.code(202).send({ fp, status: 'relayed' });
       } catch (err) {
@@ -60,7 +67,7 @@ export function registerPushRoutes(admin: FastifyInstance, d: PushRouteDeps): vo
       bridge: false,
       type: PacketType.DATA,
       dataContent,
-      from: SERVER_UID,
+      from,
       to,
       fp,
       QoS: true,

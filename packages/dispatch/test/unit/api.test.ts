@@ -118,8 +118,24 @@ describe('dispatch HTTP API', () => {
   it('GET /docs/openapi.json - documents every public and admin route', async () => {
     const doc = (await app.inject({ url: '/docs/openapi.json' })).json();
     expect(doc.openapi).toMatch(/^3\./);
-    for (const path of ['/api/dispatch', '/api/messages', '/admin/nodes', '/admin/stats', '/admin/users/{uid}', '/admin/users/{uid}/kick', '/admin/nodes/{id}/drain', '/healthz', '/readyz']) {
+    for (const path of ['/api/dispatch', '/api/messages', '/api/presence', '/admin/nodes', '/admin/stats', '/admin/users', '/admin/users/{uid}', '/admin/users/{uid}/kick', '/admin/nodes/{id}/drain', '/healthz', '/readyz']) {
       expect(Object.keys(doc.paths)).toContain(path);
     }
+    expect(doc.paths['/api/presence'].get.responses['200']).toBeDefined();
+    expect(doc.paths['/admin/users'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['cursor', 'limit', 'online']);
+    expect(doc.paths['/api/messages'].post.requestBody.content['application/json'].schema.properties.from).toBeDefined();
+  });
+
+  it('GET /docs/ - the Swagger UI page for the document, its assets served locally', async () => {
+    const page = await app.inject({ url: '/docs/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.body).toContain('swagger-ui');
+    expect(page.body).not.toMatch(/https?:\/\/(cdn|unpkg)/);
+    const css = await app.inject({ url: '/docs/static/swagger-ui.css' });
+    expect(css.statusCode).toBe(200);
+    expect(css.body.length).toBeGreaterThan(1_000);
+    const json = await app.inject({ url: '/docs/json' });
+    expect(json.json().paths['/api/presence']).toBeDefined();
   });
 });

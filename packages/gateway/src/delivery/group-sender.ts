@@ -87,22 +87,31 @@ export class GroupSender {
       this.d.metrics.messages.inc('group');
       this.d.outcomes.emit({ type: 'group.message', at: Date.now(), nodeId: this.d.nodeId, from: uid, group: gid, fp, seq, typeu: p.typeu, dataContent: p.dataContent });
     }
-    await this.fanOut(gid, uid, members, { seq, fp, qos: p.QoS, wire: encodePacket(packet) });
+    await this.fanOut(gid, uid, members, { seq, fp, qos: p.QoS, wire: encodePacket(packet), typeu: p.typeu, dataContent: p.dataContent });
   }
 
   /** Every member but the sender who joined before `seq`: local ones now, the rest through one bridge message per node. */
-  private async fanOut(gid: string, sender: UserId, members: Map<UserId, number>, m: { seq: number; fp: string; qos: boolean; wire: string }): Promise<void> {
+  private async fanOut(
+    gid: string,
+    sender: UserId,
+    members: Map<UserId, number>,
+    m: { seq: number; fp: string; qos: boolean; wire: string; typeu: number; dataContent: string | null },
+  ): Promise<void> {
     const remote: UserId[] = [];
     for (const [member, since] of members) {
       if (member === sender || (m.seq > 0 && since >= m.seq)) continue;
       const s = this.d.hub.user(member);
-      if (s) this.d.receiver.deliver(s, { gid, ...m });
+      if (s) this.d.receiver.deliver(s, { gid, seq: m.seq, fp: m.fp, qos: m.qos, wire: m.wire });
       else remote.push(member);
     }
     if (remote.length === 0) return;
     const byNode = new Map<NodeId, UserId[]>();
     for (const [member, node] of await this.routes.nodesOf(remote)) {
-      if (node === null) continue; // offline (or the route store failed): catch-up brings it
+      if (node === null) {
+        // Offline (or the route store failed): catch-up brings it at the next login; wake the member meanwhile.
+        if (m.seq > 0) this.d.outcomes.onStoredFor?.({ user: member, from: sender, fp: m.fp, typeu: m.typeu, dataContent: m.dataContent, group: gid });
+        continue;
+      }
       const list = byNode.get(node);
       if (list) list.push(member);
       else byNode.set(node, [member]);

@@ -148,26 +148,29 @@ export class Messages {
    * A server push (from "0") to a user anywhere in the cluster. With QoS it follows the custody
    * path (delivered and acked, or stored offline); without, it is best effort.
    */
-  push(to: string, dataContent: string, opts: { typeu?: number; qos?: boolean; fp?: string } = {}): PushResult {
+  push(to: string, dataContent: string, opts: { typeu?: number; qos?: boolean; fp?: string; from?: string } = {}): PushResult {
     const qos = opts.qos ?? true;
     const fp = opts.fp ?? newFingerprint();
     const packet = serverPushPacket({ to, dataContent, fp, qos, ...(opts.typeu === undefined ? {} : { typeu: opts.typeu }) });
+    // Sent on a user's behalf (the push API's `from`, admin token only): that user's message, in their conversation.
+    if (opts.from !== undefined) packet.from = opts.from;
     this.d.metrics.messages.inc('s2c');
     if (this.d.history) void this.recordPush(to as UserId, packet, fp);
     else this.sendPush(to as UserId, packet);
     return { fp };
   }
 
-  /** A push is written to the user's conversation with the server ("0") first; a failed write drops it (logged). */
+  /** A push is written to the user's conversation with its sender ("0") first; a failed write drops it (logged). */
   private async recordPush(to: UserId, packet: Packet, fp: string): Promise<void> {
-    const entry = await this.d.history!.append(SERVER_UID as UserId, to, packet, fp);
+    const entry = await this.d.history!.append(packet.from as UserId, to, packet, fp);
     if (entry !== null) this.sendPush(to, relayedPacket(packet, entry));
   }
 
   private sendPush(to: UserId, packet: Packet): void {
     const wire = encodePacket(packet);
-    if (!packet.QoS) void this.sendBestEffort(SERVER_UID as UserId, to, wire);
-    else this.d.custody.take({ fp: packet.fp!, sender: SERVER_UID as UserId, senderConn: null, receiver: to, packet, wire, kind: 's2c' });
+    const sender = packet.from as UserId;
+    if (!packet.QoS) void this.sendBestEffort(sender, to, wire);
+    else this.d.custody.take({ fp: packet.fp!, sender, senderConn: null, receiver: to, packet, wire, kind: 's2c' });
   }
 
   /** A type-4 ack from logged-in session `s`: the receiver confirms `fp`. */

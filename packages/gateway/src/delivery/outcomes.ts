@@ -27,6 +27,8 @@ export type LostReason = 'too_large' | 'full' | 'error' | 'sender_budget' | 'sto
  */
 export class Outcomes {
   private readonly quiet = new LogThrottle();
+  /** Told of every message stored for an offline user (the offline-push hook, PushNeededReporter). */
+  onStoredFor: ((m: { user: UserId; from: string; fp: string; typeu: number; dataContent: string | null; group?: string }) => void) | null = null;
 
   constructor(
     private readonly nodeId: NodeId,
@@ -48,6 +50,7 @@ export class Outcomes {
     this.metrics.offlineStored.inc();
     this.hook(() => this.hooks.onStoredOffline?.(m.packet));
     if (this.events) this.emit({ ...this.common(m), type: 'c2c.offline', dataContent: m.packet.dataContent });
+    this.onStoredFor?.({ user: m.receiver, from: m.sender, fp: m.fp, typeu: m.packet.typeu, dataContent: m.packet.dataContent });
   }
 
   /** Neither delivered nor stored. */

@@ -23,6 +23,7 @@ const drafts: ImEventDraft[] = [
   { ...base, type: 'c2c.offline', from: 'alice', to: 'bob', fp: 'fp-1', typeu: 0, dataContent: 'x' },
   { ...base, type: 'lost', from: 'alice', to: 'bob', fp: 'fp-1', typeu: 0, reason: 'full' },
   { ...base, type: 'group.message', from: 'alice', group: 'team', fp: 'fp-1', seq: 1, typeu: 0, dataContent: 'x' },
+  { ...base, type: 'push.needed', user: 'bob', from: 'alice', fp: 'fp-1', count: 2, preview: 'x', group: 'team' },
 ];
 
 describe('event sinks (types)', () => {
