@@ -38,6 +38,10 @@ const ui = {
   chartConnections: el('chart-connections'),
   gatewayRows: el<HTMLTableSectionElement>('gateway-rows'),
   noGateways: el('no-gateways'),
+  findForm: el<HTMLFormElement>('find-form'),
+  findInput: el<HTMLInputElement>('find-input'),
+  findButton: el<HTMLButtonElement>('find-button'),
+  findResult: el('find-result'),
   userForm: el<HTMLFormElement>('user-form'),
   userInput: el<HTMLInputElement>('user-input'),
   userButton: el<HTMLButtonElement>('user-button'),
@@ -73,6 +77,8 @@ const drainRequested = new Set<string>();
 /** The user shown in the lookup panel, refreshed with every poll. */
 let shownUser: AdminUser | null = null;
 let lastUpdate = 0;
+/** The gateway row the "find a user" box points at (the user's node), until the next search. */
+let foundNode: string | null = null;
 
 // ---------------------------------------------------------------- token
 
@@ -235,6 +241,7 @@ function renderNodes(list: AdminNode[]): void {
     tr.cells[COLUMNS.indexOf('age')]!.title = `started ${new Date(n.startedAt).toLocaleString()}, last report ${formatClock(n.reportedAt)}`;
     const drain = tr.querySelector('button')!;
     drain.disabled = state === 'draining';
+    tr.classList.toggle('found', n.id === foundNode);
     if (ui.gatewayRows.rows[i] !== tr) ui.gatewayRows.insertBefore(tr, ui.gatewayRows.rows[i] ?? null);
   });
   ui.noGateways.hidden = list.length > 0;
@@ -271,6 +278,39 @@ function renderStats(s: AdminStats): void {
 }
 
 // ---------------------------------------------------------------- user lookup
+
+/** "Find a user's gateway": asks GET /admin/users/:uid and marks the row of the node holding the user. */
+async function findUser(uid: string): Promise<void> {
+  const a = api;
+  if (!a || !uid) return;
+  ui.findButton.disabled = true;
+  try {
+    const u = await a.user(uid);
+    foundNode = u.route?.nodeId ?? null;
+    renderNodes(nodes);
+    const row = foundNode ? ui.gatewayRows.querySelector<HTMLTableRowElement>(`tr[data-node="${CSS.escape(foundNode)}"]`) : null;
+    row?.scrollIntoView({ block: 'nearest' });
+    const queue = `${u.offlineQueue} message${u.offlineQueue === 1 ? '' : 's'} in its offline queue`;
+    setFindResult(u.route ? `${u.userId} is on ${u.route.nodeId} (connection ${u.route.connId}, since ${new Date(u.route.since).toLocaleTimeString()})${row ? '' : ', a gateway not in the table'}.` : `${u.userId} is offline; ${queue}.`, u.online);
+  } catch (err) {
+    if (err instanceof AdminApiError && err.kind === 'auth') {
+      writeToken(null);
+      askToken(authMessage(err, a.token !== ''));
+      return;
+    }
+    foundNode = null;
+    renderNodes(nodes);
+    setFindResult(`Lookup of ${uid} failed: ${errorText(err)}`, false);
+  } finally {
+    ui.findButton.disabled = false;
+  }
+}
+
+function setFindResult(text: string | null, online: boolean): void {
+  ui.findResult.hidden = text === null;
+  ui.findResult.textContent = text ?? '';
+  ui.findResult.dataset['online'] = String(online);
+}
 
 async function lookUp(uid: string): Promise<void> {
   if (!uid) {
@@ -453,6 +493,16 @@ ui.forget.addEventListener('click', () => {
 ui.userForm.addEventListener('submit', (e) => {
   e.preventDefault();
   void lookUp(ui.userInput.value.trim());
+});
+ui.findForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  void findUser(ui.findInput.value.trim());
+});
+ui.findInput.addEventListener('input', () => {
+  if (ui.findInput.value !== '' || foundNode === null) return;
+  foundNode = null; // the search box cleared: no row stays marked
+  renderNodes(nodes);
+  setFindResult(null, false);
 });
 ui.kick.addEventListener('click', confirmKick);
 ui.confirmForm.addEventListener('submit', (e) => {
