@@ -92,6 +92,10 @@ export type ClientEvent =
    * `history()` reads whatever is still kept.
    */
   | { type: 'gap'; peer: string; group?: string; firstSeq: number; lastSeq: number; reason: SkipReason; error: ClientError | null }
+  /** A watched user (`watchPresence()`) went online or offline; sent for each watched user right after the watch list too. */
+  | { type: 'presence'; uid: string; online: boolean; lastSeen?: number }
+  /** `from` is typing to this user, or in group `group` (a transient signal: show "typing…" for a few seconds). */
+  | { type: 'typing'; from: string; group?: string }
   | { type: 'kicked'; code: number; reason: string | null }
   | { type: 'error'; error: ClientError }
   | { type: 'ping' }
@@ -199,6 +203,8 @@ export interface ClientOptions {
   dispatchTimeoutMs?: number;
   /** @default globalThis.fetch */
   fetch?: FetchLike;
+  /** `sendTyping()` sends one signal per target at most this often, ms. @default DEFAULT_TYPING_THROTTLE_MS (3000) */
+  typingThrottleMs?: number;
   /** @default Math.random (backoff jitter) */
   random?: () => number;
 }

@@ -1,20 +1,5 @@
-import {
-  ackPacket,
-  dataPacket,
-  decodePacket,
-  encodePacket,
-  ErrorCode,
-  ExtensionPacketType,
-  keepAlivePacket,
-  loginPacket,
-  parseLoginResponse,
-  PacketType,
-  SERVER_UID,
-  UNSET_UID,
-  createPacket,
-  type Packet,
-  type SenseMode,
-} from '@switchboard/protocol';
+import { ackPacket, createPacket, dataPacket, decodePacket, encodePacket, ErrorCode, ExtensionPacketType, keepAlivePacket, loginPacket } from '@switchboard/protocol';
+import { parseLoginResponse, PacketType, SERVER_UID, UNSET_UID, type Packet, type SenseMode } from '@switchboard/protocol';
 import { Backoff } from './backoff.js';
 import type { ClientEvent, ClientEventType, ClientOptions, ClientState, QosOptions, SendOptions, SendResult } from './client-types.js';
 import * as D from './defaults.js';
@@ -29,22 +14,13 @@ import { KeepAlive, keepAliveTimings } from './keepalive.js';
 import { loginExchange, type LoginWaiter } from './login-exchange.js';
 import { LoginTokens } from './login-token.js';
 import { Outbox } from './outbox.js';
+import { PresenceSignals, signalEventsOf, type PresenceInfo, type TypingTarget } from './presence.js';
 import { SeqSync } from './seq-sync.js';
 import { webSocketTransport, type CloseInfo, type Connection, type ServerTarget, type Transport } from './transport.js';
 import { describeClose, incomingMessage, kickedError, kickoutOf, loginRefusedError, readNoticeOf, serverErrorOf, terminalClose } from './wire.js';
 
-export type {
-  ClientState,
-  IncomingMessage,
-  SendResult,
-  SendOptions,
-  ClientEvent,
-  ClientEventType,
-  KeepAliveTimings,
-  QosOptions,
-  ClientOptions,
-  GapOptions,
-} from './client-types.js';
+export type { ClientState, IncomingMessage, SendResult, SendOptions, ClientEvent, ClientEventType } from './client-types.js';
+export type { KeepAliveTimings, QosOptions, ClientOptions, GapOptions } from './client-types.js';
 
 const TERMINAL: ReadonlySet<ClientState> = new Set(['kicked', 'rejected', 'closed']);
 
@@ -70,6 +46,7 @@ export class SwitchboardClient {
   private readonly api: HistoryApi | null;
   private readonly tokens: LoginTokens;
   private readonly sync: SeqSync;
+  private readonly signals: PresenceSignals;
   /** The server's group prefix (`groupPrefix` option). */
   readonly groupPrefix: string;
 
@@ -124,6 +101,8 @@ export class SwitchboardClient {
     this.tokens = new LoginTokens(opts.uid, opts.token, opts.getToken, opts.tokenTimeoutMs);
     this.api = historyApiFor(opts, () => this.tokens.token, () => this.tokens.refreshForApi());
     this.groupPrefix = opts.groupPrefix ?? DEFAULT_GROUP_PREFIX;
+    const send = (text: string): boolean => this._state === 'online' && this.conn !== null && this.conn.send(text);
+    this.signals = new PresenceSignals({ uid: this.uid, groupPrefix: this.groupPrefix, send, typingThrottleMs: opts.typingThrottleMs ?? D.DEFAULT_TYPING_THROTTLE_MS });
     this.sync = new SeqSync(
       {
         uid: this.uid,
@@ -191,12 +170,51 @@ export class SwitchboardClient {
       return Promise.reject(this.terminalError ?? new ClientError(ClientErrorCode.CLOSED, `client is ${this._state}`));
     }
     const p = new Promise<void>((resolve, reject) => this.connectWaiters.push({ resolve, reject }));
-    if (this._state === 'idle') {
-      this.setState('connecting', null);
-      this.qosTimer = setInterval(() => this.outbox.tick(), this.qos.checkIntervalMs);
-      void this.runAttempt();
-    }
+    if (this._state === 'idle') this.start(null);
     return p;
+  }
+
+  /**
+   * Start again after `close()` (or a kick or a refused login), as CIM's resume after stop: the same
+   * options, dispatch → connect → login with the saved `firstLoginTime`, the watch list sent again.
+   * Resolves once online, as `connect()` does. While not stopped, the same as `connect()`.
+   */
+  resume(): Promise<void> {
+    if (!TERMINAL.has(this._state)) return this.connect();
+    this.terminalError = null;
+    this.sync.restart();
+    const p = new Promise<void>((resolve, reject) => this.connectWaiters.push({ resolve, reject }));
+    this.start('resumed');
+    return p;
+  }
+
+  private start(reason: string | null): void {
+    this.setState('connecting', reason);
+    this.qosTimer = setInterval(() => this.outbox.tick(), this.qos.checkIntervalMs);
+    void this.runAttempt();
+  }
+
+  /**
+   * Watch the presence of `uids` (at most 500; replaces the previous set; `[]` watches none): each
+   * one's state comes at once as a `presence` event, then every change. Kept and sent again after
+   * every reconnect. Throws `INVALID_ARGUMENT` for anything but an array of user ids, or too many.
+   */
+  watchPresence(uids: readonly string[]): void {
+    this.signals.watch(uids);
+  }
+
+  /** The presence of `uids` (1 to 500) now, from the user API (`GET /api/presence`); rejects as `history()` does. */
+  async presence(uids: readonly string[]): Promise<PresenceInfo[]> {
+    return this.requireApi().presence(uids);
+  }
+
+  /**
+   * Tell a peer (or `{ group: gid }`'s other online members) that this user is typing: a transient
+   * signal without QoS, never stored. At most one per target per `typingThrottleMs`; returns false
+   * when this one was not sent (throttled, or not online).
+   */
+  sendTyping(target: TypingTarget): boolean {
+    return this.signals.typing(target);
   }
 
   /**
@@ -398,6 +416,7 @@ export class SwitchboardClient {
     for (const w of this.connectWaiters.splice(0)) w.resolve();
     // Architecture §5: after a reconnect, resend every unacked message with its fingerprint.
     this.outbox.resendAfterLogin(relogin);
+    this.signals.loggedIn();
     // What the link lost while down: caught up from history (known conversations only).
     void this.sync.afterLogin();
   }
@@ -496,6 +515,7 @@ export class SwitchboardClient {
       case ExtensionPacketType.NOTICE: {
         const read = readNoticeOf(p);
         if (read && this.sync.readAdvanced(read.peer, read.seq, read.group)) this.events.emit({ type: 'read', ...read });
+        else if (!read) for (const e of signalEventsOf(p)) this.events.emit(e);
         return;
       }
       default:

@@ -32,8 +32,13 @@ export const DEFAULT_DISPATCH_TIMEOUT_MS = 5_000;
 export const DEFAULT_API_TIMEOUT_MS = 10_000;
 /** Deadline of one `getToken` call (the application's token source), on the open connection before the login (the gateway closes a connection without a login after 10 s). */
 export const DEFAULT_TOKEN_TIMEOUT_MS = 5_000;
-/** What the client announces at login beyond MobileIMSDK (`notices`: type-60 read notices). */
-export const CLIENT_FEATURES: readonly string[] = Object.freeze(['notices']);
+/**
+ * What the client announces at login beyond MobileIMSDK: type-60 notices of kind `read` (`notices`),
+ * `presence` and `typing` (docs/presence.md). MobileIMSDK clients announce none and never get them.
+ */
+export const CLIENT_FEATURES: readonly string[] = Object.freeze(['notices', 'presence', 'typing']);
+/** `sendTyping()` sends one signal per target at most this often (the gateway drops more than one per 2 s). */
+export const DEFAULT_TYPING_THROTTLE_MS = 3_000;
 
 /** Reconnect backoff used until dispatch hands out its own (it sends the same values by default). */
 export const DEFAULT_RECONNECT_POLICY: Readonly<ReconnectPolicy> = Object.freeze({

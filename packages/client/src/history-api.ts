@@ -3,6 +3,8 @@ import { DEFAULT_API_TIMEOUT_MS } from './defaults.js';
 import { isRecord, type FetchLike } from './dispatch.js';
 import { ClientError, ClientErrorCode } from './errors.js';
 import type { ConversationRef } from './groups.js';
+import { presenceInfoOf, type PresenceInfo } from './presence.js';
+import { MAX_WATCH_UIDS } from '@switchboard/protocol';
 
 /** One message of a conversation's history, as the server keeps it. */
 export interface StoredMessage {
@@ -134,6 +136,21 @@ export class HistoryApi {
     return list.map((g) => {
       if (!isRecord(g) || typeof g['id'] !== 'string') throw malformed('groups', 'a group lacks its id');
       return { id: g['id'], name: typeof g['name'] === 'string' ? g['name'] : g['id'] };
+    });
+  }
+
+  /** The presence of `uids` (at most MAX_WATCH_UIDS), in the order asked. */
+  async presence(uids: readonly string[]): Promise<PresenceInfo[]> {
+    if (!Array.isArray(uids) || uids.length === 0 || uids.length > MAX_WATCH_UIDS || uids.some((u) => typeof u !== 'string' || u.length === 0 || u.includes(','))) {
+      throw new ClientError(ClientErrorCode.INVALID_ARGUMENT, `presence takes 1 to ${MAX_WATCH_UIDS} user ids without commas`);
+    }
+    const body = await this.request('GET', `/api/presence?${new URLSearchParams({ uids: uids.join(',') }).toString()}`);
+    const list = isRecord(body) ? body['users'] : undefined;
+    if (!Array.isArray(list)) throw malformed('presence', 'no "users" array');
+    return list.map((u) => {
+      const info = presenceInfoOf(u);
+      if (!info) throw malformed('presence', 'an entry lacks uid or online');
+      return info;
     });
   }
 

@@ -30,6 +30,7 @@ export {
   CLIENT_FEATURES,
   DEFAULT_RECONNECT_POLICY,
   DEFAULT_RECEIPT_TYPEU,
+  DEFAULT_TYPING_THROTTLE_MS,
   type ReconnectPolicy,
 } from './defaults.js';
 export { fetchDispatch, parseDispatchInfo, reconnectDelayMs, type DispatchInfo, type FetchLike } from './dispatch.js';
@@ -81,3 +82,4 @@ export {
 export { DedupeWindow } from './dedupe.js';
 export { Emitter } from './emitter.js';
 export { newFingerprint } from './ids.js';
+export { type PresenceInfo, type TypingTarget } from './presence.js';

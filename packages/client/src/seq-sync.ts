@@ -112,6 +112,12 @@ export class SeqSync {
     this.seq.stop();
   }
 
+  /** Work again after `stop()` (`resume()`). */
+  restart(): void {
+    this.stopped = false;
+    this.seq.restart();
+  }
+
   private async fetch(key: string, before: number, limit: number): Promise<Array<SeqEntry<Packet>>> {
     if (!this.deps.api) throw new ClientError(ClientErrorCode.INVALID_ARGUMENT, 'no history API: the client has neither dispatchUrl nor apiUrl');
     try {

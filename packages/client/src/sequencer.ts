@@ -166,6 +166,11 @@ export class Sequencer<T> {
     this.queue.length = 0;
   }
 
+  /** Work again after `stop()` (the client resumed); what was held then is gone, what is new is ordered again. */
+  restart(): void {
+    this.stopped = false;
+  }
+
   // ------------------------------------------------------------------ ordering
 
   /** Account for seq `s` (= last + 1): the held arrival if there is one, else `item`. */

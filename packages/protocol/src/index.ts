@@ -30,5 +30,6 @@ export {
   MAX_LOGIN_FEATURES,
   MAX_LOGIN_FEATURE_LENGTH,
 } from './payloads.js';
+export { Feature, TYPING_TYPEU, WATCH_TYPEU, MAX_WATCH_UIDS, type PresenceState, parseWatchList, isSignalTypeu } from './presence.js';
 export { TCP_HEADER_BYTES, DEFAULT_TCP_MAX_BODY_BYTES, encodeTcpFrame, TcpFrameDecoder, decodeUtf8 } from './framing.js';
 export { SENSE_MODES, type SenseMode, type SenseModeTimings, senseModeTimings, parseSenseMode } from './sense-mode.js';

@@ -224,8 +224,15 @@ export function serverPushPacket(fields: { to: string; dataContent: string; fp: 
   });
 }
 
-/** What a notice (type 60) says. `read`: `reader` read the conversation (peer `reader`, or `group`) up to `seq`. */
-export type Notice = { kind: 'read'; reader: string; seq: number; group?: string };
+/**
+ * What a notice (type 60) says. `read`: `reader` read the conversation (peer `reader`, or `group`)
+ * up to `seq`. `presence`: watched users' presence changed (or, right after a watch list, is now
+ * this). `typing`: `from` is typing to this user (or in `group`).
+ */
+export type Notice =
+  | { kind: 'read'; reader: string; seq: number; group?: string }
+  | { kind: 'presence'; users: Array<{ uid: string; online: boolean; lastSeen?: number }> }
+  | { kind: 'typing'; from: string; group?: string };
 
 /** A notice for user `to` (Switchboard extension, SDK clients only). */
 export function noticePacket(to: string, notice: Notice): Packet {

@@ -26,7 +26,7 @@ describe('SwitchboardClient', () => {
     await c.connect();
     expect(c.state).toBe('online');
     expect(d.requests).toEqual(['alice']);
-    expect(g.logins).toEqual([{ loginUserId: 'alice', loginToken: 'tok', extra: 'x', firstLoginTime: 0, features: ['notices'] }]);
+    expect(g.logins).toEqual([{ loginUserId: 'alice', loginToken: 'tok', extra: 'x', firstLoginTime: 0, features: ['notices', 'presence', 'typing'] }]);
     expect(c.node).toBe(`fake-${g.port}`);
     expect(c.firstLoginTime).toBe(FAKE_FIRST_LOGIN_TIME);
     expect(ofType(events, 'state').map((e) => e.state)).toEqual(['connecting', 'online']);
@@ -76,7 +76,7 @@ describe('SwitchboardClient', () => {
     d.target = b;
     await until(() => c.state === 'online', 'online again');
     expect(c.node).toBe(`fake-${b.port}`);
-    expect(b.logins).toEqual([{ loginUserId: 'alice', loginToken: null, extra: null, firstLoginTime: FAKE_FIRST_LOGIN_TIME, features: ['notices'] }]);
+    expect(b.logins).toEqual([{ loginUserId: 'alice', loginToken: null, extra: null, firstLoginTime: FAKE_FIRST_LOGIN_TIME, features: ['notices', 'presence', 'typing'] }]);
     expect(d.requests.length).toBe(1 + ofType(events, 'reconnect').length);
   });
 

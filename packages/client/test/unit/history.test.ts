@@ -32,7 +32,7 @@ async function setup(opts: { token?: string; graceMs?: number } = {}) {
 describe('history seq in the client', () => {
   it('seq - messages carry seq and sentAt; an own message resolves with the seq of its ack; notices that move the marker become read events; login announces notices', async () => {
     const { g, api, c, events, push } = await setup();
-    expect(g.logins[0]!.features).toEqual(['notices']);
+    expect(g.logins[0]!.features).toEqual(['notices', 'presence', 'typing']);
     push(api.add('bob', 'bob', 'hi alice'));
     await until(() => contents(events).length === 1, 'the message');
     expect(ofType(events, 'message')[0]!.message).toMatchObject({ from: 'bob', content: 'hi alice', seq: 1, sentAt: 1_001 });

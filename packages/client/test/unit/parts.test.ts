@@ -132,8 +132,13 @@ describe('public types', () => {
     expectTypeOf<SendResult>().toEqualTypeOf<{ fp: string | null; acked: boolean; seq: number | null }>();
     expectTypeOf<SwitchboardClient['connect']>().returns.toEqualTypeOf<Promise<void>>();
     expectTypeOf<ClientState>().toEqualTypeOf<'idle' | 'connecting' | 'online' | 'reconnecting' | 'kicked' | 'rejected' | 'closed'>();
-    expectTypeOf<ClientEvent['type']>().toEqualTypeOf<'state' | 'login' | 'reconnect' | 'message' | 'acked' | 'lost' | 'receipt' | 'read' | 'gap' | 'kicked' | 'error' | 'ping' | 'pong'>();
+    expectTypeOf<ClientEvent['type']>().toEqualTypeOf<'state' | 'login' | 'reconnect' | 'message' | 'acked' | 'lost' | 'receipt' | 'read' | 'gap' | 'presence' | 'typing' | 'kicked' | 'error' | 'ping' | 'pong'>();
     expectTypeOf<Extract<ClientEvent, { type: 'read' }>>().toEqualTypeOf<{ type: 'read'; peer: string; seq: number; group?: string }>();
+    expectTypeOf<Extract<ClientEvent, { type: 'presence' }>>().toEqualTypeOf<{ type: 'presence'; uid: string; online: boolean; lastSeen?: number }>();
+    expectTypeOf<Extract<ClientEvent, { type: 'typing' }>>().toEqualTypeOf<{ type: 'typing'; from: string; group?: string }>();
+    expectTypeOf<SwitchboardClient['presence']>().returns.toEqualTypeOf<Promise<Array<{ uid: string; online: boolean; lastSeen?: number }>>>();
+    expectTypeOf<SwitchboardClient['sendTyping']>().parameters.toEqualTypeOf<[target: string | { group: string }]>();
+    expectTypeOf<SwitchboardClient['resume']>().returns.toEqualTypeOf<Promise<void>>();
     expectTypeOf<IncomingMessage['seq']>().toEqualTypeOf<number | null>();
     expectTypeOf<IncomingMessage['sentAt']>().toEqualTypeOf<number | null>();
     expectTypeOf<SwitchboardClient['history']>().returns.toEqualTypeOf<Promise<StoredMessage[]>>();
