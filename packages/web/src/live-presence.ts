@@ -1,55 +1,40 @@
+import { MAX_WATCH_UIDS } from '@switchboard/protocol';
+import type { PresenceInfo, SwitchboardClient } from '@switchboard/client';
 import type { PeerPresence } from './presence.js';
 
-/** How often the page tells a peer "typing" while the user types, at most, ms. */
-export const TYPING_SEND_INTERVAL_MS = 3_000;
-/** How long "typing…" stays up after the last typing signal, ms (a sender repeats it every TYPING_SEND_INTERVAL_MS). */
+/** How long "typing…" stays up after the last typing signal, ms (the SDK repeats a signal at most every 3 s while the user types). */
 export const TYPING_SHOW_MS = 5_000;
-
-export interface PresenceEvent {
-  uid: string;
-  online: boolean;
-  lastSeen?: number | undefined;
-}
-export interface TypingEvent {
-  from: string;
-  group?: string | undefined;
-}
-
-/** The SDK's presence and typing API, as the page uses it. */
-export interface PresenceClient {
-  watchPresence(uids: string[]): unknown;
-  presence(uids: string[]): Promise<PresenceEvent[]>;
-  sendTyping(to: string | { group: string }): unknown;
-  on(type: 'presence', fn: (e: PresenceEvent) => void): () => void;
-  on(type: 'typing', fn: (e: TypingEvent) => void): () => void;
-}
+/** Users watched at most: the server's limit (the newest conversations first). */
+const MAX_WATCHED = MAX_WATCH_UIDS;
 
 /**
- * The page's view of its peers' presence and typing: watches the users of its conversations,
- * keeps their latest state, sends throttled typing signals and times out the ones it got.
- * A client without the API (an older SDK) makes it a no-op: no dots, no "typing…".
+ * The page's view of its peers' presence and typing (docs/presence.md): watches the users of its
+ * direct conversations (the SDK sends the list again after every login, and the server answers a
+ * list with everyone's current state), keeps their latest state, passes typing on (the SDK
+ * throttles it per target) and times out the signals it got.
+ *
+ * Typing goes out only once the server has answered a watch list with a presence notice: a gateway
+ * without presence (an older one, during a rolling upgrade) would relay the signal as an ordinary
+ * message, and the peer would see an empty one.
  */
 export class LivePresence {
   readonly states = new Map<string, PeerPresence>();
   /** Conversation key → who types there and until when. */
   private readonly typers = new Map<string, { who: string; until: number }>();
-  private readonly sentAt = new Map<string, number>();
   private readonly offs: Array<() => void> = [];
   private watched = '';
+  /** The server answered with a presence notice: it knows presence and typing. */
+  private serverHasSignals = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private readonly api: PresenceClient | null;
 
   constructor(
-    client: unknown,
-    private readonly groupAddress: (gid: string) => string,
+    private readonly client: SwitchboardClient,
     private readonly onChange: () => void,
   ) {
-    this.api = hasPresenceApi(client) ? client : null;
-    if (!this.api) return;
     this.offs.push(
-      this.api.on('presence', (e) => this.set(e)),
-      this.api.on('typing', (e) => {
-        const key = e.group === undefined ? e.from : this.groupAddress(e.group);
+      client.on('presence', (e) => this.set(e)),
+      client.on('typing', (e) => {
+        const key = e.group === undefined ? e.from : client.groupAddress(e.group);
         this.typers.set(key, { who: e.from, until: Date.now() + TYPING_SHOW_MS });
         this.schedule();
         this.onChange();
@@ -57,43 +42,19 @@ export class LivePresence {
     );
   }
 
-  get available(): boolean {
-    return this.api !== null;
-  }
-
-  /** Watch these users (the page's direct conversations); a same set again is a no-op. Also asks their state now. */
+  /** Watch these users (the page's direct conversations, newest first); the same set again is a no-op. */
   watch(uids: string[]): void {
-    const api = this.api;
-    const key = [...new Set(uids)].sort().join('\n');
-    if (!api || key === this.watched || uids.length === 0) return;
+    const list = [...new Set(uids)].slice(0, MAX_WATCHED).sort();
+    const key = list.join('\n');
+    if (key === this.watched) return;
     this.watched = key;
-    const list = key.split('\n');
-    api.watchPresence(list);
-    api.presence(list).then(
-      (states) => {
-        for (const s of states) this.set(s);
-      },
-      () => undefined, // not online yet or the server lacks presence: the pushed changes still come
-    );
+    this.client.watchPresence(list);
   }
 
-  /** Forget the watched set (after a reconnect the server no longer has it). */
-  rewatch(): void {
-    this.watched = '';
-  }
-
-  /** The user types in conversation `key` (a user, or `gid` for a group): tell them, at most every TYPING_SEND_INTERVAL_MS. */
+  /** The user types in conversation `key` (a user, or group `gid`): tell them (the SDK drops repeats within its throttle). */
   typing(key: string, gid: string | null): void {
-    if (!this.api) return;
-    const now = Date.now();
-    if (now - (this.sentAt.get(key) ?? 0) < TYPING_SEND_INTERVAL_MS) return;
-    this.sentAt.set(key, now);
-    this.api.sendTyping(gid === null ? key : { group: gid });
-  }
-
-  /** A message was sent in `key`: the next keystroke may signal typing at once. */
-  sent(key: string): void {
-    this.sentAt.delete(key);
+    if (this.client.state !== 'online' || !this.serverHasSignals) return;
+    this.client.sendTyping(gid === null ? key : { group: gid });
   }
 
   /** Who types in conversation `key` now, or null. */
@@ -112,7 +73,8 @@ export class LivePresence {
     if (this.timer) clearTimeout(this.timer);
   }
 
-  private set(e: PresenceEvent): void {
+  private set(e: PresenceInfo): void {
+    this.serverHasSignals = true;
     const before = this.states.get(e.uid);
     const lastSeen = e.lastSeen ?? before?.lastSeen;
     this.states.set(e.uid, { online: e.online, lastSeen });
@@ -137,7 +99,3 @@ export class LivePresence {
   }
 }
 
-function hasPresenceApi(c: unknown): c is PresenceClient {
-  const o = c as Partial<Record<keyof PresenceClient, unknown>> | null;
-  return !!o && typeof o.watchPresence === 'function' && typeof o.presence === 'function' && typeof o.sendTyping === 'function';
-}

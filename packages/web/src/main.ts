@@ -75,7 +75,7 @@ function startSession(uid: string, token: string): void {
   const s = new MessageStore(c, { syncReads: true });
   client = c;
   store = s;
-  presence = new LivePresence(c, (gid) => c.groupAddress(gid), () => renderLive());
+  presence = new LivePresence(c, () => renderLive());
   for (const [p, seq] of Object.entries(saved.readBy)) s.applyRead(p, seq);
   ui.me.textContent = uid;
   setBanner(null);
@@ -96,10 +96,7 @@ function startSession(uid: string, token: string): void {
       if (e.group === undefined) session.rememberRead(e.peer, e.seq);
     }),
     // Every login (a re-login too) brings the conversation list and unread counts up to date.
-    c.on('login', () => {
-      presence?.rewatch();
-      void loadConversations(s);
-    }),
+    c.on('login', () => void loadConversations(s)),
     s.subscribe(onStoreEvent),
   ];
   minuteTimer = setInterval(() => renderConversation(), 60_000);
@@ -328,7 +325,6 @@ function sendCurrent(): void {
   const text = ui.input.value;
   if (!store || !peer || text.trim() === '') return;
   store.send(peer, text);
-  presence?.sent(peer);
   ui.input.value = '';
   ui.input.focus();
 }
