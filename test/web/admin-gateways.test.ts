@@ -16,14 +16,15 @@ let shots: string;
 let nodeId: string;
 const clients: TestClient[] = [];
 
-async function dashboard(width: number): Promise<{ page: Page; errors: string[] }> {
-  const ctx = await browser.newContext({ viewport: { width, height: 800 }, deviceScaleFactor: 1 });
+async function dashboard(width: number, locale = 'en-US'): Promise<{ page: Page; errors: string[] }> {
+  const ctx = await browser.newContext({ viewport: { width, height: 800 }, deviceScaleFactor: 1, locale });
   const page = await ctx.newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
   await page.goto(`${server.dispatchUrl}/admin/`);
-  await page.getByLabel('Admin token', { exact: true }).fill(TOKEN);
-  await page.getByRole('button', { name: 'Open dashboard' }).click();
+  const zh = locale.startsWith('zh');
+  await page.getByLabel(zh ? '管理令牌' : 'Admin token', { exact: true }).fill(TOKEN);
+  await page.getByRole('button', { name: zh ? '打开后台' : 'Open dashboard' }).click();
   await page.locator(`#gateway-rows tr[data-node="${nodeId}"]`).waitFor();
   return { page, errors };
 }
@@ -63,6 +64,24 @@ describe('admin dashboard gateways table', () => {
       expect(errors).toEqual([]);
       await page.context().close();
     }
+  });
+
+  it('zh-CN - a Chinese browser gets Chinese labels (the table still fits at 1100 px); the switch to English relabels at once', async () => {
+    const { page, errors } = await dashboard(1100, 'zh-CN');
+    await expect(page.title()).resolves.toBe('Switchboard 管理后台');
+    await page.getByRole('heading', { name: '网关', exact: true }).waitFor();
+    await page.getByRole('searchbox', { name: '查找用户所在网关' }).waitFor();
+    await expect(page.locator('#gateways thead').textContent()).resolves.toContain('连接数');
+    await expect(drainFits(page)).resolves.toEqual({ inTable: true, inViewport: true, tableScrolls: false });
+    await page.getByRole('combobox', { name: '语言' }).selectOption('en');
+    await page.getByRole('heading', { name: 'Gateways', exact: true }).waitFor();
+    await expect(page.evaluate(() => [document.documentElement.lang, document.title, localStorage.getItem('switchboard.lang')])).resolves.toEqual([
+      'en',
+      'Switchboard admin',
+      'en',
+    ]);
+    expect(errors).toEqual([]);
+    await page.context().close();
   });
 
   it("find a user's gateway - an online user's row is marked with the connection; an offline one is said offline with its queue", async () => {

@@ -2,6 +2,7 @@
 /// <reference lib="dom.iterable" />
 import { ClientError, createClient, MessageStore, type ChatMessage, type ClientState, type StoreEvent, type SwitchboardClient } from '@switchboard/client';
 import { KickoutCode } from '@switchboard/protocol';
+import { CATALOGS } from './i18n/catalogs.js';
 import { applyStatic, I18n, isLang, LANG_NAMES, LANGS, titleWithUnread } from './i18n/i18n.js';
 import type { Messages } from './i18n/en.js';
 import { LivePresence } from './live-presence.js';
@@ -21,7 +22,7 @@ import { conversationItem, conversationItems, messageElement } from './views.js'
 const params = new URLSearchParams(location.search);
 const dispatchUrl = params.get('dispatch') ?? location.origin;
 const session = new SessionStore(storage('sessionStorage'));
-const i18n = new I18n(storage('localStorage'), navigator.languages ?? [navigator.language]);
+const i18n = new I18n(CATALOGS, storage('localStorage'), navigator.languages ?? [navigator.language]);
 const notifier = new Notifier(storage('localStorage'));
 const phone = window.matchMedia('(max-width: 640px)');
 

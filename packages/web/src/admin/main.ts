@@ -1,8 +1,10 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
+import { applyStatic, I18n, isLang, LANG_NAMES, LANGS } from '../i18n/i18n.js';
 import { AdminApi, AdminApiError, type AdminNode, type AdminStats, type AdminUser } from './api.js';
 import { SeriesChart } from './charts.js';
 import { formatAddress, formatAge, formatClock, formatCpu, formatLag, formatNumber, loadScore } from './format.js';
+import { ADMIN_CATALOGS } from './i18n/catalogs.js';
 
 // The admin dashboard (architecture §10), served by dispatch at /admin/. It asks for the admin
 // token, then polls GET /admin/nodes and GET /admin/stats every POLL_INTERVAL_MS and renders the
@@ -22,6 +24,8 @@ function el<T extends HTMLElement>(id: string): T {
 
 const ui = {
   tokenView: el('token-view'),
+  tokenLang: el<HTMLSelectElement>('token-lang'),
+  dashLang: el<HTMLSelectElement>('dash-lang'),
   tokenForm: el<HTMLFormElement>('token-form'),
   tokenInput: el<HTMLInputElement>('token-input'),
   tokenButton: el<HTMLButtonElement>('token-button'),
@@ -477,6 +481,38 @@ function errorText(err: unknown): string {
   }
   return err instanceof Error ? err.message : String(err);
 }
+
+// ---------------------------------------------------------------- language
+
+/** The static labels' language (the chat page's choice, shared through localStorage); the script's own texts stay English. */
+const i18n = new I18n(ADMIN_CATALOGS, localStore(), navigator.languages ?? [navigator.language]);
+
+function localStore(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null; // storage disabled: the browser's preference decides
+  }
+}
+
+function renderLabels(): void {
+  document.documentElement.lang = i18n.lang;
+  applyStatic(document, i18n.t);
+  document.title = i18n.t.adminTitle;
+  for (const select of [ui.tokenLang, ui.dashLang]) select.value = i18n.lang;
+}
+
+for (const select of [ui.tokenLang, ui.dashLang]) {
+  select.replaceChildren(...LANGS.map((l) => new Option(LANG_NAMES[l], l)));
+  select.addEventListener('change', () => {
+    if (isLang(select.value)) i18n.set(select.value);
+  });
+}
+i18n.onChange(() => {
+  renderLabels();
+  pollNow(); // the live line and the charts' labels, which the labels just reset
+});
+renderLabels();
 
 // ---------------------------------------------------------------- wiring
 

@@ -90,5 +90,3 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 /** A catalog's shape: English's keys, with the same function signatures. */
 export type Messages = typeof en;
-/** The keys static markup may name (the plain strings). */
-export type StaticKey = { [K in keyof Messages]: Messages[K] extends string ? K : never }[keyof Messages];

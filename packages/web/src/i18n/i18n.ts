@@ -1,5 +1,3 @@
-import { en, type Messages, type StaticKey } from './en.js';
-import { zhCN } from './zh-cn.js';
 
 /**
  * The chat page's languages: a small hand-written module rather than i18next. The page has two
@@ -14,7 +12,6 @@ import { zhCN } from './zh-cn.js';
 export const LANGS = ['en', 'zh-CN'] as const;
 export type Lang = (typeof LANGS)[number];
 
-export const CATALOGS: Readonly<Record<Lang, Messages>> = { en, 'zh-CN': zhCN };
 /** Each language's name in itself, for the switch (not translated, by convention). */
 export const LANG_NAMES: Readonly<Record<Lang, string>> = { en: 'English', 'zh-CN': '中文' };
 /** `localStorage` key of the user's choice. */
@@ -41,12 +38,12 @@ export function pickLang(saved: string | null, preferred: readonly string[]): La
 /** The attributes static markup uses to name its texts: `data-i18n` for the text, the others for an attribute. */
 export const I18N_ATTRS = { 'data-i18n': null, 'data-i18n-placeholder': 'placeholder', 'data-i18n-aria-label': 'aria-label', 'data-i18n-title': 'title' } as const;
 
-/** Fill every element under `root` that names a key: its text or an attribute. Unknown keys throw (a test reads the markup for them). */
-export function applyStatic(root: ParentNode, m: Messages): void {
+/** Fill every element under `root` that names a key of catalog `m`: its text or an attribute. Unknown keys throw (a test reads the markup for them). */
+export function applyStatic(root: ParentNode, m: object): void {
   for (const [attr, target] of Object.entries(I18N_ATTRS)) {
     for (const node of root.querySelectorAll<HTMLElement>(`[${attr}]`)) {
-      const key = node.getAttribute(attr) as StaticKey;
-      const text = m[key];
+      const key = node.getAttribute(attr) ?? '';
+      const text = (m as Record<string, unknown>)[key];
       if (typeof text !== 'string') throw new Error(`unknown text key ${key} in ${attr}`);
       if (target === null) node.textContent = text;
       else node.setAttribute(target, text);
@@ -54,12 +51,16 @@ export function applyStatic(root: ParentNode, m: Messages): void {
   }
 }
 
-/** The page's current language and its catalog; listeners re-render on a switch. */
-export class I18n {
+/**
+ * A page's current language and its catalog (the chat page's `CATALOGS`, the dashboard's
+ * `ADMIN_CATALOGS`); listeners re-render on a switch. The choice is shared by both pages.
+ */
+export class I18n<M extends object> {
   private current: Lang;
   private readonly listeners = new Set<(lang: Lang) => void>();
 
   constructor(
+    private readonly catalogs: Readonly<Record<Lang, M>>,
     private readonly storage: LangStorage | null,
     preferred: readonly string[],
   ) {
@@ -77,8 +78,8 @@ export class I18n {
   }
 
   /** The current catalog. */
-  get t(): Messages {
-    return CATALOGS[this.current];
+  get t(): M {
+    return this.catalogs[this.current];
   }
 
   /** Switch and remember the choice. */
