@@ -16,6 +16,9 @@ import type { ConnId, NodeId, UserId } from '@switchboard/core';
  * - `notify`: write `packet` (a Switchboard extension packet, e.g. a read notice) to user `to`'s
  *   session on the target node if that session announced `feature` at login; otherwise drop it.
  *   Best effort, no ack. A node of an earlier version logs and drops it as an unknown type.
+ * - `presence`: users that went online or offline (`at`: when, ms since epoch), batched over an
+ *   interval by the node that saw the change; sent with `broadcast` to every node, which tells its
+ *   local watchers (docs/presence.md). Best effort.
  */
 export type BridgeMessage =
   | { type: 'deliver'; origin: NodeId; from: UserId; to: UserId; fp: string | null; packet: string }
@@ -24,7 +27,15 @@ export type BridgeMessage =
   | { type: 'kick'; origin: NodeId; userId: UserId; connId: ConnId; code: number; reason: string | null }
   | { type: 'control'; origin: NodeId; action: 'drain' }
   | { type: 'notify'; origin: NodeId; to: UserId; feature: string; packet: string }
-  | { type: 'group'; origin: NodeId; gid: string; seq: number; fp: string; qos: boolean; members: UserId[]; packet: string };
+  | { type: 'group'; origin: NodeId; gid: string; seq: number; fp: string; qos: boolean; members: UserId[]; packet: string }
+  | { type: 'presence'; origin: NodeId; changes: PresenceChange[] };
+
+/** One user's presence change on the bridge: online or offline since `at` (ms since epoch). */
+export interface PresenceChange {
+  uid: UserId;
+  online: boolean;
+  at: number;
+}
 
 export type BridgeMessageType = BridgeMessage['type'];
 
@@ -46,6 +57,12 @@ export interface Bridge {
    * when the broker cannot be reached.
    */
   send(target: NodeId, msg: BridgeMessage): Promise<void>;
+  /**
+   * Send one message to every node, this one included (the fanout exchange `<prefix>.bridge.all`).
+   * Resolves when the broker has taken it; UnavailableError when it cannot. At most once per node;
+   * meant for rare, batched notices (presence), never for per-message traffic.
+   */
+  broadcast(msg: BridgeMessage): Promise<void>;
   /** Called on every state change (for readiness and logs). */
   onStateChange(fn: (state: BridgeState) => void): void;
   /** Stop consuming and delete this node's queue. */

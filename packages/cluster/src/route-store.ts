@@ -39,8 +39,12 @@ export interface RouteStore {
   lookup(userId: UserId): Promise<Route | null>;
   /** Delete the route only if `connId` still owns it (compare-and-delete). True when deleted. */
   unregister(userId: UserId, connId: ConnId): Promise<boolean>;
-  /** Delete every route that names `nodeId` (compare-and-delete each). Returns how many. */
-  purgeNode(nodeId: NodeId): Promise<number>;
+  /**
+   * Delete every route that names `nodeId` (compare-and-delete each). Returns the users whose route
+   * this call deleted (each once; they are now offline unless they log in again), so the caller can
+   * report them offline (presence).
+   */
+  purgeNode(nodeId: NodeId): Promise<UserId[]>;
   /** Number of routes that name `nodeId`. */
   countNode(nodeId: NodeId): Promise<number>;
   close(): Promise<void>;

@@ -107,3 +107,13 @@ export const DEFAULT_UDP_BLOCK_MS = 10_000;
 export const DEFAULT_UDP_PROBE_RETRY_MS = 5_000;
 /** At most one "UDP session cap reached" warning per this interval. */
 export const DEFAULT_UDP_CAP_WARN_INTERVAL_MS = 10_000;
+/** Presence changes are collected this long, then broadcast to every gateway as one message (`IM_PRESENCE_INTERVAL_MS`). */
+export const DEFAULT_PRESENCE_INTERVAL_MS = 1_000;
+/** Most presence changes in one broadcast message; a larger interval's batch goes out as several. */
+export const DEFAULT_PRESENCE_BATCH_MAX = 5_000;
+/** At most one typing signal per sender per target this often (`IM_TYPING_INTERVAL_MS`); the excess is dropped silently. */
+export const DEFAULT_TYPING_INTERVAL_MS = 2_000;
+/** `push.needed` events are collected per offline user this long, then sent as one (`IM_PUSH_WINDOW_MS`). */
+export const DEFAULT_PUSH_WINDOW_MS = 2_000;
+/** Characters of a message's text a `push.needed` preview keeps. */
+export const DEFAULT_PUSH_PREVIEW_CHARS = 100;

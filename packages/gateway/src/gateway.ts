@@ -17,7 +17,7 @@ import { Messages, type PushResult } from './delivery/messages.js';
 import { C2SHandler } from './delivery/c2s.js';
 import { OfflineDelivery } from './delivery/offline-delivery.js';
 import { HistoryWriter } from './delivery/history-writer.js';
-import { MemoryOfflineBudget } from '@switchboard/cluster';
+import { MemoryOfflineBudget, MemoryPresenceStore } from '@switchboard/cluster';
 import { OfflineAdmission } from './delivery/offline-admission.js';
 import { ReceiverCheck } from './delivery/receiver-check.js';
 import { DEFAULT_RECEIVER_CHECK_CACHE_ENTRIES } from './defaults.js';
@@ -26,6 +26,9 @@ import { GroupSender } from './delivery/group-sender.js';
 import { GroupCatchUp } from './delivery/group-catchup.js';
 import { NodeReporter } from './node/node-reporter.js';
 import { BridgeHandler } from './bridge/bridge-handler.js';
+import { PresenceHub } from './presence/presence-hub.js';
+import { TypingRelay } from './presence/typing.js';
+import { DEFAULT_PRESENCE_BATCH_MAX } from './defaults.js';
 
 export type { GatewayOptions } from './options.js';
 export type { PushResult } from './delivery/messages.js';
@@ -66,6 +69,8 @@ export class Gateway {
   private readonly reporter: NodeReporter;
   private readonly bridgeHandler: BridgeHandler;
   private readonly listeners: Listeners;
+  /** Watchers and presence broadcasts (docs/presence.md). */
+  readonly presence: PresenceHub;
 
   private timers: NodeJS.Timeout[] = [];
   private ports = { ws: 0, tcp: 0, udp: 0, admin: 0 };
@@ -102,9 +107,14 @@ export class Gateway {
       ...{ resendMs: cfg.custodyResendMs, giveUpMs: cfg.custodyGiveUpMs, c2cDedupeMs: cfg.c2cDedupeMs },
     }));
     const groupReceiver = (this.groupReceiver = new GroupReceiver(nodeId, log, hub, local, opts.history ?? null, { resendMs: cfg.custodyResendMs, giveUpMs: cfg.custodyGiveUpMs }));
+    const presence = (this.presence = new PresenceHub({
+      ...{ nodeId, log, hub, bridge: opts.bridge, resolver },
+      ...{ store: opts.presence ?? new MemoryPresenceStore(), intervalMs: cfg.presenceIntervalMs, batchMax: DEFAULT_PRESENCE_BATCH_MAX },
+    }));
     hub.onRelease = (s) => {
       custody.release(s);
       groupReceiver.release(s);
+      presence.release(s);
     };
     const history = opts.history ? new HistoryWriter(opts.history, log, metrics) : null;
     const groupAcks = (member: UserId, fp: string, group: { gid: string; seq: number }) => groupReceiver.onAck(member, fp, group);
@@ -121,7 +131,9 @@ export class Gateway {
       ...{ routes: opts.routes, bridge: opts.bridge, verifyLogin: opts.verifyLogin, offline: this.offlineDelivery },
       groupPrefix: groups ? cfg.groupPrefix : null,
       ...(catchUp ? { catchUp: (s: Session) => catchUp.run(s) } : {}),
+      onOnline: (uid: UserId) => presence.changed(uid, true),
     }));
+    const typing = new TypingRelay({ nodeId, log, hub, bridge: opts.bridge, resolver, groups: opts.groups ?? null, groupPrefix: cfg.groupPrefix, intervalMs: cfg.typingIntervalMs });
     const c2s = new C2SHandler(nodeId, metrics, hub, outcomes, cfg.c2sDedupeMs);
     this.reporter = new NodeReporter({
       ...{ nodeId, log, metrics, resolver, nodes: opts.nodes, routes: opts.routes, ttlMs: cfg.nodeTtlMs },
@@ -137,17 +149,20 @@ export class Gateway {
       open: () => this.state !== 'closed',
       running: () => this.state === 'running',
       onDrainRequested: () => void this.drain(),
+      onPurged: (users) => presence.purged(users),
     });
     this.router = new PacketRouter({
       ...{ nodeId, log, metrics, hub, logins, messages, c2s, outcomes, routes: opts.routes, groups, groupPrefix: cfg.groupPrefix },
       accepting: () => this.state === 'running',
       countMessage: () => this.reporter.countMessage(),
       rate: { perSec: cfg.rateLimitPerSec, burst: cfg.rateLimitBurst },
+      signals: { watch: (s, p) => presence.watch(s, p), typing: (s, p) => typing.onTyping(s, p), offline: (uid) => presence.changed(uid, false) },
       idle: { streamMs: cfg.idleMs, udpMs: cfg.udpIdleMs, loginMs: cfg.loginTimeoutMs },
     });
     this.bridgeHandler = new BridgeHandler({
       ...{ log, metrics, hub, local, custody, messages, logins, groupReceiver },
       drain: () => void this.drain(),
+      presence: (changes) => presence.onChanges(changes),
       redeliverOffline: (reason) => this.redeliverOffline(reason),
     });
     this.listeners = new Listeners(
@@ -172,6 +187,7 @@ export class Gateway {
     await this.reporter.report().catch((err: unknown) => this.log.warn({ err }, 'first node report failed'));
     this.every(this.cfg.nodeReportIntervalMs, () => this.reporter.report());
     this.every(this.cfg.sweepIntervalMs, () => this.reporter.sweepDeadNodes());
+    this.every(this.cfg.presenceIntervalMs, () => this.presence.flush());
     this.every(1_000, () => {
       this.router.sweepIdle();
       this.metrics.offlineOverCeiling.set(this.admission.overCeiling ? 1 : 0);
@@ -238,7 +254,7 @@ export class Gateway {
     while (this.custody.size > 0 && Date.now() < deadline) await delay(DRAIN_POLL_MS);
     this.custody.storeAllOffline();
     while (this.custody.size > 0 && Date.now() < deadline) await delay(DRAIN_POLL_MS);
-    await this.routes.purgeNode(this.nodeId).catch((err: unknown) => this.log.warn({ err }, 'route purge failed'));
+    await this.purgeOwnRoutes('route purge failed');
     await this.close();
   }
 
@@ -275,12 +291,22 @@ export class Gateway {
     if (wasState !== 'created') {
       // Best effort on the way out: what fails here expires (node record, routes) or is deleted by
       // the broker (the node's queue), so a failure is logged only.
-      await this.routes.purgeNode(this.nodeId).catch((err: unknown) => this.log.warn({ err }, 'route purge at close failed; the sweepers purge them'));
+      await this.purgeOwnRoutes('route purge at close failed; the sweepers purge them');
+      await this.presence.flush(); // this node's last presence changes, before the bridge goes
       await this.nodes.remove(this.nodeId).catch((err: unknown) => this.log.warn({ err }, 'node record removal failed; it expires'));
       await this.bridge.close().catch((err: unknown) => this.log.warn({ err }, 'bridge close failed'));
     }
     this.log.info('gateway closed');
     this.resolveClosed();
+  }
+
+  /** Remove this node's routes; their users are offline (presence). */
+  private async purgeOwnRoutes(failure: string): Promise<void> {
+    try {
+      this.presence.purged(await this.routes.purgeNode(this.nodeId));
+    } catch (err) {
+      this.log.warn({ err }, failure);
+    }
   }
 
   // ---------------------------------------------------------------- operations

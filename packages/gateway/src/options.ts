@@ -1,5 +1,5 @@
 import type { Logger, NodeId, TlsCredentials } from '@switchboard/core';
-import { DEFAULT_GROUP_PREFIX, type Bridge, type GroupStore, type HistoryStore, type NodeRegistry, type OfflineStore, type RouteStore } from '@switchboard/cluster';
+import { DEFAULT_GROUP_PREFIX, type Bridge, type GroupStore, type HistoryStore, type NodeRegistry, type OfflineStore, type PresenceStore, type RouteStore } from '@switchboard/cluster';
 import { senseModeTimings, type SenseMode } from '@switchboard/protocol';
 import type { LoginVerifier } from './auth.js';
 import type { GatewayHooks } from './hooks.js';
@@ -31,6 +31,16 @@ export interface GatewayOptions {
   /** Prefix of group addresses (`IM_GROUP_PREFIX`); a login with a user id starting with it is refused. @default 'g:' */
   groupPrefix?: string;
   hooks?: GatewayHooks;
+  /** Users' last-seen times (docs/presence.md): `RedisPresenceStore` in a cluster. @default a MemoryPresenceStore */
+  presence?: PresenceStore;
+  /** Presence changes are broadcast to every gateway once per this interval, ms. @default DEFAULT_PRESENCE_INTERVAL_MS (1000) */
+  presenceIntervalMs?: number;
+  /** At most one typing signal per sender per target this often, ms. @default DEFAULT_TYPING_INTERVAL_MS (2000) */
+  typingIntervalMs?: number;
+  /** `push.needed` is sent once per offline user per this window, ms. @default DEFAULT_PUSH_WINDOW_MS (2000) */
+  pushWindowMs?: number;
+  /** Whether `push.needed` carries a preview of the message (`IM_PUSH_PREVIEW`). @default true */
+  pushPreview?: boolean;
   /**
    * The per-sender budget of offline-stored bytes (`RedisOfflineBudget` in a cluster, so it holds
    * across gateways). @default a MemoryOfflineBudget of 8 MiB per sender per hour
@@ -101,7 +111,7 @@ export interface GatewayOptions {
 
 /** The options with every default applied: what the gateway's modules read. */
 export type GatewayConfig = Required<
-  Omit<GatewayOptions, 'nodeId' | 'log' | 'history' | 'groups' | 'hooks' | 'events' | 'metrics' | 'tcpPort' | 'backendsUp' | 'routes' | 'offline' | 'nodes' | 'bridge' | 'verifyLogin' | 'offlineBudget' | 'storageCeiling' | 'receiverExists' | 'tls' | 'publicWsUrl'>
+  Omit<GatewayOptions, 'nodeId' | 'log' | 'history' | 'groups' | 'hooks' | 'presence' | 'events' | 'metrics' | 'tcpPort' | 'backendsUp' | 'routes' | 'offline' | 'nodes' | 'bridge' | 'verifyLogin' | 'offlineBudget' | 'storageCeiling' | 'receiverExists' | 'tls' | 'publicWsUrl'>
 > & {
   tcpPort: number | null;
   tls: TlsCredentials | null;
@@ -147,6 +157,10 @@ export function resolveGatewayConfig(opts: GatewayOptions): GatewayConfig {
     maxConnections: opts.maxConnections ?? D.DEFAULT_MAX_CONNECTIONS,
     maxUnauthPerIp: opts.maxUnauthPerIp ?? D.DEFAULT_MAX_UNAUTH_PER_IP,
     receiverCheckCacheMs: opts.receiverCheckCacheMs ?? D.DEFAULT_RECEIVER_CHECK_CACHE_MS,
+    presenceIntervalMs: opts.presenceIntervalMs ?? D.DEFAULT_PRESENCE_INTERVAL_MS,
+    typingIntervalMs: opts.typingIntervalMs ?? D.DEFAULT_TYPING_INTERVAL_MS,
+    pushWindowMs: opts.pushWindowMs ?? D.DEFAULT_PUSH_WINDOW_MS,
+    pushPreview: opts.pushPreview ?? true,
     idleMs: timings.serverIdleMs,
     udpIdleMs: timings.udpServerIdleMs,
   };

@@ -121,6 +121,8 @@ interface Link extends KeptLink {
   sub: Channel;
   consumerTag: string;
   exchange: string;
+  /** The fanout exchange (`broadcast`). */
+  broadcast: string;
   queue: string;
   /** Last delivery not yet acked (acks are batched with `multiple`). */
   lastUnacked: ConsumeMessage | null;
@@ -273,6 +275,32 @@ export class AmqpBridge implements Bridge {
     return link.batcher.add(target, body).confirmed.then(settledOk);
   }
 
+  /**
+   * Publish `msg` on the fanout exchange (every node's queue, this one's too), unbatched and not
+   * `mandatory`; resolves on the broker's confirm, rejects like `send` (UnavailableError).
+   */
+  broadcast(msg: BridgeMessage): Promise<void> {
+    const link = this.keeper.usable();
+    if (link instanceof UnavailableError) return Promise.reject(link);
+    let body: Buffer;
+    try {
+      body = encodeBridgeMessage(msg);
+    } catch (err) {
+      return Promise.reject(new InvalidArgumentError('bridge message cannot be encoded', { cause: err }));
+    }
+    const batch = this.openBatch('*' as NodeId);
+    try {
+      link.writes?.batch();
+      link.pub.publish(link.broadcast, '', body, { messageId: batch.id }, (err) => this.confirms.confirm(batch.id, err, 'broker did not take the broadcast'));
+      this.counters.amqpMessagesPublished += 1;
+      this.counters.itemsPublished += 1;
+      this.counters.bytesPublished += body.length;
+    } catch (err) {
+      this.confirms.settle(batch.id, new UnavailableError('bridge broadcast failed', { cause: err }));
+    }
+    return batch.confirmed.then(settledOk);
+  }
+
   /** Counters since this bridge was created (a copy). */
   stats(): AmqpBridgeStats {
     return { ...this.counters };
@@ -302,7 +330,7 @@ export class AmqpBridge implements Bridge {
     const sub = await conn.createChannel();
     sub.on('error', on.error('consume channel'));
     sub.on('close', on.close('consume channel closed'));
-    const { exchange, queue } = await declareBridgeTopology(sub, this.prefix, this.nodeId, this.queueMaxLength);
+    const { exchange, queue, broadcast } = await declareBridgeTopology(sub, this.prefix, this.nodeId, this.queueMaxLength);
     await sub.prefetch(this.prefetch);
     // `live` is declared below; the batcher calls `flush` only after sends, so long after that.
     const batcher = new PublishBatcher<OpenBatch>({
@@ -317,6 +345,7 @@ export class AmqpBridge implements Bridge {
       sub,
       consumerTag: '',
       exchange,
+      broadcast,
       queue,
       lastError: undefined,
       lastUnacked: null,

@@ -1,10 +1,10 @@
 import type { ConnId, NodeId, UserId } from '@switchboard/core';
-import type { BridgeMessage } from '../bridge.js';
+import type { BridgeMessage, PresenceChange } from '../bridge.js';
 
 /**
  * Wire encoding of a BridgeMessage in an AMQP body (UTF-8), version 1:
  *
- *     <head JSON>            for ack, kick, push, control, notify: the whole message as one JSON object
+ *     <head JSON>            for ack, kick, push, control, notify, presence: the whole message as one JSON object
  *     <head JSON>\n<packet>  for deliver: head = {type,origin,from,to,fp}; the packet follows raw
  *     <head JSON>\n<packet>  for group: head = {type,origin,gid,seq,fp,qos,members}
  *
@@ -76,6 +76,8 @@ export function encodeBridgeMessage(msg: BridgeMessage): Buffer {
       );
     case 'notify':
       return Buffer.from(JSON.stringify({ type: 'notify', origin: msg.origin, to: msg.to, feature: msg.feature, packet: msg.packet }), 'utf8');
+    case 'presence':
+      return Buffer.from(JSON.stringify({ type: 'presence', origin: msg.origin, changes: msg.changes.map((c) => [c.uid, c.online ? 1 : 0, c.at]) }), 'utf8');
   }
 }
 
@@ -97,6 +99,17 @@ function strOrNull(head: Head, key: string): string | null {
   if (v === null) return null;
   if (typeof v !== 'string') throw new MalformedBridgeMessage(`field ${key} is not a string or null`);
   return v;
+}
+
+/** The `changes` of a presence message: `[uid, 1|0, at]` triples. */
+function presenceChanges(v: unknown): PresenceChange[] {
+  if (!Array.isArray(v)) throw new MalformedBridgeMessage('field changes is not an array');
+  return v.map((c: unknown) => {
+    if (!Array.isArray(c) || typeof c[0] !== 'string' || (c[1] !== 0 && c[1] !== 1) || typeof c[2] !== 'number' || !Number.isSafeInteger(c[2])) {
+      throw new MalformedBridgeMessage('a presence change is not [uid, 0|1, at]');
+    }
+    return { uid: c[0] as UserId, online: c[1] === 1, at: c[2] };
+  });
 }
 
 /** Decode a body written by `encodeBridgeMessage`. Throws MalformedBridgeMessage on anything else. */
@@ -174,6 +187,8 @@ export function decodeBridgeMessage(body: Buffer): BridgeMessage {
     }
     case 'notify':
       return { type, origin: str(head, 'origin') as NodeId, to: str(head, 'to') as UserId, feature: str(head, 'feature'), packet: str(head, 'packet') };
+    case 'presence':
+      return { type, origin: str(head, 'origin') as NodeId, changes: presenceChanges(head['changes']) };
     default:
       throw new MalformedBridgeMessage(`unknown message type ${String(type)}`);
   }

@@ -32,6 +32,8 @@ export {
   eventsExchange,
   bridgeConnectionName,
   declareBridgeTopology,
+  broadcastExchange,
+  BROADCAST_EXCHANGE_TYPE,
   type DeclaringChannel,
 } from './topology.js';
 export {

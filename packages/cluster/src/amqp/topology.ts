@@ -17,6 +17,10 @@ import type { NodeId } from '@switchboard/core';
  *   the bound the broker nacks and senders fall back at once. The bound counts AMQP messages, each
  *   a batch of one or more sends; `x-max-length-bytes` bounds their size too.
  *
+ * - `<prefix>.bridge.all`: durable fanout exchange; every node queue is bound to it too, so one
+ *   publish reaches every gateway (batched presence changes, docs/presence.md). Never used for
+ *   per-message traffic (architecture §4: one publish per message per target node).
+ *
  * Events topology (architecture §12, docs/events.md):
  * - `<prefix>.events`: durable topic exchange; routing key = event type (`login`, `c2s`,
  *   `c2c.delivered`, ...). Gateways only publish to it. Application backends declare and bind their
@@ -44,6 +48,14 @@ export const DEFAULT_NODE_QUEUE_MAX_BYTES = 256 * 1024 * 1024;
 export function bridgeExchange(prefix: string): string {
   return `${prefix}.bridge`;
 }
+
+/** The bridge's fanout exchange: `<prefix>.bridge.all` (one publish reaches every node). */
+export function broadcastExchange(prefix: string): string {
+  return `${prefix}.bridge.all`;
+}
+
+/** Arguments of `assertExchange` for the fanout exchange. */
+export const BROADCAST_EXCHANGE_TYPE = 'fanout';
 
 /** The queue a node consumes: `<prefix>.bridge.<nodeId>`. */
 export function nodeQueue(prefix: string, nodeId: NodeId): string {
@@ -112,17 +124,20 @@ export interface DeclaringChannel {
   bindQueue(queue: string, source: string, pattern: string): Promise<unknown>;
 }
 
-/** Declare the bridge exchange and `nodeId`'s queue, bound by node id. Idempotent. */
+/** Declare the bridge's exchanges and `nodeId`'s queue, bound by node id and to the fanout exchange. Idempotent. */
 export async function declareBridgeTopology(
   ch: DeclaringChannel,
   prefix: string,
   nodeId: NodeId,
   maxLength: number = DEFAULT_NODE_QUEUE_MAX_LENGTH,
-): Promise<{ exchange: string; queue: string }> {
+): Promise<{ exchange: string; queue: string; broadcast: string }> {
   const exchange = bridgeExchange(prefix);
+  const broadcast = broadcastExchange(prefix);
   const queue = nodeQueue(prefix, nodeId);
   await ch.assertExchange(exchange, BRIDGE_EXCHANGE_TYPE, BRIDGE_EXCHANGE_OPTIONS);
+  await ch.assertExchange(broadcast, BROADCAST_EXCHANGE_TYPE, BRIDGE_EXCHANGE_OPTIONS);
   await ch.assertQueue(queue, nodeQueueOptions(maxLength));
   await ch.bindQueue(queue, exchange, nodeRoutingKey(nodeId));
-  return { exchange, queue };
+  await ch.bindQueue(queue, broadcast, '');
+  return { exchange, queue, broadcast };
 }

@@ -20,6 +20,14 @@ export class LocalBus {
     return this.handlers.has(nodeId);
   }
 
+  /** Hand `msg` to every attached node (a fanout exchange). */
+  deliverAll(msg: BridgeMessage): void {
+    for (const h of this.handlers.values()) {
+      const copy = structuredClone(msg);
+      queueMicrotask(() => h(copy));
+    }
+  }
+
   deliver(target: NodeId, msg: BridgeMessage): boolean {
     const h = this.handlers.get(target);
     if (!h) return false;
@@ -59,6 +67,15 @@ export class LocalBridge implements Bridge {
     }
     if (this._state === 'closed') throw new UnavailableError('bridge is closed');
     if (!this.bus.deliver(target, msg)) throw new UnroutableError(`no queue for node ${target}`);
+  }
+
+  async broadcast(msg: BridgeMessage): Promise<void> {
+    if (this.failures > 0) {
+      this.failures--;
+      throw new UnavailableError('injected bridge failure');
+    }
+    if (this._state === 'closed') throw new UnavailableError('bridge is closed');
+    this.bus.deliverAll(msg);
   }
 
   onStateChange(fn: (state: BridgeState) => void): void {

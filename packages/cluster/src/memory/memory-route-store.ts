@@ -25,15 +25,15 @@ export class MemoryRouteStore implements RouteStore {
     return true;
   }
 
-  async purgeNode(nodeId: NodeId): Promise<number> {
-    let n = 0;
+  async purgeNode(nodeId: NodeId): Promise<UserId[]> {
+    const purged: UserId[] = [];
     for (const [uid, r] of this.routes) {
       if (r.nodeId === nodeId) {
         this.routes.delete(uid);
-        n++;
+        purged.push(uid);
       }
     }
-    return n;
+    return purged;
   }
 
   async countNode(nodeId: NodeId): Promise<number> {

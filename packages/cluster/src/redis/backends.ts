@@ -7,6 +7,7 @@ import { RedisOfflineStore } from './redis-offline-store.js';
 import { RedisOfflineBudget } from './redis-offline-budget.js';
 import { RedisMemoryCeiling } from './redis-memory-ceiling.js';
 import { RedisRouteStore } from './redis-route-store.js';
+import { RedisPresenceStore } from './redis-presence-store.js';
 import { RedisHistoryStore } from './redis-history-store.js';
 import { ReplicaWait } from './replica-wait.js';
 import type { RedisMode } from './topology.js';
@@ -41,6 +42,8 @@ export interface RedisBackendsOptions {
   historyMaxPerConversation?: number;
   /** `IM_HISTORY_TTL_DAYS` in ms. @default DEFAULT_HISTORY_TTL_MS (30 days) */
   historyTtlMs?: number;
+  /** `IM_PRESENCE_TTL_S` in ms. @default DEFAULT_PRESENCE_TTL_MS (30 days) */
+  presenceTtlMs?: number;
 }
 
 /** The Redis-backed stores of a gateway or dispatch (and the offline budgets), on one shared connection. */
@@ -54,6 +57,8 @@ export interface RedisBackends {
   nodes: RedisNodeRegistry;
   /** Conversation history (used only when `IM_HISTORY` is on; building it costs nothing). */
   history: RedisHistoryStore;
+  /** Users' last-seen times (presence). */
+  presence: RedisPresenceStore;
   /** The shared client (from `connectRedis`), e.g. for a readiness PING. */
   redis: Redis;
   /** True while the connection is ready; false while reconnecting (calls then fail with UnavailableError). */
@@ -108,6 +113,7 @@ export function createRedisBackends(opts: RedisBackendsOptions): RedisBackends {
     ...(opts.historyMaxPerConversation === undefined ? {} : { maxPerConversation: opts.historyMaxPerConversation }),
     ...(opts.historyTtlMs === undefined ? {} : { ttlMs: opts.historyTtlMs }),
   });
+  const presence = new RedisPresenceStore({ ...shared, ...(opts.presenceTtlMs === undefined ? {} : { ttlMs: opts.presenceTtlMs }) });
   let closing: Promise<void> | null = null;
   return {
     routes,
@@ -116,11 +122,12 @@ export function createRedisBackends(opts: RedisBackendsOptions): RedisBackends {
     storageCeiling,
     nodes,
     history,
+    presence,
     redis,
     isUp: () => isRedisUp(redis),
     close: () => {
       closing ??= (async () => {
-        await Promise.all([routes.close(), offline.close(), offlineBudget.close(), storageCeiling.close(), nodes.close(), history.close(), waitReplicas.close()]);
+        await Promise.all([routes.close(), offline.close(), offlineBudget.close(), storageCeiling.close(), nodes.close(), history.close(), presence.close(), waitReplicas.close()]);
         await closeRedis(redis);
       })();
       return closing;

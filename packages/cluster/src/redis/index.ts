@@ -4,6 +4,7 @@
  */
 export { RedisRouteStore, type RedisRouteStoreOptions } from './redis-route-store.js';
 export { RedisOfflineStore, type RedisOfflineStoreOptions } from './redis-offline-store.js';
+export { RedisPresenceStore, type RedisPresenceStoreOptions } from './redis-presence-store.js';
 export { RedisOfflineBudget, type RedisOfflineBudgetOptions } from './redis-offline-budget.js';
 export {
   RedisMemoryCeiling,

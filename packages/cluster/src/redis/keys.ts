@@ -13,6 +13,7 @@ import { DEFAULT_KEY_PREFIX } from './defaults.js';
  * | `im:{<user>}:offline:q` | list | user | fps, oldest first |
  * | `im:{<user>}:offline:m` | hash | user | fp → `{"t":storedAt,"p":packet}` |
  * | `im:{<user>}:offline:budget` | string | user (as sender) | bytes the user stored in others' offline queues in the current window; expires with the window |
+ * | `im:{<user>}:seen` | string | user | when the user was last online (ms since epoch); expires after the presence TTL |
  * | `im:{<user>}:convs` | zset | user | conversation id → last activity (sentAt, ms) of the user's conversations |
  * | `im:{h:<conv>}:meta` | hash | conversation | `seq` (last seq), `n:<user>` (messages the user sent), `r:<user>` (read marker `"<seq>:<own sent up to it>"`), `c:<user>` (delivery cursor) |
  * | `im:{h:<conv>}:msgs` | hash | conversation | seq → entry `[sentAt,"from","fp",to,typeu,dataContent]` (JSON; from and fp ASCII-only) |
@@ -39,6 +40,8 @@ export interface RedisKeys {
   offlineMessages(userId: UserId): string;
   /** Counter of the bytes `sender` stored in offline queues in the current budget window. */
   offlineBudget(sender: UserId): string;
+  /** String: when the user was last online (PresenceStore). */
+  lastSeen(userId: UserId): string;
   /** Sorted set conversation id → last activity of the user's conversations (their history index). */
   historyIndex(userId: UserId): string;
   /** Hash of a conversation's counters: last seq, per user sent count, read marker and cursor. */
@@ -75,6 +78,7 @@ export function redisKeys(prefix: string = DEFAULT_KEY_PREFIX): RedisKeys {
     offlineQueue: (u) => `${prefix}:{${u}}:offline:q`,
     offlineMessages: (u) => `${prefix}:{${u}}:offline:m`,
     offlineBudget: (u) => `${prefix}:{${u}}:offline:budget`,
+    lastSeen: (u) => `${prefix}:{${u}}:seen`,
     historyIndex: (u) => `${prefix}:{${u}}:convs`,
     historyMeta: (c) => `${prefix}:{h:${c}}:meta`,
     historyMessages: (c) => `${prefix}:{h:${c}}:msgs`,

@@ -112,19 +112,20 @@ export class RedisRouteStore implements RouteStore {
     });
   }
 
-  purgeNode(nodeId: NodeId): Promise<number> {
+  purgeNode(nodeId: NodeId): Promise<UserId[]> {
     return guard('route purgeNode', async () => {
       const index = this.keys.nodeUsers(nodeId);
-      let purged = 0;
+      const purged: UserId[] = [];
       await this.scanIndex(index, async (members) => {
         const results = await Promise.all(
           members.map(async (m) => {
             const entry = parseIndexMember(m);
-            if (!entry) return 0;
-            return Number(await runScript(this.redis, 'sbRouteDeleteIfNode', [this.keys.route(entry.userId)], [nodeId]));
+            if (!entry) return null;
+            const n = Number(await runScript(this.redis, 'sbRouteDeleteIfNode', [this.keys.route(entry.userId)], [nodeId]));
+            return n > 0 ? entry.userId : null;
           }),
         );
-        for (const n of results) purged += n;
+        for (const u of results) if (u !== null) purged.push(u);
         await this.redis.srem(index, ...members);
       });
       return purged;

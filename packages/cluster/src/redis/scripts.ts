@@ -28,6 +28,7 @@ const SCRIPTS = {
   sbOfflinePeek: { file: 'offline-peek.lua', numberOfKeys: 2 },
   sbOfflineRemove: { file: 'offline-remove.lua', numberOfKeys: 2 },
   sbOfflineBudget: { file: 'offline-budget.lua', numberOfKeys: 1 },
+  sbPresenceSeen: { file: 'presence-seen.lua', numberOfKeys: 1 },
   sbHistoryAppend: { file: 'history-append.lua', numberOfKeys: 3 },
   /** The same script with the two users' index keys (KEYS[4], KEYS[5]; the same key twice for one user). */
   sbHistoryAppendIndexed: { file: 'history-append.lua', numberOfKeys: 5 },

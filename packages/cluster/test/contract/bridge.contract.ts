@@ -37,6 +37,7 @@ function everyMessage(origin: NodeId): BridgeMessage[] {
     { type: 'kick', origin, userId: asUserId('u1'), connId: asConnId('c-2'), code: 4000, reason: null },
     { type: 'push', origin, to: asUserId('u4'), fp: randomUUID(), dataContent: 'server says "hi" 😀', typeu: 77, qos: true },
     { type: 'control', origin, action: 'drain' },
+    { type: 'presence', origin, changes: [{ uid: asUserId('ü-1'), online: true, at: 1_796_000_000_000 }, { uid: asUserId('b'), online: false, at: 0 }] },
   ];
 }
 
@@ -74,6 +75,17 @@ export function bridgeContract(name: string, makePair: () => Promise<BridgePair>
       await waitFor(() => inB.length >= toB.length && inA.length >= toA.length, { what: 'all messages' });
       expect(inB).toEqual(toB);
       expect(inA).toEqual(toA);
+    });
+
+    it('broadcast - one message reaches every node, the sender too; a closed bridge rejects it', async () => {
+      const { a, b, inA, inB } = await startedPair();
+      const msg: BridgeMessage = { type: 'presence', origin: a.nodeId, changes: [{ uid: asUserId('alice'), online: true, at: 5 }] };
+      await a.broadcast(msg);
+      await waitFor(() => inA.length === 1 && inB.length === 1, { what: 'the broadcast on both nodes' });
+      expect(inA).toEqual([msg]);
+      expect(inB).toEqual([msg]);
+      await a.close();
+      await expect(a.broadcast(msg)).rejects.toMatchObject({ code: ImErrorCode.UNAVAILABLE });
     });
 
     it('send - an unknown node rejects with UnroutableError at once', async () => {

@@ -40,6 +40,7 @@ describe('bridge codec', () => {
       { type: 'control', origin, action: 'drain' },
       { type: 'group', origin, gid: 'team', seq: 3, fp: 'gf', qos: true, members: [asUserId('m1'), asUserId('m\n2')], packet: '{"type":2}\n' },
       { type: 'notify', origin, to: asUserId('n'), feature: 'notices', packet: '{"type":60,"dataContent":"{\\"kind\\":\\"read\\"}"}\n' },
+      { type: 'presence', origin, changes: [{ uid: asUserId('p'), online: false, at: 7 }] },
     ];
     for (const m of all) expect(decodeBridgeMessage(encodeBridgeMessage(m))).toEqual(m);
   });
@@ -61,6 +62,11 @@ describe('bridge codec', () => {
       '{"type":"group","origin":"o","gid":"g","seq":1,"fp":"f","qos":true,"members":["a"]}',
       '{"type":"group","origin":"o","gid":"g","seq":-1,"fp":"f","qos":true,"members":["a"]}\n{}',
       '{"type":"group","origin":"o","gid":"g","seq":1,"fp":"f","qos":true,"members":[1]}\n{}',
+      '{"type":"presence","origin":"o"}',
+      '{"type":"presence","origin":"o","changes":[["u",2,5]]}',
+      '{"type":"presence","origin":"o","changes":[["u",1,1.5]]}',
+      '{"type":"presence","origin":"o","changes":[[7,1,5]]}',
+      '{"type":"presence","origin":"o","changes":["u"]}',
     ];
     for (const b of bad) expect(() => decodeBridgeMessage(Buffer.from(b)), b).toThrow(MalformedBridgeMessage);
   });

@@ -1,6 +1,6 @@
 import type { Logger } from '@switchboard/core';
 import { ExtensionPacketType } from '@switchboard/protocol';
-import type { BridgeMessage, BridgeState } from '@switchboard/cluster';
+import type { BridgeMessage, BridgeState, PresenceChange } from '@switchboard/cluster';
 import type { GatewayMetrics } from '../metrics.js';
 import type { CustodyDesk } from '../delivery/custody.js';
 import type { LocalDelivery } from '../delivery/local-delivery.js';
@@ -19,6 +19,8 @@ export interface BridgeHandlerDeps {
   logins: Logins;
   groupReceiver: GroupReceiver;
   drain: () => void;
+  /** A presence broadcast (from any node, this one too). */
+  presence: (changes: readonly PresenceChange[]) => void;
   /** The link came back after being down: deliver what fell to offline queues meanwhile. */
   redeliverOffline: (reason: string) => void;
 }
@@ -85,6 +87,9 @@ export class BridgeHandler {
           const s = this.d.hub.user(member);
           if (s) this.d.groupReceiver.deliver(s, { gid: msg.gid, seq: msg.seq, fp: msg.fp, wire: msg.packet, qos: msg.qos });
         }
+        return;
+      case 'presence':
+        this.d.presence(msg.changes);
         return;
       case 'notify': {
         // Only to a session that asked for it: MobileIMSDK clients never see extension packets.

@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { Logger, NodeId } from '@switchboard/core';
+import type { Logger, NodeId, UserId } from '@switchboard/core';
 import type { NodeRecord, NodeRegistry, RouteStore } from '@switchboard/cluster';
 import type { GatewayMetrics } from '../metrics.js';
 import type { RouteResolver } from '../delivery/route-resolver.js';
@@ -20,6 +20,8 @@ export interface NodeReporterDeps {
   running: () => boolean;
   /** The cluster asked this node to drain. */
   onDrainRequested: () => void;
+  /** Users whose routes a dead node's purge removed here: they are offline now (presence). */
+  onPurged?: (users: UserId[]) => void;
 }
 
 /**
@@ -83,9 +85,12 @@ export class NodeReporter {
   /** Purge the routes of nodes that expired (crashed) so lookups stop finding them. */
   async sweepDeadNodes(): Promise<void> {
     for (const id of await this.d.nodes.listExpired()) {
-      const n = await this.d.routes.purgeNode(id);
+      const users = await this.d.routes.purgeNode(id);
       await this.d.nodes.forget(id);
-      if (n > 0) this.d.log.info({ deadNode: id, routes: n }, 'purged routes of a dead node');
+      if (users.length > 0) {
+        this.d.log.info({ deadNode: id, routes: users.length }, 'purged routes of a dead node');
+        this.d.onPurged?.(users);
+      }
     }
   }
 }

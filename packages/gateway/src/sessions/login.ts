@@ -24,6 +24,8 @@ export interface LoginDeps {
   groupPrefix: string | null;
   /** After the offline queue: group catch-up. */
   catchUp?: (s: Session) => Promise<void>;
+  /** A user's route is now this session's (a new login, not a re-login): presence. */
+  onOnline?: (uid: UserId) => void;
 }
 
 /**
@@ -83,7 +85,10 @@ export class Logins {
     else if (previous && previous !== s && result.kickReplaced === false && result.replaced) {
       if (s.debugEnabled) s.log.debug('same device reconnected; the older connection stays open but unregistered');
     }
-    if (!relogin) this.announce(s, uid, info.extra);
+    if (!relogin) {
+      this.announce(s, uid, info.extra);
+      this.d.onOnline?.(uid);
+    }
     await this.d.offline.deliver(s);
     if (this.d.catchUp) await this.d.catchUp(s);
   }

@@ -4,6 +4,9 @@ import {
   PacketType,
   ProtocolError,
   SERVER_UID,
+  TYPING_TYPEU,
+  WATCH_TYPEU,
+  Feature,
   decodePacket,
   echoResponsePacket,
   encodePacket,
@@ -11,7 +14,7 @@ import {
   keepAliveResponsePacket,
   type Packet,
 } from '@switchboard/protocol';
-import { newConnId, type Logger, type NodeId } from '@switchboard/core';
+import { newConnId, type Logger, type NodeId, type UserId } from '@switchboard/core';
 import type { RouteStore } from '@switchboard/cluster';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Transport } from '../transport/transport.js';
@@ -42,6 +45,13 @@ export interface PacketRouterDeps {
   /** Counts a data packet for the node's message rate. */
   countMessage: () => void;
   rate: { perSec: number; burst: number };
+  /** Watch lists and typing signals of sessions that announced the presence / typing features. */
+  signals?: {
+    watch: (s: Session, p: Packet) => void;
+    typing: (s: Session, p: Packet) => void;
+    /** The user's route was deleted at its session's close (not taken over by a newer login): offline. */
+    offline: (uid: UserId) => void;
+  };
   /** Idle timeouts; `loginMs`: a connection not logged in this long after opening is closed (4003). */
   idle: { streamMs: number; udpMs: number; loginMs?: number };
 }
@@ -111,7 +121,12 @@ export class PacketRouter {
     this.d.metrics.connections.dec({ transport: s.transport.kind });
     const uid = s.userId;
     if (uid !== null && this.d.hub.unregister(s)) {
-      this.d.routes.unregister(uid, s.connId).catch((err: unknown) => s.log.warn({ err }, 'route unregister failed'));
+      this.d.routes.unregister(uid, s.connId).then(
+        (deleted) => {
+          if (deleted) this.d.signals?.offline(uid);
+        },
+        (err: unknown) => s.log.warn({ err }, 'route unregister failed'),
+      );
       this.d.outcomes.hook(() => this.d.outcomes.hooks.onUserOffline?.(uid, { connId: s.connId, kickCode: s.kickCode }));
       this.d.outcomes.emit({ type: 'logout', at: Date.now(), nodeId: this.d.nodeId, userId: uid, connId: s.connId, kickCode: s.kickCode });
     }
@@ -199,6 +214,11 @@ export class PacketRouter {
       return;
     }
     this.d.countMessage();
+    // The SDK's signals (docs/presence.md); from a session without the feature they stay ordinary messages.
+    if (this.d.signals && !p.QoS && (p.typeu === WATCH_TYPEU || p.typeu === TYPING_TYPEU) && s.features !== null) {
+      if (p.typeu === WATCH_TYPEU && p.to === SERVER_UID && s.features.includes(Feature.PRESENCE)) return this.d.signals.watch(s, p);
+      if (p.typeu === TYPING_TYPEU && p.to !== SERVER_UID && s.features.includes(Feature.TYPING)) return this.d.signals.typing(s, p);
+    }
     if (p.to === SERVER_UID) this.d.c2s.onMessage(s, p);
     else if (this.d.groups !== null && p.to.startsWith(this.d.groupPrefix)) this.d.groups.onData(s, p);
     else this.d.messages.onData(s, p);

@@ -89,6 +89,7 @@ describe('offline delivery - what it reads', () => {
  * is cut, sends fail (UnavailableError) and the node's queue is gone (sends to it are unroutable).
  */
 class FlakyBridge implements Bridge {
+  async broadcast(): Promise<void> {}
   readonly nodeId: NodeId;
   state: BridgeState = 'connecting';
   private readonly inner: LocalBridge;
