@@ -33,6 +33,14 @@ export class LivePresence {
   ) {
     this.offs.push(
       client.on('presence', (e) => this.set(e)),
+      // Offline ourselves we know nothing current: no dots until the server sends the states again
+      // (the SDK sends the watch list after every login, and the server answers it).
+      client.on('state', (e) => {
+        if (e.state === 'online' || (this.states.size === 0 && this.typers.size === 0)) return;
+        this.states.clear();
+        this.typers.clear();
+        this.onChange();
+      }),
       client.on('typing', (e) => {
         const key = e.group === undefined ? e.from : client.groupAddress(e.group);
         this.typers.set(key, { who: e.from, until: Date.now() + TYPING_SHOW_MS });

@@ -31,6 +31,9 @@ describe('LivePresence', () => {
     events.emit({ type: 'presence', uid: 'bob', online: true });
     expect(p.states.get('bob')).toEqual({ online: true, lastSeen: 1_000 });
     expect(changes).toHaveBeenCalledTimes(2);
+    // Our own connection lost: the states are stale, so none are shown until the server sends them again.
+    events.emit({ type: 'state', state: 'reconnecting', previous: 'online', reason: 'link lost' });
+    expect([p.states.size, changes.mock.calls.length]).toEqual([0, 3]);
     p.close();
   });
 
