@@ -199,12 +199,13 @@ describe('chat page on a phone and a desktop, in two languages', () => {
     await Promise.all([login(en, 'en'), login(zh, 'zh-CN')]);
     await server.kill();
     await Promise.all([en.lamp('reconnecting'), zh.lamp('reconnecting')]);
-    // Let a few attempts fail against the missing dispatch.
-    await new Promise((r) => setTimeout(r, 2_500));
+    // Wait until an attempt failed against the missing dispatch (the old page showed that error).
+    await en.page.locator('#conn-text', { hasText: /\(attempt [2-9]\)/ }).waitFor({ timeout: 10_000 });
+    await zh.page.locator('#conn-text', { hasText: /（第 [2-9] 次）/ }).waitFor({ timeout: 10_000 });
     const enText = (await en.page.locator('#conn-text').textContent())!;
     const zhText = (await zh.page.locator('#conn-text').textContent())!;
-    expect(enText).toMatch(/^reconnecting…( \(attempt \d+\))?$/);
-    expect(zhText).toMatch(/^重新连接中…(（第 \d+ 次）)?$/);
+    expect(enText).toMatch(/^reconnecting… \(attempt \d+\)$/);
+    expect(zhText).toMatch(/^重新连接中…（第 \d+ 次）$/);
     for (const text of [enText, zhText]) expect(text).not.toMatch(/http|127\.0\.0\.1|error|fetch|refused/i);
     await zh.page.getByRole('alert').filter({ hasText: '正在自动重连' }).waitFor();
     await expect(noHorizontalScroll(en.page)).resolves.toBe(true);
