@@ -19,8 +19,8 @@ export default defineConfig({
     target: 'es2022',
     sourcemap: true,
     reportCompressedSize: false,
-    // Neither page loads chunks lazily, so there is nothing to preload; without the polyfill no
-    // chunk is shared between the pages.
+    // Neither page loads chunks lazily, so there is nothing to preload; without the polyfill the
+    // one chunk the pages share is the language module (src/i18n/i18n.ts, in dist/assets/).
     modulePreload: { polyfill: false },
     rolldownOptions: {
       input: {

@@ -1,68 +1,55 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
-import { createClient, MessageStore, type ChatMessage, type ClientState, type StoreEvent, type SwitchboardClient } from '@switchboard/client';
+import { ClientError, createClient, MessageStore, type ChatMessage, type ClientState, type StoreEvent, type SwitchboardClient } from '@switchboard/client';
 import { KickoutCode } from '@switchboard/protocol';
+import { CATALOGS } from './i18n/catalogs.js';
+import { applyStatic, I18n, isLang, LANG_NAMES, LANGS, titleWithUnread } from './i18n/i18n.js';
+import type { Messages } from './i18n/en.js';
+import { LivePresence } from './live-presence.js';
+import { Notifier } from './notifier.js';
+import { presenceText } from './presence.js';
 import { SessionStore } from './session.js';
-import { STATE_TEXT, T } from './strings.js';
+import { ui } from './ui.js';
 import { conversationItem, conversationItems, messageElement } from './views.js';
 
 // The chat page. Network and UI are decoupled: the SDK client talks to the server, the
 // MessageStore turns its events (and the server's history) into conversations, and this file only
 // renders the store and the client's state events (HarmonyChat's split). The session survives a
-// reload (session.ts); every text is in strings.ts or index.html.
-
-function el<T extends HTMLElement>(id: string): T {
-  const e = document.getElementById(id);
-  if (!e) throw new Error(`#${id} missing from index.html`);
-  return e as T;
-}
-
-const ui = {
-  loginView: el('login-view'),
-  loginForm: el<HTMLFormElement>('login-form'),
-  loginUid: el<HTMLInputElement>('login-uid'),
-  loginToken: el<HTMLInputElement>('login-token'),
-  loginButton: el<HTMLButtonElement>('login-button'),
-  loginError: el('login-error'),
-  chatView: el('chat-view'),
-  lamp: el('lamp'),
-  me: el('me'),
-  connText: el('conn-text'),
-  logout: el<HTMLButtonElement>('logout-button'),
-  banner: el('banner'),
-  bannerText: el('banner-text'),
-  bannerButton: el<HTMLButtonElement>('banner-button'),
-  peerForm: el<HTMLFormElement>('peer-form'),
-  peerInput: el<HTMLInputElement>('peer-input'),
-  peerList: el<HTMLUListElement>('peer-list'),
-  peerTitle: el('peer-title'),
-  messages: el<HTMLOListElement>('messages'),
-  composer: el<HTMLFormElement>('composer'),
-  input: el<HTMLTextAreaElement>('message-input'),
-  send: el<HTMLButtonElement>('send-button'),
-};
+// reload (session.ts); every text comes from the catalogs in i18n/, so a language switch re-renders.
+// Below 641 px the list and the conversation are two screens (`data-screen` on #chat-view).
 
 /** Dispatch lives on the origin that served this page; `?dispatch=` points elsewhere (Vite dev server). */
 const params = new URLSearchParams(location.search);
 const dispatchUrl = params.get('dispatch') ?? location.origin;
-/** The tab's title without unread count (index.html's). */
-const baseTitle = document.title;
-const session = new SessionStore(storage());
+const session = new SessionStore(storage('sessionStorage'));
+const i18n = new I18n(CATALOGS, storage('localStorage'), navigator.languages ?? [navigator.language]);
+const notifier = new Notifier(storage('localStorage'));
+const phone = window.matchMedia('(max-width: 640px)');
 
 let client: SwitchboardClient | null = null;
 let store: MessageStore | null = null;
+let presence: LivePresence | null = null;
 /** Key of the open conversation: a user, or a group's address. */
 let peer: string | null = null;
 let offs: Array<() => void> = [];
 /** Conversations whose history this session asked for (once each). */
 let historyAsked = new Set<string>();
 let minuteTimer: ReturnType<typeof setInterval> | null = null;
+/** What the lamp and the texts that depend on state show, kept so a language switch can redraw them. */
+let lamp: { state: ClientState; attempt: number | null } = { state: 'connecting', attempt: null };
+let banner: { text: (t: Messages) => string; relogin: boolean } | null = null;
+let loginErr: ((t: Messages) => string) | null = null;
+let notifyHint: ((t: Messages) => string) | null = null;
 
-function storage(): Storage | null {
+function t(): Messages {
+  return i18n.t;
+}
+
+function storage(kind: 'sessionStorage' | 'localStorage'): Storage | null {
   try {
-    return window.sessionStorage;
+    return window[kind];
   } catch {
-    return null; // storage disabled: no session survives a reload
+    return null; // storage disabled: nothing survives a reload
   }
 }
 
@@ -71,9 +58,15 @@ function show(view: 'login' | 'chat'): void {
   ui.chatView.hidden = view !== 'chat';
 }
 
-function loginError(text: string | null): void {
+/** Which of the two phone screens shows (the desktop layout shows both). */
+function setScreen(screen: 'list' | 'conversation'): void {
+  ui.chatView.dataset['screen'] = screen;
+}
+
+function loginError(text: ((t: Messages) => string) | null): void {
+  loginErr = text;
   ui.loginError.hidden = text === null;
-  ui.loginError.textContent = text ?? '';
+  ui.loginError.textContent = text?.(t()) ?? '';
 }
 
 function startSession(uid: string, token: string): void {
@@ -83,21 +76,22 @@ function startSession(uid: string, token: string): void {
   const s = new MessageStore(c, { syncReads: true });
   client = c;
   store = s;
+  presence = new LivePresence(c, () => renderLive());
   for (const [p, seq] of Object.entries(saved.readBy)) s.applyRead(p, seq);
   ui.me.textContent = uid;
   setBanner(null);
-  setLamp('connecting', STATE_TEXT.connecting);
+  setLamp('connecting', null);
   show('chat');
   offs = [
-    c.on('state', (e) => onState(e.state, e.reason)),
+    c.on('state', (e) => onState(e.state)),
     c.on('reconnect', (e) => {
-      if (c.state === 'reconnecting' || c.state === 'connecting') setLamp(c.state, T.attempt(c.state, e.attempt, e.error?.message ?? null));
+      if (c.state === 'reconnecting' || c.state === 'connecting') setLamp(c.state, e.attempt);
     }),
     c.on('ping', () => pulse('ping')),
     c.on('pong', () => pulse('pong')),
     c.on('kicked', (e) => {
       session.forget(); // a reload must not log in again and kick the newer session in turn
-      setBanner(e.code === KickoutCode.ADMIN ? T.kickedByAdmin(e.reason) : T.kickedByLogin, true);
+      setBanner(e.code === KickoutCode.ADMIN ? (m) => m.kickedByAdmin(e.reason) : (m) => m.kickedByLogin, true);
     }),
     c.on('read', (e) => {
       if (e.group === undefined) session.rememberRead(e.peer, e.seq);
@@ -107,7 +101,8 @@ function startSession(uid: string, token: string): void {
     s.subscribe(onStoreEvent),
   ];
   minuteTimer = setInterval(() => renderConversation(), 60_000);
-  if (saved.open) openConversation(saved.open);
+  if (saved.open) openConversation(saved.open, false);
+  else setScreen('list');
   renderPeers();
   renderConversation();
   c.connect().catch((err: unknown) => {
@@ -116,7 +111,8 @@ function startSession(uid: string, token: string): void {
       stopSession();
       session.forget();
       show('login');
-      loginError(T.loginRefused(err instanceof Error ? err.message : null));
+      const code = err instanceof ClientError ? (err.serverCode ?? null) : null;
+      loginError((m) => m.loginRefused(code));
       ui.loginUid.value = uid;
     }
   });
@@ -127,13 +123,15 @@ function stopSession(): void {
   offs = [];
   if (minuteTimer) clearInterval(minuteTimer);
   minuteTimer = null;
+  presence?.close();
+  presence = null;
   store?.detach();
   void client?.close();
   client = null;
   store = null;
   peer = null;
   historyAsked = new Set();
-  document.title = baseTitle;
+  document.title = t().pageTitle;
 }
 
 /** The server's conversation list; then the open conversation's history. Without history (or on failure) the page goes on with what arrives. */
@@ -160,10 +158,11 @@ function loadHistory(s: MessageStore, key: string): void {
   );
 }
 
-function onState(state: ClientState, reason: string | null): void {
-  setLamp(state, state === 'online' ? T.online(client?.node) : T.stateWithReason(state, reason));
+/** The state as the user reads it: never the SDK's error text (it names URLs and sockets). */
+function onState(state: ClientState): void {
+  setLamp(state, null);
   updateComposer();
-  if (state === 'reconnecting') setBanner(T.reconnecting);
+  if (state === 'reconnecting') setBanner((m) => m.reconnectingBanner);
   else if (state === 'online') setBanner(null);
 }
 
@@ -174,10 +173,17 @@ function updateComposer(): void {
   ui.send.disabled = ui.input.disabled;
 }
 
-function setLamp(state: ClientState, text: string): void {
+function setLamp(state: ClientState, attempt: number | null): void {
+  lamp = { state, attempt };
+  renderLamp();
+}
+
+function renderLamp(): void {
+  const m = t();
+  const { state, attempt } = lamp;
   ui.lamp.dataset['state'] = state;
-  ui.lamp.setAttribute('aria-label', T.lampLabel(state));
-  ui.connText.textContent = text;
+  ui.lamp.setAttribute('aria-label', m.lampLabel(m.state[state]));
+  ui.connText.textContent = state === 'online' ? m.online(client?.node) : attempt !== null ? m.attempt(m.state[state], attempt) : m.state[state];
 }
 
 /** Restart the lamp's heartbeat animation. */
@@ -188,25 +194,42 @@ function pulse(kind: 'ping' | 'pong'): void {
   ui.lamp.dataset['beats'] = String(Number(ui.lamp.dataset['beats'] ?? '0') + 1);
 }
 
-function setBanner(text: string | null, relogin = false): void {
-  ui.banner.hidden = text === null;
-  ui.bannerText.textContent = text ?? '';
-  ui.banner.dataset['kind'] = relogin ? 'terminal' : 'info';
-  ui.bannerButton.hidden = !relogin;
+function setBanner(text: ((t: Messages) => string) | null, relogin = false): void {
+  banner = text ? { text, relogin } : null;
+  renderBanner();
+}
+
+function renderBanner(): void {
+  ui.banner.hidden = banner === null;
+  ui.bannerText.textContent = banner?.text(t()) ?? '';
+  ui.banner.dataset['kind'] = banner?.relogin ? 'terminal' : 'info';
+  ui.bannerButton.hidden = !banner?.relogin;
 }
 
 /** Open the conversation with `key` (a user id, or a group's address from the list). */
-function openConversation(key: string): void {
+function openConversation(key: string, focus = true): void {
   const trimmed = key.trim();
   if (!trimmed || !client || !store) return;
   peer = trimmed;
   session.setOpen(peer);
+  setScreen('conversation');
   updateComposer();
   markViewed();
   loadHistory(store, peer);
   renderPeers();
   renderConversation();
-  if (!ui.input.disabled) ui.input.focus();
+  if (focus && !ui.input.disabled) ui.input.focus();
+}
+
+/** Back to the list (the phone layout's back button): the conversation closes, so nothing is marked read behind the list. */
+function closeConversation(): void {
+  peer = null;
+  session.setOpen(null);
+  setScreen('list');
+  updateComposer();
+  renderPeers();
+  renderConversation();
+  ui.peerList.querySelector<HTMLButtonElement>('button.peer')?.focus();
 }
 
 /** The open conversation is on screen: it is read (on the server too), unless the tab is hidden. */
@@ -217,6 +240,10 @@ function markViewed(): void {
 function onStoreEvent(e: StoreEvent): void {
   if (e.type === 'added' || e.type === 'updated') {
     const m = e.message;
+    if (e.type === 'added' && m.direction === 'in') {
+      presence?.clearTyping(m.peer, m.from);
+      notifyOf(m);
+    }
     if (m.peer === peer) {
       if (e.type === 'added' && m.direction === 'in') markViewed();
       if (e.type === 'updated') updateMessage(m);
@@ -229,18 +256,49 @@ function onStoreEvent(e: StoreEvent): void {
   renderPeers();
 }
 
+/** A browser notification for a message that arrives while the tab is hidden (when opted in). */
+function notifyOf(m: ChatMessage): void {
+  const m2 = t();
+  const title = m.group === null ? m2.notifyTitle(m.from) : m2.notifyGroupTitle(m.group, m.from);
+  notifier.notify(title, m.content, m.peer, () => openConversation(m.peer));
+}
+
 function renderPeers(): void {
   const s = store;
   if (!s) return;
+  const m = t();
+  const now = Date.now();
   const list = s.conversations();
   if (peer && !list.some((c) => c.peer === peer)) {
     const gid = client?.groupOf(peer) ?? null;
     list.unshift({ peer, group: gid, name: gid ?? peer, unread: 0, lastTime: 0 });
   }
-  ui.peerList.replaceChildren(...list.map((c) => conversationItem(c, c.peer === peer, openConversation)));
+  presence?.watch(list.filter((c) => c.group === null).map((c) => c.peer));
+  const states = presence?.states;
+  ui.peerList.replaceChildren(...list.map((c) => conversationItem(c, c.peer === peer, openConversation, m, c.group === null ? states?.get(c.peer) : undefined, now)));
   const current = list.find((c) => c.peer === peer);
-  ui.peerTitle.textContent = current ? current.name : T.noConversation;
-  document.title = T.title(baseTitle, s.totalUnread());
+  ui.peerTitle.textContent = current ? current.name : m.noConversation;
+  renderHeader(current?.group ?? null);
+  document.title = titleWithUnread(m.pageTitle, s.totalUnread());
+}
+
+/** The conversation header's presence ("online", "last seen …") and the "typing…" line. */
+function renderHeader(group: string | null): void {
+  const m = t();
+  const p = peer && group === null ? presence?.states.get(peer) : undefined;
+  ui.peerDot.hidden = ui.peerPresence.hidden = p === undefined;
+  if (p) {
+    ui.peerDot.dataset['online'] = String(p.online);
+    ui.peerPresence.textContent = presenceText(p, Date.now(), m);
+  }
+  const who = peer ? (presence?.typingIn(peer) ?? null) : null;
+  ui.typing.hidden = who === null;
+  ui.typing.textContent = who === null ? '' : group === null ? m.typing : m.typingNamed(who);
+}
+
+/** Presence or typing changed. */
+function renderLive(): void {
+  renderPeers();
 }
 
 function renderConversation(): void {
@@ -248,7 +306,7 @@ function renderConversation(): void {
     ui.messages.replaceChildren();
     return;
   }
-  const items = conversationItems(store.conversation(peer), Date.now(), retry);
+  const items = conversationItems(store.conversation(peer), Date.now(), retry, t(), i18n.lang);
   const atBottom = ui.messages.scrollHeight - ui.messages.scrollTop - ui.messages.clientHeight < 40;
   ui.messages.replaceChildren(...items);
   if (atBottom || items.length < 2) ui.messages.scrollTop = ui.messages.scrollHeight;
@@ -260,7 +318,7 @@ function retry(m: ChatMessage): void {
 
 function updateMessage(m: ChatMessage): void {
   const old = ui.messages.querySelector<HTMLLIElement>(`li.msg[data-id="${CSS.escape(m.id)}"]`);
-  if (old) old.replaceWith(messageElement(m, retry));
+  if (old) old.replaceWith(messageElement(m, retry, t(), i18n.lang));
   else renderConversation();
 }
 
@@ -282,16 +340,64 @@ function toLogin(focus: HTMLElement): void {
   focus.focus();
 }
 
+// ---------------------------------------------------------------- language and preferences
+
+/** Every text on the page in the current language. */
+function renderTexts(): void {
+  const m = t();
+  document.documentElement.lang = i18n.lang;
+  applyStatic(document, m);
+  ui.input.placeholder = phone.matches ? m.messagePlaceholderShort : m.messagePlaceholder;
+  for (const select of [ui.loginLang, ui.chatLang]) select.value = i18n.lang;
+  ui.loginError.textContent = loginErr?.(m) ?? '';
+  ui.notifyHint.textContent = notifyHint?.(m) ?? '';
+  renderLamp();
+  renderBanner();
+  document.title = m.pageTitle;
+  renderPeers();
+  renderConversation();
+}
+
+function setNotifyHint(text: ((t: Messages) => string) | null): void {
+  notifyHint = text;
+  ui.notifyHint.hidden = text === null;
+  ui.notifyHint.textContent = text?.(t()) ?? '';
+}
+
+for (const select of [ui.loginLang, ui.chatLang]) {
+  select.replaceChildren(...LANGS.map((l) => new Option(LANG_NAMES[l], l)));
+  select.addEventListener('change', () => {
+    if (isLang(select.value)) i18n.set(select.value);
+  });
+}
+i18n.onChange(() => renderTexts());
+phone.addEventListener('change', () => renderTexts());
+
+ui.notifyToggle.checked = notifier.enabled;
+ui.notifyToggle.addEventListener('change', () => {
+  if (!ui.notifyToggle.checked) {
+    notifier.disable();
+    setNotifyHint(null);
+    return;
+  }
+  void notifier.enable().then((r) => {
+    ui.notifyToggle.checked = r === 'granted';
+    setNotifyHint(r === 'granted' ? null : r === 'denied' ? (m) => m.notifyDenied : (m) => m.notifyUnsupported);
+  });
+});
+
+// ---------------------------------------------------------------- wiring
+
 ui.loginForm.addEventListener('submit', (e) => {
   e.preventDefault();
   const uid = ui.loginUid.value.trim();
   if (!uid) {
-    loginError(T.loginNeedsUid);
+    loginError((m) => m.loginNeedsUid);
     ui.loginUid.focus();
     return;
   }
   if (uid === '0' || uid === '-1') {
-    loginError(T.loginReservedUid);
+    loginError((m) => m.loginReservedUid);
     return;
   }
   loginError(null);
@@ -315,13 +421,18 @@ ui.input.addEventListener('keydown', (e) => {
     sendCurrent();
   }
 });
+ui.input.addEventListener('input', () => {
+  if (peer && ui.input.value.trim() !== '') presence?.typing(peer, client?.groupOf(peer) ?? null);
+});
 
+ui.back.addEventListener('click', () => closeConversation());
 ui.logout.addEventListener('click', () => toLogin(ui.loginUid));
 ui.bannerButton.addEventListener('click', () => toLogin(ui.loginButton));
 document.addEventListener('visibilitychange', () => markViewed());
 // The session stays saved: a reload logs in again.
 window.addEventListener('pagehide', () => stopSession());
 
+renderTexts();
 const saved = session.load();
 if (saved) startSession(saved.uid, saved.token);
 else show('login');

@@ -1,10 +1,12 @@
 /// <reference lib="dom" />
 import type { ChatConversation, ChatMessage } from '@switchboard/client';
-import { MESSAGE_STATE_TEXT, T } from './strings.js';
+import type { Messages } from './i18n/en.js';
+import { presenceText, type PeerPresence } from './presence.js';
 import { needsTimeLabel, timeLabel } from './time-label.js';
 
 // The chat page's DOM pieces: a conversation in the list, a message bubble, a conversation's items
-// with their time labels. No state of their own; main.ts decides what to show.
+// with their time labels. No state of their own; main.ts decides what to show, and in which
+// language (`t`, the current catalog).
 
 function span(className: string, text: string): HTMLSpanElement {
   const s = document.createElement('span');
@@ -13,25 +15,39 @@ function span(className: string, text: string): HTMLSpanElement {
   return s;
 }
 
-/** One conversation of the list: its name (a group's with a tag), its unread badge. */
-export function conversationItem(c: ChatConversation, current: boolean, open: (key: string) => void): HTMLLIElement {
+/** One conversation of the list: its name (a group's with a tag), a user's presence dot, its unread badge. */
+export function conversationItem(
+  c: ChatConversation,
+  current: boolean,
+  open: (key: string) => void,
+  t: Messages,
+  presence: PeerPresence | undefined,
+  now: number,
+): HTMLLIElement {
   const li = document.createElement('li');
   const b = document.createElement('button');
   b.type = 'button';
   b.className = 'peer' + (c.group === null ? '' : ' group') + (current ? ' current' : '');
   b.dataset['peer'] = c.peer;
   const who = span('who', '');
+  if (presence) {
+    const dot = span('presence-dot', '');
+    dot.dataset['online'] = String(presence.online);
+    dot.title = presenceText(presence, now, t);
+    b.dataset['online'] = String(presence.online);
+    who.append(dot);
+  }
   who.append(span('name', c.name));
   if (c.group !== null) {
     b.dataset['group'] = c.group;
-    b.title = T.groupLabel(c.name);
-    who.append(span('tag', T.groupTag));
+    b.title = t.groupLabel(c.name);
+    who.append(span('tag', t.groupTag));
   }
   b.append(who);
   if (current) b.setAttribute('aria-current', 'true');
   if (c.unread > 0) {
     const badge = span('badge', String(c.unread));
-    badge.setAttribute('aria-label', T.unread(c.unread));
+    badge.setAttribute('aria-label', t.unread(c.unread));
     b.append(badge);
   }
   b.addEventListener('click', () => open(c.peer));
@@ -40,7 +56,7 @@ export function conversationItem(c: ChatConversation, current: boolean, open: (k
 }
 
 /** A message's bubble; in a group, received ones name their sender. `retry` sends a failed one again. */
-export function messageElement(m: ChatMessage, retry: (m: ChatMessage) => void): HTMLLIElement {
+export function messageElement(m: ChatMessage, retry: (m: ChatMessage) => void, t: Messages, lang: string): HTMLLIElement {
   const li = document.createElement('li');
   li.className = `msg ${m.direction}`;
   li.dataset['id'] = m.id;
@@ -48,22 +64,22 @@ export function messageElement(m: ChatMessage, retry: (m: ChatMessage) => void):
   li.dataset['time'] = String(m.time);
   const bubble = document.createElement('div');
   bubble.className = 'bubble';
-  bubble.title = new Date(m.time).toLocaleString();
+  bubble.title = new Date(m.time).toLocaleString(lang);
   if (m.group !== null && m.direction === 'in') bubble.append(span('sender', m.from));
   const text = document.createElement('p');
   text.className = 'text';
   text.textContent = m.content;
   bubble.append(text);
   if (m.direction === 'out') {
-    const state = span('state', MESSAGE_STATE_TEXT[m.state]);
-    if (m.error) state.title = m.error;
+    const state = span('state', t.messageState[m.state]);
+    if (m.state === 'failed') state.title = t.failedHint;
     bubble.append(state);
     if (m.state === 'failed') {
       const b = document.createElement('button');
       b.type = 'button';
       b.className = 'retry';
-      b.textContent = T.retry;
-      b.setAttribute('aria-label', T.retryLabel(m.content));
+      b.textContent = t.retry;
+      b.setAttribute('aria-label', t.retryLabel(m.content));
       b.addEventListener('click', () => retry(m));
       bubble.append(b);
     }
@@ -73,21 +89,21 @@ export function messageElement(m: ChatMessage, retry: (m: ChatMessage) => void):
 }
 
 /** A conversation's list items: its messages at their send time, a time label where one is due. */
-export function conversationItems(messages: readonly ChatMessage[], now: number, retry: (m: ChatMessage) => void): HTMLElement[] {
+export function conversationItems(messages: readonly ChatMessage[], now: number, retry: (m: ChatMessage) => void, t: Messages, lang: string): HTMLElement[] {
   const items: HTMLElement[] = [];
   let previous: number | undefined;
   for (const m of messages) {
     if (needsTimeLabel(previous, m.time)) {
       const li = document.createElement('li');
       li.className = 'time-label';
-      const t = document.createElement('time');
-      t.dateTime = new Date(m.time).toISOString();
-      t.textContent = timeLabel(m.time, now);
-      li.append(t);
+      const label = document.createElement('time');
+      label.dateTime = new Date(m.time).toISOString();
+      label.textContent = timeLabel(m.time, now, t.time);
+      li.append(label);
       items.push(li);
     }
     previous = m.time;
-    items.push(messageElement(m, retry));
+    items.push(messageElement(m, retry, t, lang));
   }
   return items;
 }

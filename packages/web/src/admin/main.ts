@@ -1,8 +1,10 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
+import { applyStatic, I18n, isLang, LANG_NAMES, LANGS } from '../i18n/i18n.js';
 import { AdminApi, AdminApiError, type AdminNode, type AdminStats, type AdminUser } from './api.js';
 import { SeriesChart } from './charts.js';
 import { formatAddress, formatAge, formatClock, formatCpu, formatLag, formatNumber, loadScore } from './format.js';
+import { ADMIN_CATALOGS } from './i18n/catalogs.js';
 
 // The admin dashboard (architecture §10), served by dispatch at /admin/. It asks for the admin
 // token, then polls GET /admin/nodes and GET /admin/stats every POLL_INTERVAL_MS and renders the
@@ -22,6 +24,8 @@ function el<T extends HTMLElement>(id: string): T {
 
 const ui = {
   tokenView: el('token-view'),
+  tokenLang: el<HTMLSelectElement>('token-lang'),
+  dashLang: el<HTMLSelectElement>('dash-lang'),
   tokenForm: el<HTMLFormElement>('token-form'),
   tokenInput: el<HTMLInputElement>('token-input'),
   tokenButton: el<HTMLButtonElement>('token-button'),
@@ -38,6 +42,10 @@ const ui = {
   chartConnections: el('chart-connections'),
   gatewayRows: el<HTMLTableSectionElement>('gateway-rows'),
   noGateways: el('no-gateways'),
+  findForm: el<HTMLFormElement>('find-form'),
+  findInput: el<HTMLInputElement>('find-input'),
+  findButton: el<HTMLButtonElement>('find-button'),
+  findResult: el('find-result'),
   userForm: el<HTMLFormElement>('user-form'),
   userInput: el<HTMLInputElement>('user-input'),
   userButton: el<HTMLButtonElement>('user-button'),
@@ -73,6 +81,8 @@ const drainRequested = new Set<string>();
 /** The user shown in the lookup panel, refreshed with every poll. */
 let shownUser: AdminUser | null = null;
 let lastUpdate = 0;
+/** The gateway row the "find a user" box points at (the user's node), until the next search. */
+let foundNode: string | null = null;
 
 // ---------------------------------------------------------------- token
 
@@ -235,6 +245,7 @@ function renderNodes(list: AdminNode[]): void {
     tr.cells[COLUMNS.indexOf('age')]!.title = `started ${new Date(n.startedAt).toLocaleString()}, last report ${formatClock(n.reportedAt)}`;
     const drain = tr.querySelector('button')!;
     drain.disabled = state === 'draining';
+    tr.classList.toggle('found', n.id === foundNode);
     if (ui.gatewayRows.rows[i] !== tr) ui.gatewayRows.insertBefore(tr, ui.gatewayRows.rows[i] ?? null);
   });
   ui.noGateways.hidden = list.length > 0;
@@ -271,6 +282,39 @@ function renderStats(s: AdminStats): void {
 }
 
 // ---------------------------------------------------------------- user lookup
+
+/** "Find a user's gateway": asks GET /admin/users/:uid and marks the row of the node holding the user. */
+async function findUser(uid: string): Promise<void> {
+  const a = api;
+  if (!a || !uid) return;
+  ui.findButton.disabled = true;
+  try {
+    const u = await a.user(uid);
+    foundNode = u.route?.nodeId ?? null;
+    renderNodes(nodes);
+    const row = foundNode ? ui.gatewayRows.querySelector<HTMLTableRowElement>(`tr[data-node="${CSS.escape(foundNode)}"]`) : null;
+    row?.scrollIntoView({ block: 'nearest' });
+    const queue = `${u.offlineQueue} message${u.offlineQueue === 1 ? '' : 's'} in its offline queue`;
+    setFindResult(u.route ? `${u.userId} is on ${u.route.nodeId} (connection ${u.route.connId}, since ${new Date(u.route.since).toLocaleTimeString()})${row ? '' : ', a gateway not in the table'}.` : `${u.userId} is offline; ${queue}.`, u.online);
+  } catch (err) {
+    if (err instanceof AdminApiError && err.kind === 'auth') {
+      writeToken(null);
+      askToken(authMessage(err, a.token !== ''));
+      return;
+    }
+    foundNode = null;
+    renderNodes(nodes);
+    setFindResult(`Lookup of ${uid} failed: ${errorText(err)}`, false);
+  } finally {
+    ui.findButton.disabled = false;
+  }
+}
+
+function setFindResult(text: string | null, online: boolean): void {
+  ui.findResult.hidden = text === null;
+  ui.findResult.textContent = text ?? '';
+  ui.findResult.dataset['online'] = String(online);
+}
 
 async function lookUp(uid: string): Promise<void> {
   if (!uid) {
@@ -438,6 +482,38 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+// ---------------------------------------------------------------- language
+
+/** The static labels' language (the chat page's choice, shared through localStorage); the script's own texts stay English. */
+const i18n = new I18n(ADMIN_CATALOGS, localStore(), navigator.languages ?? [navigator.language]);
+
+function localStore(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null; // storage disabled: the browser's preference decides
+  }
+}
+
+function renderLabels(): void {
+  document.documentElement.lang = i18n.lang;
+  applyStatic(document, i18n.t);
+  document.title = i18n.t.adminTitle;
+  for (const select of [ui.tokenLang, ui.dashLang]) select.value = i18n.lang;
+}
+
+for (const select of [ui.tokenLang, ui.dashLang]) {
+  select.replaceChildren(...LANGS.map((l) => new Option(LANG_NAMES[l], l)));
+  select.addEventListener('change', () => {
+    if (isLang(select.value)) i18n.set(select.value);
+  });
+}
+i18n.onChange(() => {
+  renderLabels();
+  pollNow(); // the live line and the charts' labels, which the labels just reset
+});
+renderLabels();
+
 // ---------------------------------------------------------------- wiring
 
 ui.tokenForm.addEventListener('submit', (e) => {
@@ -453,6 +529,16 @@ ui.forget.addEventListener('click', () => {
 ui.userForm.addEventListener('submit', (e) => {
   e.preventDefault();
   void lookUp(ui.userInput.value.trim());
+});
+ui.findForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  void findUser(ui.findInput.value.trim());
+});
+ui.findInput.addEventListener('input', () => {
+  if (ui.findInput.value !== '' || foundNode === null) return;
+  foundNode = null; // the search box cleared: no row stays marked
+  renderNodes(nodes);
+  setFindResult(null, false);
 });
 ui.kick.addEventListener('click', confirmKick);
 ui.confirmForm.addEventListener('submit', (e) => {

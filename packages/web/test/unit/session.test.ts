@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_READ_MARKS, SESSION_KEY, SessionStore, type StorageLike } from '../../src/session.js';
-import { T } from '../../src/strings.js';
+import { titleWithUnread } from '../../src/i18n/i18n.js';
 
 /** sessionStorage's part the page uses, in memory. */
 function memoryStorage(): StorageLike & { data: Map<string, string> } {
@@ -62,7 +62,8 @@ describe('chat page session', () => {
   });
 
   it('title - the unread count leads the tab title', () => {
-    expect(T.title('Switchboard chat', 0)).toBe('Switchboard chat');
-    expect(T.title('Switchboard chat', 3)).toBe('(3) Switchboard chat');
+    expect(titleWithUnread('Switchboard chat', 0)).toBe('Switchboard chat');
+    expect(titleWithUnread('Switchboard chat', 3)).toBe('(3) Switchboard chat');
+    expect(titleWithUnread('Switchboard 聊天', 12)).toBe('(12) Switchboard 聊天');
   });
 });

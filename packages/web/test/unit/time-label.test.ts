@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { zhCN } from '../../src/i18n/zh-cn.js';
 import { calendarDaysBetween, needsTimeLabel, timeLabel, TIME_LABEL_GAP_MS } from '../../src/time-label.js';
 
 // Local times, so the expectations hold in any time zone.
@@ -21,6 +22,15 @@ describe('timeLabel', () => {
   it('older - the date; the year only when it is not this year', () => {
     expect(timeLabel(at(2026, 3, 5, 7, 45), NOW)).toBe('Mar 5 07:45');
     expect(timeLabel(at(2025, 12, 31, 22, 1), NOW)).toBe('Dec 31, 2025 22:01');
+  });
+  it('zh-CN - the same steps in Chinese words', () => {
+    const zh = (t: number) => timeLabel(t, NOW, zhCN.time);
+    expect(zh(at(2026, 3, 12, 9, 5))).toBe('09:05');
+    expect(zh(at(2026, 3, 11, 23, 59))).toBe('昨天 23:59');
+    expect(zh(at(2026, 3, 10, 8, 0))).toBe('前天 08:00');
+    expect(zh(at(2026, 3, 9, 14, 0))).toBe('星期一 14:00');
+    expect(zh(at(2026, 3, 5, 7, 45))).toBe('3月5日 07:45');
+    expect(zh(at(2025, 12, 31, 22, 1))).toBe('2025年12月31日 22:01');
   });
   it('calendar days - counted between local dates, not 24-hour spans', () => {
     expect(calendarDaysBetween(at(2026, 3, 11, 23, 59), at(2026, 3, 12, 0, 1))).toBe(1);
