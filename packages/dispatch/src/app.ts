@@ -79,7 +79,13 @@ export function buildDispatch(opts: DispatchOptions) {
       const cluster = { nodes: opts.nodes, routes: opts.routes, offline: opts.offline, log: opts.log, ...(opts.bridge ? { bridge: opts.bridge } : {}) };
       registerAdminRoutes(admin, { ...cluster, liveNodes, history });
       registerOnlineUsersRoute(admin, { routes: opts.routes, liveNodes });
-      registerPushRoutes(admin, { ...cluster, pushes, history: opts.history ?? null, ...(opts.adminToken ? { adminToken: opts.adminToken } : {}) });
+      registerPushRoutes(admin, {
+        ...cluster,
+        pushes,
+        history: opts.history ?? null,
+        ...(opts.adminToken ? { adminToken: opts.adminToken } : {}),
+        ...(opts.groupPrefix !== undefined ? { groupPrefix: opts.groupPrefix } : {}),
+      });
       registerGroupRoutes(admin, opts);
       registerSdRoutes(admin, { liveNodes });
     });

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Counter } from 'prom-client';
-import { peerConversation, type AppendResult, type Bridge, type HistoryStore, type NodeRegistry, type OfflineStore, type RouteStore } from '@switchboard/cluster';
+import { DEFAULT_GROUP_PREFIX, peerConversation, type AppendResult, type Bridge, type HistoryStore, type NodeRegistry, type OfflineStore, type RouteStore } from '@switchboard/cluster';
 import { newFingerprint, UnroutableError, type Logger, type UserId } from '@switchboard/core';
 import { PacketType, SERVER_UID, encodePacket } from '@switchboard/protocol';
 import { logAdminAction } from '../http-metrics.js';
@@ -18,6 +18,8 @@ export interface PushRouteDeps {
   log: Logger;
   /** `IM_ADMIN_TOKEN`: `from` is accepted only when it is set (the guard then checked the request presented it). */
   adminToken?: string;
+  /** `IM_GROUP_PREFIX`: neither `to` nor `from` may be a group address (a push is one-to-one). @default DEFAULT_GROUP_PREFIX */
+  groupPrefix?: string;
 }
 
 type PushBody = { to: string; dataContent: string; typeu?: number; qos?: boolean; from?: string };
@@ -36,6 +38,14 @@ export function registerPushRoutes(admin: FastifyInstance, d: PushRouteDeps): vo
     // Sending as a user is for server-side integrations holding the admin token, never for a loopback caller let in without one.
     if (req.body.from !== undefined && req.body.from !== SERVER_UID && !d.adminToken) {
       return reply.code(403).send({ error: 'forbidden', message: 'from (send as a user) needs IM_ADMIN_TOKEN set and presented' });
+    }
+    // A group address as `from` would show in the SDK as a group message that is not in the group's
+    // history; as `to`, it would wait in an offline queue no login can take.
+    const prefix = d.groupPrefix ?? DEFAULT_GROUP_PREFIX;
+    for (const [field, value] of [['to', to], ['from', req.body.from]] as const) {
+      if (value?.startsWith(prefix)) {
+        return reply.code(400).send({ error: 'bad_request', message: `${field} must not start with the group prefix "${prefix}"` });
+      }
     }
     const from = (req.body.from ?? SERVER_UID) as UserId;
     const typeu = req.body.typeu ?? -1;

@@ -118,6 +118,13 @@ describe('POST /api/messages with from', () => {
     // Offline receiver: stored as alice's message.
     const stored = await s.app.inject({ method: 'POST', url: '/api/messages', headers: auth, payload: { to: 'dave', dataContent: 'later', from: 'alice' } });
     expect(stored.json().status).toBe('stored');
+    // A group address is neither a sender nor a receiver of a push: 400, nothing relayed or kept.
+    for (const payload of [{ to: 'bob', dataContent: 'x', from: 'g:team' }, { to: 'g:team', dataContent: 'x', from: 'alice' }, { to: 'g:team', dataContent: 'x' }]) {
+      const r = await s.app.inject({ method: 'POST', url: '/api/messages', headers: auth, payload });
+      expect(r.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(r.json().message).toMatch(/group prefix "g:"/);
+    }
+    expect(inbox).toHaveLength(1);
     await gw.close();
     await bridge.close();
   });
