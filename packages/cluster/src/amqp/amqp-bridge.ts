@@ -265,12 +265,8 @@ export class AmqpBridge implements Bridge {
   send(target: NodeId, msg: BridgeMessage): Promise<void> {
     const link = this.keeper.usable();
     if (link instanceof UnavailableError) return Promise.reject(link);
-    let body: Buffer;
-    try {
-      body = encodeBridgeMessage(msg);
-    } catch (err) {
-      return Promise.reject(new InvalidArgumentError('bridge message cannot be encoded', { cause: err }));
-    }
+    const body = encoded(msg);
+    if (body instanceof InvalidArgumentError) return Promise.reject(body);
     // Each send gets its own promise, settled with (and like) the batch that carries it.
     return link.batcher.add(target, body).confirmed.then(settledOk);
   }
@@ -282,12 +278,8 @@ export class AmqpBridge implements Bridge {
   broadcast(msg: BridgeMessage): Promise<void> {
     const link = this.keeper.usable();
     if (link instanceof UnavailableError) return Promise.reject(link);
-    let body: Buffer;
-    try {
-      body = encodeBridgeMessage(msg);
-    } catch (err) {
-      return Promise.reject(new InvalidArgumentError('bridge message cannot be encoded', { cause: err }));
-    }
+    const body = encoded(msg);
+    if (body instanceof InvalidArgumentError) return Promise.reject(body);
     const batch = this.openBatch('*' as NodeId);
     try {
       link.writes?.batch();
@@ -491,3 +483,12 @@ export class AmqpBridge implements Bridge {
 }
 
 function settledOk(): void {}
+
+/** `msg` on the wire, or the error `send` and `broadcast` reject with when it cannot be encoded. */
+function encoded(msg: BridgeMessage): Buffer | InvalidArgumentError {
+  try {
+    return encodeBridgeMessage(msg);
+  } catch (err) {
+    return new InvalidArgumentError('bridge message cannot be encoded', { cause: err });
+  }
+}
