@@ -43,7 +43,7 @@ export {
   GROUP_ID_PATTERN,
   MAX_GROUP_NAME_LENGTH,
 } from './group-store.js';
-export { type PresenceStore, type PresenceStoreOptions, DEFAULT_PRESENCE_TTL_MS } from './presence-store.js';
+export { type PresenceStore, type PresenceStoreOptions, type UserPresence, DEFAULT_PRESENCE_TTL_MS, presenceOf } from './presence-store.js';
 export { MemoryPresenceStore, type MemoryPresenceStoreOptions, DEFAULT_MEMORY_PRESENCE_MAX_USERS } from './memory/memory-presence-store.js';
 export { type NodeRecord, type NodeRegistry, type NodeState, loadScore } from './node-registry.js';
 export { type Bridge, type BridgeMessage, type BridgeMessageType, type BridgeState, type PresenceChange } from './bridge.js';

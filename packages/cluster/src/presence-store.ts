@@ -25,3 +25,26 @@ export interface PresenceStore {
   lastSeen(users: readonly UserId[]): Promise<Array<number | null>>;
   close(): Promise<void>;
 }
+
+/** One user's presence as answers tell it: `lastSeen` only for an offline user the store remembers. */
+export interface UserPresence {
+  uid: UserId;
+  online: boolean;
+  lastSeen?: number;
+}
+
+/**
+ * The presence of `uids` given which are online (`online[i]`, from the route registry): each offline
+ * one with its last-seen time from `store` (one batch read; none without a store). The gateway's watch
+ * answers and dispatch's `GET /api/presence` answer alike through it.
+ */
+export async function presenceOf(uids: readonly UserId[], online: readonly boolean[], store: PresenceStore | null): Promise<UserPresence[]> {
+  const offline = uids.filter((_, i) => !online[i]);
+  const seen = store !== null && offline.length > 0 ? await store.lastSeen(offline) : [];
+  const seenOf = new Map(offline.map((u, i) => [u, seen[i] ?? null]));
+  return uids.map((uid, i) => {
+    if (online[i]) return { uid, online: true };
+    const t = seenOf.get(uid);
+    return t == null ? { uid, online: false } : { uid, online: false, lastSeen: t };
+  });
+}

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { liveRoute, type NodeRegistry, type PresenceStore, type RouteStore } from '@switchboard/cluster';
+import { liveRoute, presenceOf, type NodeRegistry, type PresenceStore, type RouteStore } from '@switchboard/cluster';
 import type { Logger, NodeId, UserId } from '@switchboard/core';
 import { MAX_USER_ID_LENGTH, MAX_WATCH_UIDS } from '@switchboard/protocol';
 import { onlineUsersSchema, presenceSchema } from '../schemas-presence.js';
@@ -42,16 +42,7 @@ export function registerPresenceRoutes(api: FastifyInstance, d: PresenceRouteDep
       return p;
     };
     const online = await Promise.all(uids.map(async (u) => (await liveRoute(d.routes, isAlive, u)) !== null));
-    const offline = uids.filter((_, i) => !online[i]);
-    const seen = d.presence && offline.length > 0 ? await d.presence.lastSeen(offline) : [];
-    const seenOf = new Map(offline.map((u, i) => [u, seen[i] ?? null]));
-    return {
-      users: uids.map((uid, i) => {
-        if (online[i]) return { uid, online: true };
-        const t = seenOf.get(uid);
-        return t == null ? { uid, online: false } : { uid, online: false, lastSeen: t };
-      }),
-    };
+    return { users: await presenceOf(uids, online, d.presence) };
   });
 }
 

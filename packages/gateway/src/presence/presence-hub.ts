@@ -1,6 +1,6 @@
 import { encodePacket, ExtensionPacketType, Feature, noticePacket, parseWatchList, type Packet, type PresenceState } from '@switchboard/protocol';
 import { LogThrottle, type Logger, type NodeId, type UserId } from '@switchboard/core';
-import type { Bridge, PresenceChange, PresenceStore } from '@switchboard/cluster';
+import { presenceOf, type Bridge, type PresenceChange, type PresenceStore } from '@switchboard/cluster';
 import type { RouteResolver } from '../delivery/route-resolver.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Session } from '../sessions/session.js';
@@ -127,15 +127,8 @@ export class PresenceHub {
 
   /** The current state of `uids`, in order: online from the routes, last seen from the store. */
   async states(uids: readonly UserId[]): Promise<PresenceState[]> {
-    const routes = await Promise.all(uids.map((u) => this.d.resolver.live(u).then((r) => r !== null)));
-    const offline = uids.filter((_, i) => !routes[i]);
-    const seen = offline.length > 0 ? await this.d.store.lastSeen(offline) : [];
-    const seenOf = new Map(offline.map((u, i) => [u, seen[i] ?? null]));
-    return uids.map((uid, i) => {
-      if (routes[i]) return { uid, online: true };
-      const t = seenOf.get(uid);
-      return t == null ? { uid, online: false } : { uid, online: false, lastSeen: t };
-    });
+    const online = await Promise.all(uids.map((u) => this.d.resolver.live(u).then((r) => r !== null)));
+    return presenceOf(uids, online, this.d.store);
   }
 
   /** Sessions watching someone, and distinct users watched (tests, metrics). */

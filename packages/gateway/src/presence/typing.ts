@@ -56,7 +56,7 @@ export class TypingRelay {
     });
   }
 
-  /** Write a notice to a local session that announced the typing feature. Also the bridge's `notify` path. */
+  /** A notice to the peer: written here when its session is local, else relayed to its node as a `notify`. */
   private async toPeer(from: UserId, to: UserId): Promise<void> {
     if (to === from) return;
     const local = this.d.hub.user(to);
