@@ -12,22 +12,72 @@ import {
 } from '../history-store.js';
 import { MessageLog } from './message-log.js';
 
-interface Conversation {
-  lastSeq: number;
-  /** The stored messages, `msgs.lo..lastSeq` (trimming is oldest first). */
-  msgs: MessageLog;
-  /** Messages each user sent (trimmed ones included). */
-  sent: Map<UserId, number>;
-  /** Read marker and the user's own messages with seq <= marker (see HistoryStore TSDoc); made on first use. */
-  read: Map<UserId, { seq: number; ownUpTo: number }> | null;
-  /** Made on first use. */
-  cursors: Map<UserId, number> | null;
+/**
+ * One conversation: its stored messages (the MessageLog it extends) and its counters, all in one
+ * object. Under random pairs of users almost every message starts a conversation, so what a
+ * conversation costs beyond its messages is what history costs: no maps or arrays until needed.
+ */
+class Conversation extends MessageLog {
+  lastSeq = 0;
   /** `ttlMs` after the last append. */
-  expiresAt: number;
+  expiresAt = 0;
   /** Latest `sentAt` of an append (a duplicate's is its first write's): the activity the index sorts by. */
-  lastAt: number;
-  /** Users whose index holds this conversation (at most two), so that an append touches the index only once per user. */
-  indexed: UserId[];
+  lastAt = -Infinity;
+  /** Messages each user sent (trimmed ones included): the first two senders in fields, any more (groups) in a map. */
+  private sender0: UserId | null = null;
+  private sent0 = 0;
+  private sender1: UserId | null = null;
+  private sent1 = 0;
+  private sentMore: Map<UserId, number> | null = null;
+  /** Users whose index lists this conversation (a peer conversation has two), so an append touches the index once per user. */
+  private indexed0: UserId | null = null;
+  private indexed1: UserId | null = null;
+  private indexedMore: UserId[] | null = null;
+  /** Read marker and the user's own messages with seq <= marker (see HistoryStore TSDoc); made on first use. */
+  read: Map<UserId, { seq: number; ownUpTo: number }> | null = null;
+  /** Made on first use. */
+  cursors: Map<UserId, number> | null = null;
+
+  constructor(readonly id: ConversationId) {
+    super();
+  }
+
+  sentBy(user: UserId): number {
+    if (user === this.sender0) return this.sent0;
+    if (user === this.sender1) return this.sent1;
+    return this.sentMore?.get(user) ?? 0;
+  }
+
+  countSent(user: UserId): void {
+    if (this.sender0 === null || user === this.sender0) {
+      this.sender0 = user;
+      this.sent0++;
+    } else if (this.sender1 === null || user === this.sender1) {
+      this.sender1 = user;
+      this.sent1++;
+    } else {
+      (this.sentMore ??= new Map()).set(user, (this.sentMore.get(user) ?? 0) + 1);
+    }
+  }
+
+  /** The user id as this conversation already holds it (one string for all its messages), else `u`. */
+  known(u: string): string {
+    return u === this.sender0 ? this.sender0 : u === this.sender1 ? this.sender1 : u;
+  }
+
+  isIndexedFor(user: UserId): boolean {
+    return user === this.indexed0 || user === this.indexed1 || (this.indexedMore?.includes(user) ?? false);
+  }
+
+  setIndexed(user: UserId, on: boolean): void {
+    if (on) {
+      if (this.indexed0 === null) this.indexed0 = user;
+      else if (this.indexed1 === null) this.indexed1 = user;
+      else (this.indexedMore ??= []).push(user);
+    } else if (user === this.indexed0) this.indexed0 = null;
+    else if (user === this.indexed1) this.indexed1 = null;
+    else if (this.indexedMore) this.indexedMore = this.indexedMore.filter((u) => u !== user);
+  }
 }
 
 /**
@@ -38,8 +88,12 @@ interface Conversation {
  */
 export class MemoryHistoryStore implements HistoryStore {
   private convs = new Map<ConversationId, Conversation>();
-  /** user → their conversations; each one's activity is its `lastAt` (Redis keeps it as the zset score). */
-  private index = new Map<UserId, Set<ConversationId>>();
+  /**
+   * user → their conversations; each one's activity is its `lastAt` (Redis keeps it as the zset score).
+   * A list, not a set: a conversation is added once per user (`isIndexedFor`), and entries of
+   * conversations that disappeared are dropped by `conversations` and `indexFor`.
+   */
+  private index = new Map<UserId, Conversation[]>();
   private readonly max: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -53,23 +107,23 @@ export class MemoryHistoryStore implements HistoryStore {
     historyArgs.message(msg);
     const now = this.now();
     let c = this.live(conv);
-    const dupSeq = c?.msgs.seqOf(msg.fp);
+    const dupSeq = c?.seqOf(msg.fp);
     const first = dupSeq === undefined || !c ? undefined : this.visible(c, dupSeq, now - this.ttlMs);
     // A first write that is already trimmed in effect (too old, or out of the count window) is not a duplicate.
     if (dupSeq !== undefined && first && c) {
-      this.indexFor(opts.indexFor, conv, c, first.sentAt, now);
+      this.indexFor(opts.indexFor, c, first.sentAt, now);
       return { seq: dupSeq, duplicate: true, sentAt: first.sentAt };
     }
     if (!c) {
-      c = { lastSeq: 0, msgs: new MessageLog(), sent: new Map(), read: null, cursors: null, expiresAt: 0, lastAt: -Infinity, indexed: [] };
+      c = new Conversation(conv);
       this.convs.set(conv, c);
     }
     const seq = ++c.lastSeq;
-    c.msgs.push({ seq, fp: msg.fp, from: msg.from, to: msg.to, dataContent: msg.dataContent, typeu: msg.typeu, sentAt: msg.sentAt });
-    c.sent.set(msg.from, (c.sent.get(msg.from) ?? 0) + 1);
+    c.push({ seq, fp: msg.fp, from: msg.from, to: c.known(msg.to), dataContent: msg.dataContent, typeu: msg.typeu, sentAt: msg.sentAt });
+    c.countSent(msg.from);
     this.trim(c, now);
     c.expiresAt = now + this.ttlMs;
-    this.indexFor(opts.indexFor, conv, c, msg.sentAt, now);
+    this.indexFor(opts.indexFor, c, msg.sentAt, now);
     return { seq, duplicate: false, sentAt: msg.sentAt };
   }
 
@@ -116,14 +170,14 @@ export class MemoryHistoryStore implements HistoryStore {
     // The user's own messages on the cheaper exact side of the new marker (HistoryStore TSDoc).
     const own = (from: number, upTo: number): number => {
       let n = 0;
-      for (let s = from; s <= upTo; s++) if (c.msgs.get(s)?.from === user) n++;
+      for (let s = from; s <= upTo; s++) if (c.get(s)?.from === user) n++;
       return n;
     };
     const kept = this.keptFrom(c);
     const ownUpTo =
       cur.seq + 1 >= kept && to - cur.seq <= c.lastSeq - to
         ? cur.ownUpTo + own(cur.seq + 1, to)
-        : (c.sent.get(user) ?? 0) - own(Math.max(to + 1, kept), c.lastSeq);
+        : c.sentBy(user) - own(Math.max(to + 1, kept), c.lastSeq);
     (c.read ??= new Map()).set(user, { seq: to, ownUpTo });
     return to;
   }
@@ -133,17 +187,20 @@ export class MemoryHistoryStore implements HistoryStore {
     if (limit === 0) return [];
     const cutoff = this.now() - this.ttlMs;
     // Like ZREVRANGEBYSCORE: newest first, equal scores in reverse id order; conversations gone are dropped.
-    const idx = this.index.get(user) ?? new Set<ConversationId>();
+    const list = this.index.get(user) ?? [];
+    const kept: Conversation[] = [];
     const scored: [ConversationId, number][] = [];
-    for (const id of idx) {
-      const c = this.live(id);
-      if (c && c.lastAt > cutoff) {
-        scored.push([id, c.lastAt]);
+    for (const c of list) {
+      if (this.live(c.id) !== c) continue; // expired or replaced by a newer conversation of the same id
+      if (c.lastAt > cutoff) {
+        kept.push(c);
+        scored.push([c.id, c.lastAt]);
       } else {
-        idx.delete(id);
-        if (c) c.indexed = c.indexed.filter((u) => u !== user); // a later append indexes it again
+        c.setIndexed(user, false); // a later append indexes it again
       }
     }
+    if (kept.length > 0) this.index.set(user, kept);
+    else this.index.delete(user);
     const indexed = scored.sort(([a, x], [b, y]) => y - x || (a < b ? 1 : a > b ? -1 : 0)).slice(0, limit);
     const also = new Set(opts.also ?? []);
     const candidates = new Map<ConversationId, number | undefined>(indexed);
@@ -156,7 +213,7 @@ export class MemoryHistoryStore implements HistoryStore {
       const newest = c && this.visible(c, lastSeq, cutoff);
       const last = newest ? { ...newest } : null;
       const read = c?.read?.get(user) ?? { seq: 0, ownUpTo: 0 };
-      const unread = unreadCount(lastSeq, c?.sent.get(user) ?? 0, read.seq, read.ownUpTo);
+      const unread = unreadCount(lastSeq, c?.sentBy(user) ?? 0, read.seq, read.ownUpTo);
       rows.push({ summary: { id, last, lastSeq, readSeq: read.seq, unread }, activity: Math.max(at ?? -Infinity, last?.sentAt ?? -Infinity) });
     }
     return sortByActivity(rows).slice(0, limit);
@@ -187,40 +244,43 @@ export class MemoryHistoryStore implements HistoryStore {
 
   /** The message at `seq` if a read may return it. */
   private visible(c: Conversation, seq: number, cutoff: number): HistoryMessage | undefined {
-    const m = c.msgs.get(seq);
+    const m = c.get(seq);
     return m && seq >= this.keptFrom(c) && m.sentAt > cutoff ? m : undefined;
   }
 
   /** Lowest seq a read may return: stored and inside the count window. */
   private keptFrom(c: Conversation): number {
-    return Math.max(c.msgs.lo, c.lastSeq - this.max + 1, 1);
+    return Math.max(c.lo, c.lastSeq - this.max + 1, 1);
   }
 
   /** Drop the oldest messages beyond the count or older than ttl (never the newest), with their fps. */
   private trim(c: Conversation, now: number): void {
     const cutoff = now - this.ttlMs;
-    for (let m = c.msgs.oldest(); m && m.seq < c.lastSeq; m = c.msgs.oldest()) {
+    for (let m = c.oldest(); m && m.seq < c.lastSeq; m = c.oldest()) {
       if (c.lastSeq - m.seq + 1 <= this.max && m.sentAt > cutoff) break;
-      c.msgs.dropOldest();
+      c.dropOldest();
     }
   }
 
   /**
    * The conversation's activity moves to `at`, and each user's index holds it (touched once per user
-   * and conversation). Stale index entries are dropped by `conversations`.
+   * and conversation). Stale index entries are dropped by `conversations`, and when a user's list
+   * doubles, so that conversations that come and go never grow it without bound.
    */
-  private indexFor(users: readonly UserId[], conv: ConversationId, c: Conversation, at: number, now: number): void {
+  private indexFor(users: readonly UserId[], c: Conversation, at: number, now: number): void {
     if (at > c.lastAt) c.lastAt = at;
     if (at <= now - this.ttlMs) return;
-    for (const u of users) {
-      if (c.indexed.includes(u)) continue;
-      c.indexed.push(u);
-      let idx = this.index.get(u);
-      if (!idx) {
-        idx = new Set();
-        this.index.set(u, idx);
+    for (let i = 0; i < users.length; i++) {
+      const u = users[i]!;
+      if (c.isIndexedFor(u)) continue;
+      c.setIndexed(u, true);
+      let list = this.index.get(u);
+      if (!list) {
+        list = [];
+        this.index.set(u, list);
       }
-      idx.add(conv);
+      list.push(c);
+      if (list.length >= 64 && (list.length & (list.length - 1)) === 0) this.index.set(u, list.filter((x) => this.convs.get(x.id) === x));
     }
   }
 }

@@ -28,7 +28,14 @@ export class MessageLog {
 
   /** Append `m`, whose seq must be `lo + size`. */
   push(m: HistoryMessage): void {
-    this.items.push(m);
+    // A log's first message gets an array of exactly one slot (push would reserve 17): most
+    // conversations of a busy standalone never get a second one.
+    if (this.head === this.items.length) {
+      this.items = [m];
+      this.head = 0;
+    } else {
+      this.items.push(m);
+    }
     if (this.byFp) this.byFp.set(m.fp, m.seq);
     else if (this.size > SCAN_MAX) this.byFp = new Map(this.items.slice(this.head).map((x) => [x.fp, x.seq]));
   }

@@ -74,3 +74,38 @@ describe('conversation ids', () => {
     expect(() => conversationRef('nope' as ConversationId, u('alice'))).toThrow(InvalidArgumentError);
   });
 });
+
+describe('MemoryHistoryStore conversation index', () => {
+  const alice = asUserId('alice');
+  const msg = (from: string, to: string, fp: string, sentAt: number) => ({ fp, from: asUserId(from), to, dataContent: 'hi', typeu: 0, sentAt });
+
+  it('a conversation that expires and comes back is listed once, and the user index stays bounded', async () => {
+    let t = 1_000_000;
+    const store = new MemoryHistoryStore({ ttlMs: 1000, now: () => t });
+    const bob = asUserId('bob');
+    const ab = peerConversation(alice, bob);
+    for (let i = 0; i < 300; i++) {
+      t += 2000; // the previous round's conversation expired: this append starts it again at seq 1
+      expect((await store.append(ab, msg('alice', 'bob', `fp-${i}`, t), { indexFor: [alice, bob] })).seq).toBe(1);
+    }
+    const list = await store.conversations(alice, { limit: 50 });
+    expect(list.map((c) => [c.id, c.lastSeq])).toEqual([[ab, 1]]);
+    // Internal bound: entries of conversations that disappeared are dropped whenever a list doubles.
+    const index = (store as unknown as { index: Map<string, unknown[]> }).index;
+    expect(index.get(bob)!.length).toBeLessThanOrEqual(128);
+  });
+
+  it('counts each sender apart, a group with many senders included', async () => {
+    let t = 1_000_000;
+    const store = new MemoryHistoryStore({ now: () => t });
+    const g = groupConversation('team');
+    for (let i = 0; i < 10; i++) {
+      t++;
+      await store.append(g, msg(`u${i % 5}`, 'g:team', `fp-${i}`, t), { indexFor: [] });
+    }
+    const seen = await store.conversations(asUserId('u3'), { limit: 5, also: [g] });
+    expect(seen[0]).toMatchObject({ lastSeq: 10, unread: 8 }); // u3 sent 2 of the 10
+    await store.markRead(asUserId('u4'), g, 5);
+    expect((await store.conversations(asUserId('u4'), { limit: 5, also: [g] }))[0]).toMatchObject({ readSeq: 5, unread: 4 });
+  });
+});

@@ -88,7 +88,9 @@ export class Messages {
 
   /** History first (the message gets its seq), then custody; a failed write is not acked, so the sender resends. */
   private async recordThenTake(s: Session, uid: UserId, to: UserId, p: Packet, fp: string): Promise<void> {
-    if (!(await this.d.custody.receiverKnown(to))) {
+    // Awaited only when the check really asks (an await of a plain `true` still costs a turn per message).
+    const known = this.d.custody.receiverKnown(to);
+    if (known !== true && !(await known)) {
       this.d.custody.refuseUnknownReceiver({ fp, sender: uid, senderConn: s.connId, receiver: to, packet: p, wire: encodePacket(p), kind: 'c2c' });
       return;
     }
