@@ -127,7 +127,7 @@ export class ReplicaWait {
  * pipeline, on one of `wait`'s writer connections (else on `redis`). Resolves with the script's reply; rejects with the script's error, or UnavailableError
  * when fewer replicas than asked confirmed within the timeout.
  */
-export async function runScriptReplicated(
+export function runScriptReplicated(
   redis: Redis,
   name: ScriptName,
   keys: readonly string[],
@@ -135,7 +135,18 @@ export async function runScriptReplicated(
   wait: ReplicaWait | undefined,
 ): Promise<unknown> {
   const n = wait === undefined || keys.length === 0 ? 0 : wait.replicasFor(keys[0] as string);
+  // Without replicas to wait for, the script's own promise (no extra async layer on the hot path).
   if (n === 0 || wait === undefined) return runScript(redis, name, keys, args);
+  return runScriptThenWait(name, keys, args, wait, n);
+}
+
+async function runScriptThenWait(
+  name: ScriptName,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+  wait: ReplicaWait,
+  n: number,
+): Promise<unknown> {
   const writer = wait.writer();
   installScripts(writer);
   const pipeline = writer.pipeline() as unknown as Record<ScriptName, (...a: (string | number)[]) => unknown> & {
