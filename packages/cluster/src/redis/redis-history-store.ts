@@ -135,7 +135,8 @@ export class RedisHistoryStore implements HistoryStore {
     return guard('history conversations', async () => {
       if (limit === 0) return [];
       const cutoff = Date.now() - this.ttlMs;
-      // Newest first; stale members (conversation gone) are skipped here and dropped by the next append.
+      // Newest first; stale members (conversation gone) are skipped here, and dropped by the next
+      // append that adds a conversation to this index.
       const flat = await this.redis.zrevrangebyscore(this.keys.historyIndex(user), '+inf', `(${cutoff}`, 'WITHSCORES', 'LIMIT', 0, limit);
       const candidates = new Map<ConversationId, number | undefined>();
       for (let i = 0; i + 1 < flat.length; i += 2) candidates.set(flat[i] as ConversationId, Number(flat[i + 1]));

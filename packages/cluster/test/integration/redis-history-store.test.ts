@@ -121,11 +121,15 @@ describe('RedisHistoryStore storage', () => {
       expect(await store.conversations(alice, { limit: 10 })).toEqual([]);
       expect(await store.append(ab, msg(1), { indexFor: [alice, bob] })).toMatchObject({ seq: 1, duplicate: true });
       expect((await store.conversations(bob, { limit: 10 })).map((r) => r.id)).toEqual([ab]);
-      // A member whose conversation expired long ago is not listed, and the next index update drops it.
+      // A member whose conversation expired long ago is not listed; a refresh of a known conversation
+      // leaves it (no range scan), the next update that adds a conversation to the index drops it.
       await redis.zadd(k.historyIndex(alice), 1, 'g:gone');
       expect((await store.conversations(alice, { limit: 10 })).map((r) => r.id)).toEqual([ab]);
       await store.append(ab, msg(2), { indexFor: [alice] });
-      expect(await redis.zrange(k.historyIndex(alice), '0', '-1')).toEqual([ab]);
+      expect(await redis.zrange(k.historyIndex(alice), '0', '-1')).toEqual(['g:gone', ab]);
+      const ac = peerConversation(alice, asUserId('carol'));
+      await store.append(ac, msg(3), { indexFor: [alice] });
+      expect(await redis.zrange(k.historyIndex(alice), '0', '-1')).toEqual([ab, ac]);
     });
   });
 });

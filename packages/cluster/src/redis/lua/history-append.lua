@@ -15,6 +15,7 @@
 --          Only where every key may be touched by one script (single Redis, Sentinel); a Redis
 --          Cluster client runs history-index.lua per user instead, since those keys live in other slots.
 -- ARGV[8] with KEYS[4..]: the conversation id; ARGV[9]: most stale index members one update drops
+--          (looked for only when the index gained a member, as in history-index.lua)
 -- Returns {seq, duplicate (1/0), sentAt}: a duplicate answers the first write's seq and sentAt and
 -- writes nothing to the conversation. A first write no read can return any more (expired, or out of
 -- the count window) is not a duplicate: its fp then names the new message.
@@ -25,10 +26,10 @@ local last = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 -- The same steps as history-index.lua, for each index key given.
 local function index(at)
   for i = 4, #KEYS do
-    local cur = redis.call('ZSCORE', KEYS[i], ARGV[8])
-    if not cur or tonumber(cur) < at then redis.call('ZADD', KEYS[i], at, ARGV[8]) end
-    local stale = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', cutoff, 'LIMIT', 0, tonumber(ARGV[9]))
-    if #stale > 0 then redis.call('ZREM', KEYS[i], unpack(stale)) end
+    if redis.call('ZADD', KEYS[i], 'GT', at, ARGV[8]) == 1 then
+      local stale = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', ARGV[6], 'LIMIT', 0, tonumber(ARGV[9]))
+      if #stale > 0 then redis.call('ZREM', KEYS[i], unpack(stale)) end
+    end
     redis.call('PEXPIRE', KEYS[i], ARGV[5])
   end
 end
