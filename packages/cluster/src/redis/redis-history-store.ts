@@ -29,11 +29,6 @@ export type RedisHistoryStoreOptions = RedisClientOption &
     log?: Logger;
   };
 
-/** Most old entries one append drops (the count trim needs one per append; the rest is ttl backlog). */
-const TRIM_BATCH = 100;
-/** Most stale conversations one index update drops. */
-const INDEX_PRUNE_BATCH = 100;
-
 /** What the msgs hash holds per seq: `[sentAt, from, fp, to, typeu, dataContent]` (JSON). */
 type Entry = [number, string, string, string, number, string];
 
@@ -47,16 +42,16 @@ export function asciiJson(s: string): string {
 }
 
 /**
- * HistoryStore on Redis. Per conversation, in one hash slot (`{h:<conv>}`): `…:meta` (counters),
- * `…:msgs` (seq → entry), `…:fps` (fp → seq), written only by Lua scripts (redis/lua/history-*.lua):
- * `history-append.lua` (idempotent by fp, seq by HINCRBY, sender counter, bounded trimming by count and
- * age, refreshes the three expiries), `history-range.lua` (pages, skipping expired entries),
- * `history-read.lua` (read marker with the user's own sent count up to it), `history-cursor.lua`.
- * Per user, in the user's slot: `{<user>}:convs` (zset conversation → last activity). On a single
- * Redis or Sentinel the append script updates both users' entries in the same call (one round trip
- * per message); on Redis Cluster those keys live in other slots, so `history-index.lua` runs per
- * `indexFor` user after the append (not atomic with it; a resend repairs a lost update). Layout:
- * redis/keys.ts.
+ * HistoryStore on Redis. Per conversation, in one hash slot (`{h:<conv>}`): `…:meta` (counters, and
+ * the oldest stored seq and its sentAt), `…:msgs` (seq → entry), `…:fps` (fp → seq), written only by
+ * Lua scripts (redis/lua/history-*.lua): `history-append.lua` (idempotent by fp, seq, sender counter,
+ * bounded trimming by count and age, refreshes the three expiries), `history-range.lua`
+ * (pages, skipping expired entries), `history-read.lua` (read marker with the user's own sent count up
+ * to it), `history-cursor.lua`. Per user, in the user's slot: `{<user>}:convs` (zset conversation →
+ * last activity). On a single Redis or Sentinel the append script updates both users' entries in the
+ * same call (one round trip per message); on Redis Cluster those keys live in other slots, so
+ * `history-index.lua` runs per `indexFor` user after the append (not atomic with it; a resend repairs a
+ * lost update). Layout: redis/keys.ts. Needs Redis 6.2 or newer (`ZADD … GT`).
  *
  * Times are the caller's clock (`sentAt` and the trim cutoff), the keys' expiry is Redis's. Every
  * failure is an UnavailableError with the ioredis error as `cause`.
@@ -85,7 +80,7 @@ export class RedisHistoryStore implements HistoryStore {
       const cutoff = Date.now() - this.ttlMs;
       const fp = asciiJson(msg.fp);
       const entry = `[${msg.sentAt},${asciiJson(msg.from)},${fp},${JSON.stringify(msg.to)},${JSON.stringify(msg.typeu)},${JSON.stringify(msg.dataContent)}]`;
-      const args = [fp, msg.from, entry, this.max, this.ttlMs, cutoff, TRIM_BATCH];
+      const args = [fp, msg.from, entry, this.max, this.ttlMs, cutoff];
       const users = opts.indexFor;
       let result: Promise<unknown>;
       if (users.length === 0) {
@@ -93,13 +88,13 @@ export class RedisHistoryStore implements HistoryStore {
       } else if (this.oneScript && users.length <= 2) {
         // One round trip: the append and both index entries in one script.
         const keys = [...this.convKeys(conv), this.keys.historyIndex(users[0]!), this.keys.historyIndex(users[1] ?? users[0]!)];
-        result = runScriptReplicated(this.redis, 'sbHistoryAppendIndexed', keys, [...args, conv, INDEX_PRUNE_BATCH], this.waitReplicas);
+        result = runScriptReplicated(this.redis, 'sbHistoryAppendIndexed', keys, [...args, conv], this.waitReplicas);
       } else {
         // Redis Cluster: the index keys live in the users' slots, so they are updated after the append,
         // with the first write's time (a duplicate must not move its conversation up).
         result = runScriptReplicated(this.redis, 'sbHistoryAppend', this.convKeys(conv), args, this.waitReplicas).then(async (r) => {
           const at = (r as [number, number, number])[2];
-          await Promise.all(users.map((u) => runScript(this.redis, 'sbHistoryIndex', [this.keys.historyIndex(u)], [conv, at, cutoff, this.ttlMs, INDEX_PRUNE_BATCH])));
+          await Promise.all(users.map((u) => runScript(this.redis, 'sbHistoryIndex', [this.keys.historyIndex(u)], [conv, at, cutoff, this.ttlMs])));
           return r;
         });
       }

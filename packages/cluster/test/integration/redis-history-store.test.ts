@@ -60,8 +60,11 @@ describe('RedisHistoryStore storage', () => {
       const k = redisKeys(prefix);
       for (let i = 1; i <= 5; i++) await store.append(ab, msg(i), { indexFor: [alice, bob] });
       expect(await redis.hlen(k.historyMessages(ab))).toBe(3);
-      expect(await redis.hlen(k.historyFps(ab))).toBe(3);
-      expect(await redis.hgetall(k.historyMeta(ab))).toEqual({ seq: '5', 'n:alice': '5' });
+      expect(await redis.hgetall(k.historyFps(ab))).toEqual({ '"fp-3"': '3', '"fp-4"': '4', '"fp-5"': '5' });
+      // lo/lt: the oldest stored seq and its sentAt (the trimming bound).
+      const { lt, ...meta } = await redis.hgetall(k.historyMeta(ab));
+      expect(meta).toEqual({ seq: '5', 'n:alice': '5', lo: '3' });
+      expect(Number(lt)).toBe((await store.before(ab, { limit: 1, before: 4 }))[0]?.sentAt);
       for (const key of [k.historyMeta(ab), k.historyMessages(ab), k.historyFps(ab), k.historyIndex(alice), k.historyIndex(bob)]) {
         const ttl = await redis.pttl(key);
         expect(ttl, key).toBeGreaterThan(50_000);
@@ -99,6 +102,30 @@ describe('RedisHistoryStore storage', () => {
       expect(await redis.hlen(k.historyFps(ab))).toBe(10);
       // Out of the window means trimmed: its fp is free again.
       expect(await lowered.append(ab, msg(200), { indexFor: [] })).toMatchObject({ seq: 254, duplicate: false });
+    });
+  });
+
+  it('trimming bound - meta lo/lt: an oldest entry that ages out is reclaimed by the next append; a meta without them (older layout) is walked', async () => {
+    await withStore({ ttlMs: 60_000 }, async (store, prefix) => {
+      const k = redisKeys(prefix);
+      const loLt = async () => redis.hmget(k.historyMeta(ab), 'lo', 'lt');
+      const t1 = Date.now() - 59_500;
+      await store.append(ab, msg(1, t1), { indexFor: [] });
+      await store.append(ab, msg(2), { indexFor: [] });
+      await store.append(ab, msg(3), { indexFor: [] });
+      expect(await loLt()).toEqual(['1', String(t1)]);
+      await delay(700); // message 1 expires
+      await store.append(ab, msg(4), { indexFor: [] });
+      const [m2] = await store.before(ab, { before: 3, limit: 1 });
+      expect(await loLt()).toEqual(['2', String(m2?.sentAt)]);
+      expect(await redis.hkeys(k.historyMessages(ab))).toEqual(['2', '3', '4']);
+      expect(await redis.hkeys(k.historyFps(ab))).toEqual(['"fp-2"', '"fp-3"', '"fp-4"']);
+      await redis.hdel(k.historyMeta(ab), 'lo', 'lt');
+      const lowered = new RedisHistoryStore({ redis, prefix, ttlMs: 60_000, maxPerConversation: 2 });
+      expect(await lowered.append(ab, msg(5), { indexFor: [] })).toMatchObject({ seq: 5, duplicate: false });
+      expect(await redis.hkeys(k.historyMessages(ab))).toEqual(['4', '5']);
+      expect(await redis.hkeys(k.historyFps(ab))).toEqual(['"fp-4"', '"fp-5"']);
+      expect((await loLt())[0]).toBe('4');
     });
   });
 
