@@ -10,7 +10,10 @@
 // Prints appends/s, Redis CPU µs per append (INFO cpu used_cpu_sys + used_cpu_user, before/after: the
 // whole server, so other clients' load counts too; run on a quiet Redis), the scripts' own time per
 // append (INFO commandstats evalsha+eval usec: the same caveat), client CPU µs per append
-// (process.cpuUsage of this process: the store's encoding and ioredis) and Redis memory per append.
+// (process.cpuUsage of this process: the store's encoding and ioredis), Redis memory per append and
+// the commands the scripts run per append (commandstats; also counts other clients' commands). On a
+// busy shared machine the CPU figures move by ±20 % from run to run: alternate the sides and take
+// medians, or point --url at a private redis-server.
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 
@@ -45,6 +48,10 @@ const info = async () => {
     cpuS: num(/^used_cpu_sys:([\d.]+)/m) + num(/^used_cpu_user:([\d.]+)/m),
     scriptUs: num(/^cmdstat_evalsha:.*?usec=(\d+)/m) + num(/^cmdstat_eval:.*?usec=(\d+)/m),
     mem: num(/^used_memory:(\d+)/m),
+    // Commands the scripts ran (Redis counts those run from Lua in commandstats too).
+    calls: [...text.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)]
+      .filter(([, name]) => !['evalsha', 'eval', 'info', 'scan', 'client', 'select'].includes(name))
+      .reduce((sum, [, , n]) => sum + Number(n), 0),
   };
 };
 
@@ -85,13 +92,14 @@ try {
     scriptUsPerAppend: +((after.scriptUs - before.scriptUs) / N).toFixed(2),
     clientCpuUsPerAppend: +((cpu.user + cpu.system) / N).toFixed(2),
     redisBytesPerAppend: Math.round((after.mem - before.mem) / N),
+    redisCallsPerAppend: +((after.calls - before.calls) / N).toFixed(2),
     meanSeq: +(seqSum / N).toFixed(3),
   };
   if (o.json) console.log(JSON.stringify(res));
   else {
     console.log(`${N} appends, ${U} users, ${INFLIGHT} in flight: ${res.appendsPerS} appends/s`);
     console.log(`Redis CPU ${res.redisCpuUsPerAppend} µs/append (scripts ${res.scriptUsPerAppend} µs), client CPU ${res.clientCpuUsPerAppend} µs/append`);
-    console.log(`Redis memory ${res.redisBytesPerAppend} B/append, mean seq ${res.meanSeq}`);
+    console.log(`Redis memory ${res.redisBytesPerAppend} B/append, ${res.redisCallsPerAppend} commands/append in the scripts, mean seq ${res.meanSeq}`);
   }
 } finally {
   await store.close();
