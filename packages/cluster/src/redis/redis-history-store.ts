@@ -11,7 +11,7 @@ import {
   type HistoryStore,
   type HistoryStoreOptions,
 } from '../history-store.js';
-import { closeRedis, guard, redisModeOf, resolveClient, type RedisClientOption } from './connect.js';
+import { closeRedis, guard, redisModeOf, redisUnavailable, resolveClient, type RedisClientOption } from './connect.js';
 import { redisKeys, type RedisKeys } from './keys.js';
 import { runScriptReplicated, type ReplicaWait } from './replica-wait.js';
 import { runScript } from './scripts.js';
@@ -32,13 +32,19 @@ export type RedisHistoryStoreOptions = RedisClientOption &
 /** What the msgs hash holds per seq: `[sentAt, from, fp, to, typeu, dataContent]` (JSON). */
 type Entry = [number, string, string, string, number, string];
 
+/** asciiJson: a string of printable ASCII without `"` and `\` (kept as it is), and a character to escape. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const ESCAPED = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
+
 /**
  * A string as a JSON string literal made of printable ASCII only, with `"` and `\` escaped as `\u….`
  * too: the Lua scripts find the sender and fp tokens of an entry with a pattern (`"[^"]*"`) and compare
  * them byte for byte, without a JSON parser (cjson rejects lone surrogates that JSON.parse accepts).
  */
 export function asciiJson(s: string): string {
-  return `"${s.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
+  // Most ids and fps need no escape: a test is cheaper than a replace with a callback.
+  if (PLAIN.test(s)) return `"${s}"`;
+  return `"${s.replace(ESCAPED, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
 }
 
 /**
@@ -62,12 +68,17 @@ export class RedisHistoryStore implements HistoryStore {
   private readonly keys: RedisKeys;
   private readonly max: number;
   private readonly ttlMs: number;
+  /** `max` and `ttlMs` as the scripts' arguments, converted once. */
+  private readonly maxArg: string;
+  private readonly ttlArg: string;
   private readonly waitReplicas: ReplicaWait | undefined;
   /** Whether one script may touch a conversation's keys and its users' index keys (not on Redis Cluster). */
   private readonly oneScript: boolean;
 
   constructor(opts: RedisHistoryStoreOptions) {
     ({ maxPerConversation: this.max, ttlMs: this.ttlMs } = historyArgs.options(opts));
+    this.maxArg = String(this.max);
+    this.ttlArg = String(this.ttlMs);
     this.waitReplicas = opts.waitReplicas;
     this.keys = redisKeys(opts.prefix);
     ({ redis: this.redis, owned: this.owned } = resolveClient(opts, opts.log, 'history-store'));
@@ -76,31 +87,33 @@ export class RedisHistoryStore implements HistoryStore {
 
   async append(conv: ConversationId, msg: Omit<HistoryMessage, 'seq'>, opts: { indexFor: readonly UserId[] }): Promise<AppendResult> {
     historyArgs.message(msg);
-    return guard('history append', async () => {
-      const cutoff = Date.now() - this.ttlMs;
-      const fp = asciiJson(msg.fp);
-      const entry = `[${msg.sentAt},${asciiJson(msg.from)},${fp},${JSON.stringify(msg.to)},${JSON.stringify(msg.typeu)},${JSON.stringify(msg.dataContent)}]`;
-      const args = [fp, msg.from, entry, this.max, this.ttlMs, cutoff];
-      const users = opts.indexFor;
-      let result: Promise<unknown>;
-      if (users.length === 0) {
-        result = runScriptReplicated(this.redis, 'sbHistoryAppend', this.convKeys(conv), args, this.waitReplicas);
-      } else if (this.oneScript && users.length <= 2) {
-        // One round trip: the append and both index entries in one script.
-        const keys = [...this.convKeys(conv), this.keys.historyIndex(users[0]!), this.keys.historyIndex(users[1] ?? users[0]!)];
-        result = runScriptReplicated(this.redis, 'sbHistoryAppendIndexed', keys, [...args, conv], this.waitReplicas);
+    const cutoff = Date.now() - this.ttlMs;
+    const fp = asciiJson(msg.fp);
+    const entry = `[${msg.sentAt},${asciiJson(msg.from)},${fp},${JSON.stringify(msg.to)},${msg.typeu},${JSON.stringify(msg.dataContent)}]`;
+    const users = opts.indexFor;
+    const { keys } = this;
+    const meta = keys.historyMeta(conv);
+    const msgs = keys.historyMessages(conv);
+    const fps = keys.historyFps(conv);
+    try {
+      let r: [number, number, number];
+      if (users.length === 0 || !(this.oneScript && users.length <= 2)) {
+        r = (await runScriptReplicated(this.redis, 'sbHistoryAppend', [meta, msgs, fps], [fp, msg.from, entry, this.maxArg, this.ttlArg, cutoff], this.waitReplicas)) as typeof r;
+        if (users.length > 0) {
+          // Redis Cluster: the index keys live in the users' slots, so they are updated after the append,
+          // with the first write's time (a duplicate must not move its conversation up).
+          const at = r[2];
+          await Promise.all(users.map((u) => runScript(this.redis, 'sbHistoryIndex', [keys.historyIndex(u)], [conv, at, cutoff, this.ttlArg])));
+        }
       } else {
-        // Redis Cluster: the index keys live in the users' slots, so they are updated after the append,
-        // with the first write's time (a duplicate must not move its conversation up).
-        result = runScriptReplicated(this.redis, 'sbHistoryAppend', this.convKeys(conv), args, this.waitReplicas).then(async (r) => {
-          const at = (r as [number, number, number])[2];
-          await Promise.all(users.map((u) => runScript(this.redis, 'sbHistoryIndex', [this.keys.historyIndex(u)], [conv, at, cutoff, this.ttlMs])));
-          return r;
-        });
+        // One round trip: the append and both index entries in one script.
+        const idx = [meta, msgs, fps, keys.historyIndex(users[0]!), keys.historyIndex(users[1] ?? users[0]!)];
+        r = (await runScriptReplicated(this.redis, 'sbHistoryAppendIndexed', idx, [fp, msg.from, entry, this.maxArg, this.ttlArg, cutoff, conv], this.waitReplicas)) as typeof r;
       }
-      const [seq, duplicate, sentAt] = (await result) as [number, number, number];
-      return { seq, duplicate: duplicate === 1, sentAt };
-    });
+      return { seq: r[0], duplicate: r[1] === 1, sentAt: r[2] };
+    } catch (err) {
+      throw redisUnavailable('history append', err);
+    }
   }
 
   async before(conv: ConversationId, opts: { before?: number; limit: number }): Promise<HistoryMessage[]> {
@@ -176,10 +189,6 @@ export class RedisHistoryStore implements HistoryStore {
       for (let i = 0; i + 1 < flat.length; i += 2) out.push(decode(Number(flat[i]), flat[i + 1] as string));
       return out;
     });
-  }
-
-  private convKeys(conv: ConversationId): [string, string, string] {
-    return [this.keys.historyMeta(conv), this.keys.historyMessages(conv), this.keys.historyFps(conv)];
   }
 }
 
