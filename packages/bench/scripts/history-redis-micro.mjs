@@ -5,7 +5,9 @@
 // conversation, and each user's index grows to hundreds of conversations.
 //
 //   node --conditions=source --import tsx packages/bench/scripts/history-redis-micro.mjs \
-//     [--n 100000] [--users 1000] [--inflight 200] [--body 40] [--url redis://127.0.0.1:6379] [--json]
+//     [--n 100000] [--users 1000] [--inflight 200] [--body 40] [--pairs 0] [--url redis://127.0.0.1:6379] [--json]
+//
+// --pairs K: draw the pairs from K fixed ones instead (ongoing conversations, N/K messages each).
 //
 // Prints appends/s, Redis CPU µs per append (INFO cpu used_cpu_sys + used_cpu_user, before/after: the
 // whole server, so other clients' load counts too; run on a quiet Redis), the scripts' own time per
@@ -23,6 +25,7 @@ const { values: o } = parseArgs({
     users: { type: 'string', default: '1000' },
     inflight: { type: 'string', default: '200' },
     body: { type: 'string', default: '40' },
+    pairs: { type: 'string', default: '0' },
     url: { type: 'string', default: process.env.IM_REDIS_URL ?? 'redis://127.0.0.1:6379' },
     json: { type: 'boolean', default: false },
   },
@@ -40,6 +43,13 @@ const prefix = `bench-hmicro-${randomBytes(6).toString('hex')}`;
 const admin = connectRedis({ url: o.url, name: 'history-micro-admin' });
 const store = new RedisHistoryStore({ url: o.url, prefix });
 const users = Array.from({ length: U }, (_, i) => `u${String(i).padStart(4, '0')}`);
+const pair = () => {
+  const a = users[(Math.random() * U) | 0];
+  let b = users[(Math.random() * U) | 0];
+  while (b === a) b = users[(Math.random() * U) | 0];
+  return [a, b];
+};
+const fixed = Array.from({ length: Number(o.pairs) }, pair);
 
 const info = async () => {
   const text = `${await admin.info('cpu')}\n${await admin.info('commandstats')}\n${await admin.info('memory')}`;
@@ -59,9 +69,7 @@ let next = 0;
 let seqSum = 0;
 const one = async () => {
   const i = next++;
-  const a = users[(Math.random() * U) | 0];
-  let b = users[(Math.random() * U) | 0];
-  while (b === a) b = users[(Math.random() * U) | 0];
+  const [a, b] = fixed.length > 0 ? fixed[(Math.random() * fixed.length) | 0] : pair();
   const r = await store.append(
     peerConversation(a, b),
     { fp: `f${i}-${prefix}`, from: a, to: b, dataContent: body, typeu: 0, sentAt: Date.now() },
@@ -86,6 +94,7 @@ try {
   const res = {
     n: N,
     users: U,
+    pairs: fixed.length,
     inflight: INFLIGHT,
     appendsPerS: Math.round((N / ms) * 1000),
     redisCpuUsPerAppend: +(((after.cpuS - before.cpuS) * 1e6) / N).toFixed(2),
