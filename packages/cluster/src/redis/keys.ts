@@ -15,7 +15,7 @@ import { DEFAULT_KEY_PREFIX } from './defaults.js';
  * | `im:{<user>}:offline:budget` | string | user (as sender) | bytes the user stored in others' offline queues in the current window; expires with the window |
  * | `im:{<user>}:seen` | string | user | when the user was last online (ms since epoch); expires after the presence TTL |
  * | `im:{<user>}:convs` | zset | user | conversation id → last activity (sentAt, ms) of the user's conversations |
- * | `im:{h:<conv>}:meta` | hash | conversation | `seq` (last seq), `n:<user>` (messages the user sent), `r:<user>` (read marker `"<seq>:<own sent up to it>"`), `c:<user>` (delivery cursor) |
+ * | `im:{h:<conv>}:meta` | hash | conversation | `seq` (last seq), `n:<user>` (messages the user sent), `r:<user>` (read marker `"<seq>:<own sent up to it>"`), `c:<user>` (delivery cursor), `lo` (oldest stored seq) and `lt` (its sentAt; `0`: not known) |
  * | `im:{h:<conv>}:msgs` | hash | conversation | seq → entry `[sentAt,"from","fp",to,typeu,dataContent]` (JSON; from and fp ASCII-only) |
  * | `im:{h:<conv>}:fps` | hash | conversation | fp (as the ASCII-only JSON string of the entry) → seq |
  * | `im:{grp:<gid>}:meta` | hash | group | `name`; exists exactly while the group does |

@@ -11,7 +11,7 @@ import {
   type HistoryStore,
   type HistoryStoreOptions,
 } from '../history-store.js';
-import { closeRedis, guard, redisModeOf, resolveClient, type RedisClientOption } from './connect.js';
+import { closeRedis, guard, redisModeOf, redisUnavailable, resolveClient, type RedisClientOption } from './connect.js';
 import { redisKeys, type RedisKeys } from './keys.js';
 import { runScriptReplicated, type ReplicaWait } from './replica-wait.js';
 import { runScript } from './scripts.js';
@@ -29,13 +29,12 @@ export type RedisHistoryStoreOptions = RedisClientOption &
     log?: Logger;
   };
 
-/** Most old entries one append drops (the count trim needs one per append; the rest is ttl backlog). */
-const TRIM_BATCH = 100;
-/** Most stale conversations one index update drops. */
-const INDEX_PRUNE_BATCH = 100;
-
 /** What the msgs hash holds per seq: `[sentAt, from, fp, to, typeu, dataContent]` (JSON). */
 type Entry = [number, string, string, string, number, string];
+
+/** asciiJson: a string of printable ASCII without `"` and `\` (kept as it is), and a character to escape. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const ESCAPED = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
 
 /**
  * A string as a JSON string literal made of printable ASCII only, with `"` and `\` escaped as `\u….`
@@ -43,20 +42,22 @@ type Entry = [number, string, string, string, number, string];
  * them byte for byte, without a JSON parser (cjson rejects lone surrogates that JSON.parse accepts).
  */
 export function asciiJson(s: string): string {
-  return `"${s.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
+  // Most ids and fps need no escape: a test is cheaper than a replace with a callback.
+  if (PLAIN.test(s)) return `"${s}"`;
+  return `"${s.replace(ESCAPED, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
 }
 
 /**
- * HistoryStore on Redis. Per conversation, in one hash slot (`{h:<conv>}`): `…:meta` (counters),
- * `…:msgs` (seq → entry), `…:fps` (fp → seq), written only by Lua scripts (redis/lua/history-*.lua):
- * `history-append.lua` (idempotent by fp, seq by HINCRBY, sender counter, bounded trimming by count and
- * age, refreshes the three expiries), `history-range.lua` (pages, skipping expired entries),
- * `history-read.lua` (read marker with the user's own sent count up to it), `history-cursor.lua`.
- * Per user, in the user's slot: `{<user>}:convs` (zset conversation → last activity). On a single
- * Redis or Sentinel the append script updates both users' entries in the same call (one round trip
- * per message); on Redis Cluster those keys live in other slots, so `history-index.lua` runs per
- * `indexFor` user after the append (not atomic with it; a resend repairs a lost update). Layout:
- * redis/keys.ts.
+ * HistoryStore on Redis. Per conversation, in one hash slot (`{h:<conv>}`): `…:meta` (counters, and
+ * the oldest stored seq and its sentAt), `…:msgs` (seq → entry), `…:fps` (fp → seq), written only by
+ * Lua scripts (redis/lua/history-*.lua): `history-append.lua` (idempotent by fp, seq, sender counter,
+ * bounded trimming by count and age, refreshes the three expiries), `history-range.lua`
+ * (pages, skipping expired entries), `history-read.lua` (read marker with the user's own sent count up
+ * to it), `history-cursor.lua`. Per user, in the user's slot: `{<user>}:convs` (zset conversation →
+ * last activity). On a single Redis or Sentinel the append script updates both users' entries in the
+ * same call (one round trip per message); on Redis Cluster those keys live in other slots, so
+ * `history-index.lua` runs per `indexFor` user after the append (not atomic with it; a resend repairs a
+ * lost update). Layout: redis/keys.ts. Needs Redis 6.2 or newer (`ZADD … GT`).
  *
  * Times are the caller's clock (`sentAt` and the trim cutoff), the keys' expiry is Redis's. Every
  * failure is an UnavailableError with the ioredis error as `cause`.
@@ -67,12 +68,17 @@ export class RedisHistoryStore implements HistoryStore {
   private readonly keys: RedisKeys;
   private readonly max: number;
   private readonly ttlMs: number;
+  /** `max` and `ttlMs` as the scripts' arguments, converted once. */
+  private readonly maxArg: string;
+  private readonly ttlArg: string;
   private readonly waitReplicas: ReplicaWait | undefined;
   /** Whether one script may touch a conversation's keys and its users' index keys (not on Redis Cluster). */
   private readonly oneScript: boolean;
 
   constructor(opts: RedisHistoryStoreOptions) {
     ({ maxPerConversation: this.max, ttlMs: this.ttlMs } = historyArgs.options(opts));
+    this.maxArg = String(this.max);
+    this.ttlArg = String(this.ttlMs);
     this.waitReplicas = opts.waitReplicas;
     this.keys = redisKeys(opts.prefix);
     ({ redis: this.redis, owned: this.owned } = resolveClient(opts, opts.log, 'history-store'));
@@ -81,31 +87,33 @@ export class RedisHistoryStore implements HistoryStore {
 
   async append(conv: ConversationId, msg: Omit<HistoryMessage, 'seq'>, opts: { indexFor: readonly UserId[] }): Promise<AppendResult> {
     historyArgs.message(msg);
-    return guard('history append', async () => {
-      const cutoff = Date.now() - this.ttlMs;
-      const fp = asciiJson(msg.fp);
-      const entry = `[${msg.sentAt},${asciiJson(msg.from)},${fp},${JSON.stringify(msg.to)},${JSON.stringify(msg.typeu)},${JSON.stringify(msg.dataContent)}]`;
-      const args = [fp, msg.from, entry, this.max, this.ttlMs, cutoff, TRIM_BATCH];
-      const users = opts.indexFor;
-      let result: Promise<unknown>;
-      if (users.length === 0) {
-        result = runScriptReplicated(this.redis, 'sbHistoryAppend', this.convKeys(conv), args, this.waitReplicas);
-      } else if (this.oneScript && users.length <= 2) {
-        // One round trip: the append and both index entries in one script.
-        const keys = [...this.convKeys(conv), this.keys.historyIndex(users[0]!), this.keys.historyIndex(users[1] ?? users[0]!)];
-        result = runScriptReplicated(this.redis, 'sbHistoryAppendIndexed', keys, [...args, conv, INDEX_PRUNE_BATCH], this.waitReplicas);
+    const cutoff = Date.now() - this.ttlMs;
+    const fp = asciiJson(msg.fp);
+    const entry = `[${msg.sentAt},${asciiJson(msg.from)},${fp},${JSON.stringify(msg.to)},${msg.typeu},${JSON.stringify(msg.dataContent)}]`;
+    const users = opts.indexFor;
+    const { keys } = this;
+    const meta = keys.historyMeta(conv);
+    const msgs = keys.historyMessages(conv);
+    const fps = keys.historyFps(conv);
+    try {
+      let r: [number, number, number];
+      if (users.length === 0 || !(this.oneScript && users.length <= 2)) {
+        r = (await runScriptReplicated(this.redis, 'sbHistoryAppend', [meta, msgs, fps], [fp, msg.from, entry, this.maxArg, this.ttlArg, cutoff], this.waitReplicas)) as typeof r;
+        if (users.length > 0) {
+          // Redis Cluster: the index keys live in the users' slots, so they are updated after the append,
+          // with the first write's time (a duplicate must not move its conversation up).
+          const at = r[2];
+          await Promise.all(users.map((u) => runScript(this.redis, 'sbHistoryIndex', [keys.historyIndex(u)], [conv, at, cutoff, this.ttlArg])));
+        }
       } else {
-        // Redis Cluster: the index keys live in the users' slots, so they are updated after the append,
-        // with the first write's time (a duplicate must not move its conversation up).
-        result = runScriptReplicated(this.redis, 'sbHistoryAppend', this.convKeys(conv), args, this.waitReplicas).then(async (r) => {
-          const at = (r as [number, number, number])[2];
-          await Promise.all(users.map((u) => runScript(this.redis, 'sbHistoryIndex', [this.keys.historyIndex(u)], [conv, at, cutoff, this.ttlMs, INDEX_PRUNE_BATCH])));
-          return r;
-        });
+        // One round trip: the append and both index entries in one script.
+        const idx = [meta, msgs, fps, keys.historyIndex(users[0]!), keys.historyIndex(users[1] ?? users[0]!)];
+        r = (await runScriptReplicated(this.redis, 'sbHistoryAppendIndexed', idx, [fp, msg.from, entry, this.maxArg, this.ttlArg, cutoff, conv], this.waitReplicas)) as typeof r;
       }
-      const [seq, duplicate, sentAt] = (await result) as [number, number, number];
-      return { seq, duplicate: duplicate === 1, sentAt };
-    });
+      return { seq: r[0], duplicate: r[1] === 1, sentAt: r[2] };
+    } catch (err) {
+      throw redisUnavailable('history append', err);
+    }
   }
 
   async before(conv: ConversationId, opts: { before?: number; limit: number }): Promise<HistoryMessage[]> {
@@ -135,7 +143,8 @@ export class RedisHistoryStore implements HistoryStore {
     return guard('history conversations', async () => {
       if (limit === 0) return [];
       const cutoff = Date.now() - this.ttlMs;
-      // Newest first; stale members (conversation gone) are skipped here and dropped by the next append.
+      // Newest first; stale members (conversation gone) are skipped here, and dropped by the next
+      // append that adds a conversation to this index.
       const flat = await this.redis.zrevrangebyscore(this.keys.historyIndex(user), '+inf', `(${cutoff}`, 'WITHSCORES', 'LIMIT', 0, limit);
       const candidates = new Map<ConversationId, number | undefined>();
       for (let i = 0; i + 1 < flat.length; i += 2) candidates.set(flat[i] as ConversationId, Number(flat[i + 1]));
@@ -180,10 +189,6 @@ export class RedisHistoryStore implements HistoryStore {
       for (let i = 0; i + 1 < flat.length; i += 2) out.push(decode(Number(flat[i]), flat[i + 1] as string));
       return out;
     });
-  }
-
-  private convKeys(conv: ConversationId): [string, string, string] {
-    return [this.keys.historyMeta(conv), this.keys.historyMessages(conv), this.keys.historyFps(conv)];
   }
 }
 

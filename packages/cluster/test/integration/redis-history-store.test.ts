@@ -60,8 +60,11 @@ describe('RedisHistoryStore storage', () => {
       const k = redisKeys(prefix);
       for (let i = 1; i <= 5; i++) await store.append(ab, msg(i), { indexFor: [alice, bob] });
       expect(await redis.hlen(k.historyMessages(ab))).toBe(3);
-      expect(await redis.hlen(k.historyFps(ab))).toBe(3);
-      expect(await redis.hgetall(k.historyMeta(ab))).toEqual({ seq: '5', 'n:alice': '5' });
+      expect(await redis.hgetall(k.historyFps(ab))).toEqual({ '"fp-3"': '3', '"fp-4"': '4', '"fp-5"': '5' });
+      // lo/lt: the oldest stored seq and its sentAt (the trimming bound).
+      const { lt, ...meta } = await redis.hgetall(k.historyMeta(ab));
+      expect(meta).toEqual({ seq: '5', 'n:alice': '5', lo: '3' });
+      expect(Number(lt)).toBe((await store.before(ab, { limit: 1, before: 4 }))[0]?.sentAt);
       for (const key of [k.historyMeta(ab), k.historyMessages(ab), k.historyFps(ab), k.historyIndex(alice), k.historyIndex(bob)]) {
         const ttl = await redis.pttl(key);
         expect(ttl, key).toBeGreaterThan(50_000);
@@ -102,6 +105,30 @@ describe('RedisHistoryStore storage', () => {
     });
   });
 
+  it('trimming bound - meta lo/lt: an oldest entry that ages out is reclaimed by the next append; a meta without them (older layout) is walked', async () => {
+    await withStore({ ttlMs: 60_000 }, async (store, prefix) => {
+      const k = redisKeys(prefix);
+      const loLt = async () => redis.hmget(k.historyMeta(ab), 'lo', 'lt');
+      const t1 = Date.now() - 59_500;
+      await store.append(ab, msg(1, t1), { indexFor: [] });
+      await store.append(ab, msg(2), { indexFor: [] });
+      await store.append(ab, msg(3), { indexFor: [] });
+      expect(await loLt()).toEqual(['1', String(t1)]);
+      await delay(700); // message 1 expires
+      await store.append(ab, msg(4), { indexFor: [] });
+      const [m2] = await store.before(ab, { before: 3, limit: 1 });
+      expect(await loLt()).toEqual(['2', String(m2?.sentAt)]);
+      expect(await redis.hkeys(k.historyMessages(ab))).toEqual(['2', '3', '4']);
+      expect(await redis.hkeys(k.historyFps(ab))).toEqual(['"fp-2"', '"fp-3"', '"fp-4"']);
+      await redis.hdel(k.historyMeta(ab), 'lo', 'lt');
+      const lowered = new RedisHistoryStore({ redis, prefix, ttlMs: 60_000, maxPerConversation: 2 });
+      expect(await lowered.append(ab, msg(5), { indexFor: [] })).toMatchObject({ seq: 5, duplicate: false });
+      expect(await redis.hkeys(k.historyMessages(ab))).toEqual(['4', '5']);
+      expect(await redis.hkeys(k.historyFps(ab))).toEqual(['"fp-4"', '"fp-5"']);
+      expect((await loLt())[0]).toBe('4');
+    });
+  });
+
   it('messages that arrive already expired (a sender clock far behind) are never shown, and each append reclaims the last one', async () => {
     await withStore({ ttlMs: 60_000 }, async (store, prefix) => {
       const old = Date.now() - 120_000;
@@ -121,11 +148,15 @@ describe('RedisHistoryStore storage', () => {
       expect(await store.conversations(alice, { limit: 10 })).toEqual([]);
       expect(await store.append(ab, msg(1), { indexFor: [alice, bob] })).toMatchObject({ seq: 1, duplicate: true });
       expect((await store.conversations(bob, { limit: 10 })).map((r) => r.id)).toEqual([ab]);
-      // A member whose conversation expired long ago is not listed, and the next index update drops it.
+      // A member whose conversation expired long ago is not listed; a refresh of a known conversation
+      // leaves it (no range scan), the next update that adds a conversation to the index drops it.
       await redis.zadd(k.historyIndex(alice), 1, 'g:gone');
       expect((await store.conversations(alice, { limit: 10 })).map((r) => r.id)).toEqual([ab]);
       await store.append(ab, msg(2), { indexFor: [alice] });
-      expect(await redis.zrange(k.historyIndex(alice), '0', '-1')).toEqual([ab]);
+      expect(await redis.zrange(k.historyIndex(alice), '0', '-1')).toEqual(['g:gone', ab]);
+      const ac = peerConversation(alice, asUserId('carol'));
+      await store.append(ac, msg(3), { indexFor: [alice] });
+      expect(await redis.zrange(k.historyIndex(alice), '0', '-1')).toEqual([ab, ac]);
     });
   });
 });

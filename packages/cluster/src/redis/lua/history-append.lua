@@ -1,5 +1,6 @@
 -- history-append.lua: append one message to a conversation's history; idempotent by fp, trimmed.
--- KEYS[1] hash of counters        (<prefix>:{h:<conv>}:meta; seq, n:<user>, r:<user>, c:<user>)
+-- KEYS[1] hash of counters        (<prefix>:{h:<conv>}:meta): seq (last seq), n:<user>, r:<user>, c:<user>,
+--         lo (oldest stored seq) and lt (its sentAt; '0' when not known)
 -- KEYS[2] hash seq -> entry       (<prefix>:{h:<conv>}:msgs)
 -- KEYS[3] hash fp token -> seq    (<prefix>:{h:<conv>}:fps)
 -- ARGV[1] fp token: the fp as the entry spells it (a JSON string, ASCII-only, no raw `"` or `\`)
@@ -9,63 +10,89 @@
 -- ARGV[4] maxPerConversation
 -- ARGV[5] ttl, ms: the three keys expire this long after the last append
 -- ARGV[6] cutoff, ms (now - ttl, caller's clock): an entry with sentAt <= cutoff is expired
--- ARGV[7] most entries this call drops (trimming is bounded; what is left goes with later appends)
 -- KEYS[4..] optional: users' conversation indexes (zset conversation id -> last activity, ms;
 --          <prefix>:{<user>}:convs), each given the message's sentAt as history-index.lua would.
 --          Only where every key may be touched by one script (single Redis, Sentinel); a Redis
 --          Cluster client runs history-index.lua per user instead, since those keys live in other slots.
--- ARGV[8] with KEYS[4..]: the conversation id; ARGV[9]: most stale index members one update drops
+-- ARGV[7] with KEYS[4..]: the conversation id
 -- Returns {seq, duplicate (1/0), sentAt}: a duplicate answers the first write's seq and sentAt and
 -- writes nothing to the conversation. A first write no read can return any more (expired, or out of
 -- the count window) is not a duplicate: its fp then names the new message.
-local max = tonumber(ARGV[4])
-local cutoff = tonumber(ARGV[6])
-local last = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+-- Needs Redis >= 6.2 (ZADD GT).
+local TRIM_BATCH = 100 -- most entries one append drops (the count trim needs one; the rest is ttl backlog)
+local PRUNE_BATCH = 100 -- most stale index members one index update drops
+local meta, msgs, fps = KEYS[1], KEYS[2], KEYS[3]
+local fp, counter = ARGV[1], 'n:' .. ARGV[2]
+local max, ttl, cutoff = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
+local m = redis.call('HMGET', meta, 'seq', counter, 'lo', 'lt')
+local last = tonumber(m[1]) or 0
 
--- The same steps as history-index.lua, for each index key given.
+-- The same steps as history-index.lua, for each index key given; `at` as a string (a Lua number of
+-- 13 digits would go through sprintf for every call).
 local function index(at)
   for i = 4, #KEYS do
-    local cur = redis.call('ZSCORE', KEYS[i], ARGV[8])
-    if not cur or tonumber(cur) < at then redis.call('ZADD', KEYS[i], at, ARGV[8]) end
-    local stale = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', cutoff, 'LIMIT', 0, tonumber(ARGV[9]))
-    if #stale > 0 then redis.call('ZREM', KEYS[i], unpack(stale)) end
-    redis.call('PEXPIRE', KEYS[i], ARGV[5])
+    if redis.call('ZADD', KEYS[i], 'GT', at, ARGV[7]) == 1 then
+      local stale = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', ARGV[6], 'LIMIT', 0, PRUNE_BATCH)
+      if #stale > 0 then redis.call('ZREM', KEYS[i], unpack(stale)) end
+    end
+    redis.call('PEXPIRE', KEYS[i], ttl)
   end
 end
 
-local dup = redis.call('HGET', KEYS[3], ARGV[1])
+-- A new conversation has no fps to look at.
+local dup = last > 0 and redis.call('HGET', fps, fp)
 if dup then
-  local v = redis.call('HGET', KEYS[2], dup)
-  local t = v and tonumber(string.match(v, '^%[(%d+),'))
+  local v = redis.call('HGET', msgs, dup)
+  local at = v and string.match(v, '^%[(%d+),')
+  local t = at and tonumber(at)
   if t and t > cutoff and tonumber(dup) > last - max then
-    index(t)
+    index(at)
     return {tonumber(dup), 1, t}
   end
 end
 
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('HSET', KEYS[2], seq, ARGV[3])
-redis.call('HSET', KEYS[3], ARGV[1], seq)
-redis.call('HINCRBY', KEYS[1], 'n:' .. ARGV[2], 1)
+local seq = last + 1
+local at = string.match(ARGV[3], '^%[(%d+),')
+redis.call('HSET', msgs, seq, ARGV[3])
+redis.call('HSET', fps, fp, seq)
 
--- The stored seqs are contiguous (appends at the top, trimming from the bottom): lo..seq.
-local lo = seq - redis.call('HLEN', KEYS[2]) + 1
-local budget = tonumber(ARGV[7])
-while budget > 0 and lo < seq do
-  local v = redis.call('HGET', KEYS[2], lo)
-  if v then
-    if seq - lo + 1 <= max and tonumber(string.match(v, '^%[(%d+),')) > cutoff then break end
-    local fp = string.match(v, '^%[%d+,"[^"]*",("[^"]*"),')
-    if fp and redis.call('HGET', KEYS[3], fp) == tostring(lo) then redis.call('HDEL', KEYS[3], fp) end
-    redis.call('HDEL', KEYS[2], lo)
+-- The stored seqs are contiguous (appends at the top, trimming from the bottom): lo..seq, and lt is
+-- the sentAt of entry lo. While entry lo is inside the count window and unexpired nothing needs
+-- trimming (the walk below would stop at once), so the usual append reads nothing of msgs.
+local lo, lt
+if last == 0 then
+  lo, lt = seq, at
+else
+  lo, lt = tonumber(m[3]), m[4]
+  if not lo then lo, lt = seq - redis.call('HLEN', msgs) + 1, '0' end -- no lo (older layout): walk
+end
+local moved = last == 0
+if lo < seq and (seq - lo + 1 > max or tonumber(lt) <= cutoff) then
+  moved = true
+  lt = at
+  local budget = TRIM_BATCH
+  while lo < seq do
+    if budget == 0 then lt = '0' break end -- entry lo not looked at: the next append walks on
+    local v = redis.call('HGET', msgs, lo)
+    if v then
+      local t = string.match(v, '^%[(%d+),')
+      if seq - lo + 1 <= max and tonumber(t) > cutoff then lt = t break end
+      local f = string.match(v, '^%[%d+,"[^"]*",("[^"]*"),')
+      if f and redis.call('HGET', fps, f) == tostring(lo) then redis.call('HDEL', fps, f) end
+      redis.call('HDEL', msgs, lo)
+    end
+    lo = lo + 1
+    budget = budget - 1
   end
-  lo = lo + 1
-  budget = budget - 1
 end
 
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
-redis.call('PEXPIRE', KEYS[3], ARGV[5])
-local sentAt = tonumber(string.match(ARGV[3], '^%[(%d+),'))
-index(sentAt)
-return {seq, 0, sentAt}
+if moved then
+  redis.call('HSET', meta, 'seq', seq, counter, (tonumber(m[2]) or 0) + 1, 'lo', lo, 'lt', lt)
+else
+  redis.call('HSET', meta, 'seq', seq, counter, (tonumber(m[2]) or 0) + 1)
+end
+redis.call('PEXPIRE', meta, ttl)
+redis.call('PEXPIRE', msgs, ttl)
+redis.call('PEXPIRE', fps, ttl)
+index(at)
+return {seq, 0, tonumber(at)}
