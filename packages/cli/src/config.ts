@@ -173,6 +173,7 @@ const schema = z.object({
   IM_HISTORY: z.preprocess(blankAsUnset, z.enum(['on', 'off']).default('on')),
   IM_HISTORY_MAX_PER_CONVERSATION: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_HISTORY_MAX_PER_CONVERSATION)),
   IM_HISTORY_TTL_DAYS: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(3650).default(DEFAULT_HISTORY_TTL_DAYS)),
+  IM_HISTORY_MEMORY_BYTES: z.preprocess(blankAsUnset, z.coerce.number().int().min(0).default(0)),
   // Where the role writes its ready line once ready (removed at exit): the container health check reads it.
   IM_READY_FILE: optionalString,
   // TLS (docs/operations.md "TLS"): PEM files, both or neither; polled for changes and reloaded.
@@ -235,8 +236,11 @@ export interface Config {
   groupMaxMembers: number;
   /** Prefix of group addresses (`<prefix><gid>`); no user id may start with it. */
   groupPrefix: string;
-  /** Conversation history (`IM_HISTORY=on`, docs/history.md): messages kept per conversation and for how long; null when off. */
-  history: { maxPerConversation: number; ttlMs: number } | null;
+  /**
+   * Conversation history (`IM_HISTORY=on`, docs/history.md): messages kept per conversation and for how
+   * long, and (standalone, in memory) at most how many bytes of messages (0: a share of the heap limit); null when off.
+   */
+  history: { maxPerConversation: number; ttlMs: number; memoryBytes: number } | null;
   /** Presence and typing (docs/presence.md): the broadcast interval, how long last-seen times are kept, the typing rate per target. */
   presence: { intervalMs: number; ttlMs: number; typingIntervalMs: number };
   /** `push.needed` (docs/presence.md): one event per offline user per `windowMs`, with a message preview unless `preview` is false. */
@@ -335,7 +339,7 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     history:
       e.IM_HISTORY === 'off'
         ? null
-        : Object.freeze({ maxPerConversation: e.IM_HISTORY_MAX_PER_CONVERSATION, ttlMs: e.IM_HISTORY_TTL_DAYS * 24 * 3600 * 1000 }),
+        : Object.freeze({ maxPerConversation: e.IM_HISTORY_MAX_PER_CONVERSATION, ttlMs: e.IM_HISTORY_TTL_DAYS * 24 * 3600 * 1000, memoryBytes: e.IM_HISTORY_MEMORY_BYTES }),
     presence: Object.freeze({ intervalMs: e.IM_PRESENCE_INTERVAL_MS, ttlMs: e.IM_PRESENCE_TTL_S * 1000, typingIntervalMs: e.IM_TYPING_INTERVAL_MS }),
     push: Object.freeze({ windowMs: e.IM_PUSH_WINDOW_MS, preview: e.IM_PUSH_PREVIEW === 'on' }),
     webhook:

@@ -214,7 +214,7 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   // One store for the gateway (membership checks, fan-out, catch-up) and dispatch (the admin API).
   const groups = new MemoryGroupStore({ maxMembers: cfg.groupMaxMembers });
   // Likewise one history store: the gateway writes it, dispatch serves it (and writes pushes).
-  const history = cfg.history ? new MemoryHistoryStore(cfg.history) : null;
+  const history = cfg.history ? new MemoryHistoryStore({ ...cfg.history, maxBytes: cfg.history.memoryBytes }) : null;
   // And one presence store: the gateway records last-seen times, dispatch answers /api/presence.
   const presence = new MemoryPresenceStore({ ttlMs: cfg.presence.ttlMs });
   const nodeId: NodeId = cfg.nodeId ? asNodeId(cfg.nodeId) : newNodeId();

@@ -73,7 +73,7 @@ describe('loadConfig', () => {
       eventsTimeoutMs: 2_000,
       groupMaxMembers: 2000,
       groupPrefix: 'g:',
-      history: { maxPerConversation: 10_000, ttlMs: 30 * 24 * 3600 * 1000 },
+      history: { maxPerConversation: 10_000, ttlMs: 30 * 24 * 3600 * 1000, memoryBytes: 0 },
       presence: { intervalMs: 1_000, ttlMs: 30 * 24 * 3600 * 1000, typingIntervalMs: 2_000 },
       push: { windowMs: 2_000, preview: true },
       webhook: undefined,
@@ -259,16 +259,20 @@ describe('loadConfig', () => {
     for (const bad of ['x'.repeat(17), 'g :', 'g\t', '0', '-', '-1']) oneProblem('standalone', { IM_GROUP_PREFIX: bad }, 'IM_GROUP_PREFIX');
   });
 
-  it('history - IM_HISTORY on|off (on by default), IM_HISTORY_MAX_PER_CONVERSATION and IM_HISTORY_TTL_DAYS as positive integers; blank means the default', () => {
+  it('history - IM_HISTORY on|off (on by default), IM_HISTORY_MAX_PER_CONVERSATION and IM_HISTORY_TTL_DAYS as positive integers, IM_HISTORY_MEMORY_BYTES (0: automatic); blank means the default', () => {
     expect(loadConfig('gateway', { IM_JWT_SECRET: SECRET, IM_HISTORY: 'off', IM_HISTORY_MAX_PER_CONVERSATION: '5' }).history).toBeNull();
     expect(loadConfig('dispatch', { IM_HISTORY: 'on', IM_HISTORY_MAX_PER_CONVERSATION: '500', IM_HISTORY_TTL_DAYS: '2' }).history).toEqual({
       maxPerConversation: 500,
       ttlMs: 2 * 24 * 3600 * 1000,
+      memoryBytes: 0,
     });
-    expect(loadConfig('standalone', { IM_HISTORY: ' ', IM_HISTORY_MAX_PER_CONVERSATION: '', IM_HISTORY_TTL_DAYS: '' }).history).toEqual({
+    expect(loadConfig('standalone', { IM_HISTORY: ' ', IM_HISTORY_MAX_PER_CONVERSATION: '', IM_HISTORY_TTL_DAYS: '', IM_HISTORY_MEMORY_BYTES: ' ' }).history).toEqual({
       maxPerConversation: 10_000,
       ttlMs: 30 * 24 * 3600 * 1000,
+      memoryBytes: 0,
     });
+    expect(loadConfig('standalone', { IM_HISTORY_MEMORY_BYTES: '67108864' }).history?.memoryBytes).toBe(64 * 1024 * 1024);
+    for (const bad of ['-1', '1.5', 'big']) oneProblem('standalone', { IM_HISTORY_MEMORY_BYTES: bad }, 'IM_HISTORY_MEMORY_BYTES');
     expect(Object.isFrozen(loadConfig('standalone', {}).history)).toBe(true);
     for (const bad of ['yes', 'true', '1', 'ON ']) oneProblem('standalone', { IM_HISTORY: bad }, 'IM_HISTORY');
     for (const bad of ['0', '-1', '1.5', 'NaN', '1e9', 'lots']) oneProblem('standalone', { IM_HISTORY_MAX_PER_CONVERSATION: bad }, 'IM_HISTORY_MAX_PER_CONVERSATION');

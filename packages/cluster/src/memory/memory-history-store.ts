@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import type { UserId } from '@switchboard/core';
 import {
   historyArgs,
@@ -37,6 +38,11 @@ class Conversation extends MessageLog {
   read: Map<UserId, { seq: number; ownUpTo: number }> | null = null;
   /** Made on first use. */
   cursors: Map<UserId, number> | null = null;
+  /** Estimated bytes of the stored messages (`messageBytes`). */
+  bytes = 0;
+  /** Neighbours in the store's list of conversations with stored messages, least recent append first. */
+  prev: Conversation | null = null;
+  next: Conversation | null = null;
 
   constructor(readonly id: ConversationId) {
     super();
@@ -86,6 +92,29 @@ class Conversation extends MessageLog {
  * suite), including the documented unread over-estimate. Not durable; expired data is dropped when
  * next touched.
  */
+export interface MemoryHistoryStoreOptions extends HistoryStoreOptions {
+  /**
+   * Most bytes of messages kept in memory (estimated: `messageBytes`); past it the conversations whose
+   * last append is the oldest lose their stored messages first. 0 or absent: DEFAULT_HISTORY_MEMORY_SHARE
+   * of V8's heap limit. (`IM_HISTORY_MEMORY_BYTES` in standalone.)
+   */
+  maxBytes?: number;
+  now?: () => number;
+}
+
+/** Share of V8's heap limit the in-memory history may take when no byte limit is configured. */
+export const DEFAULT_HISTORY_MEMORY_SHARE = 0.25;
+
+/**
+ * What one stored message is counted as: its strings (two bytes per UTF-16 unit, as V8 may keep them)
+ * and about 120 bytes of object, slots and headers. Measured: 220k messages of 100 characters took
+ * 121 MB of heap with their conversations (about 550 bytes each); the estimate leaves out the
+ * conversation (its counters stay when its messages go).
+ */
+export function messageBytes(m: Pick<HistoryMessage, 'fp' | 'from' | 'to' | 'dataContent'>): number {
+  return 120 + 2 * (m.fp.length + m.from.length + m.to.length + m.dataContent.length);
+}
+
 export class MemoryHistoryStore implements HistoryStore {
   private convs = new Map<ConversationId, Conversation>();
   /**
@@ -97,10 +126,22 @@ export class MemoryHistoryStore implements HistoryStore {
   private readonly max: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
+  private readonly maxBytes: number;
+  /** Estimated bytes of every stored message (the sum of the conversations' `bytes`). */
+  private bytes = 0;
+  /** Conversations with stored messages, least recent append first (a list through their prev/next). */
+  private oldest: Conversation | null = null;
+  private newest: Conversation | null = null;
 
-  constructor(opts: HistoryStoreOptions & { now?: () => number } = {}) {
+  constructor(opts: MemoryHistoryStoreOptions = {}) {
     ({ maxPerConversation: this.max, ttlMs: this.ttlMs } = historyArgs.options(opts));
     this.now = opts.now ?? Date.now;
+    this.maxBytes = opts.maxBytes && opts.maxBytes > 0 ? opts.maxBytes : Math.floor(getHeapStatistics().heap_size_limit * DEFAULT_HISTORY_MEMORY_SHARE);
+  }
+
+  /** Estimated bytes of the stored messages, and the limit (metrics, tests). */
+  get memory(): { bytes: number; maxBytes: number } {
+    return { bytes: this.bytes, maxBytes: this.maxBytes };
   }
 
   async append(conv: ConversationId, msg: Omit<HistoryMessage, 'seq'>, opts: { indexFor: readonly UserId[] }): Promise<AppendResult> {
@@ -119,9 +160,12 @@ export class MemoryHistoryStore implements HistoryStore {
       this.convs.set(conv, c);
     }
     const seq = ++c.lastSeq;
-    c.push({ seq, fp: msg.fp, from: msg.from, to: c.known(msg.to), dataContent: msg.dataContent, typeu: msg.typeu, sentAt: msg.sentAt });
+    const m = { seq, fp: msg.fp, from: msg.from, to: c.known(msg.to), dataContent: msg.dataContent, typeu: msg.typeu, sentAt: msg.sentAt };
+    c.push(m);
     c.countSent(msg.from);
+    this.grow(c, messageBytes(m));
     this.trim(c, now);
+    if (this.bytes > this.maxBytes) this.evict(c);
     c.expiresAt = now + this.ttlMs;
     this.indexFor(opts.indexFor, c, msg.sentAt, now);
     return { seq, duplicate: false, sentAt: msg.sentAt };
@@ -237,6 +281,7 @@ export class MemoryHistoryStore implements HistoryStore {
     const c = this.convs.get(conv);
     if (c && c.expiresAt <= this.now()) {
       this.convs.delete(conv);
+      this.shrink(c, c.bytes);
       return undefined;
     }
     return c;
@@ -258,7 +303,56 @@ export class MemoryHistoryStore implements HistoryStore {
     const cutoff = now - this.ttlMs;
     for (let m = c.oldest(); m && m.seq < c.lastSeq; m = c.oldest()) {
       if (c.lastSeq - m.seq + 1 <= this.max && m.sentAt > cutoff) break;
-      c.dropOldest();
+      this.dropOldest(c);
+    }
+  }
+
+  private dropOldest(c: Conversation): void {
+    const m = c.oldest();
+    if (!m) return;
+    c.dropOldest();
+    this.shrink(c, messageBytes(m));
+  }
+
+  /** `c` stored `bytes` more with its latest append: it moves to the newest end of the list. */
+  private grow(c: Conversation, bytes: number): void {
+    c.bytes += bytes;
+    this.bytes += bytes;
+    if (this.newest === c) return;
+    this.unlink(c);
+    c.prev = this.newest;
+    if (this.newest) this.newest.next = c;
+    else this.oldest = c;
+    this.newest = c;
+  }
+
+  /** `c` stores `bytes` less; a conversation without messages, or gone, leaves the list. */
+  private shrink(c: Conversation, bytes: number): void {
+    c.bytes -= bytes;
+    this.bytes -= bytes;
+    if (c.size === 0 || this.convs.get(c.id) !== c) this.unlink(c);
+  }
+
+  private unlink(c: Conversation): void {
+    if (c.prev) c.prev.next = c.next;
+    else if (this.oldest === c) this.oldest = c.next;
+    if (c.next) c.next.prev = c.prev;
+    else if (this.newest === c) this.newest = c.prev;
+    c.prev = c.next = null;
+  }
+
+  /**
+   * Over the byte limit: the conversations whose last append is the oldest lose their stored messages,
+   * oldest first, until the store is under it. `keep` (the one just appended to) keeps its newest message.
+   */
+  private evict(keep: Conversation): void {
+    for (let c = this.oldest; c && this.bytes > this.maxBytes; c = this.oldest) {
+      if (c === keep) {
+        while (c.size > 1 && this.bytes > this.maxBytes) this.dropOldest(c);
+        return;
+      }
+      while (c.size > 0 && this.bytes > this.maxBytes) this.dropOldest(c);
+      if (c.size > 0) return;
     }
   }
 

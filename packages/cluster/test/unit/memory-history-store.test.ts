@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { asUserId, InvalidArgumentError } from '@switchboard/core';
-import { MemoryHistoryStore } from '../../src/memory/memory-history-store.js';
+import { MemoryHistoryStore, messageBytes } from '../../src/memory/memory-history-store.js';
 import {
   conversationRef,
   groupConversation,
@@ -107,5 +107,59 @@ describe('MemoryHistoryStore conversation index', () => {
     expect(seen[0]).toMatchObject({ lastSeq: 10, unread: 8 }); // u3 sent 2 of the 10
     await store.markRead(asUserId('u4'), g, 5);
     expect((await store.conversations(asUserId('u4'), { limit: 5, also: [g] }))[0]).toMatchObject({ readSeq: 5, unread: 4 });
+  });
+});
+
+describe('MemoryHistoryStore memory bound', () => {
+  const u = asUserId;
+  const msg = (from: string, to: string, fp: string, sentAt: number, body = 'x'.repeat(100)) => ({ fp, from: u(from), to, dataContent: body, typeu: 0, sentAt });
+  const size = messageBytes(msg('a1', 'b1', 'fp-0000', 0));
+
+  it('past maxBytes the conversations with the oldest last append lose their stored messages first; seqs, unread and markers stay', async () => {
+    let t = 1_000_000;
+    const store = new MemoryHistoryStore({ maxBytes: size * 10, now: () => t });
+    const convs = Array.from({ length: 5 }, (_, i) => peerConversation(u(`a${i}`), u(`b${i}`)));
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 5; i++) {
+        t++;
+        await store.append(convs[i]!, msg(`a${i}`, `b${i}`, `fp-${round}${i}00`, t), { indexFor: [u(`a${i}`), u(`b${i}`)] });
+      }
+    }
+    // 15 messages of one size, room for 10: the oldest 5 went, from the conversations appended to least recently.
+    expect(store.memory.bytes).toBe(size * 10);
+    expect((await store.before(convs[0]!, { limit: 10 })).map((m) => m.seq)).toEqual([2, 3]);
+    expect((await store.before(convs[4]!, { limit: 10 })).map((m) => m.seq)).toEqual([2, 3]);
+    // A conversation appended to now moves to the newest end: the next evictions take the others.
+    t++;
+    await store.append(convs[0]!, msg('a0', 'b0', 'fp-3000', t), { indexFor: [u('a0'), u('b0')] });
+    expect((await store.before(convs[0]!, { limit: 10 })).map((m) => m.seq)).toEqual([2, 3, 4]);
+    expect((await store.before(convs[1]!, { limit: 10 })).map((m) => m.seq)).toEqual([3]);
+    // Counters are not messages: seq goes on, unread counts every message.
+    expect(await store.lastSeq(convs[1]!)).toBe(3);
+    const [row] = await store.conversations(u('b1'), { limit: 1 });
+    expect(row).toMatchObject({ id: convs[1], lastSeq: 3, unread: 3 });
+  });
+
+  it('the conversation just appended to keeps its newest message even when it alone is over the limit', async () => {
+    const store = new MemoryHistoryStore({ maxBytes: size * 2 });
+    const c = peerConversation(u('a'), u('b'));
+    for (let i = 0; i < 5; i++) await store.append(c, msg('a', 'b', `fp-${i}`, Date.now(), 'y'.repeat(1000)), { indexFor: [] });
+    expect((await store.before(c, { limit: 10 })).map((m) => m.seq)).toEqual([5]);
+    expect((await store.append(c, msg('a', 'b', 'fp-4', Date.now()), { indexFor: [] })).duplicate).toBe(true);
+  });
+
+  it('trimming and expiry give their bytes back', async () => {
+    let t = 1_000_000;
+    const store = new MemoryHistoryStore({ maxPerConversation: 2, ttlMs: 1000, maxBytes: 1e9, now: () => t });
+    const c = peerConversation(u('a1'), u('b1'));
+    for (let i = 0; i < 5; i++) await store.append(c, msg('a1', 'b1', `fp-${i}000`, t), { indexFor: [] });
+    expect(store.memory.bytes).toBe(size * 2);
+    t += 2000;
+    expect(await store.lastSeq(c)).toBe(0); // expired: dropped when touched
+    expect(store.memory.bytes).toBe(0);
+  });
+
+  it('defaults to a share of the heap limit', () => {
+    expect(new MemoryHistoryStore().memory.maxBytes).toBeGreaterThan(64 * 1024 * 1024);
   });
 });
