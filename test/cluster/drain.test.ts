@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@switchboard/core';
+import { NODE_LIST_CACHE_MS } from '@switchboard/dispatch';
 import { TestCluster } from './harness.js';
 import { ChatUser } from './chat-user.js';
 import { settle, traffic } from './traffic.js';
@@ -32,8 +33,8 @@ describe('graceful drain of one of 3 gateways under load', () => {
       timeoutMs: 5_000,
       what: 'the node to report draining',
     });
-    // dispatch reuses its registry read for up to 250 ms
-    await new Promise((r) => setTimeout(r, 300));
+    // dispatch reuses its registry read for up to NODE_LIST_CACHE_MS
+    await new Promise((r) => setTimeout(r, NODE_LIST_CACHE_MS + 50));
     for (let i = 0; i < 30; i++) expect((await cluster.dispatchFor(`new-${i}`)).node).not.toBe(victim.nodeId);
     const exit = await victim.proc.waitForExit(20_000);
     expect(exit.code).toBe(0);
