@@ -3,8 +3,7 @@ import type { Redis } from 'ioredis';
 import { asUserId, delay } from '@switchboard/core';
 import { cleanupRedisPrefix, resolveRedisUrl, uniquePrefix } from '@switchboard/testkit';
 import { closeRedis, connectRedis, RedisHistoryStore, redisKeys } from '../../src/redis/index.js';
-import { installScripts } from '../../src/redis/scripts.js';
-import { APPEND_BATCH_MAX, asciiJson } from '../../src/redis/redis-history-store.js';
+import { asciiJson } from '../../src/redis/redis-history-store.js';
 import { groupConversation, peerConversation } from '../../src/history-store.js';
 import { historyStoreContract } from '../contract/history-store.contract.js';
 
@@ -54,39 +53,6 @@ describe('RedisHistoryStore storage', () => {
       expect(tok).toMatch(/^"[\x20\x21\x23-\x7e]*"$/);
       expect(JSON.parse(tok)).toBe(s);
     }
-  });
-
-  it('batching - the appends of one turn share script calls (APPEND_BATCH_MAX each), in order, each with its own answer', async () => {
-    await withStore({ maxPerConversation: 50 }, async (store) => {
-      // Count the script calls on the store's client (instrumentation: Redis still runs every one).
-      installScripts(redis);
-      const r = redis as unknown as { sbHistoryAppend: (...a: unknown[]) => Promise<unknown> };
-      const real = r.sbHistoryAppend;
-      let calls = 0;
-      r.sbHistoryAppend = function (this: unknown, ...a: unknown[]) {
-        if (this === redis) calls++; // (auto-pipelining calls it again on its pipeline)
-        return real.apply(this, a);
-      };
-      try {
-        const carol = asUserId('carol');
-        const ac = peerConversation(alice, carol);
-        const n = APPEND_BATCH_MAX + 8;
-        // One turn: n messages alice -> bob, a resend of the first among them, and one to carol.
-        const results = await Promise.all([
-          ...Array.from({ length: n }, (_, i) => store.append(ab, msg(i), { indexFor: [alice, bob] })),
-          store.append(ab, msg(0), { indexFor: [alice, bob] }),
-          store.append(ac, { ...msg(1000), to: 'carol' }, { indexFor: [alice, carol] }),
-        ]);
-        expect(calls).toBe(2);
-        expect(results.slice(0, n).map((x) => [x.seq, x.duplicate])).toEqual(Array.from({ length: n }, (_, i) => [i + 1, false]));
-        expect(results[n]).toMatchObject({ seq: 1, duplicate: true });
-        expect(results[n + 1]).toMatchObject({ seq: 1, duplicate: false });
-        expect((await store.before(ab, { limit: 100 })).map((m) => m.fp)).toEqual(Array.from({ length: n }, (_, i) => `fp-${i}`));
-        expect((await store.conversations(carol, { limit: 5 })).map((c) => c.id)).toEqual([ac]);
-      } finally {
-        r.sbHistoryAppend = real;
-      }
-    });
   });
 
   it('keys - one hash slot per conversation, every key with a ttl, trimmed entries and fps reclaimed', async () => {
