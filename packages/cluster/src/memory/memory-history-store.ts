@@ -86,12 +86,6 @@ class Conversation extends MessageLog {
   }
 }
 
-/**
- * In-process HistoryStore: the standalone default and the unit-test twin of RedisHistoryStore. It
- * keeps the same counters and trims the same way, so both give the same answers (one contract
- * suite), including the documented unread over-estimate. Not durable; expired data is dropped when
- * next touched.
- */
 export interface MemoryHistoryStoreOptions extends HistoryStoreOptions {
   /**
    * Most bytes of messages kept in memory (estimated: `messageBytes`); past it the conversations whose
@@ -115,6 +109,12 @@ export function messageBytes(m: Pick<HistoryMessage, 'fp' | 'from' | 'to' | 'dat
   return 120 + 2 * (m.fp.length + m.from.length + m.to.length + m.dataContent.length);
 }
 
+/**
+ * In-process HistoryStore: the standalone default and the unit-test twin of RedisHistoryStore. It
+ * keeps the same counters and trims the same way, so both give the same answers (one contract
+ * suite), including the documented unread over-estimate. Not durable; expired data is dropped when
+ * next touched.
+ */
 export class MemoryHistoryStore implements HistoryStore {
   private convs = new Map<ConversationId, Conversation>();
   /**
@@ -139,7 +139,7 @@ export class MemoryHistoryStore implements HistoryStore {
     this.maxBytes = opts.maxBytes && opts.maxBytes > 0 ? opts.maxBytes : Math.floor(getHeapStatistics().heap_size_limit * DEFAULT_HISTORY_MEMORY_SHARE);
   }
 
-  /** Estimated bytes of the stored messages, and the limit (metrics, tests). */
+  /** Estimated bytes of the stored messages, and the limit (tests). */
   get memory(): { bytes: number; maxBytes: number } {
     return { bytes: this.bytes, maxBytes: this.maxBytes };
   }
@@ -281,7 +281,7 @@ export class MemoryHistoryStore implements HistoryStore {
     const c = this.convs.get(conv);
     if (c && c.expiresAt <= this.now()) {
       this.convs.delete(conv);
-      this.shrink(c, c.bytes);
+      this.forget(c);
       return undefined;
     }
     return c;
@@ -326,11 +326,18 @@ export class MemoryHistoryStore implements HistoryStore {
     this.newest = c;
   }
 
-  /** `c` stores `bytes` less; a conversation without messages, or gone, leaves the list. */
+  /** `c` stores `bytes` less; a conversation without messages leaves the list. */
   private shrink(c: Conversation, bytes: number): void {
     c.bytes -= bytes;
     this.bytes -= bytes;
-    if (c.size === 0 || this.convs.get(c.id) !== c) this.unlink(c);
+    if (c.size === 0) this.unlink(c);
+  }
+
+  /** `c` is gone (expired): its messages no longer count. */
+  private forget(c: Conversation): void {
+    this.bytes -= c.bytes;
+    c.bytes = 0;
+    this.unlink(c);
   }
 
   private unlink(c: Conversation): void {
