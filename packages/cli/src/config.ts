@@ -13,6 +13,7 @@ import { DEFAULT_DISPATCH_PORT } from '@switchboard/dispatch';
 import {
   DEFAULT_ADMIN_PORT,
   DEFAULT_CUSTODY_GIVE_UP_MS,
+  DEFAULT_ROUTE_CACHE_MS,
   DEFAULT_CUSTODY_RESEND_MS,
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_MAX_OUTBOUND_BYTES,
@@ -129,6 +130,7 @@ const schema = z.object({
   IM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULT_LOG_LEVEL),
   IM_CUSTODY_RESEND_MS: positiveMs(DEFAULT_CUSTODY_RESEND_MS),
   IM_CUSTODY_GIVE_UP_MS: positiveMs(DEFAULT_CUSTODY_GIVE_UP_MS),
+  IM_ROUTE_CACHE_MS: z.preprocess(blankAsUnset, z.coerce.number().int().min(0).max(600_000).default(DEFAULT_ROUTE_CACHE_MS)),
   IM_RATE_LIMIT_PER_SEC: z.coerce.number().int().min(1).default(DEFAULT_RATE_LIMIT_PER_SEC),
   IM_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(DEFAULT_RATE_LIMIT_BURST),
   IM_MAX_OUTBOUND_BYTES: z.coerce.number().int().min(1024).default(DEFAULT_MAX_OUTBOUND_BYTES),
@@ -214,6 +216,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   custodyResendMs: number;
   custodyGiveUpMs: number;
+  /** How long a gateway's relay reuses a remote user's route (docs/operations.md); 0: off. */
+  routeCacheMs: number;
   rateLimitPerSec: number;
   rateLimitBurst: number;
   maxOutboundBytes: number;
@@ -318,6 +322,7 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     logLevel: e.IM_LOG_LEVEL,
     custodyResendMs: e.IM_CUSTODY_RESEND_MS,
     custodyGiveUpMs: e.IM_CUSTODY_GIVE_UP_MS,
+    routeCacheMs: e.IM_ROUTE_CACHE_MS,
     rateLimitPerSec: e.IM_RATE_LIMIT_PER_SEC,
     rateLimitBurst: e.IM_RATE_LIMIT_BURST,
     maxOutboundBytes: e.IM_MAX_OUTBOUND_BYTES,

@@ -72,6 +72,7 @@ function gatewayOptions(cfg: Config, log: Logger) {
     udpPort: cfg.ports.udp,
     senseMode: cfg.senseMode,
     custodyResendMs: cfg.custodyResendMs,
+    routeCacheMs: cfg.routeCacheMs,
     custodyGiveUpMs: cfg.custodyGiveUpMs,
     rateLimitPerSec: cfg.rateLimitPerSec,
     rateLimitBurst: cfg.rateLimitBurst,

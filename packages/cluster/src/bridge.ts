@@ -17,6 +17,10 @@ import type { ConnId, NodeId, UserId } from '@switchboard/core';
  * - `notify`: write `packet` (a Switchboard extension packet, e.g. a read notice) to user `to`'s
  *   session on the target node if that session announced `feature` at login; otherwise drop it.
  *   Best effort, no ack. A node of an earlier version logs and drops it as an unknown type.
+ * - `miss`: the answer to a QoS `deliver` whose receiver `to` has no session on the target node (a
+ *   route that went stale: the user moved or left), sent back to the deliver's origin so its custody
+ *   looks the route up again at once instead of waiting for its resend. Best effort; a node of an
+ *   earlier version logs and drops it as an unknown type (its custody then resends as before).
  * - `presence`: users that went online or offline (`at`: when, ms since epoch), batched over an
  *   interval by the node that saw the change; sent with `broadcast` to every node, which tells its
  *   local watchers (docs/presence.md). Best effort.
@@ -25,6 +29,7 @@ export type BridgeMessage =
   | { type: 'deliver'; origin: NodeId; from: UserId; to: UserId; fp: string | null; packet: string }
   | { type: 'push'; origin: NodeId; to: UserId; fp: string; dataContent: string; typeu: number; qos: boolean; from?: UserId }
   | { type: 'ack'; origin: NodeId; fp: string; from: UserId; to: UserId }
+  | { type: 'miss'; origin: NodeId; fp: string; from: UserId; to: UserId }
   | { type: 'kick'; origin: NodeId; userId: UserId; connId: ConnId; code: number; reason: string | null }
   | { type: 'control'; origin: NodeId; action: 'drain' }
   | { type: 'notify'; origin: NodeId; to: UserId; feature: string; packet: string }

@@ -71,6 +71,13 @@ export const DEFAULT_MAX_CONNECTIONS = 250_000;
 export const DEFAULT_MAX_UNAUTH_PER_IP = 4_096;
 /** How long an answer of the receiver check is reused. */
 export const DEFAULT_RECEIVER_CHECK_CACHE_MS = 60_000;
+/**
+ * How long the relay reuses the route of a user on another node (docs/operations.md, "Route cache").
+ * Presence broadcasts and `miss` answers drop a stale one sooner; this bounds what a lost broadcast costs.
+ */
+export const DEFAULT_ROUTE_CACHE_MS = 10_000;
+/** Most routes a gateway caches (the oldest forgotten first). */
+export const DEFAULT_ROUTE_CACHE_ENTRIES = 100_000;
 /** Most receiver-check answers cached. */
 export const DEFAULT_RECEIVER_CHECK_CACHE_ENTRIES = 100_000;
 /** Timeout of one receiver-check webhook request. */

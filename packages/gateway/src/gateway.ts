@@ -20,7 +20,7 @@ import { HistoryWriter } from './delivery/history-writer.js';
 import { MemoryOfflineBudget, MemoryPresenceStore } from '@switchboard/cluster';
 import { OfflineAdmission } from './delivery/offline-admission.js';
 import { ReceiverCheck } from './delivery/receiver-check.js';
-import { DEFAULT_RECEIVER_CHECK_CACHE_ENTRIES } from './defaults.js';
+import { DEFAULT_RECEIVER_CHECK_CACHE_ENTRIES, DEFAULT_ROUTE_CACHE_ENTRIES } from './defaults.js';
 import { GroupReceiver } from './delivery/group-receiver.js';
 import { GroupSender } from './delivery/group-sender.js';
 import { GroupCatchUp } from './delivery/group-catchup.js';
@@ -102,7 +102,11 @@ export class Gateway {
     outcomes.onStoredFor = (m) => pushNeeded.stored(m);
     const inbound = new InboundLedger();
     const local = new LocalDelivery(hub, inbound);
-    const resolver = new RouteResolver(nodeId, opts.routes, opts.nodes, () => this.state !== 'closed');
+    const resolver = new RouteResolver(nodeId, opts.routes, opts.nodes, () => this.state !== 'closed', {
+      ttlMs: cfg.routeCacheMs,
+      maxEntries: DEFAULT_ROUTE_CACHE_ENTRIES,
+      count: (result) => metrics.routeCache.inc(result),
+    });
     const admission = (this.admission = new OfflineAdmission(opts.offlineBudget ?? new MemoryOfflineBudget(), opts.storageCeiling ?? null, log));
     const exists = opts.hooks?.receiverExists?.bind(opts.hooks) ?? opts.receiverExists;
     const receivers = exists ? new ReceiverCheck(exists, { cacheMs: cfg.receiverCheckCacheMs, maxEntries: DEFAULT_RECEIVER_CHECK_CACHE_ENTRIES, log }) : null;
@@ -165,10 +169,15 @@ export class Gateway {
       idle: { streamMs: cfg.idleMs, udpMs: cfg.udpIdleMs, loginMs: cfg.loginTimeoutMs },
     });
     this.bridgeHandler = new BridgeHandler({
-      ...{ log, metrics, hub, local, custody, messages, logins, groupReceiver },
+      ...{ nodeId, log, bridge: opts.bridge, metrics, hub, local, custody, messages, logins, groupReceiver },
       drain: () => void this.drain(),
-      presence: (changes) => presence.onChanges(changes),
+      presence: (changes) => {
+        // A login or logout anywhere: the user's cached route may be stale.
+        for (const c of changes) resolver.forget(c.uid);
+        presence.onChanges(changes);
+      },
       redeliverOffline: (reason) => this.redeliverOffline(reason),
+      forgetRoutes: () => resolver.forgetAll(),
     });
     this.listeners = new Listeners(
       cfg,

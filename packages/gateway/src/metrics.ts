@@ -55,6 +55,13 @@ export function createGatewayMetrics(opts: { defaultMetrics?: boolean } = {}) {
       label: 'kind',
       registry,
     }),
+    routeCache: new LabelledCounter({
+      name: 'switchboard_route_cache_total',
+      help: 'Route lookups of the relay by result: hit (a cached route of a user on another node) or miss (asked the route store)',
+      label: 'result',
+      registry,
+    }),
+    routeMisses: new Counter({ name: 'switchboard_route_misses_total', help: 'Relayed messages whose target node answered that the receiver is not there (a stale route)', registers: [registry] }),
     acksRelayed: new Counter({ name: 'switchboard_acks_relayed_total', help: 'Receiver acks relayed to the sender', registers: [registry] }),
     custodyPending: new Gauge({ name: 'switchboard_custody_pending', help: 'QoS messages in custody awaiting an ack', registers: [registry] }),
     offlineStored: new Counter({ name: 'switchboard_offline_stored_total', help: 'Messages stored in offline queues', registers: [registry] }),
@@ -127,6 +134,7 @@ export const KNOWN_LABELS = {
   refusedReason: ['max_connections', 'max_unauth_per_ip'],
   broadcastResult: ['sent', 'failed'],
   typingResult: ['relayed', 'rate_limited'],
+  routeCacheResult: ['hit', 'miss'],
 } as const;
 
 function zeroKnownLabels(m: GatewayMetrics): void {
@@ -138,6 +146,7 @@ function zeroKnownLabels(m: GatewayMetrics): void {
   for (const reason of KNOWN_LABELS.refusedReason) m.connectionsRefused.inc({ reason }, 0);
   m.presenceBroadcasts.zero(KNOWN_LABELS.broadcastResult);
   m.typing.zero(KNOWN_LABELS.typingResult);
+  m.routeCache.zero(KNOWN_LABELS.routeCacheResult);
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

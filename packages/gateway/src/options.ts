@@ -90,6 +90,8 @@ export interface GatewayOptions {
   senseMode?: SenseMode;
   custodyResendMs?: number;
   custodyGiveUpMs?: number;
+  /** How long the relay reuses a remote user's route (`IM_ROUTE_CACHE_MS`); 0 asks the route store for every message. @default DEFAULT_ROUTE_CACHE_MS */
+  routeCacheMs?: number;
   c2sDedupeMs?: number;
   c2cDedupeMs?: number;
   maxOutboundBytes?: number;
@@ -144,6 +146,7 @@ export function resolveGatewayConfig(opts: GatewayOptions): GatewayConfig {
     udpBlockMs: opts.udpBlockMs ?? D.DEFAULT_UDP_BLOCK_MS,
     senseMode,
     custodyResendMs: opts.custodyResendMs ?? D.DEFAULT_CUSTODY_RESEND_MS,
+    routeCacheMs: opts.routeCacheMs ?? D.DEFAULT_ROUTE_CACHE_MS,
     custodyGiveUpMs: opts.custodyGiveUpMs ?? D.DEFAULT_CUSTODY_GIVE_UP_MS,
     c2sDedupeMs: opts.c2sDedupeMs ?? D.DEFAULT_C2S_DEDUPE_MS,
     c2cDedupeMs: opts.c2cDedupeMs ?? D.DEFAULT_C2C_DEDUPE_MS,

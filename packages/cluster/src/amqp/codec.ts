@@ -4,7 +4,7 @@ import type { BridgeMessage, PresenceChange } from '../bridge.js';
 /**
  * Wire encoding of a BridgeMessage in an AMQP body (UTF-8), version 1:
  *
- *     <head JSON>            for ack, kick, push, control, notify, presence: the whole message as one JSON object
+ *     <head JSON>            for ack, miss, kick, push, control, notify, presence: the whole message as one JSON object
  *     <head JSON>\n<packet>  for deliver: head = {type,origin,from,to,fp}; the packet follows raw
  *     <head JSON>\n<packet>  for group: head = {type,origin,gid,seq,fp,qos,members}
  *
@@ -41,7 +41,8 @@ export function encodeBridgeMessage(msg: BridgeMessage): Buffer {
         'utf8',
       );
     case 'ack':
-      return Buffer.from(JSON.stringify({ type: 'ack', origin: msg.origin, fp: msg.fp, from: msg.from, to: msg.to }), 'utf8');
+    case 'miss':
+      return Buffer.from(JSON.stringify({ type: msg.type, origin: msg.origin, fp: msg.fp, from: msg.from, to: msg.to }), 'utf8');
     case 'kick':
       return Buffer.from(
         JSON.stringify({
@@ -147,6 +148,7 @@ export function decodeBridgeMessage(body: Buffer): BridgeMessage {
   if (lf >= 0) throw new MalformedBridgeMessage(`unexpected payload after ${String(type)} head`);
   switch (type) {
     case 'ack':
+    case 'miss':
       return {
         type,
         origin: str(head, 'origin') as NodeId,

@@ -33,6 +33,7 @@ function everyMessage(origin: NodeId): BridgeMessage[] {
     { type: 'deliver', origin, from: asUserId('u1'), to: asUserId('u2'), fp: null, packet: '{\n\t"type": 2,\n\t"dataContent": "a\\nb"\n}\n' },
     { type: 'deliver', origin, from: asUserId('u1'), to: asUserId('u3'), fp: null, packet: '' },
     { type: 'ack', origin, fp: randomUUID(), from: asUserId('receiver'), to: asUserId('sender') },
+    { type: 'miss', origin, fp: randomUUID(), from: asUserId('sender'), to: asUserId('gone-ü') },
     { type: 'kick', origin, userId: asUserId('u1'), connId: asConnId('c-1'), code: 4501, reason: 'duplicate login' },
     { type: 'kick', origin, userId: asUserId('u1'), connId: asConnId('c-2'), code: 4000, reason: null },
     { type: 'push', origin, to: asUserId('u4'), fp: randomUUID(), dataContent: 'server says "hi" 😀', typeu: 77, qos: true },

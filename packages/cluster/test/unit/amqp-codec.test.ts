@@ -35,6 +35,7 @@ describe('bridge codec', () => {
     const all: BridgeMessage[] = [
       { type: 'deliver', origin, from: asUserId('s'), to: asUserId('ü'), fp: null, packet: '\n\n' },
       { type: 'ack', origin, fp: 'f', from: asUserId('a'), to: asUserId('b') },
+      { type: 'miss', origin, fp: 'f', from: asUserId('a'), to: asUserId('b') },
       { type: 'kick', origin, userId: asUserId('u'), connId: asConnId('c'), code: 4501, reason: null },
       { type: 'push', origin, to: asUserId('p'), fp: 'f2', dataContent: '{"x":1}\n', typeu: -1, qos: false },
       { type: 'control', origin, action: 'drain' },
@@ -55,6 +56,9 @@ describe('bridge codec', () => {
       '{"type":"deliver","origin":1,"to":"u","fp":null}\n{}',
       '{"type":"deliver","origin":"o","to":"u","fp":3}\n{}',
       '{"type":"ack","origin":"o","fp":"f","from":"a"}',
+      '{"type":"miss","origin":"o","fp":"f","to":"b"}',
+      '{"type":"miss","origin":"o","fp":null,"from":"a","to":"b"}',
+      '{"type":"miss","origin":"o","fp":"f","from":"a","to":"b"}\nextra',
       '{"type":"kick","origin":"o","userId":"u","connId":"c","code":1.5,"reason":null}',
       '{"type":"kick","origin":"o","userId":"u","connId":"c","code":4000,"reason":7}',
       '{"type":"control","origin":"o","action":"reboot"}',

@@ -1,6 +1,6 @@
-import type { Logger } from '@switchboard/core';
+import { LogThrottle, UnroutableError, type Logger, type NodeId, type UserId } from '@switchboard/core';
 import { ExtensionPacketType } from '@switchboard/protocol';
-import type { BridgeMessage, BridgeState, PresenceChange } from '@switchboard/cluster';
+import type { Bridge, BridgeMessage, BridgeState, PresenceChange } from '@switchboard/cluster';
 import type { GatewayMetrics } from '../metrics.js';
 import type { CustodyDesk } from '../delivery/custody.js';
 import type { LocalDelivery } from '../delivery/local-delivery.js';
@@ -10,7 +10,9 @@ import type { Logins } from '../sessions/login.js';
 import type { SessionHub } from '../sessions/session-hub.js';
 
 export interface BridgeHandlerDeps {
+  nodeId: NodeId;
   log: Logger;
+  bridge: Bridge;
   metrics: GatewayMetrics;
   hub: SessionHub;
   local: LocalDelivery;
@@ -23,6 +25,8 @@ export interface BridgeHandlerDeps {
   presence: (changes: readonly PresenceChange[]) => void;
   /** The link came back after being down: deliver what fell to offline queues meanwhile. */
   redeliverOffline: (reason: string) => void;
+  /** The link came back after being down: presence broadcasts may have been lost, so cached routes go. */
+  forgetRoutes: () => void;
 }
 
 /**
@@ -32,6 +36,7 @@ export interface BridgeHandlerDeps {
  */
 export class BridgeHandler {
   private wasDown = false;
+  private readonly quietMiss = new LogThrottle();
 
   constructor(private readonly d: BridgeHandlerDeps) {}
 
@@ -48,6 +53,7 @@ export class BridgeHandler {
     if (state === 'down') this.wasDown = true;
     if (state === 'up' && this.wasDown) {
       this.wasDown = false;
+      this.d.forgetRoutes();
       // While our queue was gone, messages for our users fell to their offline queues.
       this.d.redeliverOffline('bridge reconnected');
       // And messages we stored for users elsewhere could not be nudged to them.
@@ -58,10 +64,15 @@ export class BridgeHandler {
   private handle(msg: BridgeMessage): void {
     switch (msg.type) {
       case 'deliver': {
-        // No session, or one whose transport cannot carry it: the origin's custody times out and
-        // stores it offline (kept for a login on a transport that carries it).
+        // No session: the origin's route was stale (the user moved or left). A QoS message is answered
+        // with `miss`, so its custody looks again at once instead of waiting for the resend. A session
+        // whose transport cannot carry it: the origin's custody times out and stores it offline (kept
+        // for a login on a transport that carries it).
         const s = this.d.hub.user(msg.to);
-        if (!s) return;
+        if (!s) {
+          if (msg.fp !== null) this.miss(msg.origin, msg.from, msg.to, msg.fp);
+          return;
+        }
         const ack = msg.fp === null ? null : { fp: msg.fp, record: { origin: msg.origin, sender: msg.from, viaOffline: false } };
         this.d.local.write(s, msg.packet, ack);
         return;
@@ -69,6 +80,10 @@ export class BridgeHandler {
       case 'ack':
         this.d.metrics.acksRelayed.inc();
         this.d.custody.onReceiverAck({ sender: msg.to, receiver: msg.from, fp: msg.fp });
+        return;
+      case 'miss':
+        this.d.metrics.routeMisses.inc();
+        this.d.custody.onMiss({ sender: msg.from, receiver: msg.to, fp: msg.fp });
         return;
       case 'kick': {
         const s = this.d.hub.conn(msg.connId);
@@ -98,5 +113,14 @@ export class BridgeHandler {
         return;
       }
     }
+  }
+
+  /** Tell `origin` that user `to` has no session here for its message `fp` (best effort: its resend covers a loss). */
+  private miss(origin: NodeId, from: UserId, to: UserId, fp: string): void {
+    this.d.bridge.send(origin, { type: 'miss', origin: this.d.nodeId, fp, from, to }).catch((err: unknown) => {
+      if (err instanceof UnroutableError) return; // the origin is gone, and its custody with it
+      const skipped = this.quietMiss.take();
+      if (skipped >= 0) this.d.log.warn({ err, node: origin, skipped }, 'route miss not sent; the origin resends');
+    });
   }
 }

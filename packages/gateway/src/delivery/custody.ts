@@ -2,14 +2,15 @@ import { ErrorCode, ackPacket, type Packet } from '@switchboard/protocol';
 import { LogThrottle, UnroutableError, type ConnId, type Logger, type NodeId, type UserId } from '@switchboard/core';
 import type { Bridge, OfflineStore, StoreOutcome } from '@switchboard/cluster';
 import type { GatewayMetrics } from '../metrics.js';
-import { MAX_NUDGE_AGAIN } from '../defaults.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionHub } from '../sessions/session-hub.js';
 import { DeadlineQueue } from './deadline-queue.js';
+import { Nudges } from './nudges.js';
 import { TtlMap } from './ttl-map.js';
 import type { LocalDelivery } from './local-delivery.js';
 import type { Outcomes } from './outcomes.js';
 import type { RouteResolver } from './route-resolver.js';
+import type { Route } from '@switchboard/cluster';
 import { withSeq } from './seq.js';
 import type { Admission, OfflineAdmission } from './offline-admission.js';
 import type { ReceiverCheck } from './receiver-check.js';
@@ -30,6 +31,8 @@ export interface Custody {
   kind: 'c2c' | 's2c';
   /** Receiver connections this custody already wrote the message to (the nudge skips them); rarely more than one. */
   triedConns: ConnId[];
+  /** The last relay went by a cached route: a `miss` from its node makes custody look again at once. */
+  routeCached: boolean;
 }
 
 /** What a new custody is about; `take` adds the delivery state. */
@@ -82,11 +85,7 @@ export class CustodyDesk {
   private readonly giveUpDue: DeadlineQueue<Custody>;
   /** (sender, fp) → history seq (0 without history) of messages delivered or stored lately: a resend is acked at once. */
   private readonly done: TtlMap<number>;
-  /**
-   * Messages stored offline for a receiver online on another node whose nudge could not cross the
-   * bridge (our link was down): nudged again once it is back, so they do not wait for a re-login.
-   */
-  private readonly nudgeAgain = new Map<string, Custody>();
+  private readonly nudges: Nudges;
   /** Keys of messages whose receiver is being checked: custody has not started, but a resend must not start it twice. */
   private readonly checking = new Set<string>();
   private readonly quiet = { lookup: new LogThrottle(), bridgeSend: new LogThrottle(), offlineStore: new LogThrottle(), remove: new LogThrottle() };
@@ -95,6 +94,7 @@ export class CustodyDesk {
 
   constructor(private readonly d: CustodyDeps) {
     this.done = new TtlMap(d.c2cDedupeMs);
+    this.nudges = new Nudges(d, (target, c) => this.forward(target, c));
     this.resendDue = new DeadlineQueue(d.resendMs, (c) => {
       if (c.state === 'delivering') void this.attempt(c);
     });
@@ -155,7 +155,7 @@ export class CustodyDesk {
     // Built field by field in one order (not spread from the claim, whose key order depends on its
     // caller): every custody object then has the same shape, which keeps the hot paths monomorphic.
     const c: Custody = { key: custodyKey(claim.sender, claim.fp), fp: claim.fp, sender: claim.sender, senderConn: claim.senderConn, receiver: claim.receiver,
-      packet: claim.packet, wire: claim.wire, receivedAt: Date.now(), attempt: 0, state: 'delivering', ackedWhileStoring: false, kind: claim.kind, triedConns: [] }; // prettier-ignore
+      packet: claim.packet, wire: claim.wire, receivedAt: Date.now(), attempt: 0, state: 'delivering', ackedWhileStoring: false, kind: claim.kind, triedConns: [], routeCached: false }; // prettier-ignore
     this.held.set(c.key, c);
     this.d.metrics.custodyPending.set(this.held.size);
     void this.attempt(c);
@@ -164,6 +164,10 @@ export class CustodyDesk {
   /** Write to a local receiver, or look up its node and relay. Synchronous on the local path (the hot one). */
   private attempt(c: Custody): void | Promise<void> {
     c.attempt++;
+    return this.deliver(c);
+  }
+
+  private deliver(c: Custody): void | Promise<void> {
     const s = this.d.hub.user(c.receiver);
     if (!s) return this.relay(c);
     const result = this.d.local.write(s, c.wire, { fp: c.fp, record: { origin: this.d.nodeId, sender: c.sender, viaOffline: false } });
@@ -179,7 +183,11 @@ export class CustodyDesk {
     let target: NodeId | null = null;
     let targetConn: ConnId | null = null;
     try {
-      const r = await this.d.resolver.remote(c.receiver);
+      // The first attempt may use a cached route; a resend asks the route store (the cached one may be why it was not acked).
+      if (c.attempt > 1) this.d.resolver.forget(c.receiver);
+      const found = this.d.resolver.cachedRemote(c.receiver);
+      c.routeCached = !(found instanceof Promise);
+      const r = c.routeCached ? (found as Route) : await found;
       if (r) ({ nodeId: target, connId: targetConn } = r);
     } catch (err) {
       const skipped = this.quiet.lookup.take();
@@ -245,6 +253,19 @@ export class CustodyDesk {
     this.finish(c);
     this.ackSender(c);
     this.d.outcomes.delivered(c, latencyMs);
+  }
+
+  /**
+   * The node a cached route pointed at has no session of the receiver (it moved or left): forget
+   * the route and, if this custody's last relay used it, deliver again now with a fresh lookup
+   * (not counted as the resend). Any other miss (an old or repeated one) only forgets the route.
+   */
+  onMiss(miss: ReceiverAck): void {
+    this.d.resolver.forget(miss.receiver);
+    const c = this.held.get(custodyKey(miss.sender, miss.fp));
+    if (!c || c.receiver !== miss.receiver || c.state !== 'delivering' || !c.routeCached) return;
+    c.routeCached = false;
+    void this.deliver(c);
   }
 
   /** Remove an acked message from the receiver's offline queue; a failure is logged (throttled). */
@@ -327,7 +348,7 @@ export class CustodyDesk {
       this.finish(c);
       this.ackSender(c);
       if (c.ackedWhileStoring) this.removeOffline(c.receiver, c.fp);
-      else void this.nudge(c);
+      else void this.nudges.nudge(c);
       return;
     }
     this.finish(c);
@@ -338,40 +359,9 @@ export class CustodyDesk {
     }
   }
 
-  /**
-   * The receiver may have logged in while we stored its message (after its gateway drained the
-   * queue). Deliver one copy without custody; its ack removes the queue entry.
-   */
-  private async nudge(c: Custody): Promise<void> {
-    const s = this.d.hub.user(c.receiver);
-    if (s) {
-      // A connection that already got the message (and its resend) without acking gets no third copy.
-      if (c.triedConns.includes(s.connId)) return;
-      this.d.local.write(s, c.wire, { fp: c.fp, record: { origin: this.d.nodeId, sender: c.sender, viaOffline: true } });
-      return;
-    }
-    let target: NodeId;
-    try {
-      const r = await this.d.resolver.remote(c.receiver);
-      if (!r || c.triedConns.includes(r.connId)) return;
-      target = r.nodeId;
-    } catch {
-      return; // the route store failed: it stays queued for the next login
-    }
-    try {
-      await this.forward(target, c);
-    } catch (err) {
-      // It stays queued for the next login. If our link is what failed (not a missing queue there,
-      // whose node redelivers at its own reconnect), nudge again when the link is back.
-      if (!(err instanceof UnroutableError) && this.nudgeAgain.size < MAX_NUDGE_AGAIN) this.nudgeAgain.set(c.key, c);
-    }
-  }
-
   /** The bridge is back: nudge what could not cross it meanwhile. */
   nudgeHeldBack(): void {
-    const again = [...this.nudgeAgain.values()];
-    this.nudgeAgain.clear();
-    for (const c of again) void this.nudge(c);
+    this.nudges.again();
   }
 
   /** Messages written to `s` and not acked fall to offline storage. */

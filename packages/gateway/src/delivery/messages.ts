@@ -133,7 +133,7 @@ export class Messages {
       return;
     }
     try {
-      const r = await this.d.resolver.remote(to);
+      const r = await this.d.resolver.cachedRemote(to);
       if (!r) return;
       this.d.metrics.messages.inc('c2c_remote');
       await this.d.bridge.send(r.nodeId, { type: 'deliver', origin: this.d.nodeId, from, to, fp: null, packet: wire });

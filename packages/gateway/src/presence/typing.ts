@@ -62,7 +62,7 @@ export class TypingRelay {
     const local = this.d.hub.user(to);
     const wire = encodePacket(noticePacket(to, { kind: 'typing', from }));
     if (local) return this.writeLocal(local, wire);
-    const route = await this.d.resolver.remote(to);
+    const route = await this.d.resolver.cachedRemote(to);
     if (route) this.relay(route.nodeId, to, wire);
   }
 
