@@ -37,6 +37,12 @@ describe('loadConfig', () => {
     );
   });
 
+  it('route cache - IM_ROUTE_CACHE_MS is parsed, 0 turns it off, default 10 s', () => {
+    expect(loadConfig('standalone', {}).routeCacheMs).toBe(10_000);
+    expect(loadConfig('standalone', { IM_ROUTE_CACHE_MS: '0' }).routeCacheMs).toBe(0);
+    expect(loadConfig('standalone', { IM_ROUTE_CACHE_MS: '2500' }).routeCacheMs).toBe(2_500);
+  });
+
   it('defaults - standalone with an empty environment', () => {
     const c = loadConfig('standalone', {});
     expect(c).toEqual({
@@ -57,6 +63,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       custodyResendMs: 2_000,
       custodyGiveUpMs: 4_000,
+      routeCacheMs: 10_000,
       rateLimitPerSec: 200,
       rateLimitBurst: 400,
       maxOutboundBytes: 1_048_576,
@@ -209,6 +216,9 @@ describe('loadConfig', () => {
       ['IM_CUSTODY_RESEND_MS', '0'],
       ['IM_CUSTODY_RESEND_MS', 'soon'],
       ['IM_CUSTODY_GIVE_UP_MS', String(7 * 24 * 3600 * 1000 * 4 + 1)],
+      ['IM_ROUTE_CACHE_MS', '-1'],
+      ['IM_ROUTE_CACHE_MS', '600001'],
+      ['IM_ROUTE_CACHE_MS', 'forever'],
       ['IM_RATE_LIMIT_PER_SEC', '0'],
       ['IM_RATE_LIMIT_BURST', '0'],
       ['IM_MAX_OUTBOUND_BYTES', '1023'],
