@@ -29,6 +29,22 @@ export type RedisHistoryStoreOptions = RedisClientOption &
     log?: Logger;
   };
 
+/**
+ * Most messages one batched append carries. The indexed appends a gateway makes in one event-loop turn
+ * go in one script call (single Redis and Sentinel), which pays the client's per-command work and
+ * Redis's per-call work once per batch; the bound keeps one call's time in Redis short (tens of µs per
+ * message).
+ */
+export const APPEND_BATCH_MAX = 32;
+
+/** An indexed append waiting for its turn's batch: its 5 keys and 4 per-message script arguments. */
+interface QueuedAppend {
+  keys: [string, string, string, string, string];
+  args: [string, string, string, string];
+  resolve: (r: [number, number, number]) => void;
+  reject: (err: unknown) => void;
+}
+
 /** What the msgs hash holds per seq: `[sentAt, from, fp, to, typeu, dataContent]` (JSON). */
 type Entry = [number, string, string, string, number, string];
 
@@ -55,7 +71,8 @@ export function asciiJson(s: string): string {
  * (pages, skipping expired entries), `history-read.lua` (read marker with the user's own sent count up
  * to it), `history-cursor.lua`. Per user, in the user's slot: `{<user>}:convs` (zset conversation →
  * last activity). On a single Redis or Sentinel the append script updates both users' entries in the
- * same call (one round trip per message); on Redis Cluster those keys live in other slots, so
+ * same call, and the appends of one event-loop turn share one call (`history-append-batch.lua`, at most
+ * APPEND_BATCH_MAX); on Redis Cluster every append is a call of its own and those keys live in other slots, so
  * `history-index.lua` runs per `indexFor` user after the append (not atomic with it; a resend repairs a
  * lost update). Layout: redis/keys.ts. Needs Redis 6.2 or newer (`ZADD … GT`).
  *
@@ -74,6 +91,8 @@ export class RedisHistoryStore implements HistoryStore {
   private readonly waitReplicas: ReplicaWait | undefined;
   /** Whether one script may touch a conversation's keys and its users' index keys (not on Redis Cluster). */
   private readonly oneScript: boolean;
+  /** Indexed appends of this event-loop turn, sent together when it ends (`flush`; not on Redis Cluster). */
+  private queued: QueuedAppend[] = [];
 
   constructor(opts: RedisHistoryStoreOptions) {
     ({ maxPerConversation: this.max, ttlMs: this.ttlMs } = historyArgs.options(opts));
@@ -106,13 +125,51 @@ export class RedisHistoryStore implements HistoryStore {
           await Promise.all(users.map((u) => runScript(this.redis, 'sbHistoryIndex', [keys.historyIndex(u)], [conv, at, cutoff, this.ttlArg])));
         }
       } else {
-        // One round trip: the append and both index entries in one script.
-        const idx = [meta, msgs, fps, keys.historyIndex(users[0]!), keys.historyIndex(users[1] ?? users[0]!)];
-        r = (await runScriptReplicated(this.redis, 'sbHistoryAppendIndexed', idx, [fp, msg.from, entry, this.maxArg, this.ttlArg, cutoff, conv], this.waitReplicas)) as typeof r;
+        // The append and both index entries in one script, with the other appends of this turn.
+        r = await new Promise<[number, number, number]>((resolve, reject) => {
+          const q: QueuedAppend = { keys: [meta, msgs, fps, keys.historyIndex(users[0]!), keys.historyIndex(users[1] ?? users[0]!)], args: [fp, msg.from, entry, conv], resolve, reject };
+          if (this.queued.push(q) === 1) setImmediate(() => this.flush());
+        });
       }
       return { seq: r[0], duplicate: r[1] === 1, sentAt: r[2] };
     } catch (err) {
       throw redisUnavailable('history append', err);
+    }
+  }
+
+  /**
+   * Send the queued appends, APPEND_BATCH_MAX per script call; each caller gets its own message's
+   * answer. A failed call refuses each of its messages (some may be written: their resends are
+   * duplicates, answered with the first write's seq).
+   */
+  private flush(): void {
+    const all = this.queued;
+    this.queued = [];
+    const cutoff = String(Date.now() - this.ttlMs);
+    for (let i = 0; i < all.length; i += APPEND_BATCH_MAX) {
+      const batch = all.slice(i, i + APPEND_BATCH_MAX);
+      if (batch.length === 1) {
+        const q = batch[0]!;
+        const [fp, from, entry, conv] = q.args;
+        runScriptReplicated(this.redis, 'sbHistoryAppendIndexed', q.keys, [fp, from, entry, this.maxArg, this.ttlArg, cutoff, conv], this.waitReplicas).then(
+          (r) => q.resolve(r as [number, number, number]),
+          q.reject,
+        );
+        continue;
+      }
+      const keys: string[] = [];
+      const args: string[] = [this.maxArg, this.ttlArg, cutoff];
+      for (const q of batch) {
+        keys.push(...q.keys);
+        args.push(...q.args);
+      }
+      runScriptReplicated(this.redis, 'sbHistoryAppendBatch', keys, args, this.waitReplicas).then(
+        (reply) => {
+          const r = reply as number[];
+          batch.forEach((q, j) => q.resolve([r[3 * j]!, r[3 * j + 1]!, r[3 * j + 2]!]));
+        },
+        (err: unknown) => batch.forEach((q) => q.reject(err)),
+      );
     }
   }
 
@@ -177,6 +234,8 @@ export class RedisHistoryStore implements HistoryStore {
   }
 
   async close(): Promise<void> {
+    // Appends of this turn go out before the connection closes (a shared one stays open anyway).
+    if (this.queued.length > 0) this.flush();
     if (this.owned) await closeRedis(this.redis);
   }
 

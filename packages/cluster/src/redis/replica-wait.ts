@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { InvalidArgumentError, UnavailableError, silentLogger, type Logger } from '@switchboard/core';
 import { DEFAULT_REDIS_REPLICA_CHECK_MS, DEFAULT_REDIS_WAIT_TIMEOUT_MS } from './defaults.js';
 import { closeRedis, redisModeOf } from './connect.js';
-import { installScripts, runScript, type ScriptName } from './scripts.js';
+import { installScripts, runScript, scriptArgs, type ScriptName } from './scripts.js';
 
 export interface ReplicaWaitOptions {
   /**
@@ -153,7 +153,7 @@ async function runScriptThenWait(
     wait(n: number, ms: number): unknown;
     exec(): Promise<Array<[Error | null, unknown]> | null>;
   };
-  pipeline[name](...keys, ...args);
+  pipeline[name](...scriptArgs(name, keys, args));
   pipeline.wait(n, wait.timeoutMs);
   const replies = await pipeline.exec();
   const [script, waited] = replies ?? [];

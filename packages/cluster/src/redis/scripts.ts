@@ -19,7 +19,13 @@ function luaDir(): URL {
 const dir = luaDir();
 const lua = (file: string): string => readFileSync(new URL(file, dir), 'utf8');
 
-/** Script name → file and number of KEYS. The command names are namespaced (`sb…`) to avoid clashing with others' scripts. */
+/** The history appends: the shared `append` function, then the script that calls it. */
+const APPEND = (file: string) => ['history-append-core.lua', file] as const;
+
+/**
+ * Script name → file (or files, joined in order) and number of KEYS (null: given per call, before the
+ * keys). The command names are namespaced (`sb…`) to avoid clashing with others' scripts.
+ */
 const SCRIPTS = {
   sbRouteClaim: { file: 'route-claim.lua', numberOfKeys: 1 },
   sbRouteUnregister: { file: 'route-unregister.lua', numberOfKeys: 1 },
@@ -29,9 +35,11 @@ const SCRIPTS = {
   sbOfflineRemove: { file: 'offline-remove.lua', numberOfKeys: 2 },
   sbOfflineBudget: { file: 'offline-budget.lua', numberOfKeys: 1 },
   sbPresenceSeen: { file: 'presence-seen.lua', numberOfKeys: 1 },
-  sbHistoryAppend: { file: 'history-append.lua', numberOfKeys: 3 },
+  sbHistoryAppend: { file: APPEND('history-append.lua'), numberOfKeys: 3 },
   /** The same script with the two users' index keys (KEYS[4], KEYS[5]; the same key twice for one user). */
-  sbHistoryAppendIndexed: { file: 'history-append.lua', numberOfKeys: 5 },
+  sbHistoryAppendIndexed: { file: APPEND('history-append.lua'), numberOfKeys: 5 },
+  /** Several messages with their users' indexes, 5 keys each (single Redis and Sentinel only). */
+  sbHistoryAppendBatch: { file: APPEND('history-append-batch.lua'), numberOfKeys: null },
   sbHistoryIndex: { file: 'history-index.lua', numberOfKeys: 1 },
   sbHistoryRange: { file: 'history-range.lua', numberOfKeys: 2 },
   sbHistoryRead: { file: 'history-read.lua', numberOfKeys: 2 },
@@ -50,9 +58,10 @@ const SCRIPTS = {
 /** Name of a script command defined by `installScripts`. */
 export type ScriptName = keyof typeof SCRIPTS;
 
-const SOURCES: Readonly<Record<ScriptName, { lua: string; numberOfKeys: number }>> = Object.fromEntries(
-  Object.entries(SCRIPTS).map(([name, s]) => [name, { lua: lua(s.file), numberOfKeys: s.numberOfKeys }]),
-) as Record<ScriptName, { lua: string; numberOfKeys: number }>;
+type Source = { lua: string; numberOfKeys: number | null };
+const SOURCES: Readonly<Record<ScriptName, Source>> = Object.fromEntries(
+  Object.entries(SCRIPTS).map(([name, s]) => [name, { lua: typeof s.file === 'string' ? lua(s.file) : s.file.map(lua).join('\n'), numberOfKeys: s.numberOfKeys }]),
+) as Record<ScriptName, Source>;
 
 /** The Lua source of a script (for tests and tooling). */
 export function scriptSource(name: ScriptName): string {
@@ -67,15 +76,20 @@ const installed = new WeakSet<Redis>();
  */
 export function installScripts(redis: Redis): void {
   if (installed.has(redis)) return;
-  for (const [name, s] of Object.entries(SOURCES)) redis.defineCommand(name, { lua: s.lua, numberOfKeys: s.numberOfKeys });
+  for (const [name, s] of Object.entries(SOURCES)) redis.defineCommand(name, s.numberOfKeys === null ? { lua: s.lua } : { lua: s.lua, numberOfKeys: s.numberOfKeys });
   installed.add(redis);
 }
 
 type ScriptFn = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
 
-/** Run a script installed by `installScripts`. `keys.length` must match the script's KEYS count. */
+/** A script command's arguments: the keys (after their count, for a script whose count varies), then `args`. */
+export function scriptArgs(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): (string | number)[] {
+  return SOURCES[name].numberOfKeys === null ? [keys.length, ...keys, ...args] : [...keys, ...args];
+}
+
+/** Run a script installed by `installScripts`. `keys.length` must match the script's KEYS count, if it has one. */
 export function runScript(redis: Redis, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
   installScripts(redis);
   const fn = (redis as unknown as Record<ScriptName, ScriptFn>)[name];
-  return fn.call(redis, ...keys, ...args);
+  return fn.apply(redis, scriptArgs(name, keys, args));
 }

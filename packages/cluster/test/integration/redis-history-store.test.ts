@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import { asUserId, delay } from '@switchboard/core';
 import { cleanupRedisPrefix, resolveRedisUrl, uniquePrefix } from '@switchboard/testkit';
 import { closeRedis, connectRedis, RedisHistoryStore, redisKeys } from '../../src/redis/index.js';
-import { asciiJson } from '../../src/redis/redis-history-store.js';
+import { installScripts } from '../../src/redis/scripts.js';
+import { APPEND_BATCH_MAX, asciiJson } from '../../src/redis/redis-history-store.js';
 import { groupConversation, peerConversation } from '../../src/history-store.js';
 import { historyStoreContract } from '../contract/history-store.contract.js';
 
@@ -46,6 +47,70 @@ describe('RedisHistoryStore storage', () => {
       await cleanupRedisPrefix(url, prefix);
     }
   };
+
+  /** Count the calls of the append scripts on the store's client (Redis still runs every one). */
+  const countCalls = (names: readonly string[]) => {
+    installScripts(redis);
+    const r = redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const real = Object.fromEntries(names.map((n) => [n, r[n]!]));
+    const calls: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+    for (const n of names) {
+      r[n] = function (this: unknown, ...a: unknown[]) {
+        if (this === redis) calls[n]!++; // (auto-pipelining may call it again on its pipeline)
+        return real[n]!.apply(this, a);
+      };
+    }
+    return { calls, restore: () => Object.assign(r, real) };
+  };
+
+  it('batching - the indexed appends of one turn share script calls (APPEND_BATCH_MAX each), in order, each with its own answer', async () => {
+    await withStore({ maxPerConversation: 50 }, async (store) => {
+      const c = countCalls(['sbHistoryAppendBatch', 'sbHistoryAppendIndexed']);
+      try {
+        const carol = asUserId('carol');
+        const ac = peerConversation(alice, carol);
+        const n = APPEND_BATCH_MAX + 8;
+        // One turn: n messages alice -> bob, a resend of the first among them, and one to carol.
+        const results = await Promise.all([
+          ...Array.from({ length: n }, (_, i) => store.append(ab, msg(i), { indexFor: [alice, bob] })),
+          store.append(ab, msg(0), { indexFor: [alice, bob] }),
+          store.append(ac, { ...msg(1000), to: 'carol' }, { indexFor: [alice, carol] }),
+        ]);
+        expect(c.calls).toEqual({ sbHistoryAppendBatch: 2, sbHistoryAppendIndexed: 0 });
+        expect(results.slice(0, n).map((x) => [x.seq, x.duplicate])).toEqual(Array.from({ length: n }, (_, i) => [i + 1, false]));
+        expect(results[n]).toMatchObject({ seq: 1, duplicate: true });
+        expect(results[n + 1]).toMatchObject({ seq: 1, duplicate: false });
+        expect((await store.before(ab, { limit: 100 })).map((m) => m.fp)).toEqual(Array.from({ length: n }, (_, i) => `fp-${i}`));
+        expect((await store.conversations(carol, { limit: 5 })).map((x) => x.id)).toEqual([ac]);
+        expect((await store.conversations(bob, { limit: 5 })).map((x) => x.id)).toEqual([ab]);
+        // A lone append in its turn goes as a single-message call.
+        expect(await store.append(ab, msg(n), { indexFor: [alice, bob] })).toMatchObject({ seq: n + 1, duplicate: false });
+        expect(c.calls).toEqual({ sbHistoryAppendBatch: 2, sbHistoryAppendIndexed: 1 });
+      } finally {
+        c.restore();
+      }
+    });
+  });
+
+  it('batching - a batch that fails refuses each of its messages; their resends get one seq each, first writes kept', async () => {
+    await withStore({}, async (store, prefix) => {
+      const carol = asUserId('carol');
+      const broken = peerConversation(bob, carol);
+      // A conversation whose counters key holds the wrong type: its append fails inside the script.
+      await redis.set(redisKeys(prefix).historyMeta(broken), 'not a hash');
+      const settled = await Promise.allSettled([
+        store.append(ab, msg(1), { indexFor: [alice, bob] }),
+        store.append(broken, { ...msg(2), from: bob, to: 'carol' }, { indexFor: [bob, carol] }),
+        store.append(ab, msg(3), { indexFor: [alice, bob] }),
+      ]);
+      expect(settled.map((x) => x.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      expect((settled[0] as PromiseRejectedResult).reason).toMatchObject({ name: 'UnavailableError' });
+      // Resent: the message written before the failure is a duplicate, the one after it is new.
+      expect(await store.append(ab, msg(1), { indexFor: [alice, bob] })).toMatchObject({ seq: 1, duplicate: true });
+      expect(await store.append(ab, msg(3), { indexFor: [alice, bob] })).toMatchObject({ seq: 2, duplicate: false });
+      expect((await store.before(ab, { limit: 10 })).map((m) => m.fp)).toEqual(['fp-1', 'fp-3']);
+    });
+  });
 
   it('asciiJson - printable ASCII without quote or backslash, and JSON.parse gives the string back', () => {
     for (const s of ['plain', 'a"b\\c', '中文🙂', '\n\t\u0000', '\ud800 lone', '']) {

@@ -49,15 +49,21 @@ describe('Redis key layout', () => {
     expect(() => redisKeys('')).toThrow(InvalidArgumentError);
   });
 
-  it('lua - every script has a KEYS/ARGV header', () => {
+  it('lua - every script has a KEYS/ARGV header; a shared function file (-core.lua) documents its function', () => {
     const dir = new URL('../../src/redis/lua/', import.meta.url);
     const files = readdirSync(dir).filter((f) => f.endsWith('.lua'));
-    expect(files.length).toBeGreaterThanOrEqual(21);
+    expect(files.length).toBeGreaterThanOrEqual(23);
     for (const f of files) {
-      const header = readFileSync(new URL(f, dir), 'utf8')
+      const text = readFileSync(new URL(f, dir), 'utf8');
+      const header = text
         .split('\n')
         .filter((l) => l.startsWith('--'))
         .join('\n');
+      if (f.endsWith('-core.lua')) {
+        const fns = [...text.matchAll(/^local function (\w+)\(/gm)].map((m) => m[1]!);
+        expect(fns.some((fn) => new RegExp(`^-- ${fn}\\(`, 'm').test(header)), `${f}: one of ${fns.join(', ')} documented as "-- name(…)"`).toBe(true);
+        continue;
+      }
       expect(header, f).toMatch(/^-- KEYS\[1\]/m);
       expect(header, f).toMatch(/^-- ARGV/m);
     }
