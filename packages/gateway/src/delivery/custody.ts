@@ -1,6 +1,6 @@
 import { ErrorCode, ackPacket, type Packet } from '@switchboard/protocol';
 import { LogThrottle, UnroutableError, type ConnId, type Logger, type NodeId, type UserId } from '@switchboard/core';
-import type { Bridge, OfflineStore, StoreOutcome } from '@switchboard/cluster';
+import type { Bridge, OfflineStore, Route, StoreOutcome } from '@switchboard/cluster';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionHub } from '../sessions/session-hub.js';
@@ -10,7 +10,6 @@ import { TtlMap } from './ttl-map.js';
 import type { LocalDelivery } from './local-delivery.js';
 import type { Outcomes } from './outcomes.js';
 import type { RouteResolver } from './route-resolver.js';
-import type { Route } from '@switchboard/cluster';
 import { withSeq } from './seq.js';
 import type { Admission, OfflineAdmission } from './offline-admission.js';
 import type { ReceiverCheck } from './receiver-check.js';
