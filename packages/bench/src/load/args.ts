@@ -106,7 +106,8 @@ Target (exactly one):
   --ws URL                  every WebSocket user straight to this URL (e.g. ws://host:3000/websocket)
     --tcp HOST:PORT         with --ws: TCP users straight to this address
   --spawn-standalone        start \`switchboard standalone\` on free ports and target its dispatch
-  --spawn-cluster N         start dispatch + N gateways (needs Redis and RabbitMQ) and target dispatch
+  --spawn-cluster N         start dispatch + N gateways (needs Redis and RabbitMQ) and target dispatch;
+                            they run on a fresh key prefix, whose keys are deleted from Redis afterwards
 
 Load:
   --users N                 simulated users (default ${D.DEFAULT_USERS}, at most ${D.MAX_USERS})

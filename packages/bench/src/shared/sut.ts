@@ -54,6 +54,8 @@ export class Sut {
     readonly dispatchUrl: string,
     readonly processes: ManagedProcess[],
     readonly keyPrefix: string | null,
+    /** The spawned processes' environment (its Redis settings name where the run's keys are). */
+    private readonly env: NodeJS.ProcessEnv = {},
   ) {}
 
   static async start(o: SutOptions): Promise<Sut> {
@@ -90,7 +92,7 @@ export class Sut {
       for (const g of gws) if (g.status === 'fulfilled') procs.push(g.value);
       const failed = gws.find((g) => g.status === 'rejected');
       if (failed) throw (failed as PromiseRejectedResult).reason;
-      return new Sut(`http://127.0.0.1:${dispatch.ready!.ports['dispatch']}`, procs, prefix);
+      return new Sut(`http://127.0.0.1:${dispatch.ready!.ports['dispatch']}`, procs, prefix, env);
     } catch (err) {
       await Promise.all(procs.map((p) => p.stop()));
       throw err;
@@ -107,9 +109,36 @@ export class Sut {
     return this.gateways().find((p) => p.ready?.nodeId === nodeId);
   }
 
-  /** Stop everything gracefully (gateways first, then dispatch). */
+  /**
+   * Stop everything gracefully (gateways first, then dispatch), then delete a spawned cluster's keys
+   * from Redis: its prefix is this run's alone, and its history (30 days by default) would otherwise
+   * pile up run after run (millions of keys after an evening of benchmarks).
+   */
   async stop(): Promise<void> {
     await Promise.all(this.gateways().map((p) => p.stop()));
     await Promise.all(this.processes.map((p) => p.stop()));
+    if (this.keyPrefix !== null) await purgeRunKeys(this.env, this.keyPrefix);
+  }
+}
+
+/** Delete the keys of a spawned cluster's prefix; a failure is reported on stderr, never thrown. */
+async function purgeRunKeys(env: NodeJS.ProcessEnv, prefix: string): Promise<void> {
+  const { closeRedis, connectRedis, purgeKeyPrefix } = await import('@switchboard/cluster/redis');
+  const mode = env['IM_REDIS_MODE'] === 'cluster' || env['IM_REDIS_MODE'] === 'sentinel' ? env['IM_REDIS_MODE'] : 'single';
+  const sentinelName = env['IM_REDIS_SENTINEL_NAME'];
+  const redis = connectRedis({ url: env['IM_REDIS_URL'] || 'redis://127.0.0.1:6379', mode, ...(sentinelName ? { sentinelName } : {}), name: 'bench-cleanup' });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new UnavailableError('redis not ready within 5 s')), 5_000);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await purgeKeyPrefix(redis, prefix);
+  } catch (err) {
+    process.stderr.write(`bench: the run's Redis keys (prefix ${prefix}) were not deleted: ${(err as Error).message}\n`);
+  } finally {
+    await closeRedis(redis);
   }
 }

@@ -29,6 +29,7 @@ export {
 } from './topology.js';
 export { ReplicaWait, runScriptReplicated, keySlot, type ReplicaWaitOptions } from './replica-wait.js';
 export { redisKeys, type RedisKeys } from './keys.js';
+export { purgeKeyPrefix } from './purge.js';
 export { installScripts, scriptSource, type ScriptName } from './scripts.js';
 export {
   DEFAULT_KEY_PREFIX,
