@@ -74,7 +74,7 @@ ${SESSION_USAGE}
 ${SPAWNED_USAGE}
 `;
 
-const LOAD_ONLY = ['users', 'pairing', 'workers', 'echo-baseline', 'kill-node-at', 'drain-node-at', 'restart-rabbitmq-at', 'cluster-pids', 'rabbitmq-restart-cmd'] as const;
+const LOAD_ONLY = ['users', 'pairing', 'peers', 'workers', 'echo-baseline', 'kill-node-at', 'drain-node-at', 'restart-rabbitmq-at', 'cluster-pids', 'rabbitmq-restart-cmd'] as const;
 
 /** The load mode's flags without those that have no meaning here, and the group flags. */
 const GROUP_SPEC = {
@@ -122,6 +122,7 @@ export function parseGroupArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       users: groups * members,
       ...load,
       pairing: 'random',
+      peers: 0,
       ...session,
       echoBaseline: false,
       workers: 1,

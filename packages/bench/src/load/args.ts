@@ -22,6 +22,8 @@ export interface BenchOptions {
   load: LoadMode;
   /** How receivers are chosen relative to the sender's gateway node. */
   pairing: Pairing;
+  /** `--peers K`: each user writes to K contacts only; 0: to any other user. */
+  peers: number;
   durationS: number;
   warmupS: number;
   senseMode: SenseMode;
@@ -118,6 +120,9 @@ Load:
   --pairing P               random|same-node|cross-node (default random): each message goes to a random
                             other user, one on the sender's gateway node, or one on another node
                             (same-node/cross-node need --spawn-cluster N or --dispatch URL)
+  --peers K                 each user writes to K contacts only, drawn by --pairing at its first message
+                            (default 0: every message to a new random peer, so nearly every message opens
+                            a conversation); e.g. 20 for a chat-like load on the server's history
   --workers N               load generator processes (default ${D.DEFAULT_LOAD_WORKERS}: the bench itself). N >= 2 forks N
                             workers with users/N users each and rate/N of an open loop; a worker's users send
                             to each other only, latencies and counts are merged exactly. The report says
@@ -151,6 +156,7 @@ export const SPEC = {
   inflight: { type: 'string' },
   rate: { type: 'string' },
   pairing: { type: 'string' },
+  peers: { type: 'string' },
   workers: { type: 'string' },
   duration: { type: 'string' },
   warmup: { type: 'string' },
@@ -211,6 +217,7 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs {
       sizeBytes: load.sizeBytes,
       load: load.load,
       pairing: load.pairing,
+      peers: load.peers,
       durationS: session.durationS,
       warmupS: session.warmupS,
       senseMode: session.senseMode,
@@ -262,8 +269,8 @@ export function parseTarget({ values, problems, num }: Flags): BenchTarget {
   return targets[0] ?? { kind: 'spawn-standalone' };
 }
 
-/** The users and what they send: `--users`, `--tcp-share`, `--size`, `--inflight` / `--rate`, `--pairing`. */
-function parseLoad({ values, problems, num }: Flags, target: BenchTarget): Pick<BenchOptions, 'users' | 'tcpShare' | 'sizeBytes' | 'load' | 'pairing'> {
+/** The users and what they send: `--users`, `--tcp-share`, `--size`, `--inflight` / `--rate`, `--pairing`, `--peers`. */
+function parseLoad({ values, problems, num }: Flags, target: BenchTarget): Pick<BenchOptions, 'users' | 'tcpShare' | 'sizeBytes' | 'load' | 'pairing' | 'peers'> {
   const users = num('users', D.DEFAULT_USERS, { min: 2, max: D.MAX_USERS, int: true });
   const directNoTcp = target.kind === 'direct' && target.tcp === null;
   const tcpShare = num('tcp-share', directNoTcp ? 0 : D.DEFAULT_TCP_SHARE, { min: 0, max: 1 });
@@ -288,7 +295,8 @@ function parseLoad({ values, problems, num }: Flags, target: BenchTarget): Pick<
       problems.push('--pairing cross-node: needs --spawn-cluster N with N >= 2');
     }
   }
-  return { users, tcpShare, sizeBytes, load, pairing };
+  const peers = num('peers', 0, { min: 0, max: users - 1, int: true });
+  return { users, tcpShare, sizeBytes, load, pairing, peers };
 }
 
 export type SessionOptions = Pick<

@@ -80,13 +80,42 @@ export class LoadDriver {
     private readonly mode: LoadMode,
     private readonly window: Window,
     private readonly pairing: Pairing | ((sender: LoadUser) => number) = 'random',
+    /** `--peers K`: each sender writes to K contacts (0: to any other user, a new one each message). */
+    private readonly peers = 0,
+    private readonly random: () => number = Math.random,
   ) {}
+
+  /** Each sender's contacts (`peers` > 0), chosen by `pairing` at its first message and kept. */
+  private readonly contacts = new Map<number, { peer: number; matched: boolean }[]>();
 
   private peerOf(u: LoadUser): number {
     if (typeof this.pairing === 'function') return this.pairing(u);
-    const { peer, matched } = pickPeer(u.index, this.users, this.pairing);
+    const { peer, matched } = this.peers > 0 ? this.contactOf(u.index, this.pairing) : pickPeer(u.index, this.users, this.pairing, this.random);
     if (!matched) this.pairingMisses++;
     return peer;
+  }
+
+  /**
+   * One of the sender's contacts, uniformly: up to `peers` distinct users drawn by `pickPeer` at its
+   * first message (fewer when not that many fit). So a run has at most users × peers conversations,
+   * most messages go to a conversation that already exists, as in a chat app, and the server's
+   * per-conversation state (history) is exercised as it is used rather than by a new conversation
+   * per message.
+   */
+  private contactOf(self: number, pairing: Pairing): { peer: number; matched: boolean } {
+    let list = this.contacts.get(self);
+    if (!list) {
+      const seen = new Set<number>();
+      list = [];
+      for (let t = 0; t < 4 * this.peers && list.length < this.peers; t++) {
+        const pick = pickPeer(self, this.users, pairing, this.random);
+        if (seen.has(pick.peer)) continue;
+        seen.add(pick.peer);
+        list.push(pick);
+      }
+      this.contacts.set(self, list);
+    }
+    return list[Math.floor(this.random() * list.length)]!;
   }
 
   get running(): boolean {

@@ -194,7 +194,7 @@ export function formatReport(r: BenchReport): string {
       ['throughput', `${fmt(s.throughputPerSec)} msg/s acked, ${fmt(s.deliveredPerSec)} msg/s delivered` + (s.offeredPerSec ? ` (offered ${fmt(s.offeredPerSec)})` : '')],
       ['send→ack', latencyRow(s.latencyMs.sendToAck)],
       ['send→deliver', latencyRow(s.latencyMs.sendToDeliver)],
-      ['cross-node', `${pct(s.crossNodeShare)} (pairing ${o.pairing}${s.pairingMisses ? `, ${fmt(s.pairingMisses)} without a fitting receiver` : ''})`],
+      ['cross-node', `${pct(s.crossNodeShare)} (pairing ${o.pairing}${o.peers ? `, ${o.peers} peers each` : ''}${s.pairingMisses ? `, ${fmt(s.pairingMisses)} without a fitting receiver` : ''})`],
       ['disconnects', `${s.disconnects} (${s.reconnects} reconnected)`],
       ['errors', Object.entries(s.errors).map(([c, n]) => `${c}×${n}`).join(', ') || 'none'],
       ['kicks', Object.entries(s.kicks).map(([c, n]) => `${c}×${n}`).join(', ') || 'none'],

@@ -88,7 +88,7 @@ export async function runSwitchboardPhase(opts: BenchOptions, env: PhaseEnv): Pr
   window.start = t0;
   window.from = t0 + opts.warmupS * 1000;
   window.to = window.from + opts.durationS * 1000;
-  const driver = new LoadDriver(fleet.users, opts.load, window, opts.pairing);
+  const driver = new LoadDriver(fleet.users, opts.load, window, opts.pairing, opts.peers);
   fleet.driver = driver;
   const timers = startLoadTimers(opts, env, fleet, t0);
   const measures = await runLoad(opts, env, fleet, driver, timers.sutProcs);

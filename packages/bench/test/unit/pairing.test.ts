@@ -141,6 +141,36 @@ describe('LoadDriver pairing', () => {
     expect(sent).toBeGreaterThan(0);
     expect(d.pairingMisses).toBe(sent);
   });
+
+  it('--peers - each sender writes to its K contacts only, all of them, chosen by the pairing', () => {
+    const users = Array.from({ length: 40 }, (_, i) => new NodeUser(i, i % 2 ? 'n1' : 'n2'));
+    const now = performance.now();
+    const d = new LoadDriver(users, { kind: 'closed', inflight: 400 }, { start: now, from: now, to: now + 60_000 }, 'cross-node', 5, seeded(3));
+    d.start();
+    const all = new Set<string>();
+    for (const u of users) {
+      const contacts = new Set(u.to);
+      expect(contacts.size).toBe(5); // 400 messages over 5 contacts reach every one of them
+      for (const r of contacts) {
+        expect(r).not.toBe(u.index);
+        expect(users[r]!.node).not.toBe(u.node);
+        all.add(`${u.index}>${r}`);
+      }
+    }
+    expect(all.size).toBe(40 * 5); // at most users x peers conversations
+    expect(d.pairingMisses).toBe(0);
+    d.stop();
+  });
+
+  it('--peers larger than the users that fit - as many contacts as there are', () => {
+    const users = Array.from({ length: 6 }, (_, i) => new NodeUser(i, i < 2 ? 'a' : 'b'));
+    const now = performance.now();
+    const d = new LoadDriver(users, { kind: 'closed', inflight: 200 }, { start: now, from: now, to: now + 60_000 }, 'same-node', 4, seeded(4));
+    d.start();
+    expect(new Set(users[0]!.to)).toEqual(new Set([1]));
+    expect(new Set(users[2]!.to)).toEqual(new Set([3, 4, 5]));
+    d.stop();
+  });
 });
 
 describe('--pairing', () => {
@@ -172,5 +202,12 @@ describe('--pairing', () => {
     expect(problems(['--spawn-standalone', '--pairing', 'same-node']).join()).toMatch(/needs --spawn-cluster N or --dispatch URL/);
     expect(problems(['--ws', 'ws://127.0.0.1:1/websocket', '--pairing', 'cross-node']).join()).toMatch(/needs --spawn-cluster/);
     expect(problems(['--spawn-cluster', '1', '--pairing', 'cross-node']).join()).toMatch(/N >= 2/);
+  });
+
+  it('--peers defaults to 0 (any other user) and is at most users - 1', () => {
+    expect(parse(['--spawn-standalone']).peers).toBe(0);
+    expect(parse(['--spawn-standalone', '--users', '100', '--peers', '20']).peers).toBe(20);
+    expect(problems(['--spawn-standalone', '--users', '10', '--peers', '10']).join()).toMatch(/--peers/);
+    expect(problems(['--spawn-standalone', '--peers', '2.5']).join()).toMatch(/--peers/);
   });
 });

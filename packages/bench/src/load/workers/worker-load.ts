@@ -57,7 +57,7 @@ export class WorkerLoad {
     window.start = t0;
     window.from = t0 + opts.warmupS * 1000;
     window.to = window.from + opts.durationS * 1000;
-    const driver = new LoadDriver(users, opts.load, window, opts.pairing);
+    const driver = new LoadDriver(users, opts.load, window, opts.pairing, opts.peers);
     this.driver = driver;
     fleet.driver = driver;
     const qosTimer = setInterval(() => {
