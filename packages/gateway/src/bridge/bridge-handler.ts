@@ -97,12 +97,14 @@ export class BridgeHandler {
       case 'control':
         if (msg.action === 'drain') this.d.drain();
         return;
-      case 'group':
+      case 'group': {
+        const m = this.d.groupReceiver.prepare({ gid: msg.gid, seq: msg.seq, fp: msg.fp, wire: msg.packet, qos: msg.qos });
         for (const member of msg.members) {
           const s = this.d.hub.user(member);
-          if (s) this.d.groupReceiver.deliver(s, { gid: msg.gid, seq: msg.seq, fp: msg.fp, wire: msg.packet, qos: msg.qos });
+          if (s) this.d.groupReceiver.deliver(s, m);
         }
         return;
+      }
       case 'presence':
         this.d.presence(msg.changes);
         return;

@@ -107,7 +107,7 @@ export class GroupCatchUp {
           else if (!this.receiver.seen(uid, gid, m.seq)) {
             const wire = encodePacket(groupPacket(this.prefix, gid, { ...m, qos: true }));
             await this.pace(s, wire);
-            this.receiver.deliver(s, { gid, seq: m.seq, fp: m.fp, wire, qos: true });
+            this.receiver.deliver(s, this.receiver.prepare({ gid, seq: m.seq, fp: m.fp, wire, qos: true }));
           }
         }
         if (page.length < GROUP_CATCHUP_PAGE) return;

@@ -5,16 +5,28 @@ import type { Session } from '../sessions/session.js';
 import type { SessionHub } from '../sessions/session-hub.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import type { LocalDelivery } from './local-delivery.js';
+import type { InboundRecord } from './inbound.js';
+
+/**
+ * One group message as this gateway delivers it to its members: built once per message (`prepare`) and
+ * shared by every member's write, inbound record and custody copy, so a fan-out to hundreds of local
+ * members allocates one small copy per member, not a message and an ack record each.
+ */
+export interface GroupDelivery {
+  readonly gid: string;
+  readonly seq: number;
+  readonly fp: string;
+  readonly wire: string;
+  /** Where a member's ack goes (null without QoS); the record is never changed after it is built. */
+  readonly ack: { readonly fp: string; readonly record: InboundRecord } | null;
+}
 
 /** A group message written to one member's connection and not acked yet. */
 interface GroupCopy {
   key: string;
   member: UserId;
   conn: ConnId;
-  gid: string;
-  seq: number;
-  fp: string;
-  wire: string;
+  m: GroupDelivery;
   attempt: number;
 }
 
@@ -75,13 +87,18 @@ export class GroupReceiver {
     return this.held.size;
   }
 
-  /** Write group message `seq` of `gid` to member session `s`; with QoS, hold it until the member acks. */
-  deliver(s: Session, m: { gid: string; seq: number; fp: string; wire: string; qos: boolean }): boolean {
+  /** The shared form of group message `seq` of `gid` for `deliver` (one per message, whatever the members). */
+  prepare(m: { gid: string; seq: number; fp: string; wire: string; qos: boolean }): GroupDelivery {
+    const record: InboundRecord = { origin: this.nodeId, sender: null, viaOffline: false, group: { gid: m.gid, seq: m.seq } };
+    return { gid: m.gid, seq: m.seq, fp: m.fp, wire: m.wire, ack: m.qos ? { fp: m.fp, record } : null };
+  }
+
+  /** Write group message `m` (from `prepare`) to member session `s`; with QoS, hold it until the member acks. */
+  deliver(s: Session, m: GroupDelivery): boolean {
     const member = s.userId as UserId;
-    const ack = m.qos ? { fp: m.fp, record: { origin: this.nodeId, sender: null, viaOffline: false, group: { gid: m.gid, seq: m.seq } } } : null;
-    if (this.local.write(s, m.wire, ack) !== 'written') return false;
-    if (!m.qos) return true;
-    const c: GroupCopy = { key: member + '\n' + m.fp, member, conn: s.connId, gid: m.gid, seq: m.seq, fp: m.fp, wire: m.wire, attempt: 1 };
+    if (this.local.write(s, m.wire, m.ack) !== 'written') return false;
+    if (m.ack === null) return true;
+    const c: GroupCopy = { key: member + '\n' + m.fp, member, conn: s.connId, m, attempt: 1 };
     const prev = this.held.get(c.key);
     if (prev) this.forget(prev);
     this.held.set(c.key, c);
@@ -162,7 +179,7 @@ export class GroupReceiver {
     const s = this.hub.conn(c.conn);
     if (!s || s.state === 'closed') return this.forget(c);
     c.attempt++;
-    this.local.write(s, c.wire, { fp: c.fp, record: { origin: this.nodeId, sender: null, viaOffline: false, group: { gid: c.gid, seq: c.seq } } });
+    this.local.write(s, c.m.wire, c.m.ack);
     this.giveUpDue.add(c);
   }
 

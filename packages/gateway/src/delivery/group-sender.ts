@@ -4,7 +4,7 @@ import type { AppendResult, Bridge, GroupStore } from '@switchboard/cluster';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionHub } from '../sessions/session-hub.js';
-import type { GroupReceiver } from './group-receiver.js';
+import type { GroupDelivery, GroupReceiver } from './group-receiver.js';
 import { groupPacket } from './group-wire.js';
 import type { HistoryWriter } from './history-writer.js';
 import type { Outcomes } from './outcomes.js';
@@ -98,10 +98,11 @@ export class GroupSender {
     m: { seq: number; fp: string; qos: boolean; wire: string; typeu: number; dataContent: string | null },
   ): Promise<void> {
     const remote: UserId[] = [];
+    let local: GroupDelivery | null = null;
     for (const [member, since] of members) {
       if (member === sender || (m.seq > 0 && since >= m.seq)) continue;
       const s = this.d.hub.user(member);
-      if (s) this.d.receiver.deliver(s, { gid, seq: m.seq, fp: m.fp, qos: m.qos, wire: m.wire });
+      if (s) this.d.receiver.deliver(s, (local ??= this.d.receiver.prepare({ gid, seq: m.seq, fp: m.fp, qos: m.qos, wire: m.wire })));
       else remote.push(member);
     }
     if (remote.length === 0) return;

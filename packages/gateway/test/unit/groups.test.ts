@@ -168,6 +168,32 @@ describe('Gateway groups', () => {
     expect(groupMessages(cn, first)).toHaveLength(0);
   });
 
+  it('a member that does not ack gets the same packet once more (custody resend), and its late ack still moves its cursor', async () => {
+    const c = await cluster(2);
+    const [a, b, d] = [uid('a'), uid('b'), uid('d')];
+    await c.groups.put('team', { name: 'Team', members: [a, b, d].map(asUserId) }, 0);
+    const ca = await c.login(0, a);
+    const cb = await c.login(0, b); // a's gateway: the sender's local fan-out
+    const cd = await c.login(1, d); // the other gateway: the bridge's fan-out
+    for (const r of [cb, cd]) r.autoAck = false;
+    const fp = await ca.send('g:team', 'ack me');
+    await ca.waitForAck(fp);
+    for (const r of [cb, cd]) {
+      // custodyResendMs is 300: the copy is written again, the same packet with the same seq, then given up.
+      await until(() => r.duplicates === 1, 'a resend of the unacked group message');
+      const [first, again] = groupMessages(r, fp);
+      expect(again).toEqual(first);
+      expect(first).toMatchObject({ from: `g:team:${a}`, seq: 1, QoS: true });
+      expect(r.messages.filter((m) => m.fp === fp)).toHaveLength(1);
+    }
+    await quietWindow(700); // past custodyGiveUpMs: no third copy
+    for (const r of [cb, cd]) {
+      expect(groupMessages(r, fp)).toHaveLength(2);
+      await r.ack(groupMessages(r, fp)[0]!);
+    }
+    for (const u of [b, d]) await until(async () => (await c.history.cursor(asUserId(u), groupConversation('team'))) === 1, `${u}'s cursor to reach 1`);
+  });
+
   it('a login with a user id that starts with the group prefix is refused', async () => {
     const c = await cluster(1);
     await expect(c.login(0, 'g:sneaky')).rejects.toThrow(/1029/);
