@@ -42,14 +42,16 @@ export class Outcomes {
   delivered(m: MessageRef, latencyMs: number): void {
     this.metrics.deliveryLatency.observe(latencyMs / 1000);
     if (this.hooks.onDelivered) this.hook(() => this.hooks.onDelivered?.(m.packet));
-    if (this.events) this.emit({ ...this.common(m), type: 'c2c.delivered', dataContent: m.packet.dataContent, latencyMs });
+    if (this.events) {
+      this.emit({ type: 'c2c.delivered', at: Date.now(), nodeId: this.nodeId, from: m.sender, to: m.receiver, fp: m.fp, typeu: m.packet.typeu, dataContent: m.packet.dataContent, latencyMs });
+    }
   }
 
   /** Stored in the receiver's offline queue (the sender is acked). */
   storedOffline(m: MessageRef): void {
     this.metrics.offlineStored.inc();
     this.hook(() => this.hooks.onStoredOffline?.(m.packet));
-    if (this.events) this.emit({ ...this.common(m), type: 'c2c.offline', dataContent: m.packet.dataContent });
+    if (this.events) this.emit({ type: 'c2c.offline', at: Date.now(), nodeId: this.nodeId, from: m.sender, to: m.receiver, fp: m.fp, typeu: m.packet.typeu, dataContent: m.packet.dataContent });
     this.onStoredFor?.({ user: m.receiver, from: m.sender, fp: m.fp, typeu: m.packet.typeu, dataContent: m.packet.dataContent });
   }
 
@@ -57,7 +59,7 @@ export class Outcomes {
   lost(m: MessageRef, reason: LostReason): void {
     this.metrics.lost.inc({ reason });
     this.hook(() => this.hooks.onLost?.(m.packet, reason));
-    if (this.events) this.emit({ ...this.common(m), type: 'lost', reason });
+    if (this.events) this.emit({ type: 'lost', at: Date.now(), nodeId: this.nodeId, from: m.sender, to: m.receiver, fp: m.fp, typeu: m.packet.typeu, reason });
   }
 
   /** A best-effort (non-QoS) message could not be delivered: counted only, since it has no fp to report. */
@@ -81,9 +83,5 @@ export class Outcomes {
     } catch (err) {
       this.log.warn({ err }, 'application hook failed');
     }
-  }
-
-  private common(m: MessageRef) {
-    return { at: Date.now(), nodeId: this.nodeId, from: m.sender, to: m.receiver, fp: m.fp, typeu: m.packet.typeu };
   }
 }

@@ -58,6 +58,20 @@ describe('imEventId', () => {
   });
 });
 
+describe('withEventId', () => {
+  it('a copy of the draft with its id; keys in the order of docs/events.md (type, id, then the rest); the draft untouched', () => {
+    for (const d of drafts) {
+      const before = JSON.stringify(d);
+      const e = withEventId(d);
+      expect(e).not.toBe(d);
+      expect(JSON.stringify(d)).toBe(before);
+      expect(e).toEqual({ ...d, id: imEventId(d) });
+      expect(Object.keys(e).slice(0, 2)).toEqual(['type', 'id']);
+      expect(new Set(Object.keys(e))).toEqual(new Set([...Object.keys(d), 'id']));
+    }
+  });
+});
+
 describe('fanOut', () => {
   const e = withEventId(drafts[0]!);
 
