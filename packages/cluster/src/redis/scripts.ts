@@ -19,8 +19,8 @@ function luaDir(): URL {
 const dir = luaDir();
 const lua = (file: string): string => readFileSync(new URL(file, dir), 'utf8');
 
-/** The history appends: the shared `append` function, then the script that calls it. */
-const APPEND = (file: string) => ['history-append-core.lua', file] as const;
+/** A history script after the shared functions (`append`, `index`) it calls. */
+const HISTORY_CORE = (file: string) => ['history-append-core.lua', file] as const;
 
 /**
  * Script name → file (or files, joined in order) and number of KEYS (null: given per call, before the
@@ -35,12 +35,12 @@ const SCRIPTS = {
   sbOfflineRemove: { file: 'offline-remove.lua', numberOfKeys: 2 },
   sbOfflineBudget: { file: 'offline-budget.lua', numberOfKeys: 1 },
   sbPresenceSeen: { file: 'presence-seen.lua', numberOfKeys: 1 },
-  sbHistoryAppend: { file: APPEND('history-append.lua'), numberOfKeys: 3 },
+  sbHistoryAppend: { file: HISTORY_CORE('history-append.lua'), numberOfKeys: 3 },
   /** The same script with the two users' index keys (KEYS[4], KEYS[5]; the same key twice for one user). */
-  sbHistoryAppendIndexed: { file: APPEND('history-append.lua'), numberOfKeys: 5 },
+  sbHistoryAppendIndexed: { file: HISTORY_CORE('history-append.lua'), numberOfKeys: 5 },
   /** Several messages with their users' indexes, 5 keys each (single Redis and Sentinel only). */
-  sbHistoryAppendBatch: { file: APPEND('history-append-batch.lua'), numberOfKeys: null },
-  sbHistoryIndex: { file: 'history-index.lua', numberOfKeys: 1 },
+  sbHistoryAppendBatch: { file: HISTORY_CORE('history-append-batch.lua'), numberOfKeys: null },
+  sbHistoryIndex: { file: HISTORY_CORE('history-index.lua'), numberOfKeys: 1 },
   sbHistoryRange: { file: 'history-range.lua', numberOfKeys: 2 },
   sbHistoryRead: { file: 'history-read.lua', numberOfKeys: 2 },
   sbHistoryCursor: { file: 'history-cursor.lua', numberOfKeys: 1 },

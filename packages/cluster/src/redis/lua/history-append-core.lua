@@ -1,6 +1,7 @@
 -- history-append-core.lua: the append of one message to a conversation's history, as a function that
--- history-append.lua (one message) and history-append-batch.lua (several) end with a call of. Not a
--- script of its own: scripts.ts puts it in front of each of them.
+-- history-append.lua (one message) and history-append-batch.lua (several) end with a call of, and the
+-- index update it makes, which history-index.lua calls alone. Not a script of its own: scripts.ts puts
+-- it in front of each of them.
 --
 -- append(meta, msgs, fps, idx, fp, sender, entry, max, ttl, cutoff, conv):
 --   meta    hash of counters        (<prefix>:{h:<conv>}:meta): seq (last seq), n:<user>, r:<user>, c:<user>,
@@ -26,8 +27,10 @@
 local TRIM_BATCH = 100 -- most entries one append drops (the count trim needs one; the rest is ttl backlog)
 local PRUNE_BATCH = 100 -- most stale index members one index update drops
 
--- The same steps as history-index.lua, for each index key given; `at` as a string (a Lua number of
--- 13 digits would go through sprintf for every call).
+-- index(idx, at, cutoff, ttl, conv): each index key in idx gains or refreshes conversation conv with
+-- activity at (ZADD GT); stale members (score <= cutoff) are looked for only when the index gained a
+-- member, since only then can it grow. `at` as a string (a Lua number of 13 digits would go through
+-- sprintf for every call).
 local function index(idx, at, cutoff, ttl, conv)
   for i = 1, #idx do
     if redis.call('ZADD', idx[i], 'GT', at, conv) == 1 then

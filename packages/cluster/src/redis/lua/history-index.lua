@@ -7,10 +7,6 @@
 -- Stale members are looked for only when the index gained a member (ZADD answers 1): only then can it
 -- grow, and a refresh of a known conversation, the usual case, costs no range scan. Reads skip them.
 -- Returns 1.
-local PRUNE_BATCH = 100 -- most stale members one update drops (as in history-append.lua)
-if redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1]) == 1 then
-  local stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', 0, PRUNE_BATCH)
-  if #stale > 0 then redis.call('ZREM', KEYS[1], unpack(stale)) end
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
+-- Runs after history-append-core.lua (scripts.ts joins them): the same `index` the appends use.
+index({KEYS[1]}, ARGV[2], ARGV[3], ARGV[4], ARGV[1])
 return 1
