@@ -93,9 +93,16 @@ export class GroupReceiver {
     return { gid: m.gid, seq: m.seq, fp: m.fp, wire: m.wire, ack: m.qos ? { fp: m.fp, record } : null };
   }
 
-  /** Write group message `m` (from `prepare`) to member session `s`; with QoS, hold it until the member acks. */
+  /**
+   * Write group message `m` (from `prepare`) to member session `s`; with QoS, hold it until the member
+   * acks. A seq already written here to the member, or settled for it, is not written again: catch-up
+   * and live fan-out overlap (catch-up reads a message from history before its fan-out arrives), and a
+   * sender's resend is fanned out again. Returns whether the member has it (written now or before).
+   */
   deliver(s: Session, m: GroupDelivery): boolean {
     const member = s.userId as UserId;
+    const t = m.seq > 0 ? this.track(member, m.gid) : null;
+    if (t !== null && (m.seq <= t.written || t.seen.has(m.seq))) return true;
     if (this.local.write(s, m.wire, m.ack) !== 'written') return false;
     if (m.ack === null) return true;
     const c: GroupCopy = { key: member + '\n' + m.fp, member, conn: s.connId, m, attempt: 1 };
@@ -103,12 +110,9 @@ export class GroupReceiver {
     if (prev) this.forget(prev);
     this.held.set(c.key, c);
     this.resendDue.add(c);
-    if (m.seq > 0) {
-      const t = this.track(member, m.gid);
-      if (m.seq > t.written) {
-        t.seen.add(m.seq);
-        t.pending.add(m.seq);
-      }
+    if (t !== null) {
+      t.seen.add(m.seq);
+      t.pending.add(m.seq);
       // A live message of a group not caught up yet in this session (a login still busy with its
       // offline queue, or a group joined since): catch up on that group now.
       if (t.caughtUp === 'no') this.onUncaught(s, m.gid);
@@ -160,11 +164,27 @@ export class GroupReceiver {
     this.schedule(member, gid, t);
   }
 
-  /** The member's session closed: what it did not ack is left to catch-up at its next login. */
+  /**
+   * The member's session closed: what it did not ack is left to catch-up at its next login. When a
+   * newer session of the member is here already (a re-login on this gateway), the trackers stay for
+   * it, but without the seqs that were written and not acked: those went to the closed connection, so
+   * catch-up (the login's second pass, or the next live message) writes them to the new one.
+   */
   release(s: Session): void {
-    if (s.userId === null) return;
+    const member = s.userId;
+    if (member === null) return;
     for (const c of [...this.held.values()]) if (c.conn === s.connId) this.forget(c);
-    if (this.hub.user(s.userId) === undefined || this.hub.user(s.userId) === s) void this.flushMember(s.userId);
+    const current = this.hub.user(member);
+    if (current === undefined || current === s) {
+      void this.flushMember(member);
+      return;
+    }
+    for (const t of this.cursors.get(member)?.values() ?? []) {
+      if (t.pending.size === 0) continue;
+      for (const x of t.pending) t.seen.delete(x);
+      t.pending.clear();
+      if (t.caughtUp === 'done') t.caughtUp = 'no';
+    }
   }
 
   /** Stop the timers and write the cursors that moved (close). */
