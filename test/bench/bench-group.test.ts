@@ -38,5 +38,9 @@ describe('switchboard bench group against standalone', () => {
     expect(g.broker.bridge).toBeNull();
     expect(report.checks.every((c) => c.ok), JSON.stringify(report.checks)).toBe(true);
     expect(formatGroupReport(report)).toMatch(/member deliveries\s+[\d,]+ of [\d,]+ owed/);
+    // Which side bound the run: the spawned standalone and this process are both measured.
+    expect(g.saturation.server.busiest?.cores, context).toBeGreaterThan(0);
+    expect(g.saturation.generator.busiest).toMatchObject({ name: 'bench' });
+    expect(formatGroupReport(report).split('\n').find((l) => l.trimStart().startsWith('saturation '))).toContain(g.saturation.verdict);
   });
 });

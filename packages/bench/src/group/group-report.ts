@@ -96,6 +96,7 @@ export function formatGroupReport(r: GroupReport): string {
       ],
       ['drain', `${fmt(g.drain.waitedMs)} ms; ${g.drain.collectedMessages} deliveries after logging ${g.drain.collectedUsers} members in again, ${fmt(g.drain.collectMs)} ms`],
       cpuRow(g.cpu, g.loadGeneratorLoopDelayMs.p99),
+      ['saturation', g.saturation.verdict],
     ]),
   ];
   if (o.timeline) out.push('', ...timelineLines(g.timeline));

@@ -1,8 +1,10 @@
+import { cpus } from 'node:os';
 import type { LoadDriver } from '../load/load.js';
 import { quietLatency, type QuietLatency } from '../load/measure.js';
 import type { PhaseCommon } from '../load/report.js';
 import { commonResult, type Fleet, type LoadTimers, type LoginOutcome, type WindowMeasures } from '../load/switchboard-phase.js';
 import { MsgFlag } from '../load/tracker.js';
+import { saturationVerdict, type Saturation } from '../load/verdict.js';
 import { groupId, type GroupOptions } from './group-args.js';
 import type { BrokerSummary } from './group-metrics.js';
 import type { GroupWorld } from './group-user.js';
@@ -53,6 +55,8 @@ export interface GroupResult extends PhaseCommon {
    * on a shared machine, what the system did when nobody else took the cores.
    */
   quiet: QuietLatency;
+  /** Which side ran out of CPU in the window: the generator, a gateway (or dispatch), or the whole machine. */
+  saturation: Saturation;
   drain: GroupDrain;
   missingSample: Array<{ fp: string; group: string; from: string; member: string; acked: boolean }>;
 }
@@ -92,6 +96,13 @@ export function groupResult(opts: GroupOptions, fleet: Fleet, driver: LoadDriver
     addressMismatches: r.world.addressMismatches,
     broker: r.broker,
     quiet: quietLatency(stats, fleet.window, r.timers.cpuSamples, QUIET_OTHER_CORES),
+    saturation: saturationVerdict({
+      generator: [{ name: 'bench', cores: common.cpu.loadGenerator }],
+      server: Object.entries(common.cpu.sut).map(([name, cores]) => ({ name, cores })),
+      machineCores: common.cpu.machine,
+      otherCores: common.cpu.others,
+      cpus: cpus().length,
+    }),
     drain: r.drain,
     missingSample: ledger.missing(10).map(({ seq, user }) => ({
       fp: tracker.fp(seq),
