@@ -62,6 +62,12 @@ export interface GroupStore {
   get(gid: string): Promise<GroupInfo | null>;
   /** Every member with its join seq, or null when the group does not exist. */
   members(gid: string): Promise<Map<UserId, number> | null>;
+  /**
+   * The group's history started again at seq 1 (it expired after a history TTL without messages):
+   * every member's `since` becomes 0, so members who joined in the old history receive the new one's
+   * messages. Nothing happens for a group that does not exist.
+   */
+  restartJoins(gid: string): Promise<void>;
   /** The seq `uid` joined `gid` at, or null when it is not a member (or the group does not exist). */
   memberSince(gid: string, uid: UserId): Promise<number | null>;
   /**

@@ -127,6 +127,8 @@ export interface HistoryStoreOptions {
  * - Redis implementations turn every storage failure into UnavailableError.
  */
 export interface HistoryStore {
+  /** How long a message is kept after its `sentAt`, and how long a conversation lasts without an append. */
+  readonly ttlMs: number;
   /**
    * Append `msg` and give it the next seq. `indexFor`: users whose conversation list gains (or
    * refreshes) this conversation, with `msg.sentAt` as its activity time: both users of a peer

@@ -45,6 +45,11 @@ export class MemoryGroupStore implements GroupStore {
     return 'ok';
   }
 
+  async restartJoins(gid: string): Promise<void> {
+    const g = groupArgs.isGid(gid) ? this.groups.get(gid) : undefined;
+    if (g) for (const m of g.members.keys()) g.members.set(m, 0);
+  }
+
   async removeMember(gid: string, uid: UserId): Promise<boolean> {
     const g = groupArgs.isGid(gid) ? this.groups.get(gid) : undefined;
     if (!g?.members.delete(uid)) return false;

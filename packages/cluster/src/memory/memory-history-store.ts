@@ -124,7 +124,7 @@ export class MemoryHistoryStore implements HistoryStore {
    */
   private index = new Map<UserId, Conversation[]>();
   private readonly max: number;
-  private readonly ttlMs: number;
+  readonly ttlMs: number;
   private readonly now: () => number;
   private readonly maxBytes: number;
   /** Estimated bytes of every stored message (the sum of the conversations' `bytes`). */

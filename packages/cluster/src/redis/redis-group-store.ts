@@ -19,7 +19,7 @@ const HMGET_BATCH = 5_000;
  * GroupStore on Redis. Per group, in one hash slot (`{grp:<gid>}`): `…:meta` (`name`; exists while
  * the group does) and `…:members` (member → since), changed by `group-put.lua`, `group-add.lua`
  * (both check the member cap in the same step as the write, so racing changes cannot exceed it),
- * `group-delete.lua`, and a plain HDEL for one removal. Per user, in the user's slot: `{<user>}:groups`
+ * `group-delete.lua`, `group-restart.lua` (every since back to 0), and a plain HDEL for one removal. Per user, in the user's slot: `{<user>}:groups`
  * (set of gids), the index `groupsOf` reads. Layout: redis/keys.ts.
  *
  * The index is written with separate commands (other slots), so it can lag the groups. It is kept a
@@ -115,6 +115,11 @@ export class RedisGroupStore implements GroupStore {
       if (exists !== 1) return null;
       return new Map(Object.entries(all as Record<string, string>).map(([m, since]) => [m as UserId, Number(since)]));
     });
+  }
+
+  async restartJoins(gid: string): Promise<void> {
+    if (!groupArgs.isGid(gid)) return;
+    await guard('group restartJoins', () => runScript(this.redis, 'sbGroupRestart', [this.keys.groupMembers(gid)], []));
   }
 
   async memberSince(gid: string, uid: UserId): Promise<number | null> {

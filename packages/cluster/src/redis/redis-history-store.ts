@@ -84,7 +84,7 @@ export class RedisHistoryStore implements HistoryStore {
   private readonly owned: boolean;
   private readonly keys: RedisKeys;
   private readonly max: number;
-  private readonly ttlMs: number;
+  readonly ttlMs: number;
   /** `max` and `ttlMs` as the scripts' arguments, converted once. */
   private readonly maxArg: string;
   private readonly ttlArg: string;

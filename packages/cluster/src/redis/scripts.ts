@@ -47,6 +47,7 @@ const SCRIPTS = {
   sbGroupPut: { file: 'group-put.lua', numberOfKeys: 2 },
   sbGroupAdd: { file: 'group-add.lua', numberOfKeys: 2 },
   sbGroupDelete: { file: 'group-delete.lua', numberOfKeys: 2 },
+  sbGroupRestart: { file: 'group-restart.lua', numberOfKeys: 1 },
   sbNodeReport: { file: 'node-report.lua', numberOfKeys: 2 },
   sbNodeList: { file: 'node-list.lua', numberOfKeys: 2 },
   sbNodeGet: { file: 'node-get.lua', numberOfKeys: 2 },

@@ -103,6 +103,21 @@ export function groupStoreContract(name: string, factory: GroupStoreFactory): vo
       await expectIndexed(store, 'team');
     });
 
+    it('restartJoins - every member\'s since becomes 0, members and memberships unchanged; an unknown or bad gid is a no-op', async () => {
+      const store = await make();
+      await store.put('team', { name: 't', members: [alice] }, 0);
+      await store.addMembers('team', [bob, carol], 7);
+      await store.put('other', { name: 'o', members: [bob] }, 3);
+      await store.restartJoins('team');
+      expect(await store.members('team')).toEqual(new Map([[alice, 0], [bob, 0], [carol, 0]]));
+      expect(await (await twin()).memberSince('team', carol)).toBe(0);
+      expect(await store.members('other')).toEqual(new Map([[bob, 3]]));
+      await store.restartJoins('nope');
+      await store.restartJoins('bad gid!');
+      expect(await store.get('nope')).toBeNull();
+      await expectIndexed(store, 'team');
+    });
+
     it('removeMember - true once, then false; the last member leaving keeps the group', async () => {
       const store = await make();
       await store.put('team', { name: 't', members: [alice, bob] }, 0);

@@ -181,7 +181,7 @@ function downStore(): GroupStore {
     const { UnavailableError } = await import('@switchboard/core');
     throw new UnavailableError('redis unavailable: group get failed');
   };
-  return { put: fail, addMembers: fail, removeMember: fail, delete: fail, get: fail, members: fail, memberSince: fail, groupsOf: fail, close: async () => {} };
+  return { put: fail, addMembers: fail, removeMember: fail, delete: fail, get: fail, members: fail, restartJoins: fail, memberSince: fail, groupsOf: fail, close: async () => {} };
 }
 
 describe('dispatch group admin API, store down', () => {

@@ -101,13 +101,13 @@ export class GroupCatchUp {
         for (const m of page) {
           if (s.state === 'closed') return;
           // Seqs between the cursor and this message are no longer kept: nothing to deliver there.
-          for (let gone = cursor + 1; gone < m.seq; gone++) this.receiver.settle(uid, gid, gone);
+          for (let gone = cursor + 1; gone < m.seq; gone++) this.receiver.settle(uid, gid, gone, null);
           cursor = m.seq;
-          if (m.from === uid) this.receiver.settle(uid, gid, m.seq);
-          else if (!this.receiver.seen(uid, gid, m.seq)) {
+          if (m.from === uid) this.receiver.settle(uid, gid, m.seq, m.sentAt);
+          else if (!this.receiver.seen(uid, gid, m.seq, m.sentAt)) {
             const wire = encodePacket(groupPacket(this.prefix, gid, { ...m, qos: true }));
             await this.pace(s, wire);
-            this.receiver.deliver(s, this.receiver.prepare({ gid, seq: m.seq, fp: m.fp, wire, qos: true }));
+            this.receiver.deliver(s, this.receiver.prepare({ gid, seq: m.seq, fp: m.fp, wire, qos: true, sentAt: m.sentAt }));
           }
         }
         if (page.length < GROUP_CATCHUP_PAGE) return;

@@ -17,6 +17,8 @@ export interface GroupDelivery {
   readonly seq: number;
   readonly fp: string;
   readonly wire: string;
+  /** When the message was sent (catch-up: from history) or reached this gateway (live), ms since epoch. */
+  readonly at: number;
   /** Where a member's ack goes (null without QoS); the record is never changed after it is built. */
   readonly ack: { readonly fp: string; readonly record: InboundRecord } | null;
 }
@@ -43,6 +45,8 @@ interface CursorTracker {
   /** The seq the cursor was stuck below when a hole was first seen, and when (a hole may just be reordering). */
   hole: { at: number; since: number } | null;
   timer: NodeJS.Timeout | null;
+  /** The latest send time of a message of the group delivered or settled here for the member (0: none yet). */
+  newestAt: number;
 }
 
 /** How often a member's group cursor is written at most (acks in between only move it in memory). */
@@ -60,6 +64,12 @@ export const GROUP_HOLE_GRACE_MS = 3_000;
  * here, say because the sender's gateway died before fanning it out) stops the cursor and starts a
  * catch-up of that group, which reads the hole from history. Cursors are written at most once per
  * GROUP_CURSOR_FLUSH_MS per member and group, and when the member's connection closes.
+ *
+ * A group's history starts again at seq 1 after a history TTL without messages, its cursors with it,
+ * while a member's session may outlive that. A tracker is therefore started afresh (as at login) when
+ * a message comes half a history TTL after the newest one it saw, or when, having seen none, it gets a
+ * seq at or below the cursor it read: such a seq is a restarted history's (or an old resend, which is
+ * then delivered once more: the safe mistake). The message is delivered and the group caught up again.
  */
 export class GroupReceiver {
   private readonly held = new Map<string, GroupCopy>();
@@ -67,6 +77,8 @@ export class GroupReceiver {
   private readonly giveUpDue: DeadlineQueue<GroupCopy>;
   private readonly cursors = new Map<UserId, Map<string, CursorTracker>>();
   private readonly quiet = new LogThrottle();
+  /** A message this long after the newest one a tracker saw may belong to a restarted history (half the history TTL). */
+  private readonly restartAfterMs: number;
 
   constructor(
     private readonly nodeId: NodeId,
@@ -78,6 +90,7 @@ export class GroupReceiver {
   ) {
     this.resendDue = new DeadlineQueue(timings.resendMs, (c) => this.resend(c));
     this.giveUpDue = new DeadlineQueue(Math.max(0, timings.giveUpMs - timings.resendMs), (c) => this.giveUp(c));
+    this.restartAfterMs = history === null ? Infinity : history.ttlMs / 2;
   }
 
   /** Set by the composition root: catch up one group for a session (reads history after the cursor). */
@@ -88,9 +101,9 @@ export class GroupReceiver {
   }
 
   /** The shared form of group message `seq` of `gid` for `deliver` (one per message, whatever the members). */
-  prepare(m: { gid: string; seq: number; fp: string; wire: string; qos: boolean }): GroupDelivery {
+  prepare(m: { gid: string; seq: number; fp: string; wire: string; qos: boolean; sentAt?: number }): GroupDelivery {
     const record: InboundRecord = { origin: this.nodeId, sender: null, viaOffline: false, group: { gid: m.gid, seq: m.seq } };
-    return { gid: m.gid, seq: m.seq, fp: m.fp, wire: m.wire, ack: m.qos ? { fp: m.fp, record } : null };
+    return { gid: m.gid, seq: m.seq, fp: m.fp, wire: m.wire, at: m.sentAt ?? Date.now(), ack: m.qos ? { fp: m.fp, record } : null };
   }
 
   /**
@@ -102,8 +115,9 @@ export class GroupReceiver {
   deliver(s: Session, m: GroupDelivery): boolean {
     const member = s.userId as UserId;
     const t = m.seq > 0 ? this.track(member, m.gid) : null;
-    if (t !== null && (m.seq <= t.written || t.seen.has(m.seq))) return true;
+    if (t !== null && this.has(t, m.seq, m.at)) return true;
     if (this.local.write(s, m.wire, m.ack) !== 'written') return false;
+    if (t !== null && m.at > t.newestAt) t.newestAt = m.at;
     if (m.ack === null) return true;
     const c: GroupCopy = { key: member + '\n' + m.fp, member, conn: s.connId, m, attempt: 1 };
     const prev = this.held.get(c.key);
@@ -130,16 +144,25 @@ export class GroupReceiver {
     this.schedule(member, group.gid, t);
   }
 
-  /** Whether `seq` of `gid` was delivered to (or settled for) `member` in this gateway already. */
-  seen(member: UserId, gid: string, seq: number): boolean {
+  /** Whether `seq` of `gid`, sent at `sentAt`, was delivered to (or settled for) `member` in this gateway already. */
+  seen(member: UserId, gid: string, seq: number, sentAt: number): boolean {
     const t = this.cursors.get(member)?.get(gid);
-    return t !== undefined && (seq <= t.written || t.seen.has(seq));
+    return t !== undefined && this.has(t, seq, sentAt);
   }
 
-  /** Catch-up found `seq` settled without a delivery (the member's own message, or no longer kept). */
-  settle(member: UserId, gid: string, seq: number): void {
+  /**
+   * `seq` is settled for `member` without a delivery: its own message (sent at `sentAt`), or one no
+   * longer kept (`sentAt` null).
+   */
+  settle(member: UserId, gid: string, seq: number, sentAt: number | null): void {
     const t = this.track(member, gid);
-    if (seq > t.written) t.seen.add(seq);
+    if (sentAt === null) {
+      if (seq > t.written) t.seen.add(seq);
+      return;
+    }
+    if (this.has(t, seq, sentAt)) return;
+    t.seen.add(seq);
+    if (sentAt > t.newestAt) t.newestAt = sentAt;
   }
 
   /** Whether this session's catch-up of `gid` has not started yet. */
@@ -222,10 +245,29 @@ export class GroupReceiver {
     }
     let t = trackers.get(gid);
     if (!t) {
-      t = { written: 0, seen: new Set(), pending: new Set(), caughtUp: 'no', hole: null, timer: null };
+      t = { written: 0, seen: new Set(), pending: new Set(), caughtUp: 'no', hole: null, timer: null, newestAt: 0 };
       trackers.set(gid, t);
     }
     return t;
+  }
+
+  /**
+   * Whether the member has `seq` (of a message sent at `at`) here: at or below the cursor, or seen.
+   * Unless the tracker predates a restart of the group's history (see the class comment): then it
+   * starts afresh, and the answer is no.
+   */
+  private has(t: CursorTracker, seq: number, at: number): boolean {
+    const stale = t.newestAt === 0 ? seq <= t.written && !t.seen.has(seq) : at - t.newestAt >= this.restartAfterMs;
+    if (stale && (t.written > 0 || t.seen.size > 0)) {
+      t.written = 0;
+      t.seen.clear();
+      t.pending.clear();
+      t.hole = null;
+      t.newestAt = 0;
+      if (t.caughtUp === 'done') t.caughtUp = 'no';
+      return false;
+    }
+    return seq <= t.written || t.seen.has(seq);
   }
 
   /** Write the cursor within `ms` (GROUP_CURSOR_FLUSH_MS by default). */

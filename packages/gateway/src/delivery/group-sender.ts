@@ -74,10 +74,16 @@ export class GroupSender {
     if (this.d.history && !isControlTypeu(p.typeu)) {
       entry = await this.d.history.appendGroup(gid, uid, p, fp);
       if (entry === null) return; // not written: no ack, the sender resends
+      // Seq 1 with members who joined at a later seq: the group's history expired (a history TTL
+      // without messages) and started again, and those join seqs belong to the old one.
+      if (entry.seq === 1 && [...members.values()].some((since) => since > 0)) {
+        members = await this.restartJoins(gid, members);
+        if (members === null) return; // not recorded: no ack, the sender resends
+      }
     }
     const seq = entry?.seq ?? 0;
     // The sender's own message is settled for its cursor (it is never delivered to it).
-    if (seq > 0) this.d.receiver.settle(uid, gid, seq);
+    if (seq > 0) this.d.receiver.settle(uid, gid, seq, entry?.sentAt ?? Date.now());
     if (p.QoS) this.d.hub.send(s, withSeq(ackPacket(p.to, uid, fp), seq));
     const packet = groupPacket(this.d.prefix, gid, { from: uid, fp, dataContent: p.dataContent, typeu: p.typeu, seq, sentAt: entry?.sentAt ?? Date.now(), qos: p.QoS });
     // A resend of a message already written is fanned out again (members drop the copy by fp), in case
@@ -88,6 +94,22 @@ export class GroupSender {
       this.d.outcomes.emit({ type: 'group.message', at: Date.now(), nodeId: this.d.nodeId, from: uid, group: gid, fp, seq, typeu: p.typeu, dataContent: p.dataContent });
     }
     await this.fanOut(gid, uid, members, { seq, fp, qos: p.QoS, wire: encodePacket(packet), typeu: p.typeu, dataContent: p.dataContent });
+  }
+
+  /**
+   * Set every member's join seq back to 0 (the group's history started again at seq 1): `members` so,
+   * or null when the group store failed.
+   */
+  private async restartJoins(gid: string, members: Map<UserId, number>): Promise<Map<UserId, number> | null> {
+    try {
+      await this.d.groups.restartJoins(gid);
+    } catch (err) {
+      const skipped = this.quiet.members.take();
+      if (skipped >= 0) this.d.log.warn({ err, skipped }, 'group store unavailable; the first message of a restarted group history is not acked (its sender resends)');
+      return null;
+    }
+    this.d.log.info({ gid }, 'group history started again at seq 1; members keep receiving from it');
+    return new Map([...members.keys()].map((m) => [m, 0]));
   }
 
   /** Every member but the sender who joined before `seq`: local ones now, the rest through one bridge message per node. */

@@ -29,13 +29,13 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((g) => g.close()));
 });
 
-async function cluster(n: number): Promise<Cluster> {
+async function cluster(n: number, opts: { historyTtlMs?: number } = {}): Promise<Cluster> {
   const log = testLogger();
   const bus = new LocalBus();
   const routes = new MemoryRouteStore();
   const offline = new MemoryOfflineStore();
   const nodes = new MemoryNodeRegistry();
-  const history = new MemoryHistoryStore();
+  const history = new MemoryHistoryStore({ ttlMs: opts.historyTtlMs });
   const groups = new MemoryGroupStore();
   const gws: Gateway[] = [];
   const ports: number[] = [];
@@ -202,6 +202,31 @@ describe('Gateway groups', () => {
     await quietWindow(200);
     expect(groupMessages(cb, second)).toHaveLength(0);
     expect(groupMessages(cn, first)).toHaveLength(0);
+  });
+
+  it('a group history that expired starts again at seq 1: members who joined in the old one receive it, sessions that outlived it too', async () => {
+    const ttlMs = 1_500;
+    const c = await cluster(2, { historyTtlMs: ttlMs });
+    const conv = groupConversation('team');
+    const [a, b, n] = [uid('a'), uid('b'), uid('n')];
+    await c.groups.put('team', { name: 'Team', members: [a, b].map(asUserId) }, 0);
+    const [ca, cb] = [await c.login(0, a), await c.login(1, b)];
+    const first = await ca.send('g:team', 'one');
+    await cb.waitForMessage((p) => p.fp === first);
+    await c.groups.addMembers('team', [asUserId(n)], await c.history.lastSeq(conv));
+    const cn = await c.login(1, n);
+    const second = await ca.send('g:team', 'two');
+    for (const r of [cb, cn]) expect((await r.waitForMessage((p) => p.fp === second)).seq).toBe(2);
+    // No message for the TTL: the history, its cursors with it, is gone; b and n stay logged in.
+    await until(async () => (await c.history.lastSeq(conv)) === 0, 'the group history expired', ttlMs * 4);
+    const third = await ca.send('g:team', 'three');
+    await ca.waitForAck(third);
+    for (const r of [cb, cn]) expect((await r.waitForMessage((p) => p.fp === third)).seq).toBe(1);
+    expect(await c.groups.members('team')).toEqual(new Map([a, b, n].map((m) => [asUserId(m), 0])));
+    const fourth = await ca.send('g:team', 'four');
+    for (const r of [cb, cn]) expect((await r.waitForMessage((p) => p.fp === fourth)).seq).toBe(2);
+    await quietWindow(200);
+    for (const r of [cb, cn]) for (const fp of [third, fourth]) expect(groupMessages(r, fp)).toHaveLength(1);
   });
 
   it('a member that does not ack gets the same packet once more (custody resend), and its late ack still moves its cursor', async () => {
