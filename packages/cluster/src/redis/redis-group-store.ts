@@ -19,8 +19,9 @@ const HMGET_BATCH = 5_000;
  * GroupStore on Redis. Per group, in one hash slot (`{grp:<gid>}`): `…:meta` (`name`; exists while
  * the group does) and `…:members` (member → since), changed by `group-put.lua`, `group-add.lua`
  * (both check the member cap in the same step as the write, so racing changes cannot exceed it),
- * `group-delete.lua`, `group-restart.lua` (every since back to 0), and a plain HDEL for one removal. Per user, in the user's slot: `{<user>}:groups`
- * (set of gids), the index `groupsOf` reads. Layout: redis/keys.ts.
+ * `group-delete.lua`, `group-restart.lua` (every since back to 0), and a plain HDEL for one removal.
+ * Per user, in the user's slot: `{<user>}:groups` (set of gids), the index `groupsOf` reads. Layout:
+ * redis/keys.ts.
  *
  * The index is written with separate commands (other slots), so it can lag the groups. It is kept a
  * superset of the truth, and `groupsOf` checks each entry against the group's members, listing only

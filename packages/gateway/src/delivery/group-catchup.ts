@@ -101,9 +101,9 @@ export class GroupCatchUp {
         for (const m of page) {
           if (s.state === 'closed') return;
           // Seqs between the cursor and this message are no longer kept: nothing to deliver there.
-          for (let gone = cursor + 1; gone < m.seq; gone++) this.receiver.settle(uid, gid, gone, null);
+          for (let gone = cursor + 1; gone < m.seq; gone++) this.receiver.settleGone(uid, gid, gone);
           cursor = m.seq;
-          if (m.from === uid) this.receiver.settle(uid, gid, m.seq, m.sentAt);
+          if (m.from === uid) this.receiver.settleOwn(uid, gid, m.seq, m.sentAt);
           else if (!this.receiver.seen(uid, gid, m.seq, m.sentAt)) {
             const wire = encodePacket(groupPacket(this.prefix, gid, { ...m, qos: true }));
             await this.pace(s, wire);

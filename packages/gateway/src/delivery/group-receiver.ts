@@ -150,19 +150,18 @@ export class GroupReceiver {
     return t !== undefined && this.has(t, seq, sentAt);
   }
 
-  /**
-   * `seq` is settled for `member` without a delivery: its own message (sent at `sentAt`), or one no
-   * longer kept (`sentAt` null).
-   */
-  settle(member: UserId, gid: string, seq: number, sentAt: number | null): void {
+  /** `seq`, sent at `sentAt`, is the member's own message: settled for it without a delivery. */
+  settleOwn(member: UserId, gid: string, seq: number, sentAt: number): void {
     const t = this.track(member, gid);
-    if (sentAt === null) {
-      if (seq > t.written) t.seen.add(seq);
-      return;
-    }
     if (this.has(t, seq, sentAt)) return;
     t.seen.add(seq);
     if (sentAt > t.newestAt) t.newestAt = sentAt;
+  }
+
+  /** Catch-up found `seq` no longer kept: settled for the member without a delivery. */
+  settleGone(member: UserId, gid: string, seq: number): void {
+    const t = this.track(member, gid);
+    if (seq > t.written) t.seen.add(seq);
   }
 
   /** Whether this session's catch-up of `gid` has not started yet. */
