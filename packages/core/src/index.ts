@@ -15,4 +15,5 @@ export { createLogger, silentLogger, REDACT_PATHS, type Logger } from './logger.
 export { ConfigError, formatIssues } from './config.js';
 export { WriteBatcher, type CorkableSocket } from './write-batch.js';
 export { LogThrottle } from './log-throttle.js';
+export { ChurnMap, ChurnSet } from './churn-map.js';
 export { TlsCredentials, TlsFilesError, readTlsPair, checkTlsPair, watchTlsFiles, type TlsPair } from './tls.js';

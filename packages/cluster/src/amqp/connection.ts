@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { connect, type ChannelModel } from 'amqplib';
 import {
+  ChurnMap,
   InvalidArgumentError,
   TimeoutError,
   UnavailableError,
@@ -147,7 +148,8 @@ interface PendingConfirm<M> {
  * (clamped to 10..250 ms) that runs only while something is pending.
  */
 export class ConfirmTracker<K, M> {
-  private readonly pending = new Map<K, PendingConfirm<M>>();
+  /** One entry per unconfirmed publish (a message each): a ChurnMap. */
+  private readonly pending = new ChurnMap<K, PendingConfirm<M>>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private drainWaiters: Array<() => void> = [];
 

@@ -1,5 +1,5 @@
 import { SERVER_UID, ackPacket, type Packet } from '@switchboard/protocol';
-import type { NodeId } from '@switchboard/core';
+import { ChurnSet, type NodeId } from '@switchboard/core';
 import type { GatewayMetrics } from '../metrics.js';
 import { withEventId, type ImEventDraft } from '../event-sinks.js';
 import type { Session } from '../sessions/session.js';
@@ -15,7 +15,7 @@ import type { Outcomes } from './outcomes.js';
 export class C2SHandler {
   private readonly seen: TtlMap<true>;
   /** (sender, fp) whose event is being published: a resend meanwhile is ignored. */
-  private readonly publishing = new Set<string>();
+  private readonly publishing = new ChurnSet<string>();
 
   constructor(
     private readonly nodeId: NodeId,

@@ -1,5 +1,5 @@
 import { ErrorCode, ackPacket, type Packet } from '@switchboard/protocol';
-import { LogThrottle, UnroutableError, type ConnId, type Logger, type NodeId, type UserId } from '@switchboard/core';
+import { ChurnMap, ChurnSet, LogThrottle, UnroutableError, type ConnId, type Logger, type NodeId, type UserId } from '@switchboard/core';
 import type { Bridge, OfflineStore, Route, StoreOutcome } from '@switchboard/cluster';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Session } from '../sessions/session.js';
@@ -79,14 +79,14 @@ const REFUSAL_CODES = {
  * offline storage at `giveUpMs`. Deadlines live in two FIFO queues with one timer each.
  */
 export class CustodyDesk {
-  private readonly held = new Map<string, Custody>();
+  private readonly held = new ChurnMap<string, Custody>();
   private readonly resendDue: DeadlineQueue<Custody>;
   private readonly giveUpDue: DeadlineQueue<Custody>;
   /** (sender, fp) → history seq (0 without history) of messages delivered or stored lately: a resend is acked at once. */
   private readonly done: TtlMap<number>;
   private readonly nudges: Nudges;
   /** Keys of messages whose receiver is being checked: custody has not started, but a resend must not start it twice. */
-  private readonly checking = new Set<string>();
+  private readonly checking = new ChurnSet<string>();
   private readonly quiet = { lookup: new LogThrottle(), bridgeSend: new LogThrottle(), offlineStore: new LogThrottle(), remove: new LogThrottle() };
   /** Told when an acked message left its receiver's offline queue (the offline delivery pages on). */
   onOfflineRemoved: (receiver: UserId, fp: string) => void = () => {};

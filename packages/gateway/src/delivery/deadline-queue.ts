@@ -1,3 +1,5 @@
+import { ChurnMap } from '@switchboard/core';
+
 /**
  * Deadlines that all lie the same `delayMs` after they were set fire in the order they were set,
  * so one FIFO and one timer serve all of them: O(1) to add or cancel, no timer object per entry.
@@ -5,7 +7,7 @@
  */
 export class DeadlineQueue<K> {
   /** Insertion order is due order (a re-added key moves to the end). */
-  private readonly due = new Map<K, number>();
+  private readonly due = new ChurnMap<K, number>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -44,7 +46,9 @@ export class DeadlineQueue<K> {
   private fire(): void {
     this.timer = null;
     const t = this.now();
-    for (const [key, at] of this.due) {
+    // Not a for-of: `onDue` may add (a resend re-arms), and an iterator would not see that.
+    for (let next = this.due.first(); next !== undefined; next = this.due.first()) {
+      const [key, at] = next;
       if (at > t) {
         this.arm(at - t);
         return;

@@ -1,5 +1,5 @@
 import type { ConnId, Logger, NodeId, UserId } from '@switchboard/core';
-import { LogThrottle } from '@switchboard/core';
+import { ChurnMap, LogThrottle } from '@switchboard/core';
 import { groupConversation, type HistoryStore } from '@switchboard/cluster';
 import type { Session } from '../sessions/session.js';
 import type { SessionHub } from '../sessions/session-hub.js';
@@ -72,7 +72,7 @@ export const GROUP_HOLE_GRACE_MS = 3_000;
  * then delivered once more: the safe mistake). The message is delivered and the group caught up again.
  */
 export class GroupReceiver {
-  private readonly held = new Map<string, GroupCopy>();
+  private readonly held = new ChurnMap<string, GroupCopy>();
   private readonly resendDue: DeadlineQueue<GroupCopy>;
   private readonly giveUpDue: DeadlineQueue<GroupCopy>;
   private readonly cursors = new Map<UserId, Map<string, CursorTracker>>();

@@ -1,5 +1,5 @@
 import { ErrorCode, ackPacket, encodePacket, isControlTypeu, type Packet } from '@switchboard/protocol';
-import { LogThrottle, newFingerprint, UnroutableError, type Logger, type NodeId, type UserId } from '@switchboard/core';
+import { ChurnSet, LogThrottle, newFingerprint, UnroutableError, type Logger, type NodeId, type UserId } from '@switchboard/core';
 import type { AppendResult, Bridge, GroupStore } from '@switchboard/cluster';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Session } from '../sessions/session.js';
@@ -33,7 +33,7 @@ export interface GroupSenderDeps {
  * is stored: members who miss a message catch up from history at their next login.
  */
 export class GroupSender {
-  private readonly sending = new Set<string>();
+  private readonly sending = new ChurnSet<string>();
   private readonly quiet = { members: new LogThrottle(), fanout: new LogThrottle() };
   private readonly routes: MemberRoutes;
 

@@ -1,10 +1,13 @@
+import { ChurnMap } from '@switchboard/core';
+
 /**
  * A set whose entries live between `windowMs` and 2 × `windowMs`: two generations rotated every
  * window. O(1) per operation and no per-entry timers, so it holds millions of fingerprints cheaply.
  */
 export class TtlMap<V> {
-  private current = new Map<string, V>();
-  private previous = new Map<string, V>();
+  // ChurnMaps: some of these (the inbound ledger) set and delete an entry per message.
+  private current = new ChurnMap<string, V>();
+  private previous = new ChurnMap<string, V>();
   private rotatedAt: number;
 
   constructor(
@@ -18,8 +21,8 @@ export class TtlMap<V> {
     const t = this.now();
     if (t - this.rotatedAt < this.windowMs) return;
     // More than two windows passed: everything is stale.
-    this.previous = t - this.rotatedAt >= 2 * this.windowMs ? new Map() : this.current;
-    this.current = new Map();
+    this.previous = t - this.rotatedAt >= 2 * this.windowMs ? new ChurnMap() : this.current;
+    this.current = new ChurnMap();
     this.rotatedAt = t;
   }
 

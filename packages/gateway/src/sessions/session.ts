@@ -1,4 +1,4 @@
-import type { ConnId, Logger, UserId } from '@switchboard/core';
+import { ChurnSet, type ConnId, type Logger, type UserId } from '@switchboard/core';
 import type { Transport } from '../transport/transport.js';
 import { TokenBucket } from '../rate-limit.js';
 
@@ -23,7 +23,7 @@ export class Session {
   lastSeen: number;
   readonly connectedAt: number;
   /** Custody keys of QoS messages written to this session and not yet acked. */
-  readonly pendingIn = new Set<string>();
+  readonly pendingIn = new ChurnSet<string>();
   /** Rate limit of data packets (type 2): what a user sends. */
   readonly bucket: TokenBucket;
   /**

@@ -48,6 +48,28 @@ describe('DeadlineQueue', () => {
     expect(fired).toEqual([7, 7]);
   });
 
+  it('among many due at once, onDue may re-add its key and delete others: a deleted key never fires', async () => {
+    // 300 keys due together; each handler re-arms its key (as a resend does) and deletes the next
+    // key. The re-adds renew the map under the queue partway through (ChurnMap).
+    let clock = 0;
+    const fired: number[] = [];
+    const q: DeadlineQueue<number> = new DeadlineQueue(
+      100,
+      (k) => {
+        fired.push(k);
+        q.add(k);
+        q.delete(k + 1);
+      },
+      () => clock,
+    );
+    for (let k = 0; k < 300; k++) q.add(k);
+    clock = 150;
+    await waitFor(() => fired.length >= 150, { timeoutMs: 2_000 });
+    expect(fired).toEqual(Array.from({ length: 150 }, (_, i) => 2 * i));
+    expect(q.size).toBe(150);
+    q.clear();
+  });
+
   it('clear stops everything', async () => {
     const fired: number[] = [];
     const q = new DeadlineQueue<number>(10, (k) => fired.push(k));
