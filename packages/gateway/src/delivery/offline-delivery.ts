@@ -1,4 +1,4 @@
-import { delay, type Logger, type NodeId, type UserId } from '@switchboard/core';
+import { ChurnMap, delay, type Logger, type NodeId, type UserId } from '@switchboard/core';
 import type { OfflineMessage, OfflineStore } from '@switchboard/cluster';
 import * as D from '../defaults.js';
 import type { Session } from '../sessions/session.js';
@@ -14,7 +14,7 @@ interface Run {
   /** Fps written (or passed over) in this run and not known to have left the queue: never written twice by one run. */
   readonly seen: Set<string>;
   /** Fps this run wrote whose ack has not come, with the record their ack takes. */
-  readonly inflight: Map<string, InboundRecord>;
+  readonly inflight: ChurnMap<string, InboundRecord>;
   /** Skip messages already pending on the connection (a redelivery); a login delivers everything. */
   redelivery: boolean;
   /** Asked to deliver again meanwhile: read the queue once more before ending. */
@@ -71,7 +71,7 @@ export class OfflineDelivery {
       this.watched.add(s);
       s.transport.onVerified?.(() => void this.deliver(s, 'login'));
     }
-    const run: Run = { seen: new Set(), inflight: new Map(), redelivery: reason === 'redelivery', again: false, wake: null, done: Promise.resolve() };
+    const run: Run = { seen: new Set(), inflight: new ChurnMap(), redelivery: reason === 'redelivery', again: false, wake: null, done: Promise.resolve() };
     this.runs.set(s, run);
     run.done = this.run(s, run)
       .catch((err: unknown) => s.log.warn({ err }, 'offline delivery failed; the rest waits for a later login'))
