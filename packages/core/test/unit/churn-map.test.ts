@@ -74,10 +74,14 @@ describe('ChurnMap', () => {
       gc({ type: 'minor' });
       return oldUsed() - before;
     };
-    // The control: V8 links each replaced hash table to the next, so a plain Map promotes about 7 MB
-    // here. If this ever fails, V8 changed and ChurnMap may no longer be needed.
-    expect(promoted(new Map())).toBeGreaterThan(2_000_000);
-    expect(promoted(new ChurnMap())).toBeLessThan(500_000);
+    // The ChurnMap first: a plain Map's trial leaves V8 promoting fast (everything survived). The least
+    // of five tries, since a collection the heap starts on its own can promote some (3 MB once, in a
+    // full CI run beside a CPU hog). Measured alone: 12–40 KB for the ChurnMap, about 7 MB for a Map.
+    const least = (make: () => Parameters<typeof promoted>[0]) => Math.min(...Array.from({ length: 5 }, () => promoted(make())));
+    expect(least(() => new ChurnMap())).toBeLessThan(1_000_000);
+    // The control: V8 links each replaced hash table to the next, so a plain Map promotes it all.
+    // If this ever fails, V8 changed and ChurnMap may no longer be needed.
+    expect(least(() => new Map())).toBeGreaterThan(3_000_000);
   });
 });
 
