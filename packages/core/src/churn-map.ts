@@ -76,40 +76,32 @@ export class ChurnMap<K, V> implements Iterable<[K, V]> {
   }
 }
 
-/** A Set for values that come and go all the time: see ChurnMap (and do not add while iterating). */
+/** A Set for values that come and go all the time: a ChurnMap underneath (and do not add while iterating). */
 export class ChurnSet<T> implements Iterable<T> {
-  private set = new Set<T>();
-  private adds = 0;
+  private readonly map = new ChurnMap<T, true>();
 
   get size(): number {
-    return this.set.size;
+    return this.map.size;
   }
 
   has(value: T): boolean {
-    return this.set.has(value);
+    return this.map.has(value);
   }
 
   add(value: T): this {
-    if (++this.adds >= RENEW_MIN_SETS && this.adds >= 2 * this.set.size) {
-      this.set = new Set(this.set);
-      this.adds = 0;
-    }
-    this.set.add(value);
+    this.map.set(value, true);
     return this;
   }
 
   delete(value: T): boolean {
-    if (!this.set.delete(value)) return false;
-    if (this.set.size === 0) this.adds = RENEW_MIN_SETS; // the next add starts a fresh Set
-    return true;
+    return this.map.delete(value);
   }
 
   clear(): void {
-    this.set = new Set();
-    this.adds = 0;
+    this.map.clear();
   }
 
-  [Symbol.iterator](): SetIterator<T> {
-    return this.set.values();
+  [Symbol.iterator](): MapIterator<T> {
+    return this.map.keys();
   }
 }
