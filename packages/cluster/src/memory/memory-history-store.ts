@@ -11,7 +11,10 @@ import {
   type HistoryStore,
   type HistoryStoreOptions,
 } from '../history-store.js';
-import { MessageLog } from './message-log.js';
+import { fpHash, MessageArena } from './message-arena.js';
+import { MessageLog, messageBytes } from './message-log.js';
+
+export { messageBytes };
 
 /**
  * One conversation: its stored messages (the MessageLog it extends) and its counters, all in one
@@ -43,9 +46,15 @@ class Conversation extends MessageLog {
   /** Neighbours in the store's list of conversations with stored messages, least recent append first. */
   prev: Conversation | null = null;
   next: Conversation | null = null;
+  /** Expired and dropped from the store (its index entries are stale). */
+  gone = false;
 
-  constructor(readonly id: ConversationId) {
-    super();
+  constructor(
+    readonly id: ConversationId,
+    arena: MessageArena,
+    slot: number,
+  ) {
+    super(arena, slot);
   }
 
   sentBy(user: UserId): number {
@@ -64,11 +73,6 @@ class Conversation extends MessageLog {
     } else {
       (this.sentMore ??= new Map()).set(user, (this.sentMore.get(user) ?? 0) + 1);
     }
-  }
-
-  /** The user id as this conversation already holds it (one string for all its messages), else `u`. */
-  known(u: string): string {
-    return u === this.sender0 ? this.sender0 : u === this.sender1 ? this.sender1 : u;
   }
 
   isIndexedFor(user: UserId): boolean {
@@ -100,16 +104,6 @@ export interface MemoryHistoryStoreOptions extends HistoryStoreOptions {
 export const DEFAULT_HISTORY_MEMORY_SHARE = 0.25;
 
 /**
- * What one stored message is counted as: its strings (two bytes per UTF-16 unit, as V8 may keep them)
- * and about 120 bytes of object, slots and headers. Measured: 220k messages of 100 characters took
- * 121 MB of heap with their conversations (about 550 bytes each); the estimate leaves out the
- * conversation (its counters stay when its messages go).
- */
-export function messageBytes(m: Pick<HistoryMessage, 'fp' | 'from' | 'to' | 'dataContent'>): number {
-  return 120 + 2 * (m.fp.length + m.from.length + m.to.length + m.dataContent.length);
-}
-
-/**
  * In-process HistoryStore: the standalone default and the unit-test twin of RedisHistoryStore. It
  * keeps the same counters and trims the same way, so both give the same answers (one contract
  * suite), including the documented unread over-estimate. Not durable; expired data is dropped when
@@ -117,6 +111,10 @@ export function messageBytes(m: Pick<HistoryMessage, 'fp' | 'from' | 'to' | 'dat
  */
 export class MemoryHistoryStore implements HistoryStore {
   private convs = new Map<ConversationId, Conversation>();
+  /** Every stored message, outside the V8 heap; records name their conversation by its slot. */
+  private readonly arena = new MessageArena((slot, seq, from, to) => this.slots[slot]?.moved(seq, from, to));
+  private slots: (Conversation | undefined)[] = [];
+  private freeSlots: number[] = [];
   /**
    * user → their conversations; each one's activity is its `lastAt` (Redis keeps it as the zset score).
    * A list, not a set: a conversation is added once per user (`isIndexedFor`), and entries of
@@ -139,29 +137,32 @@ export class MemoryHistoryStore implements HistoryStore {
     this.maxBytes = opts.maxBytes && opts.maxBytes > 0 ? opts.maxBytes : Math.floor(getHeapStatistics().heap_size_limit * DEFAULT_HISTORY_MEMORY_SHARE);
   }
 
-  /** Estimated bytes of the stored messages, and the limit (tests). */
-  get memory(): { bytes: number; maxBytes: number } {
-    return { bytes: this.bytes, maxBytes: this.maxBytes };
+  /** Estimated bytes of the stored messages, the limit, and the arena's chunks and live records (tests). */
+  get memory(): { bytes: number; maxBytes: number; arena: { chunkBytes: number; liveBytes: number; chunks: number } } {
+    return { bytes: this.bytes, maxBytes: this.maxBytes, arena: this.arena.stats };
   }
 
   async append(conv: ConversationId, msg: Omit<HistoryMessage, 'seq'>, opts: { indexFor: readonly UserId[] }): Promise<AppendResult> {
     historyArgs.message(msg);
     const now = this.now();
     let c = this.live(conv);
-    const dupSeq = c?.seqOf(msg.fp);
-    const first = dupSeq === undefined || !c ? undefined : this.visible(c, dupSeq, now - this.ttlMs);
+    const hash = fpHash(msg.fp);
+    const dupSeq = c?.seqOf(msg.fp, hash);
+    const firstAt = dupSeq === undefined || !c ? undefined : this.visibleAt(c, dupSeq, now - this.ttlMs);
     // A first write that is already trimmed in effect (too old, or out of the count window) is not a duplicate.
-    if (dupSeq !== undefined && first && c) {
-      this.indexFor(opts.indexFor, c, first.sentAt, now);
-      return { seq: dupSeq, duplicate: true, sentAt: first.sentAt };
+    if (dupSeq !== undefined && firstAt !== undefined && c) {
+      this.indexFor(opts.indexFor, c, firstAt, now);
+      return { seq: dupSeq, duplicate: true, sentAt: firstAt };
     }
     if (!c) {
-      c = new Conversation(conv);
+      const slot = this.freeSlots.pop() ?? this.slots.length;
+      c = new Conversation(conv, this.arena, slot);
+      this.slots[slot] = c;
       this.convs.set(conv, c);
     }
     const seq = ++c.lastSeq;
-    const m = { seq, fp: msg.fp, from: msg.from, to: c.known(msg.to), dataContent: msg.dataContent, typeu: msg.typeu, sentAt: msg.sentAt };
-    c.push(m);
+    const m = { seq, fp: msg.fp, from: msg.from, to: msg.to, dataContent: msg.dataContent, typeu: msg.typeu, sentAt: msg.sentAt };
+    c.push(m, hash);
     c.countSent(msg.from);
     this.grow(c, messageBytes(m));
     this.trim(c, now);
@@ -181,7 +182,7 @@ export class MemoryHistoryStore implements HistoryStore {
     const out: HistoryMessage[] = [];
     for (let s = Math.min(c.lastSeq, (bound ?? Infinity) - 1); s >= lo && out.length < limit; s--) {
       const m = this.visible(c, s, cutoff);
-      if (m) out.push({ ...m });
+      if (m) out.push(m);
     }
     return out.reverse();
   }
@@ -195,7 +196,7 @@ export class MemoryHistoryStore implements HistoryStore {
     const out: HistoryMessage[] = [];
     for (let s = Math.max(bound + 1, this.keptFrom(c)); s <= c.lastSeq && out.length < limit; s++) {
       const m = this.visible(c, s, cutoff);
-      if (m) out.push({ ...m });
+      if (m) out.push(m);
     }
     return out;
   }
@@ -214,7 +215,7 @@ export class MemoryHistoryStore implements HistoryStore {
     // The user's own messages on the cheaper exact side of the new marker (HistoryStore TSDoc).
     const own = (from: number, upTo: number): number => {
       let n = 0;
-      for (let s = from; s <= upTo; s++) if (c.get(s)?.from === user) n++;
+      for (let s = from; s <= upTo; s++) if (c.fromOf(s) === user) n++;
       return n;
     };
     const kept = this.keptFrom(c);
@@ -254,8 +255,7 @@ export class MemoryHistoryStore implements HistoryStore {
       const c = this.live(id);
       if (!c && !also.has(id)) continue;
       const lastSeq = c?.lastSeq ?? 0;
-      const newest = c && this.visible(c, lastSeq, cutoff);
-      const last = newest ? { ...newest } : null;
+      const last = (c && this.visible(c, lastSeq, cutoff)) ?? null;
       const read = c?.read?.get(user) ?? { seq: 0, ownUpTo: 0 };
       const unread = unreadCount(lastSeq, c?.sentBy(user) ?? 0, read.seq, read.ownUpTo);
       rows.push({ summary: { id, last, lastSeq, readSeq: read.seq, unread }, activity: Math.max(at ?? -Infinity, last?.sentAt ?? -Infinity) });
@@ -282,6 +282,10 @@ export class MemoryHistoryStore implements HistoryStore {
     if (c && c.expiresAt <= this.now()) {
       this.convs.delete(conv);
       this.forget(c);
+      c.releaseAll();
+      c.gone = true;
+      this.slots[c.slot] = undefined;
+      this.freeSlots.push(c.slot);
       return undefined;
     }
     return c;
@@ -289,8 +293,13 @@ export class MemoryHistoryStore implements HistoryStore {
 
   /** The message at `seq` if a read may return it. */
   private visible(c: Conversation, seq: number, cutoff: number): HistoryMessage | undefined {
-    const m = c.get(seq);
-    return m && seq >= this.keptFrom(c) && m.sentAt > cutoff ? m : undefined;
+    return this.visibleAt(c, seq, cutoff) === undefined ? undefined : c.get(seq);
+  }
+
+  /** The `sentAt` of the message at `seq` if a read may return it. */
+  private visibleAt(c: Conversation, seq: number, cutoff: number): number | undefined {
+    const at = c.sentAtOf(seq);
+    return at !== undefined && seq >= this.keptFrom(c) && at > cutoff ? at : undefined;
   }
 
   /** Lowest seq a read may return: stored and inside the count window. */
@@ -301,17 +310,14 @@ export class MemoryHistoryStore implements HistoryStore {
   /** Drop the oldest messages beyond the count or older than ttl (never the newest), with their fps. */
   private trim(c: Conversation, now: number): void {
     const cutoff = now - this.ttlMs;
-    for (let m = c.oldest(); m && m.seq < c.lastSeq; m = c.oldest()) {
-      if (c.lastSeq - m.seq + 1 <= this.max && m.sentAt > cutoff) break;
+    for (let s = c.oldestSeq(); s !== undefined && s < c.lastSeq; s = c.oldestSeq()) {
+      if (c.lastSeq - s + 1 <= this.max && c.sentAtOf(s)! > cutoff) break;
       this.dropOldest(c);
     }
   }
 
   private dropOldest(c: Conversation): void {
-    const m = c.oldest();
-    if (!m) return;
-    c.dropOldest();
-    this.shrink(c, messageBytes(m));
+    if (c.size > 0) this.shrink(c, c.dropOldest());
   }
 
   /** `c` stored `bytes` more with its latest append: it moves to the newest end of the list. */
@@ -381,7 +387,7 @@ export class MemoryHistoryStore implements HistoryStore {
         this.index.set(u, list);
       }
       list.push(c);
-      if (list.length >= 64 && (list.length & (list.length - 1)) === 0) this.index.set(u, list.filter((x) => this.convs.get(x.id) === x));
+      if (list.length >= 64 && (list.length & (list.length - 1)) === 0) this.index.set(u, list.filter((x) => !x.gone));
     }
   }
 }

@@ -154,9 +154,43 @@ describe('MemoryHistoryStore memory bound', () => {
     const c = peerConversation(u('a1'), u('b1'));
     for (let i = 0; i < 5; i++) await store.append(c, msg('a1', 'b1', `fp-${i}000`, t), { indexFor: [] });
     expect(store.memory.bytes).toBe(size * 2);
+    const kept = store.memory.arena.liveBytes; // the records of the two kept messages, outside the heap
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThanOrEqual(size * 2);
     t += 2000;
     expect(await store.lastSeq(c)).toBe(0); // expired: dropped when touched
     expect(store.memory.bytes).toBe(0);
+    expect(store.memory.arena.liveBytes).toBe(0);
+  });
+
+  it('messages that stay while those around them go are moved together, and every read still finds them', async () => {
+    // Every 50th message opens a conversation that gets no other, so each 1 MiB buffer keeps a few live
+    // records among many trimmed ones: without moving them, every buffer written would stay.
+    const t0 = 1_000_000;
+    const store = new MemoryHistoryStore({ maxPerConversation: 3, maxBytes: 1e9, now: () => t0 + 20_000 });
+    const body = (i: number) => `${i}:`.padEnd(400, 'b');
+    const pinned: ConversationId[] = [];
+    const active = Array.from({ length: 100 }, (_, i) => peerConversation(u(`a${i}`), u(`b${i}`)));
+    for (let i = 0; i < 20_000; i++) {
+      await store.append(active[i % 100]!, msg(`a${i % 100}`, `b${i % 100}`, `fp-${i}`, t0 + i, body(i)), { indexFor: [] });
+      if (i % 50 === 0) {
+        const c = peerConversation(u(`p${i}`), u(`q${i}`));
+        pinned.push(c);
+        await store.append(c, msg(`p${i}`, `q${i}`, `pin-${i}`, t0 + i, body(i)), { indexFor: [] });
+      }
+    }
+    const { arena } = store.memory;
+    expect(arena.chunkBytes).toBeLessThanOrEqual(2 * arena.liveBytes + 6 * 1024 * 1024); // 20 MB were written
+    for (const [k, c] of pinned.entries()) {
+      const [only, ...rest] = await store.before(c, { limit: 10 });
+      expect(rest).toEqual([]);
+      expect(only).toMatchObject({ seq: 1, fp: `pin-${k * 50}`, dataContent: body(k * 50), sentAt: t0 + k * 50 });
+      expect((await store.append(c, msg('x', 'y', `pin-${k * 50}`, t0), { indexFor: [] })).duplicate).toBe(true);
+    }
+    for (const [k, c] of active.entries()) {
+      const seqs = [19_700 + k, 19_800 + k, 19_900 + k];
+      expect((await store.before(c, { limit: 10 })).map((m) => m.dataContent)).toEqual(seqs.map(body));
+    }
   });
 
   it('defaults to a share of the heap limit', () => {

@@ -1,12 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import type { UserId } from '@switchboard/core';
-import { MessageLog } from '../../src/memory/message-log.js';
+import { ARENA_CHUNK_BYTES, fpHash, MessageArena } from '../../src/memory/message-arena.js';
+import { MessageLog, messageBytes } from '../../src/memory/message-log.js';
+import type { HistoryMessage } from '../../src/history-store.js';
 
-const m = (seq: number, fp = `fp-${seq}`) => ({ seq, fp, from: 'a' as UserId, to: 'b', dataContent: `m${seq}`, typeu: 0, sentAt: seq });
+const m = (seq: number, fp = `fp-${seq}`, body = `m${seq}`): HistoryMessage => ({ seq, fp, from: 'a' as UserId, to: 'b', dataContent: body, typeu: 0, sentAt: seq });
+
+/** Logs over one arena, found by slot as the store does. */
+function logs(n: number, chunkBytes = ARENA_CHUNK_BYTES): { arena: MessageArena; logs: MessageLog[]; moves: { count: number } } {
+  const all: MessageLog[] = [];
+  const moves = { count: 0 };
+  const arena = new MessageArena((slot, seq, from, to) => {
+    moves.count++;
+    all[slot]!.moved(seq, from, to);
+  }, chunkBytes);
+  for (let i = 0; i < n; i++) all.push(new MessageLog(arena, i));
+  return { arena, logs: all, moves };
+}
 
 describe('MessageLog', () => {
   it('get and seqOf - below and above the scan threshold, the newest seq of a reused fp', () => {
-    const log = new MessageLog();
+    const log = logs(1).logs[0]!;
     for (let s = 1; s <= 5; s++) log.push(m(s));
     log.push(m(6, 'fp-2')); // a reused fp names the newer message
     expect(log.seqOf('fp-2')).toBe(6);
@@ -22,16 +36,16 @@ describe('MessageLog', () => {
   });
 
   it('dropOldest - moves lo, forgets the fp unless a newer message reuses it, and stays right across compactions', () => {
-    const log = new MessageLog();
+    const log = logs(1).logs[0]!;
     for (let s = 1; s <= 500; s++) log.push(m(s, s === 300 ? 'fp-1' : `fp-${s}`));
-    log.dropOldest(); // seq 1, whose fp seq 300 reuses
+    expect(log.dropOldest()).toBe(messageBytes(m(1))); // seq 1, whose fp seq 300 reuses
     expect(log.lo).toBe(2);
     expect(log.get(1)).toBeUndefined();
     expect(log.seqOf('fp-1')).toBe(300);
     for (let i = 0; i < 400; i++) log.dropOldest(); // several compactions
     expect(log.lo).toBe(402);
     expect(log.size).toBe(99);
-    expect(log.oldest()?.seq).toBe(402);
+    expect(log.oldestSeq()).toBe(402);
     expect(log.get(401)).toBeUndefined();
     expect(log.get(450)?.seq).toBe(450);
     expect(log.seqOf('fp-100')).toBeUndefined();
@@ -40,9 +54,105 @@ describe('MessageLog', () => {
     log.push(m(501));
     expect(log.get(501)?.seq).toBe(501);
     while (log.size > 0) log.dropOldest();
-    expect(log.oldest()).toBeUndefined();
+    expect(log.oldestSeq()).toBeUndefined();
     expect(log.lo).toBe(502);
-    log.dropOldest(); // empty: nothing happens
+    expect(log.dropOldest()).toBe(0); // empty: nothing happens
     expect(log.lo).toBe(502);
+  });
+
+  it('two stored fps with one hash are both found, before and after either is dropped', () => {
+    // FNV-1a collides on these two (found by search; the test checks it stays so).
+    expect(fpHash('fp-3959')).toBe(fpHash('fp-63966'));
+    for (const order of [['fp-3959', 'fp-63966'], ['fp-63966', 'fp-3959']] as const) {
+      const log = logs(1).logs[0]!;
+      let seq = 0;
+      log.push(m(++seq, order[0]));
+      for (let i = 0; i < 10; i++) log.push(m(++seq)); // past the scan threshold
+      log.push(m(++seq, order[1]));
+      expect(log.seqOf(order[0])).toBe(1);
+      expect(log.seqOf(order[1])).toBe(12);
+      log.dropOldest();
+      expect(log.seqOf(order[0])).toBeUndefined();
+      expect(log.seqOf(order[1])).toBe(12);
+      log.push(m(++seq, order[0])); // back, newer than its twin
+      expect(log.seqOf(order[0])).toBe(13);
+      expect(log.seqOf(order[1])).toBe(12);
+    }
+  });
+});
+
+describe('MessageArena', () => {
+  it('gives back every string exactly: lone surrogates, astral characters, empty strings, a fractional typeu', () => {
+    const log = logs(1).logs[0]!;
+    const odd: HistoryMessage = { seq: 1, fp: '\ud800x', from: '😀user' as UserId, to: '', dataContent: 'a\udfffb\u0000c', typeu: -1.5, sentAt: 1_765_000_000_123 };
+    log.push(odd);
+    expect(log.get(1)).toEqual(odd);
+    expect(log.seqOf('\ud800x')).toBe(1);
+    expect(log.fromOf(1)).toBe('😀user');
+    expect(log.sentAtOf(1)).toBe(1_765_000_000_123);
+  });
+
+  it('a record larger than a chunk gets a chunk of its own', () => {
+    const { arena, logs: all } = logs(1);
+    const log = all[0]!;
+    const big = 'z'.repeat(ARENA_CHUNK_BYTES); // 2 MiB as UTF-16
+    log.push(m(1, 'fp-1', 'small'));
+    log.push(m(2, 'fp-2', big));
+    log.push(m(3, 'fp-3', 'small again'));
+    expect(log.get(2)?.dataContent).toBe(big);
+    expect(log.get(3)?.dataContent).toBe('small again');
+    log.dropOldest();
+    log.dropOldest();
+    expect(log.get(3)?.dataContent).toBe('small again');
+    expect(arena.stats.chunkBytes).toBeLessThan(2 * ARENA_CHUNK_BYTES + 1);
+  });
+
+  it('under random appends and drops over many logs it matches a plain model, and a write leaves the chunks at most about twice the live bytes', () => {
+    let seed = 42;
+    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    const chunk = 16 * 1024; // small chunks: many of them, and compactions all along
+    const { arena, logs: all, moves } = logs(200, chunk);
+    const model: HistoryMessage[][] = all.map(() => []);
+    const next = all.map(() => 1);
+    let worstExcess = 0;
+    let peakChunks = 0;
+    for (let op = 0; op < 60_000; op++) {
+      const k = rand(all.length);
+      const log = all[k]!;
+      // Mostly appends early, mostly drops later, and now and then a whole log goes: holes everywhere.
+      const r = rand(100);
+      if (r < (op < 30_000 ? 70 : 35)) {
+        const msg = m(next[k]!++, `fp-${k}-${op}`, 'x'.repeat(rand(400)));
+        log.push(msg);
+        model[k]!.push(msg);
+        // Compaction runs when a write opens a chunk: then the chunks beyond twice the live bytes are few.
+        const { chunkBytes, liveBytes } = arena.stats;
+        worstExcess = Math.max(worstExcess, (chunkBytes - 2 * liveBytes) / chunk);
+        peakChunks = Math.max(peakChunks, chunkBytes / chunk);
+      } else if (r < 99) {
+        log.dropOldest();
+        model[k]!.shift();
+      } else {
+        log.releaseAll();
+        next[k] = log.lo;
+        model[k] = [];
+      }
+      if (op % 5000 === 4999) {
+        for (let j = 0; j < all.length; j++) {
+          expect(all[j]!.size).toBe(model[j]!.length);
+          for (const x of model[j]!) {
+            expect(all[j]!.get(x.seq)).toEqual(x);
+            expect(all[j]!.seqOf(x.fp)).toBe(x.seq);
+          }
+        }
+      }
+    }
+    expect(worstExcess).toBeGreaterThan(0); // holes did pile up
+    expect(worstExcess).toBeLessThanOrEqual(12);
+    expect(peakChunks).toBeGreaterThan(200); // hundreds of chunks, against a bound of 12
+    expect(moves.count).toBeGreaterThan(1000); // compaction moved records, and the model still matched
+    for (const log of all) log.releaseAll();
+    expect(arena.stats.liveBytes).toBe(0);
+    expect(arena.stats.chunks).toBeLessThanOrEqual(1);
   });
 });
