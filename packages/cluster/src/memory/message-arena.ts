@@ -75,6 +75,7 @@ export class MessageArena {
     const size = (HEADER + 2 * strings + 7) & ~7;
     if (!this.cur || this.cur.used + size > this.cur.buf.length) this.nextChunk(size);
     const c = this.cur!;
+    if (c.used + size > c.buf.length) throw new Error('history arena: no room after opening a chunk'); // cannot happen: nextChunk makes room
     const off = c.used;
     const i = off >> 2;
     const d = off >> 3;
@@ -158,17 +159,19 @@ export class MessageArena {
     return out;
   }
 
-  /** A chunk with room for `size` bytes becomes current, after compacting if the chunks are mostly holes. */
+  /**
+   * The current chunk has no room for `size` bytes: compact first if the chunks are mostly holes (which
+   * moves records to the end and may open chunks), then make a chunk with room current.
+   */
   private nextChunk(size: number): void {
-    const prev = this.cur;
-    const prevIndex = this.curIndex;
-    this.cur = null;
-    if (prev && prev.live === 0) this.dropChunk(prevIndex);
+    if (this.chunkBytes > 2 * this.liveBytes + SLACK_CHUNKS * this.chunkSize) this.compact();
+    if (this.cur && this.cur.used + size <= this.cur.buf.length) return;
     this.open(size);
-    if (this.chunkBytes > 2 * this.liveBytes + SLACK_CHUNKS * this.chunkSize) this.compact(size);
   }
 
+  /** A new current chunk with room for `size` bytes; the one it replaces is let go if nothing in it is live. */
   private open(size: number): void {
+    if (this.cur && this.cur.live === 0) this.dropChunk(this.curIndex);
     let c: Chunk;
     if (size <= this.chunkSize && this.spare.length > 0) {
       c = this.spare.pop()!;
@@ -193,8 +196,8 @@ export class MessageArena {
     if (c.buf.length === this.chunkSize && this.spare.length < SPARE_CHUNKS) this.spare.push(c);
   }
 
-  /** Copy the live records of the emptiest chunks to the current one until the chunks are at most half holes. */
-  private compact(room: number): void {
+  /** Copy the live records of the emptiest chunks to the end until the chunks are at most half holes (at most 4 chunks per call). */
+  private compact(): void {
     for (let rounds = 0; rounds < 4 && this.chunkBytes > 2 * this.liveBytes + SLACK_CHUNKS * this.chunkSize; rounds++) {
       let victim = -1;
       for (let k = 0; k < this.chunks.length; k++) {
@@ -208,7 +211,7 @@ export class MessageArena {
         const size = v.i32[i]!;
         const owner = v.i32[i + 1]!;
         if (owner >= 0) {
-          if (this.cur!.used + size > this.cur!.buf.length) this.open(Math.max(size, room));
+          if (!this.cur || this.cur.used + size > this.cur.buf.length) this.open(size);
           const to = this.cur!;
           v.buf.copy(to.buf, to.used, off, off + size);
           const addr = this.curIndex * CHUNK_SPAN + to.used;
