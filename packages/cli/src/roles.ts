@@ -12,6 +12,7 @@ import {
   createGatewayMetrics,
   countEventSink,
   registerBackendMetrics,
+  registerHistoryMemoryMetrics,
   registerBuildInfo,
   registerEventsPendingMetric,
   registerWebhookMetrics,
@@ -230,6 +231,7 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
   const up: Record<string, () => boolean> = {};
   const events = await startEvents(cfg, nodeId, log, lifecycle, metrics, up);
   registerOpsMetrics(metrics.registry, 'standalone', up);
+  if (history) registerHistoryMemoryMetrics(metrics.registry, () => history.memory);
   const gw = new Gateway({ ...gatewayOptions(cfg, log), tls, nodeId, metrics, routes, offline, ...budgets, nodes, bridge, groups, history, presence, ...(hooks ? { hooks } : {}), ...(events ? { events } : {}) });
   // The admin port is bound first so the gateway's first node report already carries it.
   const admin = await startAdmin(gw, cfg, log, lifecycle);

@@ -14,7 +14,7 @@ export {
 export { buildGatewayAdmin } from './admin-http.js';
 export { adminGuard, metricsGuard } from './admin-auth.js';
 export { createGatewayMetrics, registerBridgeMetrics, KNOWN_LABELS, type BridgeCounters, type GatewayMetrics } from './metrics.js';
-export { registerBuildInfo, registerBackendMetrics, countEventSink, registerEventsPendingMetric, registerWebhookMetrics } from './ops-metrics.js';
+export { registerBuildInfo, registerBackendMetrics, countEventSink, registerEventsPendingMetric, registerHistoryMemoryMetrics, registerWebhookMetrics } from './ops-metrics.js';
 export * from './defaults.js';
 export { type Transport, type TransportKind } from './transport/transport.js';
 export { type ImEvent, type ImEventType, type EventSink, type PushNeeded, IM_EVENT_TYPES } from './events.js';

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { MemoryHistoryStats } from '@switchboard/cluster';
 import type { EventSink } from './events.js';
 import { counterReadAtScrape } from './metrics.js';
 import type { WebhookSinkStats } from './webhooks/sink.js';
@@ -23,6 +24,35 @@ export function registerBuildInfo(registry: Registry, labels: { version: string;
     () => new Gauge({ name: 'switchboard_build_info', help: 'Always 1; the labels say which version runs on which Node.js', labelNames: ['version', 'node', 'role'] as const, registers: [registry] }),
   );
   g.set({ version: labels.version, node: process.version, role: labels.role }, 1);
+}
+
+/**
+ * The standalone's in-memory history, read at scrape time: `switchboard_history_memory_bytes{kind}`
+ * (`counted`: the stored messages as `IM_HISTORY_MEMORY_BYTES` counts them; `limit`: that bound;
+ * `buffers`: what the buffers holding them take, outside the V8 heap) and
+ * `switchboard_history_evicted_total` (messages dropped to stay under the bound).
+ */
+export function registerHistoryMemoryMetrics(registry: Registry, read: () => MemoryHistoryStats): void {
+  once(
+    registry,
+    'switchboard_history_memory_bytes',
+    () =>
+      new Gauge({
+        name: 'switchboard_history_memory_bytes',
+        help: 'In-memory history: counted bytes of the stored messages, the limit, and the buffers holding them',
+        labelNames: ['kind'] as const,
+        registers: [registry],
+        collect() {
+          const m = read();
+          this.set({ kind: 'counted' }, m.bytes);
+          this.set({ kind: 'limit' }, m.maxBytes);
+          this.set({ kind: 'buffers' }, m.arena.chunkBytes);
+        },
+      }),
+  );
+  once(registry, 'switchboard_history_evicted_total', () =>
+    counterReadAtScrape(registry, 'switchboard_history_evicted_total', 'In-memory history: messages dropped to stay under IM_HISTORY_MEMORY_BYTES', () => read().evicted),
+  );
 }
 
 /**

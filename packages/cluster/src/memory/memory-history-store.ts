@@ -100,6 +100,17 @@ export interface MemoryHistoryStoreOptions extends HistoryStoreOptions {
   now?: () => number;
 }
 
+/** What `MemoryHistoryStore#memory` reports. */
+export interface MemoryHistoryStats {
+  /** Estimated bytes of the stored messages (`messageBytes` each): what `maxBytes` bounds. */
+  bytes: number;
+  maxBytes: number;
+  /** Messages dropped to stay under `maxBytes` since the store was made. */
+  evicted: number;
+  /** The buffers that hold the messages, outside the V8 heap, and the bytes of live records in them. */
+  arena: { chunkBytes: number; liveBytes: number; chunks: number };
+}
+
 /** Share of V8's heap limit the in-memory history may take when no byte limit is configured. */
 export const DEFAULT_HISTORY_MEMORY_SHARE = 0.25;
 
@@ -127,6 +138,8 @@ export class MemoryHistoryStore implements HistoryStore {
   private readonly maxBytes: number;
   /** Estimated bytes of every stored message (the sum of the conversations' `bytes`). */
   private bytes = 0;
+  /** Messages dropped to stay under `maxBytes` since the store was made. */
+  private evicted = 0;
   /** Conversations with stored messages, least recent append first (a list through their prev/next). */
   private oldest: Conversation | null = null;
   private newest: Conversation | null = null;
@@ -137,9 +150,12 @@ export class MemoryHistoryStore implements HistoryStore {
     this.maxBytes = opts.maxBytes && opts.maxBytes > 0 ? opts.maxBytes : Math.floor(getHeapStatistics().heap_size_limit * DEFAULT_HISTORY_MEMORY_SHARE);
   }
 
-  /** Estimated bytes of the stored messages, the limit, and the arena's chunks and live records (tests). */
-  get memory(): { bytes: number; maxBytes: number; arena: { chunkBytes: number; liveBytes: number; chunks: number } } {
-    return { bytes: this.bytes, maxBytes: this.maxBytes, arena: this.arena.stats };
+  /**
+   * Estimated bytes of the stored messages (what `maxBytes` bounds), the limit, messages evicted for it
+   * so far, and the arena's buffers and live records (`switchboard_history_memory_bytes`, tests).
+   */
+  get memory(): MemoryHistoryStats {
+    return { bytes: this.bytes, maxBytes: this.maxBytes, evicted: this.evicted, arena: this.arena.stats };
   }
 
   async append(conv: ConversationId, msg: Omit<HistoryMessage, 'seq'>, opts: { indexFor: readonly UserId[] }): Promise<AppendResult> {
@@ -320,6 +336,11 @@ export class MemoryHistoryStore implements HistoryStore {
     if (c.size > 0) this.shrink(c, c.dropOldest());
   }
 
+  private evictOldest(c: Conversation): void {
+    this.dropOldest(c);
+    this.evicted++;
+  }
+
   /** `c` stored `bytes` more with its latest append: it moves to the newest end of the list. */
   private grow(c: Conversation, bytes: number): void {
     c.bytes += bytes;
@@ -361,10 +382,10 @@ export class MemoryHistoryStore implements HistoryStore {
   private evict(keep: Conversation): void {
     for (let c = this.oldest; c && this.bytes > this.maxBytes; c = this.oldest) {
       if (c === keep) {
-        while (c.size > 1 && this.bytes > this.maxBytes) this.dropOldest(c);
+        while (c.size > 1 && this.bytes > this.maxBytes) this.evictOldest(c);
         return;
       }
-      while (c.size > 0 && this.bytes > this.maxBytes) this.dropOldest(c);
+      while (c.size > 0 && this.bytes > this.maxBytes) this.evictOldest(c);
       if (c.size > 0) return;
     }
   }

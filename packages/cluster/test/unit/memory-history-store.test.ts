@@ -127,6 +127,7 @@ describe('MemoryHistoryStore memory bound', () => {
     }
     // 15 messages of one size, room for 10: the oldest 5 went, from the conversations appended to least recently.
     expect(store.memory.bytes).toBe(size * 10);
+    expect(store.memory.evicted).toBe(5);
     expect((await store.before(convs[0]!, { limit: 10 })).map((m) => m.seq)).toEqual([2, 3]);
     expect((await store.before(convs[4]!, { limit: 10 })).map((m) => m.seq)).toEqual([2, 3]);
     // A conversation appended to now moves to the newest end: the next evictions take the others.

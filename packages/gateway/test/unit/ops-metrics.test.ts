@@ -4,7 +4,8 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger, waitFor } from '@switchboard/core';
+import { asUserId, silentLogger, waitFor } from '@switchboard/core';
+import { MemoryHistoryStore, peerConversation } from '@switchboard/cluster';
 import {
   KNOWN_LABELS,
   WebhookSink,
@@ -15,6 +16,7 @@ import {
   registerBackendMetrics,
   registerBuildInfo,
   registerEventsPendingMetric,
+  registerHistoryMemoryMetrics,
   registerWebhookMetrics,
   MemoryEventSink,
   type Gateway,
@@ -26,6 +28,28 @@ const value = (text: string, series: string): number | undefined => {
   const line = text.split('\n').find((l) => l.startsWith(series + ' '));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 };
+
+describe('the in-memory history', () => {
+  it('shows its counted bytes, limit, buffers and evictions at each scrape', async () => {
+    const store = new MemoryHistoryStore({ maxBytes: 2_000 });
+    const { registry } = createGatewayMetrics({ defaultMetrics: false });
+    registerHistoryMemoryMetrics(registry, () => store.memory);
+    let text = await registry.metrics();
+    expect(value(text, 'switchboard_history_memory_bytes{kind="counted"}')).toBe(0);
+    expect(value(text, 'switchboard_history_memory_bytes{kind="limit"}')).toBe(2_000);
+    expect(value(text, 'switchboard_history_memory_bytes{kind="buffers"}')).toBe(0);
+    expect(value(text, 'switchboard_history_evicted_total')).toBe(0);
+    const conv = peerConversation(asUserId('a'), asUserId('b'));
+    // Each message counts 120 + 2 × (4 + 1 + 1 + 300) = 732 bytes: from the third on, each evicts one.
+    for (let i = 0; i < 5; i++) await store.append(conv, { fp: `fp-${i}`, from: asUserId('a'), to: 'b', dataContent: 'z'.repeat(300), typeu: 0, sentAt: Date.now() }, { indexFor: [] });
+    text = await registry.metrics();
+    expect(value(text, 'switchboard_history_memory_bytes{kind="counted"}')).toBe(2 * 732);
+    expect(value(text, 'switchboard_history_memory_bytes{kind="buffers"}')).toBe(1024 * 1024);
+    expect(value(text, 'switchboard_history_evicted_total')).toBe(3);
+    registerHistoryMemoryMetrics(registry, () => store.memory); // a second registration shares the series
+    expect(value(await registry.metrics(), 'switchboard_history_evicted_total')).toBe(3);
+  });
+});
 
 describe('an idle gateway', () => {
   it('shows connections, logins, messages, kicks, lost messages and refused connections at 0 for every known label', async () => {
