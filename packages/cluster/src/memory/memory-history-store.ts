@@ -46,9 +46,6 @@ class Conversation extends MessageLog {
   /** Neighbours in the store's list of conversations with stored messages, least recent append first. */
   prev: Conversation | null = null;
   next: Conversation | null = null;
-  /** Expired and dropped from the store (its index entries are stale). */
-  gone = false;
-
   constructor(
     readonly id: ConversationId,
     arena: MessageArena,
@@ -299,7 +296,6 @@ export class MemoryHistoryStore implements HistoryStore {
       this.convs.delete(conv);
       this.forget(c);
       c.releaseAll();
-      c.gone = true;
       this.slots[c.slot] = undefined;
       this.freeSlots.push(c.slot);
       return undefined;
@@ -408,7 +404,7 @@ export class MemoryHistoryStore implements HistoryStore {
         this.index.set(u, list);
       }
       list.push(c);
-      if (list.length >= 64 && (list.length & (list.length - 1)) === 0) this.index.set(u, list.filter((x) => !x.gone));
+      if (list.length >= 64 && (list.length & (list.length - 1)) === 0) this.index.set(u, list.filter((x) => this.slots[x.slot] === x));
     }
   }
 }

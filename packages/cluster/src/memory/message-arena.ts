@@ -114,11 +114,6 @@ export class MessageArena {
     return this.chunks[ci]!.f64[((addr - ci * CHUNK_SPAN) >> 3) + 1]!;
   }
 
-  hash(addr: number): number {
-    const ci = Math.floor(addr / CHUNK_SPAN);
-    return this.chunks[ci]!.i32[((addr - ci * CHUNK_SPAN) >> 2) + 8]!;
-  }
-
   /** `messageBytes` of the record (what the store counts it as). */
   estimate(addr: number): number {
     const ci = Math.floor(addr / CHUNK_SPAN);
