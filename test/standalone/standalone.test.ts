@@ -109,11 +109,14 @@ describe('switchboard standalone (process)', () => {
     expect(metrics).toMatch(/^switchboard_connections\{transport="udp"\} 0$/m);
     expect(metrics).toMatch(/^switchboard_messages_lost_total\{reason="storage_full"\} 0$/m);
     expect(metrics).toMatch(/^switchboard_build_info\{version="\d+\.\d+\.\d+[^"]*",node="v20[^"]*",role="standalone"\} 1$/m);
-    // The in-memory history: the two messages above, counted; its bound; one buffer of 1 MiB; nothing evicted.
+    // The in-memory history: the two messages above, in one conversation, counted; its bound; one buffer
+    // of 1 MiB; nothing evicted or forgotten.
     expect(metrics).toMatch(/^switchboard_history_memory_bytes\{kind="counted"\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^switchboard_history_memory_bytes\{kind="limit"\} [1-9]\d{6,}$/m);
     expect(metrics).toMatch(/^switchboard_history_memory_bytes\{kind="buffers"\} 1048576$/m);
+    expect(metrics).toMatch(/^switchboard_history_conversations 1$/m);
     expect(metrics).toMatch(/^switchboard_history_evicted_total 0$/m);
+    expect(metrics).toMatch(/^switchboard_history_forgotten_total 0$/m);
     const dispatchMetrics = await (await fetch(`${dispatchBase}/metrics`)).text();
     expect(dispatchMetrics).toMatch(/^switchboard_build_info\{.*role="standalone"\} 1$/m);
     expect(dispatchMetrics).toMatch(/^switchboard_http_requests_total\{method="GET",route="\/api\/dispatch",status="200"\} [1-9]/m);

@@ -51,7 +51,13 @@ export { MemoryRouteStore } from './memory/memory-route-store.js';
 export { MemoryOfflineStore } from './memory/memory-offline-store.js';
 export { MemoryOfflineBudget } from './memory/memory-offline-budget.js';
 export { HeapCeiling, type HeapCeilingOptions, DEFAULT_HEAP_CEILING_SHARE } from './memory/heap-ceiling.js';
-export { MemoryHistoryStore, DEFAULT_HISTORY_MEMORY_SHARE, type MemoryHistoryStats, type MemoryHistoryStoreOptions } from './memory/memory-history-store.js';
+export {
+  MemoryHistoryStore,
+  CONVERSATION_BYTES,
+  DEFAULT_HISTORY_MEMORY_SHARE,
+  type MemoryHistoryStats,
+  type MemoryHistoryStoreOptions,
+} from './memory/memory-history-store.js';
 export { MemoryGroupStore } from './memory/memory-group-store.js';
 export { MemoryNodeRegistry } from './memory/memory-node-registry.js';
 export { LocalBus, LocalBridge } from './memory/local-bridge.js';

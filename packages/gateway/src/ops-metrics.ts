@@ -28,9 +28,10 @@ export function registerBuildInfo(registry: Registry, labels: { version: string;
 
 /**
  * The standalone's in-memory history, read at scrape time: `switchboard_history_memory_bytes{kind}`
- * (`counted`: the stored messages as `IM_HISTORY_MEMORY_BYTES` counts them; `limit`: that bound;
- * `buffers`: what the buffers holding them take, outside the V8 heap) and
- * `switchboard_history_evicted_total` (messages dropped to stay under the bound).
+ * (`counted`: the conversations and their stored messages as `IM_HISTORY_MEMORY_BYTES` counts them;
+ * `limit`: that bound; `buffers`: what the buffers holding the messages take, outside the V8 heap),
+ * `switchboard_history_conversations`, and `switchboard_history_evicted_total` /
+ * `switchboard_history_forgotten_total` (messages and conversations dropped to stay under the bound).
  */
 export function registerHistoryMemoryMetrics(registry: Registry, read: () => MemoryHistoryStats): void {
   once(
@@ -39,7 +40,7 @@ export function registerHistoryMemoryMetrics(registry: Registry, read: () => Mem
     () =>
       new Gauge({
         name: 'switchboard_history_memory_bytes',
-        help: 'In-memory history: counted bytes of the stored messages, the limit, and the buffers holding them',
+        help: 'In-memory history: counted bytes of the conversations and their messages, the limit, and the buffers holding the messages',
         labelNames: ['kind'] as const,
         registers: [registry],
         collect() {
@@ -50,8 +51,29 @@ export function registerHistoryMemoryMetrics(registry: Registry, read: () => Mem
         },
       }),
   );
+  once(
+    registry,
+    'switchboard_history_conversations',
+    () =>
+      new Gauge({
+        name: 'switchboard_history_conversations',
+        help: 'In-memory history: conversations held',
+        registers: [registry],
+        collect() {
+          this.set(read().conversations);
+        },
+      }),
+  );
   once(registry, 'switchboard_history_evicted_total', () =>
     counterReadAtScrape(registry, 'switchboard_history_evicted_total', 'In-memory history: messages dropped to stay under IM_HISTORY_MEMORY_BYTES', () => read().evicted),
+  );
+  once(registry, 'switchboard_history_forgotten_total', () =>
+    counterReadAtScrape(
+      registry,
+      'switchboard_history_forgotten_total',
+      'In-memory history: conversations forgotten before their time (seq counters and read markers included) to stay under IM_HISTORY_MEMORY_BYTES',
+      () => read().forgotten,
+    ),
   );
 }
 

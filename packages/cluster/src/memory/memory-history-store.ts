@@ -17,6 +17,18 @@ import { MessageLog, messageBytes } from './message-log.js';
 export { messageBytes };
 
 /**
+ * What a conversation is counted as beyond its messages: the object, its id and map entry, its log's
+ * arrays and its place in the activity list (measured ≈ 440 bytes on Node 20; rounded up).
+ */
+export const CONVERSATION_BYTES = 480;
+/** Counted per user whose conversation index lists a conversation (measured ≈ 200 bytes for a user with one). */
+export const INDEX_ENTRY_BYTES = 220;
+/** Counted per read marker, delivery cursor or sender count past the first two (measured ≈ 225 bytes for a conversation's first read marker). */
+export const COUNTER_BYTES = 220;
+/** At most this many expired conversations are dropped per append (the rest on the next ones, or when touched). */
+const SWEEP_MAX = 8;
+
+/**
  * One conversation: its stored messages (the MessageLog it extends) and its counters, all in one
  * object. Under random pairs of users almost every message starts a conversation, so what a
  * conversation costs beyond its messages is what history costs: no maps or arrays until needed.
@@ -41,9 +53,9 @@ class Conversation extends MessageLog {
   read: Map<UserId, { seq: number; ownUpTo: number }> | null = null;
   /** Made on first use. */
   cursors: Map<UserId, number> | null = null;
-  /** Estimated bytes of the stored messages (`messageBytes`). */
+  /** Counted bytes: the conversation itself, its index entries and counters, and its stored messages (`messageBytes`). */
   bytes = 0;
-  /** Neighbours in the store's list of conversations with stored messages, least recent append first. */
+  /** Neighbours in the store's list of live conversations, least recent append first. */
   prev: Conversation | null = null;
   next: Conversation | null = null;
   constructor(
@@ -60,16 +72,30 @@ class Conversation extends MessageLog {
     return this.sentMore?.get(user) ?? 0;
   }
 
-  countSent(user: UserId): void {
+  /** Count a message of `user`'s; true when that took a new map entry (a third sender or more). */
+  countSent(user: UserId): boolean {
     if (this.sender0 === null || user === this.sender0) {
       this.sender0 = user;
       this.sent0++;
-    } else if (this.sender1 === null || user === this.sender1) {
+      return false;
+    }
+    if (this.sender1 === null || user === this.sender1) {
       this.sender1 = user;
       this.sent1++;
-    } else {
-      (this.sentMore ??= new Map()).set(user, (this.sentMore.get(user) ?? 0) + 1);
+      return false;
     }
+    const n = (this.sentMore ??= new Map()).get(user);
+    this.sentMore.set(user, (n ?? 0) + 1);
+    return n === undefined;
+  }
+
+  /** The users whose index lists this conversation. */
+  indexedUsers(): UserId[] {
+    const out: UserId[] = [];
+    if (this.indexed0 !== null) out.push(this.indexed0);
+    if (this.indexed1 !== null) out.push(this.indexed1);
+    if (this.indexedMore) out.push(...this.indexedMore);
+    return out;
   }
 
   isIndexedFor(user: UserId): boolean {
@@ -87,11 +113,20 @@ class Conversation extends MessageLog {
   }
 }
 
+/** One user's conversation index (see `MemoryHistoryStore#index`). */
+interface UserIndex {
+  list: Conversation[];
+  /** Entries of conversations dropped since the list was last rebuilt. */
+  dead: number;
+}
+
 export interface MemoryHistoryStoreOptions extends HistoryStoreOptions {
   /**
-   * Most bytes of messages kept in memory (estimated: `messageBytes`); past it the conversations whose
-   * last append is the oldest lose their stored messages first. 0 or absent: DEFAULT_HISTORY_MEMORY_SHARE
-   * of V8's heap limit. (`IM_HISTORY_MEMORY_BYTES` in standalone.)
+   * Most bytes the history keeps in memory, counted as `messageBytes` per message plus
+   * CONVERSATION_BYTES per conversation, INDEX_ENTRY_BYTES per index entry and COUNTER_BYTES per read
+   * marker, cursor or extra sender count. Past it the conversation whose last append is the oldest
+   * loses its stored messages, oldest first, and then is forgotten as if it had expired. 0 or absent:
+   * DEFAULT_HISTORY_MEMORY_SHARE of V8's heap limit. (`IM_HISTORY_MEMORY_BYTES` in standalone.)
    */
   maxBytes?: number;
   now?: () => number;
@@ -99,11 +134,15 @@ export interface MemoryHistoryStoreOptions extends HistoryStoreOptions {
 
 /** What `MemoryHistoryStore#memory` reports. */
 export interface MemoryHistoryStats {
-  /** Estimated bytes of the stored messages (`messageBytes` each): what `maxBytes` bounds. */
+  /** Counted bytes of the conversations and their stored messages: what `maxBytes` bounds. */
   bytes: number;
   maxBytes: number;
   /** Messages dropped to stay under `maxBytes` since the store was made. */
   evicted: number;
+  /** Conversations held (expired ones not yet dropped included). */
+  conversations: number;
+  /** Conversations forgotten before their time to stay under `maxBytes` since the store was made. */
+  forgotten: number;
   /** The buffers that hold the messages, outside the V8 heap, and the bytes of live records in them. */
   arena: { chunkBytes: number; liveBytes: number; chunks: number };
 }
@@ -125,19 +164,22 @@ export class MemoryHistoryStore implements HistoryStore {
   private freeSlots: number[] = [];
   /**
    * user → their conversations; each one's activity is its `lastAt` (Redis keeps it as the zset score).
-   * A list, not a set: a conversation is added once per user (`isIndexedFor`), and entries of
-   * conversations that disappeared are dropped by `conversations` and `indexFor`.
+   * A list, not a set: a conversation is added once per user (`isIndexedFor`). Entries of dropped
+   * conversations are counted as `dead` and filtered out once they are half the list, so that a list
+   * never holds more than twice its live entries and a user without conversations has none.
    */
-  private index = new Map<UserId, Conversation[]>();
+  private index = new Map<UserId, UserIndex>();
   private readonly max: number;
   readonly ttlMs: number;
   private readonly now: () => number;
   private readonly maxBytes: number;
-  /** Estimated bytes of every stored message (the sum of the conversations' `bytes`). */
+  /** Counted bytes of every conversation (the sum of their `bytes`). */
   private bytes = 0;
   /** Messages dropped to stay under `maxBytes` since the store was made. */
   private evicted = 0;
-  /** Conversations with stored messages, least recent append first (a list through their prev/next). */
+  /** Conversations dropped to stay under `maxBytes` since the store was made. */
+  private forgotten = 0;
+  /** Every live conversation, least recent append first (a list through their prev/next): what expires and is evicted first. */
   private oldest: Conversation | null = null;
   private newest: Conversation | null = null;
 
@@ -148,16 +190,24 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   /**
-   * Estimated bytes of the stored messages (what `maxBytes` bounds), the limit, messages evicted for it
-   * so far, and the arena's buffers and live records (`switchboard_history_memory_bytes`, tests).
+   * Counted bytes (what `maxBytes` bounds), the limit, messages evicted and conversations forgotten for
+   * it so far, and the arena's buffers and live records (`switchboard_history_memory_bytes`, tests).
    */
   get memory(): MemoryHistoryStats {
-    return { bytes: this.bytes, maxBytes: this.maxBytes, evicted: this.evicted, arena: this.arena.stats };
+    return {
+      bytes: this.bytes,
+      maxBytes: this.maxBytes,
+      evicted: this.evicted,
+      conversations: this.convs.size,
+      forgotten: this.forgotten,
+      arena: this.arena.stats,
+    };
   }
 
   async append(conv: ConversationId, msg: Omit<HistoryMessage, 'seq'>, opts: { indexFor: readonly UserId[] }): Promise<AppendResult> {
     historyArgs.message(msg);
     const now = this.now();
+    this.sweep(now);
     let c = this.live(conv);
     const hash = fpHash(msg.fp);
     const dupSeq = c?.seqOf(msg.fp, hash);
@@ -172,16 +222,17 @@ export class MemoryHistoryStore implements HistoryStore {
       c = new Conversation(conv, this.arena, slot);
       this.slots[slot] = c;
       this.convs.set(conv, c);
+      this.charge(c, CONVERSATION_BYTES);
     }
     const seq = ++c.lastSeq;
     const m = { seq, fp: msg.fp, from: msg.from, to: msg.to, dataContent: msg.dataContent, typeu: msg.typeu, sentAt: msg.sentAt };
     c.push(m, hash);
-    c.countSent(msg.from);
-    this.grow(c, messageBytes(m));
+    this.charge(c, messageBytes(m) + (c.countSent(msg.from) ? COUNTER_BYTES : 0));
+    this.touch(c);
     this.trim(c, now);
-    if (this.bytes > this.maxBytes) this.evict(c);
     c.expiresAt = now + this.ttlMs;
     this.indexFor(opts.indexFor, c, msg.sentAt, now);
+    if (this.bytes > this.maxBytes) this.evict(c);
     return { seq, duplicate: false, sentAt: msg.sentAt };
   }
 
@@ -236,7 +287,9 @@ export class MemoryHistoryStore implements HistoryStore {
       cur.seq + 1 >= kept && to - cur.seq <= c.lastSeq - to
         ? cur.ownUpTo + own(cur.seq + 1, to)
         : c.sentBy(user) - own(Math.max(to + 1, kept), c.lastSeq);
+    if (!c.read?.has(user)) this.charge(c, COUNTER_BYTES);
     (c.read ??= new Map()).set(user, { seq: to, ownUpTo });
+    if (this.bytes > this.maxBytes) this.evict(c);
     return to;
   }
 
@@ -245,7 +298,7 @@ export class MemoryHistoryStore implements HistoryStore {
     if (limit === 0) return [];
     const cutoff = this.now() - this.ttlMs;
     // Like ZREVRANGEBYSCORE: newest first, equal scores in reverse id order; conversations gone are dropped.
-    const list = this.index.get(user) ?? [];
+    const list = this.index.get(user)?.list ?? [];
     const kept: Conversation[] = [];
     const scored: [ConversationId, number][] = [];
     for (const c of list) {
@@ -255,9 +308,10 @@ export class MemoryHistoryStore implements HistoryStore {
         scored.push([c.id, c.lastAt]);
       } else {
         c.setIndexed(user, false); // a later append indexes it again
+        this.charge(c, -INDEX_ENTRY_BYTES);
       }
     }
-    if (kept.length > 0) this.index.set(user, kept);
+    if (kept.length > 0) this.index.set(user, { list: kept, dead: 0 });
     else this.index.delete(user);
     const indexed = scored.sort(([a, x], [b, y]) => y - x || (a < b ? 1 : a > b ? -1 : 0)).slice(0, limit);
     const also = new Set(opts.also ?? []);
@@ -285,7 +339,12 @@ export class MemoryHistoryStore implements HistoryStore {
     const c = this.live(conv);
     if (!c) return;
     const to = Math.min(seq, c.lastSeq);
-    if (to > (c.cursors?.get(user) ?? 0)) (c.cursors ??= new Map()).set(user, to);
+    const cur = c.cursors?.get(user);
+    if (to <= (cur ?? 0)) return;
+    (c.cursors ??= new Map()).set(user, to);
+    if (cur !== undefined) return;
+    this.charge(c, COUNTER_BYTES);
+    if (this.bytes > this.maxBytes) this.evict(c);
   }
 
   async close(): Promise<void> {}
@@ -293,14 +352,36 @@ export class MemoryHistoryStore implements HistoryStore {
   private live(conv: ConversationId): Conversation | undefined {
     const c = this.convs.get(conv);
     if (c && c.expiresAt <= this.now()) {
-      this.convs.delete(conv);
-      this.forget(c);
-      c.releaseAll();
-      this.slots[c.slot] = undefined;
-      this.freeSlots.push(c.slot);
+      this.drop(c);
       return undefined;
     }
     return c;
+  }
+
+  /** Drop up to SWEEP_MAX expired conversations that nothing touched since (the list's oldest end expires first). */
+  private sweep(now: number): void {
+    for (let i = 0; i < SWEEP_MAX && this.oldest !== null && this.oldest.expiresAt <= now; i++) this.drop(this.oldest);
+  }
+
+  /**
+   * `c` is gone (expired, or forgotten for the memory bound): its messages, counters and bytes, its
+   * slot, and its index entries (counted dead, filtered once they are half a user's list).
+   */
+  private drop(c: Conversation): void {
+    if (this.convs.get(c.id) === c) this.convs.delete(c.id);
+    this.bytes -= c.bytes;
+    c.bytes = 0;
+    this.unlink(c);
+    c.releaseAll();
+    this.slots[c.slot] = undefined;
+    this.freeSlots.push(c.slot);
+    for (const u of c.indexedUsers()) {
+      const rec = this.index.get(u);
+      if (!rec || ++rec.dead * 2 < rec.list.length) continue;
+      rec.list = rec.list.filter((x) => this.slots[x.slot] === x);
+      rec.dead = 0;
+      if (rec.list.length === 0) this.index.delete(u);
+    }
   }
 
   /** The message at `seq` if a read may return it. */
@@ -329,7 +410,7 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   private dropOldest(c: Conversation): void {
-    if (c.size > 0) this.shrink(c, c.dropOldest());
+    if (c.size > 0) this.charge(c, -c.dropOldest());
   }
 
   private evictOldest(c: Conversation): void {
@@ -337,30 +418,20 @@ export class MemoryHistoryStore implements HistoryStore {
     this.evicted++;
   }
 
-  /** `c` stored `bytes` more with its latest append: it moves to the newest end of the list. */
-  private grow(c: Conversation, bytes: number): void {
+  /** `c` counts `bytes` more (less, when negative). */
+  private charge(c: Conversation, bytes: number): void {
     c.bytes += bytes;
     this.bytes += bytes;
+  }
+
+  /** `c` was just appended to: it moves to the newest end of the list. */
+  private touch(c: Conversation): void {
     if (this.newest === c) return;
     this.unlink(c);
     c.prev = this.newest;
     if (this.newest) this.newest.next = c;
     else this.oldest = c;
     this.newest = c;
-  }
-
-  /** `c` stores `bytes` less; a conversation without messages leaves the list. */
-  private shrink(c: Conversation, bytes: number): void {
-    c.bytes -= bytes;
-    this.bytes -= bytes;
-    if (c.size === 0) this.unlink(c);
-  }
-
-  /** `c` is gone (expired): its messages no longer count. */
-  private forget(c: Conversation): void {
-    this.bytes -= c.bytes;
-    c.bytes = 0;
-    this.unlink(c);
   }
 
   private unlink(c: Conversation): void {
@@ -372,24 +443,25 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   /**
-   * Over the byte limit: the conversations whose last append is the oldest lose their stored messages,
-   * oldest first, until the store is under it. `keep` (the one just appended to) keeps its newest message.
+   * Over the byte limit: the conversation whose last append is the oldest loses its stored messages,
+   * oldest first, and then is forgotten (as if it had expired), and so on until the store is under the
+   * limit. `keep` (the one just written to) keeps its counters and newest message.
    */
   private evict(keep: Conversation): void {
-    for (let c = this.oldest; c && this.bytes > this.maxBytes; c = this.oldest) {
-      if (c === keep) {
-        while (c.size > 1 && this.bytes > this.maxBytes) this.evictOldest(c);
-        return;
+    for (let c = this.oldest; c && this.bytes > this.maxBytes; ) {
+      const next = c.next;
+      while (c.size > (c === keep ? 1 : 0) && this.bytes > this.maxBytes) this.evictOldest(c);
+      if (c !== keep && this.bytes > this.maxBytes) {
+        this.drop(c);
+        this.forgotten++;
       }
-      while (c.size > 0 && this.bytes > this.maxBytes) this.evictOldest(c);
-      if (c.size > 0) return;
+      c = next;
     }
   }
 
   /**
    * The conversation's activity moves to `at`, and each user's index holds it (touched once per user
-   * and conversation). Stale index entries are dropped by `conversations`, and when a user's list
-   * doubles, so that conversations that come and go never grow it without bound.
+   * and conversation). Entries of dropped conversations go in `drop` and `conversations`.
    */
   private indexFor(users: readonly UserId[], c: Conversation, at: number, now: number): void {
     if (at > c.lastAt) c.lastAt = at;
@@ -398,13 +470,10 @@ export class MemoryHistoryStore implements HistoryStore {
       const u = users[i]!;
       if (c.isIndexedFor(u)) continue;
       c.setIndexed(u, true);
-      let list = this.index.get(u);
-      if (!list) {
-        list = [];
-        this.index.set(u, list);
-      }
-      list.push(c);
-      if (list.length >= 64 && (list.length & (list.length - 1)) === 0) this.index.set(u, list.filter((x) => this.slots[x.slot] === x));
+      this.charge(c, INDEX_ENTRY_BYTES);
+      const rec = this.index.get(u);
+      if (rec) rec.list.push(c);
+      else this.index.set(u, { list: [c], dead: 0 });
     }
   }
 }

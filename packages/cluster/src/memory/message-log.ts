@@ -6,8 +6,8 @@ const SCAN_MAX = 8;
 
 /**
  * What one stored message is counted as: its strings (two bytes per UTF-16 unit, as the arena keeps
- * them) and about 120 bytes of record header and address. The estimate leaves out the conversation (its
- * counters stay when its messages go).
+ * them) and about 120 bytes of record header and address. The store counts the conversation apart
+ * (CONVERSATION_BYTES).
  */
 export function messageBytes(m: Pick<HistoryMessage, 'fp' | 'from' | 'to' | 'dataContent'>): number {
   return 120 + 2 * (m.fp.length + m.from.length + m.to.length + m.dataContent.length);

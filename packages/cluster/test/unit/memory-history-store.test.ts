@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { asUserId, InvalidArgumentError } from '@switchboard/core';
-import { MemoryHistoryStore, messageBytes } from '../../src/memory/memory-history-store.js';
+import { CONVERSATION_BYTES, COUNTER_BYTES, INDEX_ENTRY_BYTES, MemoryHistoryStore, messageBytes } from '../../src/memory/memory-history-store.js';
 import {
   conversationRef,
   groupConversation,
@@ -90,9 +90,44 @@ describe('MemoryHistoryStore conversation index', () => {
     }
     const list = await store.conversations(alice, { limit: 50 });
     expect(list.map((c) => [c.id, c.lastSeq])).toEqual([[ab, 1]]);
-    // Internal bound: entries of conversations that disappeared are dropped whenever a list doubles.
-    const index = (store as unknown as { index: Map<string, unknown[]> }).index;
-    expect(index.get(bob)!.length).toBeLessThanOrEqual(128);
+    // Internal bound: entries of dropped conversations go once they are half a user's list.
+    expect(indexOf(store).get(bob)!.list.length).toBeLessThanOrEqual(2);
+  });
+
+  it('conversations nobody touches again are dropped after their ttl by later appends, index entries with them', async () => {
+    let t = 1_000_000;
+    const store = new MemoryHistoryStore({ ttlMs: 1000, now: () => t });
+    const hub = asUserId('hub');
+    for (let i = 0; i < 500; i++) {
+      t++;
+      await store.append(peerConversation(hub, asUserId(`p${i}`)), msg('hub', `p${i}`, `fp-${i}`, t), { indexFor: [hub, asUserId(`p${i}`)] });
+    }
+    expect(store.memory.conversations).toBe(500);
+    // Past the ttl, each append drops a few of the oldest (SWEEP_MAX): 100 appends to one pair sweep all 500.
+    t += 2000;
+    const ab = peerConversation(alice, asUserId('bob'));
+    for (let i = 0; i < 100; i++) await store.append(ab, msg('alice', 'bob', `ab-${i}`, t + i), { indexFor: [alice, asUserId('bob')] });
+    expect(store.memory.conversations).toBe(1);
+    expect(store.memory.arena.liveBytes).toBeLessThanOrEqual(100 * messageBytes(msg('alice', 'bob', 'ab-00', t)));
+    const index = indexOf(store);
+    expect([...index.keys()].sort()).toEqual([alice, 'bob']);
+    expect(await store.conversations(hub, { limit: 10 })).toEqual([]);
+  });
+
+  it("a hub's list holds at most twice its live conversations while they expire and come back", async () => {
+    let t = 1_000_000;
+    const store = new MemoryHistoryStore({ ttlMs: 10_000, now: () => t });
+    const hub = asUserId('hub');
+    let most = 0;
+    for (let i = 0; i < 5000; i++) {
+      t += 10; // about 1000 conversations live at a time
+      const peer = asUserId(`p${i % 3000}`);
+      await store.append(peerConversation(hub, peer), msg('hub', peer, `fp-${i}`, t), { indexFor: [hub, peer] });
+      most = Math.max(most, indexOf(store).get(hub)!.list.length / store.memory.conversations);
+    }
+    expect(most).toBeLessThanOrEqual(2);
+    const listed = await store.conversations(hub, { limit: 5000 });
+    expect(listed.length).toBe(store.memory.conversations);
   });
 
   it('counts each sender apart, a group with many senders included', async () => {
@@ -114,10 +149,12 @@ describe('MemoryHistoryStore memory bound', () => {
   const u = asUserId;
   const msg = (from: string, to: string, fp: string, sentAt: number, body = 'x'.repeat(100)) => ({ fp, from: u(from), to, dataContent: body, typeu: 0, sentAt });
   const size = messageBytes(msg('a1', 'b1', 'fp-0000', 0));
+  /** A peer conversation indexed for both users, without its messages. */
+  const conv = CONVERSATION_BYTES + 2 * INDEX_ENTRY_BYTES;
 
-  it('past maxBytes the conversations with the oldest last append lose their stored messages first; seqs, unread and markers stay', async () => {
+  it('past maxBytes the conversation with the oldest last append loses its messages first, then is forgotten', async () => {
     let t = 1_000_000;
-    const store = new MemoryHistoryStore({ maxBytes: size * 10, now: () => t });
+    const store = new MemoryHistoryStore({ maxBytes: conv * 5 + size * 10, now: () => t });
     const convs = Array.from({ length: 5 }, (_, i) => peerConversation(u(`a${i}`), u(`b${i}`)));
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 5; i++) {
@@ -126,7 +163,7 @@ describe('MemoryHistoryStore memory bound', () => {
       }
     }
     // 15 messages of one size, room for 10: the oldest 5 went, from the conversations appended to least recently.
-    expect(store.memory.bytes).toBe(size * 10);
+    expect(store.memory.bytes).toBe(conv * 5 + size * 10);
     expect(store.memory.evicted).toBe(5);
     expect((await store.before(convs[0]!, { limit: 10 })).map((m) => m.seq)).toEqual([2, 3]);
     expect((await store.before(convs[4]!, { limit: 10 })).map((m) => m.seq)).toEqual([2, 3]);
@@ -139,6 +176,74 @@ describe('MemoryHistoryStore memory bound', () => {
     expect(await store.lastSeq(convs[1]!)).toBe(3);
     const [row] = await store.conversations(u('b1'), { limit: 1 });
     expect(row).toMatchObject({ id: convs[1], lastSeq: 3, unread: 3 });
+    // Its last message goes next; while that is enough, its counters stay.
+    t++;
+    await store.append(convs[0]!, msg('a0', 'b0', 'fp-4000', t), { indexFor: [u('a0'), u('b0')] });
+    expect(await store.before(convs[1]!, { limit: 10 })).toEqual([]);
+    expect(await store.lastSeq(convs[1]!)).toBe(3);
+    expect(store.memory).toMatchObject({ evicted: 7, forgotten: 0, conversations: 5 });
+    // Then the conversation itself: forgotten as if it had expired, its index entries with it.
+    t++;
+    await store.append(convs[0]!, msg('a0', 'b0', 'fp-5000', t), { indexFor: [u('a0'), u('b0')] });
+    expect(store.memory).toMatchObject({ evicted: 7, forgotten: 1, conversations: 4, bytes: conv * 4 + size * 11 });
+    expect(await store.lastSeq(convs[1]!)).toBe(0);
+    expect(await store.conversations(u('b1'), { limit: 5 })).toEqual([]);
+    expect(indexOf(store).has(u('a1'))).toBe(false);
+    // The others keep theirs: the next message of the forgotten pair starts again at seq 1.
+    expect(await store.lastSeq(convs[2]!)).toBe(3);
+    t++;
+    expect((await store.append(convs[1]!, msg('a1', 'b1', 'fp-6000', t), { indexFor: [u('a1'), u('b1')] })).seq).toBe(1);
+    expect(store.memory.bytes).toBeLessThanOrEqual(conv * 5 + size * 10);
+  });
+
+  it('read markers, cursors and senders past two are counted, and bounded with the rest', async () => {
+    let t = 1_000_000;
+    const store = new MemoryHistoryStore({ now: () => t });
+    const g = groupConversation('team');
+    const base = (): number => store.memory.bytes;
+    const size = messageBytes(msg('m0', 'g:team', 'fp-0', t));
+    await store.append(g, msg('m0', 'g:team', 'fp-0', t), { indexFor: [] });
+    await store.append(g, msg('m1', 'g:team', 'fp-1', t), { indexFor: [] });
+    let before = base();
+    await store.append(g, msg('m2', 'g:team', 'fp-2', t), { indexFor: [] }); // a third sender: a map entry
+    expect(base() - before).toBe(size + COUNTER_BYTES);
+    before = base();
+    await store.append(g, msg('m2', 'g:team', 'fp-3', t), { indexFor: [] });
+    expect(base() - before).toBe(size);
+    before = base();
+    for (let i = 0; i < 10; i++) {
+      await store.markRead(u(`m${i}`), g, 2);
+      await store.markRead(u(`m${i}`), g, 3); // the same user again: no new entry
+      await store.advanceCursor(u(`m${i}`), g, 1);
+      await store.advanceCursor(u(`m${i}`), g, 4);
+    }
+    expect(base() - before).toBe(20 * COUNTER_BYTES);
+    t++;
+    await store.append(g, msg('m0', 'g:team', 'fp-4', t), { indexFor: [] });
+    expect(base()).toBe(CONVERSATION_BYTES + 5 * size + 21 * COUNTER_BYTES);
+  });
+
+  it('a stream of new conversations stays within maxBytes, whatever their count', async () => {
+    let t = 1_000_000;
+    const maxBytes = 64 * 1024;
+    const store = new MemoryHistoryStore({ maxBytes, now: () => t });
+    for (let i = 0; i < 20_000; i++) {
+      t++;
+      const a = u(`a${i}`);
+      const b = u(`b${i}`);
+      const c = peerConversation(a, b);
+      await store.append(c, msg(a, b, `fp-${i}`, t), { indexFor: [a, b] });
+      if (i % 3 === 0) await store.markRead(b, c, 1);
+      expect(store.memory.bytes).toBeLessThanOrEqual(maxBytes);
+    }
+    const { conversations, forgotten, evicted } = store.memory;
+    expect(conversations).toBeLessThanOrEqual(Math.ceil(maxBytes / (conv + size)));
+    expect(conversations + forgotten).toBe(20_000);
+    expect(evicted).toBe(forgotten);
+    expect(indexOf(store).size).toBe(2 * conversations);
+    expect(store.memory.arena.liveBytes).toBeLessThanOrEqual(conversations * size);
+    // The newest are whole.
+    expect(await store.before(peerConversation(u('a19999'), u('b19999')), { limit: 5 })).toMatchObject([{ seq: 1, fp: 'fp-19999' }]);
   });
 
   it('the conversation just appended to keeps its newest message even when it alone is over the limit', async () => {
@@ -154,7 +259,7 @@ describe('MemoryHistoryStore memory bound', () => {
     const store = new MemoryHistoryStore({ maxPerConversation: 2, ttlMs: 1000, maxBytes: 1e9, now: () => t });
     const c = peerConversation(u('a1'), u('b1'));
     for (let i = 0; i < 5; i++) await store.append(c, msg('a1', 'b1', `fp-${i}000`, t), { indexFor: [] });
-    expect(store.memory.bytes).toBe(size * 2);
+    expect(store.memory.bytes).toBe(CONVERSATION_BYTES + size * 2);
     const kept = store.memory.arena.liveBytes; // the records of the two kept messages, outside the heap
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThanOrEqual(size * 2);
@@ -198,3 +303,8 @@ describe('MemoryHistoryStore memory bound', () => {
     expect(new MemoryHistoryStore().memory.maxBytes).toBeGreaterThan(64 * 1024 * 1024);
   });
 });
+
+/** The store's per-user conversation index (internal; read by the bound tests). */
+function indexOf(store: MemoryHistoryStore): Map<string, { list: unknown[]; dead: number }> {
+  return (store as unknown as { index: Map<string, { list: unknown[]; dead: number }> }).index;
+}

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { asUserId, silentLogger, waitFor } from '@switchboard/core';
-import { MemoryHistoryStore, peerConversation } from '@switchboard/cluster';
+import { CONVERSATION_BYTES, MemoryHistoryStore, peerConversation } from '@switchboard/cluster';
 import {
   KNOWN_LABELS,
   WebhookSink,
@@ -30,7 +30,7 @@ const value = (text: string, series: string): number | undefined => {
 };
 
 describe('the in-memory history', () => {
-  it('shows its counted bytes, limit, buffers and evictions at each scrape', async () => {
+  it('shows its counted bytes, limit, buffers, conversations, evictions and forgotten conversations at each scrape', async () => {
     const store = new MemoryHistoryStore({ maxBytes: 2_000 });
     const { registry } = createGatewayMetrics({ defaultMetrics: false });
     registerHistoryMemoryMetrics(registry, () => store.memory);
@@ -39,15 +39,33 @@ describe('the in-memory history', () => {
     expect(value(text, 'switchboard_history_memory_bytes{kind="limit"}')).toBe(2_000);
     expect(value(text, 'switchboard_history_memory_bytes{kind="buffers"}')).toBe(0);
     expect(value(text, 'switchboard_history_evicted_total')).toBe(0);
-    const conv = peerConversation(asUserId('a'), asUserId('b'));
-    // Each message counts 120 + 2 × (4 + 1 + 1 + 300) = 732 bytes: from the third on, each evicts one.
-    for (let i = 0; i < 5; i++) await store.append(conv, { fp: `fp-${i}`, from: asUserId('a'), to: 'b', dataContent: 'z'.repeat(300), typeu: 0, sentAt: Date.now() }, { indexFor: [] });
+    expect(value(text, 'switchboard_history_forgotten_total')).toBe(0);
+    expect(value(text, 'switchboard_history_conversations')).toBe(0);
+    const send = (from: string, to: string, fp: string) =>
+      store.append(peerConversation(asUserId(from), asUserId(to)), { fp, from: asUserId(from), to, dataContent: 'z'.repeat(300), typeu: 0, sentAt: Date.now() }, { indexFor: [] });
+    // Each message counts 120 + 2 × (4 + 1 + 1 + 300) = 732 bytes, the conversation CONVERSATION_BYTES:
+    // from the third message on, each evicts one.
+    for (let i = 0; i < 5; i++) await send('a', 'b', `fp-${i}`);
     text = await registry.metrics();
-    expect(value(text, 'switchboard_history_memory_bytes{kind="counted"}')).toBe(2 * 732);
+    expect(value(text, 'switchboard_history_memory_bytes{kind="counted"}')).toBe(CONVERSATION_BYTES + 2 * 732);
     expect(value(text, 'switchboard_history_memory_bytes{kind="buffers"}')).toBe(1024 * 1024);
     expect(value(text, 'switchboard_history_evicted_total')).toBe(3);
+    expect(value(text, 'switchboard_history_conversations')).toBe(1);
+    // A second conversation's first message takes the first one's messages, its second one the first
+    // conversation itself.
+    await send('c', 'd', 'fp-x');
+    text = await registry.metrics();
+    expect(value(text, 'switchboard_history_memory_bytes{kind="counted"}')).toBe(2 * CONVERSATION_BYTES + 732);
+    expect(value(text, 'switchboard_history_evicted_total')).toBe(5);
+    expect(value(text, 'switchboard_history_forgotten_total')).toBe(0);
+    expect(value(text, 'switchboard_history_conversations')).toBe(2);
+    await send('c', 'd', 'fp-y');
+    text = await registry.metrics();
+    expect(value(text, 'switchboard_history_memory_bytes{kind="counted"}')).toBe(CONVERSATION_BYTES + 2 * 732);
+    expect(value(text, 'switchboard_history_forgotten_total')).toBe(1);
+    expect(value(text, 'switchboard_history_conversations')).toBe(1);
     registerHistoryMemoryMetrics(registry, () => store.memory); // a second registration shares the series
-    expect(value(await registry.metrics(), 'switchboard_history_evicted_total')).toBe(3);
+    expect(value(await registry.metrics(), 'switchboard_history_evicted_total')).toBe(5);
   });
 });
 
