@@ -137,6 +137,45 @@ describe('switchboard standalone (process)', () => {
   });
 });
 
+describe('switchboard standalone - IM_HISTORY_MEMORY_BYTES', () => {
+  const group = new ProcessGroup();
+  afterAll(() => group.killAll());
+
+  it('bounds the in-memory history, conversations included: the least recently active are forgotten', async () => {
+    const node = await group.spawn({
+      args: ['standalone'],
+      env: { ...PORTS_ANY, IM_AUTH: 'none', IM_ADMIN_TOKEN: undefined, IM_NODE_ID: undefined, IM_HISTORY_MEMORY_BYTES: '8000' },
+    });
+    const { ports } = node.ready as unknown as Ready;
+    const dispatch = `http://127.0.0.1:${ports.dispatch}`;
+    // 40 server pushes to 40 offline users: 40 conversations with "0", about 1.2 KB counted each.
+    for (let i = 0; i < 40; i++) {
+      const res = await fetch(`${dispatch}/api/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ to: `mb-${i}`, dataContent: `notice ${i}` }),
+      });
+      expect(res.status, await res.clone().text()).toBe(202);
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${ports.admin}/metrics`)).text();
+    const value = (series: string): number => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    expect(value('switchboard_history_memory_bytes{kind="limit"}')).toBe(8000);
+    expect(value('switchboard_history_memory_bytes{kind="counted"}')).toBeLessThanOrEqual(8000);
+    const kept = value('switchboard_history_conversations');
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(10);
+    expect(value('switchboard_history_forgotten_total')).toBe(40 - kept);
+    // The newest conversation is whole; the oldest was forgotten (its push still waits offline).
+    const history = async (uid: string): Promise<unknown[]> => {
+      const res = await fetch(`${dispatch}/api/history?peer=0`, { headers: { authorization: `Bearer ${uid}` } });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { messages: unknown[] }).messages;
+    };
+    expect(await history('mb-39')).toMatchObject([{ seq: 1, from: '0', to: 'mb-39', dataContent: 'notice 39' }]);
+    expect(await history('mb-0')).toEqual([]);
+  });
+});
+
 describe('switchboard standalone - bad configuration', () => {
   it('exits non-zero with one message that lists every problem, and never gets ready', async () => {
     const proc = startNode({
