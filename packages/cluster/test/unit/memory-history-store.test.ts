@@ -7,6 +7,7 @@ import {
   parseConversation,
   peerConversation,
   type ConversationId,
+  type HistoryMessage,
 } from '../../src/history-store.js';
 import { historyStoreContract } from '../contract/history-store.contract.js';
 
@@ -297,6 +298,80 @@ describe('MemoryHistoryStore memory bound', () => {
       const seqs = [19_700 + k, 19_800 + k, 19_900 + k];
       expect((await store.before(c, { limit: 10 })).map((m) => m.dataContent)).toEqual(seqs.map(body));
     }
+  });
+
+  it('random appends, reads, markers, cursors and expiry keep the counts, the activity list and the index exact', async () => {
+    let t = 1_000_000;
+    let seed = 7;
+    const rnd = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) >>> 8) % n; // not the low bits: their period is short
+    const store = new MemoryHistoryStore({ maxPerConversation: 5, ttlMs: 20_000, maxBytes: 120_000, now: () => t });
+    type Conv = {
+      id: string;
+      bytes: number;
+      size: number;
+      lastSeq: number;
+      slot: number;
+      prev: Conv | null;
+      next: Conv | null;
+      indexedUsers(): string[];
+      read: Map<string, unknown> | null;
+      cursors: Map<string, unknown> | null;
+      sentMore: Map<string, unknown> | null;
+      get(seq: number): HistoryMessage | undefined;
+      lo: number;
+    };
+    const inner = store as unknown as { convs: Map<string, Conv>; oldest: Conv | null; slots: (Conv | undefined)[]; bytes: number };
+    const check = (): void => {
+      let total = 0;
+      const listed: Conv[] = [];
+      for (let c = inner.oldest; c; c = c.next) listed.push(c);
+      expect(new Set(listed)).toEqual(new Set(inner.convs.values()));
+      for (const c of listed) {
+        expect(inner.slots[c.slot]).toBe(c);
+        let own = CONVERSATION_BYTES + INDEX_ENTRY_BYTES * c.indexedUsers().length;
+        own += COUNTER_BYTES * ((c.read?.size ?? 0) + (c.cursors?.size ?? 0) + (c.sentMore?.size ?? 0));
+        for (let s = c.lo; s < c.lo + c.size; s++) own += messageBytes(c.get(s)!);
+        expect(c.bytes).toBe(own);
+        total += own;
+      }
+      expect(inner.bytes).toBe(total);
+      expect(total).toBeLessThanOrEqual(120_000);
+      for (const [user, { list }] of indexOf(store)) {
+        const live = (list as Conv[]).filter((c) => inner.slots[c.slot] === c);
+        expect(live.length, user).toBeGreaterThan(0);
+        expect(list.length).toBeLessThanOrEqual(2 * live.length);
+        expect(new Set(live).size).toBe(live.length);
+        for (const c of live) expect(c.indexedUsers()).toContain(user);
+      }
+      for (const c of listed) for (const user of c.indexedUsers()) expect(indexOf(store).get(user)?.list).toContain(c);
+    };
+    // Four busy users (r0..r3) talk to 16: their lists see conversations come and go.
+    const users = Array.from({ length: 16 }, (_, i) => u(`r${i}`));
+    const lastSeen = new Map<string, number>();
+    for (let op = 0; op < 8000; op++) {
+      t += op % 500 === 499 ? 12_000 : rnd(40); // now and then a quiet spell: conversations expire, or only late messages keep them
+      const a = users[rnd(4)]!;
+      const b = users[rnd(16)]!;
+      if (a === b) continue;
+      const c = peerConversation(a, b);
+      const k = rnd(10);
+      if (k < 6) {
+        const body = 'm'.repeat(rnd(20) === 0 ? 2000 : 20);
+        // Now and then a message written with an old time (a late offline one): listed only while fresh.
+        // r15's messages are all late from the middle on: its conversations drop out of the lists.
+        const sentAt = rnd(10) === 0 || (b === users[15] && op > 4000) ? t - 21_000 : t;
+        const { seq, duplicate } = await store.append(c, msg(a, b, `fp-${rnd(3000)}`, sentAt, body), { indexFor: [a, b] });
+        // A seq only moves forward, or starts again at 1 when the conversation was forgotten or expired.
+        if (!duplicate) expect(seq === 1 || seq === (lastSeen.get(c) ?? 0) + 1).toBe(true);
+        if (!duplicate) lastSeen.set(c, seq);
+      } else if (k === 6) await store.markRead(a, c, rnd(8));
+      else if (k === 7) await store.advanceCursor(b, c, rnd(8));
+      else if (k === 8) await store.conversations(rnd(2) === 0 ? a : b, { limit: 10 });
+      else expect((await store.before(c, { limit: 10 })).length).toBeLessThanOrEqual(5);
+      if (op % 50 === 0) check();
+    }
+    check();
+    expect(store.memory.forgotten).toBeGreaterThan(50);
   });
 
   it('defaults to a share of the heap limit', () => {
