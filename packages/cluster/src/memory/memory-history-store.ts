@@ -215,6 +215,7 @@ export class MemoryHistoryStore implements HistoryStore {
     // A first write that is already trimmed in effect (too old, or out of the count window) is not a duplicate.
     if (dupSeq !== undefined && firstAt !== undefined && c) {
       this.indexFor(opts.indexFor, c, firstAt, now);
+      if (this.bytes > this.maxBytes) this.evict(c); // an index entry it did not have yet
       return { seq: dupSeq, duplicate: true, sentAt: firstAt };
     }
     if (!c) {
