@@ -208,7 +208,7 @@ export class MemoryHistoryStore implements HistoryStore {
     historyArgs.message(msg);
     const now = this.now();
     this.sweep(now);
-    let c = this.live(conv);
+    let c = this.live(conv, now);
     const hash = fpHash(msg.fp);
     const dupSeq = c?.seqOf(msg.fp, hash);
     const firstAt = dupSeq === undefined || !c ? undefined : this.visibleAt(c, dupSeq, now - this.ttlMs);
@@ -350,9 +350,9 @@ export class MemoryHistoryStore implements HistoryStore {
 
   async close(): Promise<void> {}
 
-  private live(conv: ConversationId): Conversation | undefined {
+  private live(conv: ConversationId, now = this.now()): Conversation | undefined {
     const c = this.convs.get(conv);
-    if (c && c.expiresAt <= this.now()) {
+    if (c && c.expiresAt <= now) {
       this.drop(c);
       return undefined;
     }

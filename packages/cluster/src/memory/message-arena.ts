@@ -31,6 +31,14 @@ interface Chunk {
 /** Moves a live record during compaction: the owner must now find `seq` at `to`. */
 export type Relocate = (owner: number, seq: number, from: number, to: number) => void;
 
+/**
+ * What one stored message is counted as, from the UTF-16 units of its four strings: two bytes per unit
+ * (as records keep them) and about 120 bytes of record header and address (`messageBytes`).
+ */
+export function countedBytes(units: number): number {
+  return 120 + 2 * units;
+}
+
 /** A string's hash for the fp check (FNV-1a over UTF-16 units): equal strings, equal hashes. */
 export function fpHash(s: string): number {
   let h = 0x811c9dc5;
@@ -119,7 +127,7 @@ export class MessageArena {
     const ci = Math.floor(addr / CHUNK_SPAN);
     const c = this.chunks[ci]!;
     const i = (addr - ci * CHUNK_SPAN) >> 2;
-    return 120 + 2 * (c.i32[i + 9]! + c.i32[i + 10]! + c.i32[i + 11]! + c.i32[i + 12]!);
+    return countedBytes(c.i32[i + 9]! + c.i32[i + 10]! + c.i32[i + 11]! + c.i32[i + 12]!);
   }
 
   fp(addr: number): string {

@@ -1,16 +1,15 @@
 import type { HistoryMessage } from '../history-store.js';
-import { fpHash, type MessageArena } from './message-arena.js';
+import { countedBytes, fpHash, type MessageArena } from './message-arena.js';
 
 /** Up to this many messages a fingerprint is found by scanning; beyond, through a map. */
 const SCAN_MAX = 8;
 
 /**
- * What one stored message is counted as: its strings (two bytes per UTF-16 unit, as the arena keeps
- * them) and about 120 bytes of record header and address. The store counts the conversation apart
- * (CONVERSATION_BYTES).
+ * What one stored message is counted as (`countedBytes` of its strings' UTF-16 units). The store counts
+ * the conversation apart (CONVERSATION_BYTES).
  */
 export function messageBytes(m: Pick<HistoryMessage, 'fp' | 'from' | 'to' | 'dataContent'>): number {
-  return 120 + 2 * (m.fp.length + m.from.length + m.to.length + m.dataContent.length);
+  return countedBytes(m.fp.length + m.from.length + m.to.length + m.dataContent.length);
 }
 
 /**
