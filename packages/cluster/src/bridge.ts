@@ -33,7 +33,7 @@ export type BridgeMessage =
   | { type: 'kick'; origin: NodeId; userId: UserId; connId: ConnId; code: number; reason: string | null }
   | { type: 'control'; origin: NodeId; action: 'drain' }
   | { type: 'notify'; origin: NodeId; to: UserId; feature: string; packet: string }
-  | { type: 'group'; origin: NodeId; gid: string; seq: number; fp: string; qos: boolean; members: UserId[]; packet: string }
+  | { type: 'group'; origin: NodeId; gid: string; seq: number; fp: string; qos: boolean; members: UserId[]; packet: string; sentAt?: number }
   | { type: 'presence'; origin: NodeId; changes: PresenceChange[] };
 
 /** One user's presence change on the bridge: online or offline since `at` (ms since epoch). */

@@ -6,10 +6,12 @@ import type { BridgeMessage, PresenceChange } from '../bridge.js';
  *
  *     <head JSON>            for ack, miss, kick, push, control, notify, presence: the whole message as one JSON object
  *     <head JSON>\n<packet>  for deliver: head = {type,origin,from,to,fp}; the packet follows raw
- *     <head JSON>\n<packet>  for group: head = {type,origin,gid,seq,fp,qos,members}
+ *     <head JSON>\n<packet>  for group: head = {type,origin,gid,seq,fp,qos,members[,sentAt]}
  *
  * `from` (the sender) was added to deliver heads later; a head without it (from a gateway of an
- * earlier version, during a rolling upgrade) gets it from the packet's own `from`.
+ * earlier version, during a rolling upgrade) gets it from the packet's own `from`. Likewise `sentAt`
+ * (the group history's send time of the message) in group heads: without it, the receiving gateway
+ * uses its arrival time.
  *
  * `JSON.stringify` never emits a raw line feed, so the first `\n` always ends the head and the
  * packet (already JSON text from the client) travels verbatim: no second escaping, no AMQP header
@@ -73,7 +75,7 @@ export function encodeBridgeMessage(msg: BridgeMessage): Buffer {
       return Buffer.from(JSON.stringify({ type: 'control', origin: msg.origin, action: msg.action }), 'utf8');
     case 'group':
       return Buffer.from(
-        `${JSON.stringify({ type: 'group', origin: msg.origin, gid: msg.gid, seq: msg.seq, fp: msg.fp, qos: msg.qos, members: msg.members })}\n${msg.packet}`,
+        `${JSON.stringify({ type: 'group', origin: msg.origin, gid: msg.gid, seq: msg.seq, fp: msg.fp, qos: msg.qos, members: msg.members, sentAt: msg.sentAt })}\n${msg.packet}`,
         'utf8',
       );
     case 'notify':
@@ -277,6 +279,8 @@ function decodeGroup(head: Head, packet: string): BridgeMessage {
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw new MalformedBridgeMessage('field seq is not a non-negative integer');
   if (typeof qos !== 'boolean') throw new MalformedBridgeMessage('field qos is not a boolean');
   if (!Array.isArray(members) || !members.every((m) => typeof m === 'string')) throw new MalformedBridgeMessage('field members is not a list of strings');
+  const sentAt = head['sentAt'];
+  if (sentAt !== undefined && (typeof sentAt !== 'number' || !Number.isSafeInteger(sentAt))) throw new MalformedBridgeMessage('field sentAt is not an integer');
   return {
     type: 'group',
     origin: str(head, 'origin') as NodeId,
@@ -286,5 +290,6 @@ function decodeGroup(head: Head, packet: string): BridgeMessage {
     qos,
     members: members as UserId[],
     packet,
+    ...(sentAt === undefined ? {} : { sentAt }),
   };
 }

@@ -98,7 +98,7 @@ export class BridgeHandler {
         if (msg.action === 'drain') this.d.drain();
         return;
       case 'group': {
-        const m = this.d.groupReceiver.prepare({ gid: msg.gid, seq: msg.seq, fp: msg.fp, wire: msg.packet, qos: msg.qos });
+        const m = this.d.groupReceiver.prepare({ gid: msg.gid, seq: msg.seq, fp: msg.fp, wire: msg.packet, qos: msg.qos, ...(msg.sentAt === undefined ? {} : { sentAt: msg.sentAt }) });
         for (const member of msg.members) {
           const s = this.d.hub.user(member);
           if (s) this.d.groupReceiver.deliver(s, m);

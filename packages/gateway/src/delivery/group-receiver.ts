@@ -65,11 +65,15 @@ export const GROUP_HOLE_GRACE_MS = 3_000;
  * catch-up of that group, which reads the hole from history. Cursors are written at most once per
  * GROUP_CURSOR_FLUSH_MS per member and group, and when the member's connection closes.
  *
- * A group's history starts again at seq 1 after a history TTL without messages, its cursors with it,
- * while a member's session may outlive that. A tracker is therefore started afresh (as at login) when
- * a message comes half a history TTL after the newest one it saw, or when, having seen none, it gets a
- * seq at or below the cursor it read: such a seq is a restarted history's (or an old resend, which is
- * then delivered once more: the safe mistake). The message is delivered and the group caught up again.
+ * A group's history starts again at seq 1 after a history TTL without messages, or sooner when a
+ * standalone's memory bound forgets it, its cursors with it, while a member's session may outlive that.
+ * A tracker is therefore started afresh (as at login) when a message comes half a history TTL after the
+ * newest one it saw; when it gets a seq it holds as settled, sent later than the newest one it saw (in
+ * one history, a seq's message is older than those of the seqs after it, so it can only be a new
+ * history's); or when, having seen none, it gets a seq at or below the cursor it read. Such a seq is a
+ * restarted history's (or an old resend, which is then delivered once more: the safe mistake; in a
+ * cluster, gateways' clocks that differ can make one of a seq settled through the cursor look newer).
+ * The message is delivered and the group caught up again.
  */
 export class GroupReceiver {
   private readonly held = new ChurnMap<string, GroupCopy>();
@@ -256,7 +260,11 @@ export class GroupReceiver {
    * starts afresh, and the answer is no.
    */
   private has(t: CursorTracker, seq: number, at: number): boolean {
-    const stale = t.newestAt === 0 ? seq <= t.written && !t.seen.has(seq) : at - t.newestAt >= this.restartAfterMs;
+    const known = seq <= t.written || t.seen.has(seq);
+    const stale =
+      t.newestAt === 0
+        ? seq <= t.written && !t.seen.has(seq)
+        : at - t.newestAt >= this.restartAfterMs || (known && at > t.newestAt);
     if (stale && (t.written > 0 || t.seen.size > 0)) {
       t.written = 0;
       t.seen.clear();
@@ -266,7 +274,7 @@ export class GroupReceiver {
       if (t.caughtUp === 'done') t.caughtUp = 'no';
       return false;
     }
-    return seq <= t.written || t.seen.has(seq);
+    return known;
   }
 
   /** Write the cursor within `ms` (GROUP_CURSOR_FLUSH_MS by default). */

@@ -85,7 +85,8 @@ export class GroupSender {
     // The sender's own message is settled for its cursor (it is never delivered to it).
     if (entry !== null) this.d.receiver.settleOwn(uid, gid, entry.seq, entry.sentAt);
     if (p.QoS) this.d.hub.send(s, withSeq(ackPacket(p.to, uid, fp), seq));
-    const packet = groupPacket(this.d.prefix, gid, { from: uid, fp, dataContent: p.dataContent, typeu: p.typeu, seq, sentAt: entry?.sentAt ?? Date.now(), qos: p.QoS });
+    const sentAt = entry?.sentAt ?? Date.now();
+    const packet = groupPacket(this.d.prefix, gid, { from: uid, fp, dataContent: p.dataContent, typeu: p.typeu, seq, sentAt, qos: p.QoS });
     // A resend of a message already written is fanned out again (members drop the copy by fp), in case
     // the first fan-out never happened, e.g. the sender's gateway died between the write and it; it
     // counts and is announced once, at its first write.
@@ -93,7 +94,7 @@ export class GroupSender {
       this.d.metrics.messages.inc('group');
       this.d.outcomes.emit({ type: 'group.message', at: Date.now(), nodeId: this.d.nodeId, from: uid, group: gid, fp, seq, typeu: p.typeu, dataContent: p.dataContent });
     }
-    await this.fanOut(gid, uid, members, { seq, fp, qos: p.QoS, wire: encodePacket(packet), typeu: p.typeu, dataContent: p.dataContent });
+    await this.fanOut(gid, uid, members, { seq, fp, qos: p.QoS, wire: encodePacket(packet), typeu: p.typeu, dataContent: p.dataContent, sentAt });
   }
 
   /**
@@ -117,14 +118,14 @@ export class GroupSender {
     gid: string,
     sender: UserId,
     members: Map<UserId, number>,
-    m: { seq: number; fp: string; qos: boolean; wire: string; typeu: number; dataContent: string | null },
+    m: { seq: number; fp: string; qos: boolean; wire: string; typeu: number; dataContent: string | null; sentAt: number },
   ): Promise<void> {
     const remote: UserId[] = [];
     let local: GroupDelivery | null = null;
     for (const [member, since] of members) {
       if (member === sender || (m.seq > 0 && since >= m.seq)) continue;
       const s = this.d.hub.user(member);
-      if (s) this.d.receiver.deliver(s, (local ??= this.d.receiver.prepare({ gid, seq: m.seq, fp: m.fp, qos: m.qos, wire: m.wire })));
+      if (s) this.d.receiver.deliver(s, (local ??= this.d.receiver.prepare({ gid, seq: m.seq, fp: m.fp, qos: m.qos, wire: m.wire, sentAt: m.sentAt })));
       else remote.push(member);
     }
     if (remote.length === 0) return;
@@ -141,7 +142,7 @@ export class GroupSender {
     }
     for (const [node, list] of byNode) {
       this.d.metrics.groupFanout.inc();
-      this.d.bridge.send(node, { type: 'group', origin: this.d.nodeId, gid, seq: m.seq, fp: m.fp, qos: m.qos, members: list, packet: m.wire }).catch((err: unknown) => {
+      this.d.bridge.send(node, { type: 'group', origin: this.d.nodeId, gid, seq: m.seq, fp: m.fp, qos: m.qos, members: list, packet: m.wire, sentAt: m.sentAt }).catch((err: unknown) => {
         if (err instanceof UnroutableError) return; // that node is gone: its members catch up at their next login
         const skipped = this.quiet.fanout.take();
         if (skipped >= 0) this.d.log.warn({ err, node, skipped }, 'group fan-out not sent; those members catch up at their next login');

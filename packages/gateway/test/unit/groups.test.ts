@@ -8,6 +8,7 @@ import {
   MemoryOfflineStore,
   MemoryRouteStore,
   groupConversation,
+  peerConversation,
 } from '@switchboard/cluster';
 import { asUserId, newNodeId } from '@switchboard/core';
 import { ErrorCode, PacketType, parseErrorResponse } from '@switchboard/protocol';
@@ -29,13 +30,13 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((g) => g.close()));
 });
 
-async function cluster(n: number, opts: { historyTtlMs?: number } = {}): Promise<Cluster> {
+async function cluster(n: number, opts: { historyTtlMs?: number; historyMaxBytes?: number } = {}): Promise<Cluster> {
   const log = testLogger();
   const bus = new LocalBus();
   const routes = new MemoryRouteStore();
   const offline = new MemoryOfflineStore();
   const nodes = new MemoryNodeRegistry();
-  const history = new MemoryHistoryStore({ ttlMs: opts.historyTtlMs });
+  const history = new MemoryHistoryStore({ ttlMs: opts.historyTtlMs, maxBytes: opts.historyMaxBytes });
   const groups = new MemoryGroupStore();
   const gws: Gateway[] = [];
   const ports: number[] = [];
@@ -227,6 +228,33 @@ describe('Gateway groups', () => {
     for (const r of [cb, cn]) expect((await r.waitForMessage((p) => p.fp === fourth)).seq).toBe(2);
     await quietWindow(200);
     for (const r of [cb, cn]) for (const fp of [third, fourth]) expect(groupMessages(r, fp)).toHaveLength(1);
+  });
+
+  it('a group history the memory bound forgot starts again at seq 1 long before its TTL: sessions that outlived it receive every message of the new one', async () => {
+    const c = await cluster(1, { historyMaxBytes: 6_000 });
+    const conv = groupConversation('team');
+    const [a, b] = [uid('a'), uid('b')];
+    await c.groups.put('team', { name: 'Team', members: [a, b].map(asUserId) }, 0);
+    const [ca, cb] = [await c.login(0, a), await c.login(0, b)];
+    const old: string[] = [];
+    for (const text of ['one', 'two', 'three']) {
+      old.push(await ca.send('g:team', text));
+      await cb.waitForMessage((p) => p.fp === old.at(-1));
+    }
+    // Other conversations fill the bound: the group's, the least recently active, is forgotten.
+    for (let i = 0; (await c.history.lastSeq(conv)) > 0; i++) {
+      if (i > 200) throw new Error('the group history was never forgotten');
+      await c.history.append(peerConversation(asUserId('x'), asUserId(`y${i}`)), { fp: `f${i}`, from: asUserId('x'), to: `y${i}`, dataContent: 'z'.repeat(200), typeu: 0, sentAt: Date.now() }, { indexFor: [] });
+    }
+    const fresh: string[] = [];
+    for (const [i, text] of ['four', 'five', 'six', 'seven'].entries()) {
+      fresh.push(await ca.send('g:team', text));
+      expect((await cb.waitForMessage((p) => p.fp === fresh[i])).seq).toBe(i + 1);
+      await ca.waitForAck(fresh[i]!);
+    }
+    await quietWindow(200);
+    for (const fp of [...old, ...fresh]) expect(groupMessages(cb, fp)).toHaveLength(1);
+    for (const fp of [...old, ...fresh]) expect(groupMessages(ca, fp)).toHaveLength(0);
   });
 
   it('a member that does not ack gets the same packet once more (custody resend), and its late ack still moves its cursor', async () => {
