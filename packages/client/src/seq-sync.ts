@@ -68,11 +68,10 @@ export class SeqSync {
   received(p: Packet): boolean {
     if (this.stopped || p.seq === undefined) return false;
     const key = conversationKeyOf(p, this.deps.uid);
-    // A best-effort message has no fp to dedupe by: at or below the counter it was (all but surely)
-    // delivered from history already, so it is dropped rather than shown twice.
-    const last = this.seq.lastSeq(key);
-    if (!p.fp && last !== undefined && p.seq <= last) return true;
-    this.seq.receive(key, p.seq, p);
+    // A best-effort message has no fp to dedupe by: at or below the counter (and not a restarted
+    // history's) it was (all but surely) delivered from history already, so it is dropped rather than
+    // shown twice.
+    this.seq.receive(key, p.seq, p, p.sentAt, p.fp ? 'deliver' : 'drop');
     return true;
   }
 
@@ -125,7 +124,7 @@ export class SeqSync {
       const page = await this.deps.api.history(ref, { before, limit });
       // A group's entries name the sender; live, the member got `from` = address + ':' + sender.
       const group = 'group' in ref ? key : null;
-      return page.map((m) => ({ seq: m.seq, item: m.from === this.deps.uid ? null : packetOf(m, group) }));
+      return page.map((m) => ({ seq: m.seq, item: m.from === this.deps.uid ? null : packetOf(m, group), at: m.sentAt }));
     } catch (err) {
       if (!this.stopped && err instanceof ClientError) this.deps.emit({ type: 'error', error: err });
       throw err;

@@ -10,8 +10,18 @@
  * itself), a fill job fetches the missing seqs from history in pages of `pageSize`, oldest first,
  * and delivers them and the held ones in order. One's own messages (item `null`, from acks or from
  * history) move `last` without being delivered. An arrival at or below `last` is late (its seq was
- * skipped, or the conversation restarted) and is delivered as it comes; duplicates are the
- * caller's business (fp dedupe).
+ * skipped) and is delivered as it comes (or dropped, when the caller asks: it has no fp to dedupe by);
+ * duplicates are the caller's business (fp dedupe).
+ *
+ * A conversation's history starts again at seq 1 after its TTL without messages, or when a
+ * standalone's memory bound forgets it, while a session may outlive that. Arrivals that carry their
+ * send time (`at`, the server's `sentAt`) tell that apart: in one history a seq's message was sent no
+ * later than those of the seqs after it, so an arrival at or below `last` sent later than every one
+ * seen so far is a new history's. The conversation then starts again there: the held arrivals (of the
+ * old history) are delivered in order, the holes before them reported skipped (trimmed), a fill under
+ * way is abandoned, and the arrival counts as the next seq. (Servers whose clocks differ can make a
+ * late arrival look newer; it is then taken for a restart, which costs at most a refetch of seqs
+ * already delivered, dropped by fp.)
  *
  * Bounds: fill jobs run one at a time per client; one job fetches at most `maxFill` messages (the
  * newest ones of a longer hole; the older ones are reported skipped); `catchUp` refreshes at most
@@ -23,6 +33,8 @@
 export interface SeqEntry<T> {
   seq: number;
   item: T | null;
+  /** Its send time (the server's `sentAt`), when known. */
+  at?: number;
 }
 
 /** Why seqs were skipped: no longer kept in history, beyond `maxFill`, or the fetch failed. */
@@ -67,6 +79,10 @@ interface Conv<T> {
   want: number;
   timer: unknown;
   queued: boolean;
+  /** Latest send time of an arrival or fetched entry since the conversation (re)started (0: none known). */
+  newestAt: number;
+  /** Times the conversation started again (a fill begun before a restart stops). */
+  epoch: number;
 }
 
 export class Sequencer<T> {
@@ -110,18 +126,24 @@ export class Sequencer<T> {
     return n;
   }
 
-  /** A message (or, `item` null, the ack of one's own) with `seq` arrived from the conversation with `peer`. */
-  receive(peer: string, seq: number, item: T | null): void {
+  /**
+   * A message (or, `item` null, the ack of one's own) with `seq` arrived from the conversation with
+   * `peer`, sent at `at` when known. A late one (see the class comment) is delivered, or dropped with
+   * `late` = 'drop'.
+   */
+  receive(peer: string, seq: number, item: T | null, at?: number, late: 'deliver' | 'drop' = 'deliver'): void {
     if (this.stopped) return;
     let c = this.convs.get(peer);
     if (!c) {
-      this.remember(peer, (c = { last: seq, held: new Map(), want: 0, timer: null, queued: false }));
+      this.remember(peer, (c = { last: seq, held: new Map(), want: 0, timer: null, queued: false, newestAt: at ?? 0, epoch: 0 }));
       if (item !== null) this.deps.deliver(peer, item, false);
       return;
     }
     this.touch(peer, c);
+    if (seq <= c.last && this.restarted(c, at)) this.startAgain(peer, c, seq);
+    if (at !== undefined && at > c.newestAt) c.newestAt = at;
     if (seq <= c.last) {
-      if (item !== null) this.deps.deliver(peer, item, false); // late: its seq was skipped before
+      if (item !== null && late === 'deliver') this.deps.deliver(peer, item, false); // late: its seq was skipped before
       return;
     }
     if (seq === c.last + 1) {
@@ -172,6 +194,22 @@ export class Sequencer<T> {
   }
 
   // ------------------------------------------------------------------ ordering
+
+  /** Whether an arrival at or below `last`, sent at `at`, is a new history's (see the class comment). */
+  private restarted(c: Conv<T>, at: number | undefined): boolean {
+    return at !== undefined && c.newestAt > 0 && at > c.newestAt;
+  }
+
+  /** The conversation's history started again: what is held is the old one's; `seq` comes next. */
+  private startAgain(peer: string, c: Conv<T>, seq: number): void {
+    if (c.held.size > 0) this.skipTo(peer, c, this.newestHeld(c), 'trimmed', null);
+    if (c.timer !== null) this.clearTimer(c.timer);
+    c.timer = null;
+    c.want = 0;
+    c.newestAt = 0;
+    c.epoch++;
+    c.last = seq - 1;
+  }
 
   /** Account for seq `s` (= last + 1): the held arrival if there is one, else `item`. */
   private step(peer: string, c: Conv<T>, s: number, item: T | null, filled: boolean): void {
@@ -249,6 +287,7 @@ export class Sequencer<T> {
 
   /** One fill job: from `last` up to the wanted seq or the newest held one, in pages, at most `maxFill`. */
   private async fill(peer: string, c: Conv<T>): Promise<void> {
+    const epoch = c.epoch;
     const target = Math.max(c.want, this.newestHeld(c) - 1);
     c.want = 0;
     if (target - c.last > this.opts.maxFill) this.skipTo(peer, c, target - this.opts.maxFill, 'capped', null);
@@ -259,13 +298,14 @@ export class Sequencer<T> {
       try {
         page = await this.deps.fetch(peer, before, before - lo);
       } catch (err) {
-        if (!this.stopped) this.skipTo(peer, c, target, 'failed', err);
+        if (!this.stopped && c.epoch === epoch) this.skipTo(peer, c, target, 'failed', err);
         return;
       }
-      if (this.stopped) return;
+      if (this.stopped || c.epoch !== epoch) return; // the history started again meanwhile: its seqs are another's
       for (const e of [...page].sort((a, b) => a.seq - b.seq)) {
         // Live arrivals may have moved `last` while the page was on its way.
         if (!Number.isSafeInteger(e.seq) || e.seq <= c.last || e.seq >= before) continue;
+        if (e.at !== undefined && e.at > c.newestAt) c.newestAt = e.at;
         if (e.seq > c.last + 1) this.skipTo(peer, c, e.seq - 1, 'trimmed', null);
         this.step(peer, c, e.seq, e.item, true);
         this.drain(peer, c);

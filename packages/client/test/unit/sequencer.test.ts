@@ -250,6 +250,75 @@ describe('Sequencer', () => {
     expect(h.skipped).toEqual([]);
   });
 
+  it('late or restarted - at or below last: sent no later than the newest seen, a late copy (delivered, or dropped when asked); sent later, a new history that starts there', async () => {
+    const h = harness({ bob: [{ seq: 1, item: 'n1', at: 900 }, { seq: 2, item: 'n2', at: 901 }, { seq: 3, item: 'n3', at: 902 }] });
+    for (let i = 1; i <= 5; i++) h.seq.receive('bob', i, `m${i}`, i * 100);
+    h.seq.receive('bob', 3, 'm3 again', 300);
+    h.seq.receive('bob', 4, 'm4 again', 400, 'drop');
+    h.seq.receive('bob', 2, 'm2 again', undefined, 'drop'); // no send time: late
+    expect(h.items()).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm3 again']);
+    expect(h.seq.lastSeq('bob')).toBe(5);
+    // The history started again: seq 2 of the new one, sent after everything seen, even when dropping late ones.
+    h.seq.receive('bob', 2, 'n2', 901, 'drop');
+    expect(h.items().slice(6)).toEqual(['n2']);
+    expect(h.seq.lastSeq('bob')).toBe(2);
+    // Its seq 1 is late now (sent before n2): delivered as it comes; 3 is next; 5 opens a hole filled from the new history.
+    h.seq.receive('bob', 1, 'n1', 900);
+    h.seq.receive('bob', 3, 'n3', 902);
+    h.seq.receive('bob', 5, 'n5', 904);
+    await h.expire();
+    expect(h.items().slice(7)).toEqual(['n1', 'n3', 'n5']);
+    expect(h.skipped).toEqual([{ peer: 'bob', first: 4, last: 4, reason: 'trimmed', error: null }]);
+    expect(h.seq.lastSeq('bob')).toBe(5);
+  });
+
+  it('restart with held arrivals - the old history\'s held ones are delivered in order, its holes reported trimmed, no fetch; the timer is dropped', async () => {
+    const h = harness({});
+    h.seq.receive('bob', 1, 'm1', 100);
+    h.seq.receive('bob', 4, 'm4', 400);
+    h.seq.receive('bob', 6, 'm6', 600);
+    expect(h.timers()).toBe(1);
+    h.seq.receive('bob', 1, 'n1', 5_000);
+    expect(h.items()).toEqual(['m1', 'm4', 'm6', 'n1']);
+    expect(h.skipped).toEqual([
+      { peer: 'bob', first: 2, last: 3, reason: 'trimmed', error: null },
+      { peer: 'bob', first: 5, last: 5, reason: 'trimmed', error: null },
+    ]);
+    expect(h.timers()).toBe(0);
+    expect(h.seq.lastSeq('bob')).toBe(1);
+    await h.expire();
+    expect(h.fetches).toEqual([]);
+  });
+
+  it('restart during a fill - the page of the old hole is not used: its seqs are the new history\'s', async () => {
+    const h = harness({ bob: historyOf(1, 10) });
+    h.seq.receive('bob', 1, 'm1', 100);
+    h.seq.receive('bob', 4, 'm4', 400);
+    h.hold();
+    const filling = h.expire();
+    await new Promise((r) => setImmediate(r));
+    expect(h.fetches).toHaveLength(1);
+    h.seq.receive('bob', 1, 'n1', 5_000);
+    h.release();
+    await filling;
+    expect(h.items()).toEqual(['m1', 'm4', 'n1']);
+    expect(h.seq.lastSeq('bob')).toBe(1);
+    h.seq.receive('bob', 2, 'n2', 5_001);
+    expect(h.items().at(-1)).toBe('n2');
+  });
+
+  it('fetched send times count - after a catch-up, a late copy of a fetched message is late, not a new history', async () => {
+    const h = harness({ bob: [2, 3, 4].map((seq) => ({ seq, item: `m${seq}`, at: seq * 100 })) });
+    h.seq.receive('bob', 1, 'm1', 100);
+    h.seq.catchUp([{ peer: 'bob', lastSeq: 4 }]);
+    await h.seq.idle();
+    expect(h.items()).toEqual(['m1', 'm2', 'm3', 'm4']);
+    h.seq.receive('bob', 4, 'm4 again', 400, 'drop');
+    h.seq.receive('bob', 3, 'm3 again', 300);
+    expect(h.items()).toEqual(['m1', 'm2', 'm3', 'm4', 'm3 again']);
+    expect(h.seq.lastSeq('bob')).toBe(4);
+  });
+
   it('maxPeers - the least recently active idle peers are forgotten; a peer with held messages is kept', () => {
     const h = harness({}, { maxPeers: 2 });
     h.seq.receive('a', 1, 'a1');
