@@ -43,10 +43,13 @@ describe('a history the standalone forgot, with SDK sessions that outlive it', (
     await bob.c.send('fg-alice', 'four, best effort', { qos: false });
     await waitFor(() => received(alice.events).length === 4, { what: 'the old history' });
     expect(received(alice.events)).toEqual([[1, 'one'], [2, 'two'], [3, 'three'], [4, 'four, best effort']]);
-    expect(alice.c.lastSeq('fg-bob')).toBe(4);
+    expect((await alice.c.send('fg-bob', 'hi bob')).seq).toBe(5);
+    expect(alice.c.lastSeq('fg-bob')).toBe(5);
+    await bob.c.markRead('fg-alice', 5);
+    await waitFor(() => ofType(alice.events, 'read').length === 1, { what: "bob's read notice" });
 
-    await crowdOut('fg', async () => (await alice.c.history('fg-bob')).length === 0);
-    expect((await alice.c.conversations()).some((c) => c.peer === 'fg-bob')).toBe(false);
+    await crowdOut('fg', async () => !(await alice.c.conversations()).some((c) => c.peer === 'fg-bob'));
+    expect(await alice.c.history('fg-bob')).toEqual([]);
 
     await bob.c.send('fg-alice', 'five, best effort', { qos: false });
     await waitFor(() => received(alice.events).length === 5, { what: 'the first message of the new history' });
@@ -57,6 +60,12 @@ describe('a history the standalone forgot, with SDK sessions that outlive it', (
     expect(received(alice.events).slice(4)).toEqual([[1, 'five, best effort'], [2, 'six'], [3, 'seven, best effort']]);
     expect(alice.c.lastSeq('fg-bob')).toBe(3);
     expect(ofType(alice.events, 'gap')).toEqual([]);
+    expect(ofType(alice.events, 'restart')).toEqual([{ type: 'restart', peer: 'fg-bob', seq: 1 }]);
+    // Read notices count in the new history's seqs.
+    expect((await alice.c.send('fg-bob', 'hi again')).seq).toBe(4);
+    await bob.c.markRead('fg-alice', 4);
+    await waitFor(() => ofType(alice.events, 'read').length === 2, { what: "bob's read notice in the new history" });
+    expect(ofType(alice.events, 'read')).toEqual([{ type: 'read', peer: 'fg-bob', seq: 5 }, { type: 'read', peer: 'fg-bob', seq: 4 }]);
   });
 
   it('group - members online since the old history get the new one\'s messages, once each', async () => {
@@ -67,12 +76,15 @@ describe('a history the standalone forgot, with SDK sessions that outlive it', (
     await waitFor(() => received(b.events).length === 3, { what: 'the old history' });
     expect(received(b.events)).toEqual([[1, 'one'], [2, 'two'], [3, 'three']]);
 
-    await crowdOut('fgg', async () => (await b.c.history({ group: 'fgg' })).length === 0);
+    // A member's list always shows its groups: a forgotten one with lastSeq 0.
+    await crowdOut('fgg', async () => (await b.c.conversations()).find((c) => c.group === 'fgg')?.lastSeq === 0);
+    expect(await b.c.history({ group: 'fgg' })).toEqual([]);
 
     expect((await a.c.sendToGroup('fgg', 'four')).seq).toBe(1);
     expect((await a.c.sendToGroup('fgg', 'five')).seq).toBe(2);
     await waitFor(() => received(b.events).length === 5, { what: 'the new history' });
     expect(received(b.events).slice(3)).toEqual([[1, 'four'], [2, 'five']]);
     expect(ofType(b.events, 'gap')).toEqual([]);
+    expect(ofType(b.events, 'restart')).toEqual([{ type: 'restart', peer: 'g:fgg', group: 'fgg', seq: 1 }]);
   });
 });

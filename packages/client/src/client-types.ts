@@ -92,6 +92,13 @@ export type ClientEvent =
    * `history()` reads whatever is still kept.
    */
   | { type: 'gap'; peer: string; group?: string; firstSeq: number; lastSeq: number; reason: SkipReason; error: ClientError | null }
+  /**
+   * The history of the conversation with `peer` (of `group`: `peer` is then the group's address)
+   * started again at seq 1 (it expired, or a standalone forgot it) while this session outlived it;
+   * `seq` is the new history's message that told, delivered next. Seqs seen before belong to the old
+   * history (the `MessageStore` then clears them from its messages); read notices count anew.
+   */
+  | { type: 'restart'; peer: string; group?: string; seq: number }
   /** A watched user (`watchPresence()`) went online or offline; sent for each watched user right after the watch list too. */
   | { type: 'presence'; uid: string; online: boolean; lastSeen?: number }
   /** `from` is typing to this user, or in group `group` (a transient signal: show "typing…" for a few seconds). */

@@ -115,6 +115,18 @@ export class ConversationState {
     this.baseSeq = Math.max(this.baseSeq, c.lastSeq);
   }
 
+  /**
+   * The conversation's history started again (a `restart` event), after its messages lost their old
+   * seqs: the `unread` messages it had stay unread, counted as messages without a seq, and the
+   * server's count and marker start from 0.
+   */
+  restarted(unread: number): void {
+    this.unseqUnread = unread;
+    this.serverUnread = 0;
+    this.baseSeq = 0;
+    this.markedSeq = 0;
+  }
+
   /** Read up to `seq`: nothing up to it counts any more. */
   read(seq: number): void {
     this.serverUnread = 0;

@@ -90,6 +90,7 @@ export class MessageStore {
       client.on('read', (e) => {
         if (e.group === undefined) this.applyRead(e.peer, e.seq);
       }),
+      client.on('restart', (e) => this.restart(e.peer)),
     ];
   }
 
@@ -234,6 +235,26 @@ export class MessageStore {
   detach(): void {
     for (const off of this.offs) off();
     this.events.removeAll();
+  }
+
+  /**
+   * `peer`'s history started again at seq 1: its messages keep their places and states but lose their
+   * seqs (each an `updated` event), which belong to the old history; what was unread stays unread;
+   * the peer's read position starts from 0.
+   */
+  private restart(peer: string): void {
+    this.readBy.delete(peer);
+    const c = this.convs.get(peer);
+    if (!c) return;
+    const unread = c.unread;
+    for (const previous of [...c.messages]) {
+      if (previous.seq === null) continue;
+      const message: ChatMessage = { ...previous, seq: null };
+      this.byId.set(message.id, message);
+      c.replace(previous, message);
+      this.events.emit({ type: 'updated', message, previous });
+    }
+    c.restarted(unread);
   }
 
   private conv(peer: string, group: string | null): ConversationState {

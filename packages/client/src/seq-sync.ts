@@ -49,6 +49,14 @@ export class SeqSync {
           const err = error instanceof ClientError ? error : null;
           deps.emit({ type: 'gap', peer, ...('group' in ref ? { group: ref.group } : {}), firstSeq, lastSeq, reason, error: err });
         },
+        restarted: (key, seq) => {
+          const ref = refOfKey(key, deps.groupPrefix);
+          // Read notices count in the new history's seqs from now on.
+          if ('group' in ref) {
+            for (const k of [...this.readBy.keys()]) if (k.startsWith(`${ref.group}\n`)) this.readBy.delete(k);
+          } else this.readBy.delete(key);
+          deps.emit({ type: 'restart', peer: key, ...('group' in ref ? { group: ref.group } : {}), seq });
+        },
       },
       opts,
     );

@@ -47,6 +47,8 @@ export interface SequencerDeps<T> {
   deliver(peer: string, item: T, filled: boolean): void;
   /** Seqs `first`..`last` of `peer` will not be delivered. */
   skipped(peer: string, first: number, last: number, reason: SkipReason, error: unknown): void;
+  /** `peer`'s history started again; `seq` (a new history's) comes next. Told after the old one's held arrivals. */
+  restarted?(peer: string, seq: number): void;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (t: unknown) => void;
 }
@@ -209,6 +211,7 @@ export class Sequencer<T> {
     c.newestAt = 0;
     c.epoch++;
     c.last = seq - 1;
+    this.deps.restarted?.(peer, seq);
   }
 
   /** Account for seq `s` (= last + 1): the held arrival if there is one, else `item`. */

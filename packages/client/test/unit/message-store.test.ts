@@ -177,6 +177,38 @@ describe('MessageStore', () => {
     expect(store.unread('bob')).toBe(0);
   });
 
+  it('restart - the old history\'s messages lose their seqs (updated) but keep place, state and unread; the new one counts unread and markers from 1', async () => {
+    const { c, events, calls, api } = stubClient();
+    const store = new MessageStore(c, { syncReads: true });
+    api.conversations = [{ peer: 'bob', last: stored(40, 'bob', 'forty'), unread: 2, lastSeq: 40, readSeq: 38 }];
+    await store.load();
+    const mine = store.send('bob', 'mine');
+    events.emit({ type: 'acked', fp: mine.id, to: 'bob', seq: 41 });
+    events.emit({ type: 'read', peer: 'bob', seq: 41 });
+    events.emit(incoming({ fp: 'b42', from: 'bob', seq: 42, sentAt: 42_000 }));
+    expect(store.unread('bob')).toBe(3);
+    expect(store.conversation('bob').map((m) => [m.id, m.seq, m.state])).toEqual([[mine.id, 41, 'read'], ['b42', 42, 'received']]);
+    const log: StoreEvent[] = [];
+    store.subscribe((e) => log.push(e));
+
+    events.emit({ type: 'restart', peer: 'bob', seq: 1 });
+    expect(store.conversation('bob').map((m) => [m.id, m.seq, m.state])).toEqual([[mine.id, null, 'read'], ['b42', null, 'received']]);
+    expect(log.map((e) => e.type)).toEqual(['updated', 'updated']);
+    expect(store.unread('bob')).toBe(3);
+    expect(store.readUpTo('bob')).toBe(0);
+    events.emit(incoming({ fp: 'n1', from: 'bob', seq: 1, sentAt: 50_000 }));
+    expect(store.unread('bob')).toBe(4);
+    // Own messages of the new history: acked with its seqs, read from its markers.
+    const next = store.send('bob', 'again');
+    events.emit({ type: 'acked', fp: next.id, to: 'bob', seq: 2 });
+    events.emit({ type: 'read', peer: 'bob', seq: 2 });
+    expect(store.conversation('bob').map((m) => [m.seq, m.state])).toEqual([[null, 'read'], [null, 'received'], [1, 'received'], [2, 'read']]);
+    store.markRead('bob');
+    expect(store.unread('bob')).toBe(0);
+    await settle();
+    expect(calls.filter((x) => x[0] === 'markRead')).toEqual([['markRead', { peer: 'bob' }, 2]]);
+  });
+
   it('history - loadHistory places the newest page by seq before what arrived live, skips what it holds and receipts; own ones are sent, or read below the peer\'s marker', async () => {
     const { c, events, calls, api } = stubClient();
     const store = new MessageStore(c);

@@ -132,7 +132,8 @@ describe('public types', () => {
     expectTypeOf<SendResult>().toEqualTypeOf<{ fp: string | null; acked: boolean; seq: number | null }>();
     expectTypeOf<SwitchboardClient['connect']>().returns.toEqualTypeOf<Promise<void>>();
     expectTypeOf<ClientState>().toEqualTypeOf<'idle' | 'connecting' | 'online' | 'reconnecting' | 'kicked' | 'rejected' | 'closed'>();
-    expectTypeOf<ClientEvent['type']>().toEqualTypeOf<'state' | 'login' | 'reconnect' | 'message' | 'acked' | 'lost' | 'receipt' | 'read' | 'gap' | 'presence' | 'typing' | 'kicked' | 'error' | 'ping' | 'pong'>();
+    expectTypeOf<ClientEvent['type']>().toEqualTypeOf<'state' | 'login' | 'reconnect' | 'message' | 'acked' | 'lost' | 'receipt' | 'read' | 'gap' | 'restart' | 'presence' | 'typing' | 'kicked' | 'error' | 'ping' | 'pong'>();
+    expectTypeOf<Extract<ClientEvent, { type: 'restart' }>>().toEqualTypeOf<{ type: 'restart'; peer: string; group?: string; seq: number }>();
     expectTypeOf<Extract<ClientEvent, { type: 'read' }>>().toEqualTypeOf<{ type: 'read'; peer: string; seq: number; group?: string }>();
     expectTypeOf<Extract<ClientEvent, { type: 'presence' }>>().toEqualTypeOf<{ type: 'presence'; uid: string; online: boolean; lastSeen?: number }>();
     expectTypeOf<Extract<ClientEvent, { type: 'typing' }>>().toEqualTypeOf<{ type: 'typing'; from: string; group?: string }>();
