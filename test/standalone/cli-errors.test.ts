@@ -66,6 +66,7 @@ describe('switchboard <role> --help and usage mistakes', () => {
     const r = await run(['--', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: switchboard <command>/);
+    for (const command of ['standalone', 'gateway', 'dispatch', 'cluster', 'bench', 'chat', 'token']) expect(r.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     const c = await run(['cluster', '--', '--gateways', 'x']);
     expect(c.code).toBe(2);
     oneLine(c, /--gateways must be a whole number from 1 to 64, got "x"/);

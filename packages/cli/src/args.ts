@@ -15,6 +15,7 @@ Commands:
   cluster --gateways N    dispatch + N gateways as child processes (default N = 3)
   bench [options]         load and chaos generator (see: switchboard bench --help)
   chat --uid ID           interactive terminal chat client (see: switchboard chat --help)
+  token --uid ID          mint a development login token from IM_JWT_SECRET (see: switchboard token --help)
 
 Every command takes --help. Configuration comes from IM_* environment variables; see the README.
 From a checkout: pnpm switchboard <command> [options] (pnpm's "--" before the options is accepted).`;

@@ -21,6 +21,7 @@ import {
   DEFAULT_RATE_LIMIT_PER_SEC,
   DEFAULT_SENSE_MODE,
   DEFAULT_TCP_PORT,
+  DEFAULT_UDP_MAX_SESSIONS,
   DEFAULT_UDP_PORT,
   DEFAULT_WEBHOOK_BATCH_SIZE,
   DEFAULT_WEBHOOK_FLUSH_INTERVAL_MS,
@@ -147,6 +148,9 @@ const schema = z.object({
   IM_LOGIN_TIMEOUT_MS: z.preprocess(blankAsUnset, z.coerce.number().int().min(100).max(3_600_000).default(DEFAULT_LOGIN_TIMEOUT_MS)),
   IM_MAX_CONNECTIONS: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).default(DEFAULT_MAX_CONNECTIONS)),
   IM_MAX_UNAUTH_PER_IP: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).default(DEFAULT_MAX_UNAUTH_PER_IP)),
+  // UDP pseudo-sessions (one per remote ip:port) a gateway keeps at once; each holds a session object and
+  // a rate bucket, so 10 million bounds the memory a flood of forged addresses can take.
+  IM_UDP_MAX_SESSIONS: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(10_000_000).default(DEFAULT_UDP_MAX_SESSIONS)),
   IM_EVENTS: z.preprocess(blankAsUnset, z.enum(['amqp', 'off']).optional()),
   IM_EVENTS_TIMEOUT_MS: positiveMs(DEFAULT_EVENTS_TIMEOUT_MS),
   IM_WEBHOOK_URL: optionalString.refine((v) => v === undefined || isUrl(v, ['http:', 'https:']), 'must be an http(s) URL'),
@@ -233,6 +237,8 @@ export interface Config {
   loginTimeoutMs: number;
   maxConnections: number;
   maxUnauthPerIp: number;
+  /** `IM_UDP_MAX_SESSIONS`: most UDP pseudo-sessions a gateway keeps at once (docs/operations.md "Abuse limits"). */
+  udpMaxSessions: number;
   /** `amqp`: publish events to `<prefix>.events`; `off`: none. */
   events: 'amqp' | 'off';
   eventsTimeoutMs: number;
@@ -337,6 +343,7 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     loginTimeoutMs: e.IM_LOGIN_TIMEOUT_MS,
     maxConnections: e.IM_MAX_CONNECTIONS,
     maxUnauthPerIp: e.IM_MAX_UNAUTH_PER_IP,
+    udpMaxSessions: e.IM_UDP_MAX_SESSIONS,
     events: e.IM_EVENTS ?? (role === 'standalone' ? 'off' : 'amqp'),
     eventsTimeoutMs: e.IM_EVENTS_TIMEOUT_MS,
     groupMaxMembers: e.IM_GROUP_MAX_MEMBERS,

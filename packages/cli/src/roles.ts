@@ -4,6 +4,7 @@ import {
   Gateway,
   WebhookSink,
   adminGuard,
+  metricsGuard,
   buildGatewayAdmin,
   createLoginVerifier,
   createUserAuthenticator,
@@ -83,6 +84,7 @@ function gatewayOptions(cfg: Config, log: Logger) {
     loginTimeoutMs: cfg.loginTimeoutMs,
     maxConnections: cfg.maxConnections,
     maxUnauthPerIp: cfg.maxUnauthPerIp,
+    udpMaxSessions: cfg.udpMaxSessions,
     ...receiverCheckOptions(cfg),
     groupPrefix: cfg.groupPrefix,
     presenceIntervalMs: cfg.presence.intervalMs,
@@ -251,6 +253,8 @@ export async function runStandalone(cfg: Config, hooks?: GatewayHooks): Promise<
     log,
     senseMode: cfg.senseMode,
     guard: adminGuard(cfg.adminToken),
+    // /metrics as on the gateways' admin port: IM_METRICS_TOKEN, else loopback or the admin token.
+    metricsGuard: metricsGuard(cfg.metricsToken, cfg.adminToken),
     ...(cfg.adminToken === undefined ? {} : { adminToken: cfg.adminToken }),
     webRoot: webRoot(),
     ...(tls ? { tls } : {}),
@@ -389,6 +393,8 @@ export async function runDispatch(cfg: Config): Promise<Running> {
     senseMode: cfg.senseMode,
     backendsUp: () => backends.isUp(),
     guard: adminGuard(cfg.adminToken),
+    // /metrics as on the gateways' admin port: IM_METRICS_TOKEN, else loopback or the admin token.
+    metricsGuard: metricsGuard(cfg.metricsToken, cfg.adminToken),
     ...(cfg.adminToken === undefined ? {} : { adminToken: cfg.adminToken }),
     webRoot: webRoot(),
     ...(tls ? { tls } : {}),

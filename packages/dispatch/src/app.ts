@@ -63,7 +63,12 @@ export function buildDispatch(opts: DispatchOptions) {
   app.register(async (api) => {
     api.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     registerClientRoutes(api, { liveNodes, picker, senseMode: opts.senseMode, dispatches, log: opts.log });
-    registerHealthRoutes(api, { liveNodes, registry, ...(opts.backendsUp ? { backendsUp: opts.backendsUp } : {}) });
+    registerHealthRoutes(api, {
+      liveNodes,
+      registry,
+      ...(opts.backendsUp ? { backendsUp: opts.backendsUp } : {}),
+      ...(opts.metricsGuard ? { guard: opts.metricsGuard } : {}),
+    });
     registerHistoryRoutes(api, {
       history: opts.history ?? null,
       auth: opts.userAuth,

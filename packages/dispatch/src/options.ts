@@ -20,6 +20,13 @@ export interface DispatchOptions {
   /** Guard for admin and push routes (shared with the gateway's admin port). */
   guard: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /**
+   * Guard for `GET /metrics`: the gateway's `metricsGuard(IM_METRICS_TOKEN, IM_ADMIN_TOKEN)` (what the CLI's
+   * roles pass), so dispatch's `/metrics` answers as a gateway's does: with the metrics token set it is
+   * required from everyone; otherwise loopback gets in and others need the admin token.
+   * @default none: `/metrics` open to every client (an embedder guarding it some other way)
+   */
+  metricsGuard?: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /**
    * Dispatch's own place on the bridge, to send kicks and pushes to the gateway holding a user.
    * Without it those endpoints answer 503. Started by `buildDispatch`'s caller.
    */

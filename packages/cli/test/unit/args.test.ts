@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UnavailableError } from '@switchboard/core';
-import { ROLE_HELP, UsageError, dropPnpmSeparators, parseRoleArgs } from '../../src/args.js';
+import { ROLE_HELP, USAGE, UsageError, dropPnpmSeparators, parseRoleArgs } from '../../src/args.js';
 import { BootError, listenFailure, maskUrl, needRedis, rabbitFailure, rootMessage } from '../../src/boot-errors.js';
 import { EventEmitter } from 'node:events';
 
@@ -11,6 +11,20 @@ describe('dropPnpmSeparators', () => {
     expect(dropPnpmSeparators(['--', 'cluster', '--', '--gateways', '2'])).toEqual(['cluster', '--gateways', '2']);
     expect(dropPnpmSeparators(['cluster', '--gateways', '3'])).toEqual(['cluster', '--gateways', '3']);
     expect(dropPnpmSeparators([])).toEqual([]);
+  });
+});
+
+describe('USAGE (switchboard --help)', () => {
+  it('lists every command main.ts runs, token included, one line each in the same column', () => {
+    const lines = USAGE.split('\n');
+    for (const command of ['standalone', 'gateway', 'dispatch', 'cluster', 'bench', 'chat', 'token']) {
+      const line = lines.find((l) => l.startsWith(`  ${command} `) || l === `  ${command}`);
+      expect(line, `no line for ${command}`).toBeDefined();
+      // Every description starts in the same column (26).
+      expect(line!.charAt(25)).toBe(' ');
+      expect(line!.charAt(26)).not.toBe(' ');
+    }
+    expect(USAGE).toContain('token --uid ID          mint a development login token from IM_JWT_SECRET (see: switchboard token --help)');
   });
 });
 

@@ -13,6 +13,7 @@ describe('config - abuse limits', () => {
     expect(c.maxConnections).toBe(250_000);
     expect(c.maxUnauthPerIp).toBe(4_096);
     expect(c.metricsToken).toBeUndefined();
+    expect(c.udpMaxSessions).toBe(50_000);
   });
 
   it('set - every variable is read; the receiver check takes its timeout and cache', () => {
@@ -28,11 +29,22 @@ describe('config - abuse limits', () => {
       IM_MAX_CONNECTIONS: '1000',
       IM_MAX_UNAUTH_PER_IP: '10',
       IM_METRICS_TOKEN: 'scrape-me-0123456789',
+      IM_UDP_MAX_SESSIONS: '2000',
     });
     expect(c.offlineBudget).toEqual({ senderBytes: 1_048_576, windowMs: 60_000, ceilingBytes: 2_000_000_000 });
     expect(c.receiverCheck).toEqual({ url: 'https://users.example.com/exists', timeoutMs: 500, cacheMs: 0 });
     expect([c.loginTimeoutMs, c.maxConnections, c.maxUnauthPerIp, c.metricsToken]).toEqual([5_000, 1_000, 10, 'scrape-me-0123456789']);
     expect(redactedConfig(c).metricsToken).toBe('[redacted]');
+    expect(c.udpMaxSessions).toBe(2_000);
+  });
+
+  it('IM_UDP_MAX_SESSIONS - a whole number from 1 to 10,000,000; blank is the default', () => {
+    expect(loadConfig('standalone', { IM_UDP_MAX_SESSIONS: '' }).udpMaxSessions).toBe(50_000);
+    expect(loadConfig('standalone', { IM_UDP_MAX_SESSIONS: '1' }).udpMaxSessions).toBe(1);
+    expect(loadConfig('standalone', { IM_UDP_MAX_SESSIONS: '10000000' }).udpMaxSessions).toBe(10_000_000);
+    for (const bad of ['0', '-1', '1.5', 'many', '10000001']) {
+      expect(() => loadConfig('standalone', { IM_UDP_MAX_SESSIONS: bad }), bad).toThrow(/IM_UDP_MAX_SESSIONS/);
+    }
   });
 
   it('invalid - every bad value is reported together at boot', () => {
@@ -45,13 +57,14 @@ describe('config - abuse limits', () => {
         IM_LOGIN_TIMEOUT_MS: 'soon',
         IM_MAX_CONNECTIONS: '0',
         IM_MAX_UNAUTH_PER_IP: '1.5',
+        IM_UDP_MAX_SESSIONS: '0',
       });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
     const msg = (err as Error).message;
-    for (const name of ['IM_OFFLINE_SENDER_BUDGET_BYTES', 'IM_OFFLINE_STORAGE_CEILING_BYTES', 'IM_RECEIVER_CHECK_URL', 'IM_LOGIN_TIMEOUT_MS', 'IM_MAX_CONNECTIONS', 'IM_MAX_UNAUTH_PER_IP']) {
+    for (const name of ['IM_OFFLINE_SENDER_BUDGET_BYTES', 'IM_OFFLINE_STORAGE_CEILING_BYTES', 'IM_RECEIVER_CHECK_URL', 'IM_LOGIN_TIMEOUT_MS', 'IM_MAX_CONNECTIONS', 'IM_MAX_UNAUTH_PER_IP', 'IM_UDP_MAX_SESSIONS']) {
       expect(msg).toContain(name);
     }
   });

@@ -76,6 +76,7 @@ describe('loadConfig', () => {
       loginTimeoutMs: 10_000,
       maxConnections: 250_000,
       maxUnauthPerIp: 4_096,
+      udpMaxSessions: 50_000,
       events: 'off',
       eventsTimeoutMs: 2_000,
       groupMaxMembers: 2000,
