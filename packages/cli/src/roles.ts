@@ -115,7 +115,7 @@ function userAuth(cfg: Config, log: Logger): UserAuthenticator | undefined {
     return undefined;
   }
   if (cfg.auth === 'none') log.warn('IM_AUTH=none: the user API takes the bearer token as the user id, so anyone can read anyone\'s history. Development only.');
-  return createUserAuthenticator(authOptions(cfg, log));
+  return createUserAuthenticator({ ...authOptions(cfg, log), groupPrefix: cfg.groupPrefix });
 }
 
 /** `{ userAuth }` for buildDispatch, or nothing. */

@@ -1,10 +1,13 @@
+import { STATUS_CODES, type ServerOptions } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Registry, Counter, collectDefaultMetrics } from 'prom-client';
+import { DISPATCH_KEEP_ALIVE_MS, DISPATCH_REQUEST_TIMEOUT_MS, DISPATCH_TIMEOUT_CHECK_MS } from './defaults.js';
 import { cachedNodeList } from './live-nodes.js';
 import { registerHttpMetrics } from './http-metrics.js';
-import { httpsServerFactory } from './tls.js';
+import { httpServerFactory, httpsServerFactory } from './tls.js';
 import type { DispatchOptions } from './options.js';
 import { NodePicker } from './picker.js';
 import { registerAdminRoutes } from './routes/admin.js';
@@ -18,13 +21,32 @@ import { registerSdRoutes } from './routes/sd.js';
 import { StatsHistory, STATS_SAMPLE_INTERVAL_MS } from './stats.js';
 import { registerWeb } from './web.js';
 
+/** The `error` code of an error answer with HTTP `status` (docs/operations.md "Errors"). */
+export function httpErrorCode(status: number): string {
+  const known: Record<number, string> = {
+    400: 'bad_request',
+    401: 'unauthorized',
+    403: 'forbidden',
+    404: 'not_found',
+    405: 'method_not_allowed',
+    408: 'request_timeout',
+    413: 'payload_too_large',
+    415: 'unsupported_media_type',
+    429: 'too_many_requests',
+    431: 'headers_too_large',
+    503: 'unavailable',
+  };
+  return known[status] ?? (status >= 500 ? 'internal' : 'bad_request');
+}
+
 /** The dispatch service (architecture §7): hands each client the least-loaded live gateway; cluster admin and push API. */
 export function buildDispatch(opts: DispatchOptions) {
   const app = Fastify({
     loggerInstance: opts.log.child({ component: 'dispatch' }),
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
-    ...(opts.tls ? { serverFactory: httpsServerFactory(opts.tls) } : {}),
+    serverFactory: opts.tls ? httpsServerFactory(opts.tls, serverOptions(opts)) : httpServerFactory(serverOptions(opts)),
+    clientErrorHandler,
   });
   const picker = new NodePicker();
   const registry = new Registry();
@@ -102,8 +124,37 @@ export function buildDispatch(opts: DispatchOptions) {
     if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message });
     const status = (err as { status?: number }).status ?? err.statusCode ?? 500;
     if (status >= 500) opts.log.warn({ err }, 'request failed');
-    return reply.code(status).send({ error: status === 503 ? 'unavailable' : 'internal', message: err.message });
+    return reply.code(status).send({ error: httpErrorCode(status), message: err.message });
   });
+  app.setNotFoundHandler(async (req, reply) =>
+    reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` }),
+  );
 
   return { app, registry };
+}
+
+/** The HTTP server's timeouts (keep-alive as Fastify's default, which a serverFactory does not get). */
+function serverOptions(opts: DispatchOptions): ServerOptions {
+  const ms = opts.requestTimeoutMs ?? DISPATCH_REQUEST_TIMEOUT_MS;
+  return { requestTimeout: ms, headersTimeout: ms, connectionsCheckingInterval: Math.min(DISPATCH_TIMEOUT_CHECK_MS, ms), keepAliveTimeout: DISPATCH_KEEP_ALIVE_MS };
+}
+
+/**
+ * Errors of the HTTP parser, before any route (Fastify's default handler, with the error answer's
+ * shape): 408 for a request that did not arrive in time, 431 for headers over the limit, else 400.
+ */
+function clientErrorHandler(this: { log: { trace(o: object, m: string): void } }, err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, error, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', 'the request did not arrive in time']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', 'the request headers are too large']
+        : [400, 'bad_request', 'malformed HTTP request'];
+  this.log.trace({ err }, 'client error');
+  const body = JSON.stringify({ error, message });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }

@@ -10,3 +10,13 @@ export const DEFAULT_DISPATCH_PORT = 8080;
 export const DEFAULT_HISTORY_PAGE = 50;
 /** Largest `limit` of `GET /api/history` and `GET /api/conversations` (above it: 400). */
 export const MAX_HISTORY_PAGE = 200;
+
+/**
+ * The whole request (headers and body) must arrive within this, as on a gateway's listeners: a client
+ * sending a body byte now and then would otherwise hold its connection (and a file descriptor) forever.
+ * Node checks every DISPATCH_TIMEOUT_CHECK_MS, so such a client is cut off (408) within their sum.
+ */
+export const DISPATCH_REQUEST_TIMEOUT_MS = 10_000;
+export const DISPATCH_TIMEOUT_CHECK_MS = 2_000;
+/** Idle keep-alive connections close after this (Fastify's default: longer than the usual load balancer's 60 s idle timeout). */
+export const DISPATCH_KEEP_ALIVE_MS = 72_000;

@@ -17,6 +17,8 @@ export interface DispatchOptions {
   adminToken?: string;
   /** Whether Redis answers (readiness). @default always */
   backendsUp?: () => boolean;
+  /** Most milliseconds a request (headers and body) may take to arrive. @default DISPATCH_REQUEST_TIMEOUT_MS (10 s) */
+  requestTimeoutMs?: number;
   /** Guard for admin and push routes (shared with the gateway's admin port). */
   guard: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /**

@@ -1,4 +1,4 @@
-import type { IncomingMessage, RequestListener, Server as HttpServer, ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { TlsCredentials } from '@switchboard/core';
 
@@ -11,11 +11,16 @@ const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
  * ones keep theirs). Typed as the plain HTTP server Fastify is built with: it serves the same
  * requests, and the routes do not depend on the difference.
  */
-export function httpsServerFactory(creds: TlsCredentials): (handler: RequestListener<typeof IncomingMessage, typeof ServerResponse>) => HttpServer {
+export function httpsServerFactory(creds: TlsCredentials, http: ServerOptions = {}): (handler: RequestListener<typeof IncomingMessage, typeof ServerResponse>) => HttpServer {
   return (handler) => {
-    const server = createServer({ ...creds.current, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, handler);
+    const server = createServer({ ...http, ...creds.current, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, handler);
     const stop = creds.onChange((pair) => server.setSecureContext(pair));
     server.once('close', stop);
     return server as unknown as HttpServer;
   };
+}
+
+/** Fastify's `serverFactory` for plain HTTP with `http`'s options (timeouts). */
+export function httpServerFactory(http: ServerOptions): (handler: RequestListener<typeof IncomingMessage, typeof ServerResponse>) => HttpServer {
+  return (handler) => createHttpServer(http, handler);
 }

@@ -122,14 +122,17 @@ export interface UserAuthenticatorOptions extends AuthOptions {
   maxPending?: number;
   /** Clock for the cache. @default Date.now */
   now?: () => number;
+  /** User ids starting with it are groups' addresses, refused as at login (docs/groups.md). @default none */
+  groupPrefix?: string | null;
 }
 
 const refuse = (message: string): UserAuthResult => ({ ok: false, status: 401, message });
 
 /** Why `user` cannot be acting user of the API, or null. The server ("0") and "no user" ("-1") are nobody. */
-function userIdProblem(user: string): string | null {
+function userIdProblem(user: string, groupPrefix: string | null): string | null {
   if (user === '' || user.length > MAX_USER_ID_LENGTH) return `a user id has 1–${MAX_USER_ID_LENGTH} characters`;
   if (user === SERVER_UID || user === UNSET_UID) return `"${user}" is reserved`;
+  if (groupPrefix && user.startsWith(groupPrefix)) return `a user id starting with "${groupPrefix}" is a group's address`;
   return null;
 }
 
@@ -145,6 +148,7 @@ function userIdProblem(user: string): string | null {
  */
 export function createUserAuthenticator(opts: UserAuthenticatorOptions): UserAuthenticator {
   const verify = createLoginVerifier(opts);
+  const prefix = opts.groupPrefix ?? null;
   const ask = async (user: string, token: string, remote: string): Promise<UserAuthResult> => {
     const code = await verify({ userId: user, token, extra: null, remote });
     if (code === ErrorCode.OK) return { ok: true, user };
@@ -153,13 +157,13 @@ export function createUserAuthenticator(opts: UserAuthenticatorOptions): UserAut
   };
   const checked = (then: (c: UserCredentials & { token: string }) => Promise<UserAuthResult>) => async (c: UserCredentials) => {
     if (!c.token) return refuse('Authorization: Bearer <token> is required');
-    if (c.user !== null && userIdProblem(c.user)) return refuse(`X-Switchboard-User: ${userIdProblem(c.user)!}`);
+    if (c.user !== null && userIdProblem(c.user, prefix)) return refuse(`X-Switchboard-User: ${userIdProblem(c.user, prefix)!}`);
     return then(c as UserCredentials & { token: string });
   };
   switch (opts.mode) {
     case 'none':
       return checked(async ({ token, user }) => {
-        const problem = userIdProblem(token);
+        const problem = userIdProblem(token, prefix);
         if (problem) return refuse(`the token is the user id in IM_AUTH=none: ${problem}`);
         if (user !== null && user !== token) return refuse('X-Switchboard-User does not name the token\'s user');
         return { ok: true, user: token };
@@ -172,7 +176,7 @@ export function createUserAuthenticator(opts: UserAuthenticatorOptions): UserAut
         } catch {
           return refuse('the token is not a JWT');
         }
-        if (typeof sub !== 'string' || userIdProblem(sub)) return refuse('the token has no usable sub');
+        if (typeof sub !== 'string' || userIdProblem(sub, prefix)) return refuse('the token has no usable sub');
         if (user !== null && user !== sub) return refuse('X-Switchboard-User does not name the token\'s user');
         return ask(sub, token, remote);
       });

@@ -96,6 +96,19 @@ describe('createUserAuthenticator', () => {
     expect(await authDown({ token: 't', user: 'alice', remote })).toMatchObject({ ok: false, status: 503 });
   });
 
+  it('group prefix - a user id that is a group\'s address is refused in every mode, as at login; without a prefix it is a user like any other', async () => {
+    const none = createUserAuthenticator({ mode: 'none', log: testLogger(), groupPrefix: 'g:' });
+    expect(await none({ token: 'g:team', user: null, remote })).toMatchObject({ ok: false, status: 401, message: expect.stringContaining('group') });
+    expect(await none({ token: 'gteam', user: null, remote })).toEqual({ ok: true, user: 'gteam' });
+    const jwtAuth = createUserAuthenticator({ mode: 'jwt', jwtSecret: SECRET, log: testLogger(), groupPrefix: 'g:' });
+    expect(await jwtAuth({ token: await jwt('g:team'), user: null, remote })).toMatchObject({ ok: false, status: 401 });
+    const hook = await webhook(() => ({ body: JSON.stringify({ code: 0 }) }));
+    const http = createUserAuthenticator({ mode: 'http', httpUrl: hook.url, log: testLogger(), groupPrefix: 'g:' });
+    expect(await http({ token: 't', user: 'g:team', remote })).toMatchObject({ ok: false, status: 401 });
+    expect(hook.calls).toEqual([]);
+    expect(await createUserAuthenticator({ mode: 'none', log: testLogger() })({ token: 'g:team', user: null, remote })).toEqual({ ok: true, user: 'g:team' });
+  });
+
   it('http - a positive answer is reused for at most 30 s per (user, token); refusals are never cached', async () => {
     let t = 1_000_000;
     let accept = true;
