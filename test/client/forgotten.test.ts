@@ -61,6 +61,9 @@ describe('a history the standalone forgot, with SDK sessions that outlive it', (
     expect(alice.c.lastSeq('fg-bob')).toBe(3);
     expect(ofType(alice.events, 'gap')).toEqual([]);
     expect(ofType(alice.events, 'restart')).toEqual([{ type: 'restart', peer: 'fg-bob', seq: 1 }]);
+    // Bob's side heard of it from the ack of his own first QoS message of the new history ("five" had no
+    // ack): acks carry sentAt.
+    expect(ofType(bob.events, 'restart')).toEqual([{ type: 'restart', peer: 'fg-alice', seq: 2 }]);
     // Read notices count in the new history's seqs.
     expect((await alice.c.send('fg-bob', 'hi again')).seq).toBe(4);
     await bob.c.markRead('fg-alice', 4);

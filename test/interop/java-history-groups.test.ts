@@ -133,7 +133,7 @@ describe('MobileIMSDK Java clients with Switchboard history (seq, sentAt) and gr
     const ackOnWs = await waitFor(() => acksTo(a!, fp)[0], 10_000, `the ack of ${fp} at WS`, diag);
     expect(ackOnWs, diag()).toMatchObject({ type: 4, from: uid, to: aUid });
 
-    // Java -> WS: the ack the SDK received carries seq; the SDK reports it acked as usual.
+    // Java -> WS: the ack the SDK received carries seq and sentAt (those of the WS copy); the SDK reports it acked as usual.
     const text2 = `from ${label} ${runId} <b>&="x'y"`;
     const fp2 = await sendFrom(d, aUid, 7, text2);
     const atWs = await waitFor(() => dataTo(a!, fp2)[0], 15_000, `WS delivery of ${fp2}`, diag);
@@ -142,6 +142,7 @@ describe('MobileIMSDK Java clients with Switchboard history (seq, sentAt) and gr
     await waitFor(() => d.find((e) => e.event === 'acked' && e.fp === fp2), 15_000, `${label} acked event for ${fp2}`, diag);
     const ackWire = cap.seen('in', (p) => p.type === 4 && p.dataContent === fp2)[0]?.packet;
     expect(ackWire?.seq, `seq of the ack ${label} received\n${diag()}`).toBe(atWs.seq);
+    expect(ackWire?.sentAt, `sentAt of the ack ${label} received\n${diag()}`).toBe(atWs.sentAt);
 
     onceChecks.push({
       what: `${label} extensions round trip`,
@@ -208,7 +209,8 @@ describe('MobileIMSDK Java clients with Switchboard history (seq, sentAt) and gr
     const ackWire = tcpCap!.seen('in', (p) => p.type === 4 && p.dataContent === fp)[0]?.packet;
     expect(ackWire, diag()).toMatchObject({ from: group, to: jtUid });
     expect(ackWire?.seq, diag()).toBeGreaterThan(0);
-    const shape = { type: 2, from: `${group}:${jtUid}`, to: group, dataContent: text, QoS: true, typeu: 7, seq: ackWire!.seq };
+    expect(typeof ackWire?.sentAt, diag()).toBe('number');
+    const shape = { type: 2, from: `${group}:${jtUid}`, to: group, dataContent: text, QoS: true, typeu: 7, seq: ackWire!.seq, sentAt: ackWire!.sentAt };
     const atA = await waitFor(() => dataTo(a!, fp)[0], 15_000, `WS A copy of ${fp}`, diag);
     const atB = await waitFor(() => dataTo(b!, fp)[0], 15_000, `WS B copy of ${fp}`, diag);
     expect(atA, diag()).toMatchObject(shape);

@@ -497,9 +497,10 @@ export class SwitchboardClient {
         this.events.emit({ type: 'pong' });
         return;
       case PacketType.ACK:
+        // The ack comes from the receiver's side: its `from` names the conversation. Counted first: an
+        // ack of a restarted history's message tells the restart before the message takes its new seq.
+        if (p.seq !== undefined) this.sync.sentAcked(p.from, p.seq, p.sentAt);
         if (p.dataContent) this.outbox.acked(p.dataContent, p.seq ?? null);
-        // The ack comes from the receiver's side: its `from` names the conversation.
-        if (p.seq !== undefined) this.sync.sentAcked(p.from, p.seq);
         return;
       case PacketType.DATA:
         this.onData(p);

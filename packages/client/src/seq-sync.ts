@@ -84,11 +84,12 @@ export class SeqSync {
   }
 
   /**
-   * One's own message was acked with `seq` by `from` (the receiver, or the group's address): the
-   * counter moves, nothing is delivered. An unknown conversation starts there.
+   * One's own message was acked with `seq` (sent at `sentAt`, when the server says) by `from` (the
+   * receiver, or the group's address): the counter moves, nothing is delivered. An unknown
+   * conversation starts there.
    */
-  sentAcked(from: string, seq: number): void {
-    if (!this.stopped) this.seq.receive(from, seq, null);
+  sentAcked(from: string, seq: number, sentAt?: number): void {
+    if (!this.stopped) this.seq.receive(from, seq, null, sentAt);
   }
 
   /** A read notice: true when it moves what `peer` (in `group`, if any) read, false for a repeat or an older one. */

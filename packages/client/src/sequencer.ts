@@ -17,11 +17,15 @@
  * standalone's memory bound forgets it, while a session may outlive that. Arrivals that carry their
  * send time (`at`, the server's `sentAt`) tell that apart: in one history a seq's message was sent no
  * later than those of the seqs after it, so an arrival at or below `last` sent later than every one
- * seen so far is a new history's. The conversation then starts again there: the held arrivals (of the
- * old history) are delivered in order, the holes before them reported skipped (trimmed), a fill under
- * way is abandoned, and the arrival counts as the next seq. (Servers whose clocks differ can make a
- * late arrival look newer; it is then taken for a restart, which costs at most a refetch of seqs
- * already delivered, dropped by fp.)
+ * seen so far is a new history's, unless its seq was one reported skipped (it may then be the late
+ * copy of a message whose send time was never seen). Acks of one's own messages carry their send
+ * times too. The conversation then starts again there: the held arrivals (of the old history) are
+ * delivered in order, the holes before them reported skipped (trimmed), a fill under way is abandoned,
+ * and the arrival counts as the next seq. (Servers whose clocks differ can make a late arrival look newer; it is then taken for a
+ * restart, which costs a refetch of seqs already delivered, dropped by fp, and a `restart` the app did
+ * not need.) A restart is noticed only through an arrival at or below `last`: a new history that has
+ * grown past `last` by the time the session hears of it (a catch-up after a long absence) is taken
+ * for the old one's continuation.
  *
  * Bounds: fill jobs run one at a time per client; one job fetches at most `maxFill` messages (the
  * newest ones of a longer hole; the older ones are reported skipped); `catchUp` refreshes at most
@@ -85,7 +89,12 @@ interface Conv<T> {
   newestAt: number;
   /** Times the conversation started again (a fill begun before a restart stops). */
   epoch: number;
+  /** Seq ranges reported skipped since it (re)started, the newest MAX_SKIPPED_RANGES: no proof of a restart. */
+  skipped: Array<[number, number]>;
 }
+
+/** Skipped ranges a conversation remembers. */
+const MAX_SKIPPED_RANGES = 32;
 
 export class Sequencer<T> {
   private readonly convs = new Map<string, Conv<T>>();
@@ -137,12 +146,12 @@ export class Sequencer<T> {
     if (this.stopped) return;
     let c = this.convs.get(peer);
     if (!c) {
-      this.remember(peer, (c = { last: seq, held: new Map(), want: 0, timer: null, queued: false, newestAt: at ?? 0, epoch: 0 }));
+      this.remember(peer, (c = { last: seq, held: new Map(), want: 0, timer: null, queued: false, newestAt: at ?? 0, epoch: 0, skipped: [] }));
       if (item !== null) this.deps.deliver(peer, item, false);
       return;
     }
     this.touch(peer, c);
-    if (seq <= c.last && this.restarted(c, at)) this.startAgain(peer, c, seq);
+    if (seq <= c.last && this.restarted(c, seq, at)) this.startAgain(peer, c, seq);
     if (at !== undefined && at > c.newestAt) c.newestAt = at;
     if (seq <= c.last) {
       if (item !== null && late === 'deliver') this.deps.deliver(peer, item, false); // late: its seq was skipped before
@@ -197,9 +206,9 @@ export class Sequencer<T> {
 
   // ------------------------------------------------------------------ ordering
 
-  /** Whether an arrival at or below `last`, sent at `at`, is a new history's (see the class comment). */
-  private restarted(c: Conv<T>, at: number | undefined): boolean {
-    return at !== undefined && c.newestAt > 0 && at > c.newestAt;
+  /** Whether an arrival at or below `last`, seq `seq` sent at `at`, is a new history's (see the class comment). */
+  private restarted(c: Conv<T>, seq: number, at: number | undefined): boolean {
+    return at !== undefined && c.newestAt > 0 && at > c.newestAt && !c.skipped.some(([a, b]) => seq >= a && seq <= b);
   }
 
   /** The conversation's history started again: what is held is the old one's; `seq` comes next. */
@@ -209,6 +218,7 @@ export class Sequencer<T> {
     c.timer = null;
     c.want = 0;
     c.newestAt = 0;
+    c.skipped = [];
     c.epoch++;
     c.last = seq - 1;
     this.deps.restarted?.(peer, seq);
@@ -242,12 +252,18 @@ export class Sequencer<T> {
     const heldUpTo = [...c.held.keys()].filter((k) => k <= s).sort((a, b) => a - b);
     let from = c.last + 1;
     for (const k of [...heldUpTo, s + 1]) {
-      if (k > from) this.deps.skipped(peer, from, k - 1, reason, error);
+      if (k > from) this.reportSkipped(peer, c, from, k - 1, reason, error);
       if (k <= s) this.step(peer, c, k, null, false);
       from = k + 1;
     }
     c.last = s;
     this.drain(peer, c);
+  }
+
+  private reportSkipped(peer: string, c: Conv<T>, first: number, last: number, reason: SkipReason, error: unknown): void {
+    c.skipped.push([first, last]);
+    if (c.skipped.length > MAX_SKIPPED_RANGES) c.skipped.shift();
+    this.deps.skipped(peer, first, last, reason, error);
   }
 
   // ------------------------------------------------------------------ filling

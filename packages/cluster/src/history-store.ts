@@ -130,6 +130,12 @@ export interface HistoryStore {
   /** How long a message is kept after its `sentAt`, and how long a conversation lasts without an append. */
   readonly ttlMs: number;
   /**
+   * True when a conversation may be forgotten long before `ttlMs` (the standalone's memory bound), so
+   * that its next message starts again at seq 1 right after others. Such a store lives in one process,
+   * whose one clock stamps every `sentAt`. @default false
+   */
+  readonly forgetsEarly?: boolean;
+  /**
    * Append `msg` and give it the next seq. `indexFor`: users whose conversation list gains (or
    * refreshes) this conversation, with `msg.sentAt` as its activity time: both users of a peer
    * conversation; none for groups, whose members find them through the group store. A duplicate

@@ -10,7 +10,7 @@ function historyOf(from: number, to: number, mine: number[] = []): Array<SeqEntr
   return Array.from({ length: to - from + 1 }, (_, i) => from + i).map((seq) => ({ seq, item: mine.includes(seq) ? null : `m${seq}` }));
 }
 
-function harness(history: Record<string, Array<SeqEntry<Item>>>, opts: SequencerOptions = {}) {
+function harness(history: Record<string, Array<SeqEntry<Item>>>, opts: SequencerOptions = {}, restarted?: (peer: string, seq: number) => void) {
   const delivered: Array<{ peer: string; item: Item; filled: boolean }> = [];
   const skipped: Array<{ peer: string; first: number; last: number; reason: SkipReason; error: unknown }> = [];
   const fetches: Array<{ peer: string; before: number; limit: number }> = [];
@@ -39,6 +39,7 @@ function harness(history: Record<string, Array<SeqEntry<Item>>>, opts: Sequencer
       },
       deliver: (peer, item, filled) => delivered.push({ peer, item, filled }),
       skipped: (peer, first, last, reason, error) => skipped.push({ peer, first, last, reason, error }),
+      ...(restarted ? { restarted } : {}),
       setTimer: (fn) => {
         const id = nextTimer++;
         timers.set(id, fn);
@@ -305,6 +306,34 @@ describe('Sequencer', () => {
     expect(h.seq.lastSeq('bob')).toBe(1);
     h.seq.receive('bob', 2, 'n2', 5_001);
     expect(h.items().at(-1)).toBe('n2');
+  });
+
+  it('skipped, then late - a seq reported skipped whose copy comes later, sent after the newest seen (its send time was never seen), is late, not a new history', async () => {
+    const restarts: Array<[string, number]> = [];
+    const h = harness({}, {}, (peer, seq) => restarts.push([peer, seq]));
+    h.seq.receive('bob', 5, 'm5', 500);
+    h.seq.receive('bob', 7, null); // one's own, acked without a send time (an older server)
+    h.failWith(new Error('history down'));
+    await h.expire();
+    expect(h.skipped).toEqual([{ peer: 'bob', first: 6, last: 6, reason: 'failed', error: new Error('history down') }]);
+    expect(h.seq.lastSeq('bob')).toBe(7);
+    h.seq.receive('bob', 6, 'm6', 600);
+    expect(h.items()).toEqual(['m5', 'm6']);
+    expect(h.seq.lastSeq('bob')).toBe(7);
+    expect(restarts).toEqual([]);
+  });
+
+  it('own ack - the ack of one\'s own message in a new history tells the restart, before anything is delivered', () => {
+    const restarts: Array<[string, number]> = [];
+    const h = harness({}, {}, (peer, seq) => restarts.push([peer, seq]));
+    for (let i = 1; i <= 3; i++) h.seq.receive('bob', i, `m${i}`, i * 100);
+    h.seq.receive('bob', 2, null, 250); // a late ack of one's own, sent before the newest: nothing
+    expect(restarts).toEqual([]);
+    h.seq.receive('bob', 1, null, 1_000);
+    expect(restarts).toEqual([['bob', 1]]);
+    expect(h.seq.lastSeq('bob')).toBe(1);
+    h.seq.receive('bob', 2, 'n2', 1_001);
+    expect(h.items()).toEqual(['m1', 'm2', 'm3', 'n2']);
   });
 
   it('fetched send times count - after a catch-up, a late copy of a fetched message is late, not a new history', async () => {

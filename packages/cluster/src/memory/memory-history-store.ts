@@ -171,6 +171,8 @@ export class MemoryHistoryStore implements HistoryStore {
   private index = new Map<UserId, UserIndex>();
   private readonly max: number;
   readonly ttlMs: number;
+  /** The memory bound forgets the least recently active conversations (HistoryStore.forgetsEarly). */
+  readonly forgetsEarly = true;
   private readonly now: () => number;
   private readonly maxBytes: number;
   /** Counted bytes of every conversation (the sum of their `bytes`). */

@@ -292,7 +292,7 @@ export class CustodyDesk {
     this.done.set(c.key, seq);
     const byConn = c.senderConn ? this.d.hub.conn(c.senderConn) : undefined;
     const s = byConn && byConn.userId === c.sender && byConn.state !== 'closed' ? byConn : this.d.hub.user(c.sender);
-    if (s) this.d.hub.send(s, withSeq(ackPacket(c.receiver, c.sender, c.fp), seq));
+    if (s) this.d.hub.send(s, withSeq(ackPacket(c.receiver, c.sender, c.fp), seq, c.packet.sentAt));
   }
 
   /** Neither delivered nor stored for a reason the sender must hear: the error packet names the fp; no ack. */

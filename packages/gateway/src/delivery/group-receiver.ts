@@ -17,7 +17,7 @@ export interface GroupDelivery {
   readonly seq: number;
   readonly fp: string;
   readonly wire: string;
-  /** When the message was sent (catch-up: from history) or reached this gateway (live), ms since epoch. */
+  /** When the message was sent (its history's `sentAt`), or when it reached this gateway if a fan-out of an earlier version did not say; ms since epoch. */
   readonly at: number;
   /** Where a member's ack goes (null without QoS); the record is never changed after it is built. */
   readonly ack: { readonly fp: string; readonly record: InboundRecord } | null;
@@ -68,12 +68,13 @@ export const GROUP_HOLE_GRACE_MS = 3_000;
  * A group's history starts again at seq 1 after a history TTL without messages, or sooner when a
  * standalone's memory bound forgets it, its cursors with it, while a member's session may outlive that.
  * A tracker is therefore started afresh (as at login) when a message comes half a history TTL after the
- * newest one it saw; when it gets a seq it holds as settled, sent later than the newest one it saw (in
- * one history, a seq's message is older than those of the seqs after it, so it can only be a new
- * history's); or when, having seen none, it gets a seq at or below the cursor it read. Such a seq is a
- * restarted history's (or an old resend, which is then delivered once more: the safe mistake; in a
- * cluster, gateways' clocks that differ can make one of a seq settled through the cursor look newer).
- * The message is delivered and the group caught up again.
+ * newest one it saw; or when, having seen none, it gets a seq at or below the cursor it read; and, with
+ * a store that forgets early (one process, one clock), when it gets a seq it holds as settled, sent
+ * later than the newest one it saw (in one history a seq's message is not sent later than those of the
+ * seqs after it, so it can only be a new history's). Such a seq is a restarted history's (or an old
+ * resend, which is then delivered once more: the safe mistake). The message is delivered and the
+ * group caught up again. Across gateways (Redis) that last rule stays off: their clocks differ, and a
+ * gateway of an earlier version sends no send time with its fan-out.
  */
 export class GroupReceiver {
   private readonly held = new ChurnMap<string, GroupCopy>();
@@ -83,6 +84,8 @@ export class GroupReceiver {
   private readonly quiet = new LogThrottle();
   /** A message this long after the newest one a tracker saw may belong to a restarted history (half the history TTL). */
   private readonly restartAfterMs: number;
+  /** The history store may forget a group early (HistoryStore.forgetsEarly): a settled seq sent later than the newest seen is a new history's. */
+  private readonly forgetsEarly: boolean;
 
   constructor(
     private readonly nodeId: NodeId,
@@ -95,6 +98,7 @@ export class GroupReceiver {
     this.resendDue = new DeadlineQueue(timings.resendMs, (c) => this.resend(c));
     this.giveUpDue = new DeadlineQueue(Math.max(0, timings.giveUpMs - timings.resendMs), (c) => this.giveUp(c));
     this.restartAfterMs = history === null ? Infinity : history.ttlMs / 2;
+    this.forgetsEarly = history?.forgetsEarly === true;
   }
 
   /** Set by the composition root: catch up one group for a session (reads history after the cursor). */
@@ -264,7 +268,7 @@ export class GroupReceiver {
     const stale =
       t.newestAt === 0
         ? seq <= t.written && !t.seen.has(seq)
-        : at - t.newestAt >= this.restartAfterMs || (known && at > t.newestAt);
+        : at - t.newestAt >= this.restartAfterMs || (this.forgetsEarly && known && at > t.newestAt);
     if (stale && (t.written > 0 || t.seen.size > 0)) {
       t.written = 0;
       t.seen.clear();

@@ -84,7 +84,7 @@ export class GroupSender {
     const seq = entry?.seq ?? 0;
     // The sender's own message is settled for its cursor (it is never delivered to it).
     if (entry !== null) this.d.receiver.settleOwn(uid, gid, entry.seq, entry.sentAt);
-    if (p.QoS) this.d.hub.send(s, withSeq(ackPacket(p.to, uid, fp), seq));
+    if (p.QoS) this.d.hub.send(s, withSeq(ackPacket(p.to, uid, fp), seq, entry?.sentAt));
     const sentAt = entry?.sentAt ?? Date.now();
     const packet = groupPacket(this.d.prefix, gid, { from: uid, fp, dataContent: p.dataContent, typeu: p.typeu, seq, sentAt, qos: p.QoS });
     // A resend of a message already written is fanned out again (members drop the copy by fp), in case
