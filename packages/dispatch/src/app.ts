@@ -7,7 +7,7 @@ import { Registry, Counter, collectDefaultMetrics } from 'prom-client';
 import { DISPATCH_KEEP_ALIVE_MS, DISPATCH_REQUEST_TIMEOUT_MS, DISPATCH_TIMEOUT_CHECK_MS } from './defaults.js';
 import { cachedNodeList } from './live-nodes.js';
 import { registerHttpMetrics } from './http-metrics.js';
-import { httpServerFactory, httpsServerFactory } from './tls.js';
+import { httpsServerFactory } from './tls.js';
 import type { DispatchOptions } from './options.js';
 import { NodePicker } from './picker.js';
 import { registerAdminRoutes } from './routes/admin.js';
@@ -45,7 +45,9 @@ export function buildDispatch(opts: DispatchOptions) {
     loggerInstance: opts.log.child({ component: 'dispatch' }),
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
-    serverFactory: opts.tls ? httpsServerFactory(opts.tls, serverOptions(opts)) : httpServerFactory(serverOptions(opts)),
+    // Plain HTTP: Fastify's own server (it also binds both address families of `localhost`), with Node's
+    // timeout options; HTTPS: our factory, with the same options.
+    ...(opts.tls ? { serverFactory: httpsServerFactory(opts.tls, serverOptions(opts)) } : { http: serverOptions(opts), requestTimeout: serverOptions(opts).requestTimeout }),
     clientErrorHandler,
   });
   const picker = new NodePicker();
@@ -153,7 +155,9 @@ function clientErrorHandler(this: { log: { trace(o: object, m: string): void } }
         : [400, 'bad_request', 'malformed HTTP request'];
   this.log.trace({ err }, 'client error');
   const body = JSON.stringify({ error, message });
-  if (socket.writable) {
+  // Not after a response went out already (a route answered while the body was still coming), as Node does.
+  const sent = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (socket.writable && !sent) {
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(err);

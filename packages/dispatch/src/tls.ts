@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerOptions, type ServerResponse } from 'node:http';
+import { type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { TlsCredentials } from '@switchboard/core';
 
@@ -20,7 +20,3 @@ export function httpsServerFactory(creds: TlsCredentials, http: ServerOptions = 
   };
 }
 
-/** Fastify's `serverFactory` for plain HTTP with `http`'s options (timeouts). */
-export function httpServerFactory(http: ServerOptions): (handler: RequestListener<typeof IncomingMessage, typeof ServerResponse>) => HttpServer {
-  return (handler) => createHttpServer(http, handler);
-}
