@@ -126,7 +126,15 @@ export class GroupReceiver {
     if (t !== null && this.has(t, m.seq, m.at)) return true;
     if (this.local.write(s, m.wire, m.ack) !== 'written') return false;
     if (t !== null && m.at > t.newestAt) t.newestAt = m.at;
-    if (m.ack === null) return true;
+    if (m.ack === null) {
+      // Best effort: written is settled (no ack comes), so the cursor moves over it; a seq left out of
+      // `seen` would look like a hole, and catch-up would write the message again as QoS.
+      if (t !== null) {
+        t.seen.add(m.seq);
+        this.schedule(member, m.gid, t);
+      }
+      return true;
+    }
     const c: GroupCopy = { key: member + '\n' + m.fp, member, conn: s.connId, m, attempt: 1 };
     const prev = this.held.get(c.key);
     if (prev) this.forget(prev);

@@ -15,6 +15,7 @@ import { ErrorCode, PacketType, parseErrorResponse } from '@switchboard/protocol
 import { connectClient, type TestClient } from '@switchboard/testkit';
 import { Gateway, createGatewayMetrics, createLoginVerifier } from '../../src/index.js';
 import { MEMBER_ROUTE_CACHE_MS } from '../../src/delivery/member-routes.js';
+import { GROUP_HOLE_GRACE_MS } from '../../src/delivery/group-receiver.js';
 import { metricValue, quietWindow, testLogger, track, uid, until } from '../fixtures.js';
 
 /** Gateways sharing one set of memory backends and one bus: a cluster in one process. */
@@ -228,6 +229,22 @@ describe('Gateway groups', () => {
     for (const r of [cb, cn]) expect((await r.waitForMessage((p) => p.fp === fourth)).seq).toBe(2);
     await quietWindow(200);
     for (const r of [cb, cn]) for (const fp of [third, fourth]) expect(groupMessages(r, fp)).toHaveLength(1);
+  });
+
+  it('a best-effort group message, written to a member, is settled for it: no hole, no second copy by catch-up when a QoS one follows', async () => {
+    const c = await cluster(1);
+    const [a, b] = [uid('a'), uid('b')];
+    await c.groups.put('team', { name: 'Team', members: [a, b].map(asUserId) }, 0);
+    const [ca, cb] = [await c.login(0, a), await c.login(0, b)];
+    await ca.send('g:team', 'best effort', { qos: false });
+    const first = await cb.waitForMessage((p) => p.dataContent === 'best effort');
+    expect(first).toMatchObject({ seq: 1, QoS: false });
+    const second = await ca.send('g:team', 'with QoS');
+    await cb.waitForMessage((p) => p.fp === second);
+    // Past the hole grace (3 s), when catch-up would have fetched seq 1 again.
+    await quietWindow(GROUP_HOLE_GRACE_MS + 800);
+    expect(cb.packets.filter((p) => p.type === PacketType.DATA && p.dataContent === 'best effort')).toHaveLength(1);
+    expect(groupMessages(cb, second)).toHaveLength(1);
   });
 
   it('a group history the memory bound forgot starts again at seq 1 long before its TTL: sessions that outlived it receive every message of the new one', async () => {
