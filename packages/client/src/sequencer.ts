@@ -21,11 +21,11 @@
  * copy of a message whose send time was never seen). Acks of one's own messages carry their send
  * times too. The conversation then starts again there: the held arrivals (of the old history) are
  * delivered in order, the holes before them reported skipped (trimmed), a fill under way is abandoned,
- * and the arrival counts as the next seq. (Servers whose clocks differ can make a late arrival look newer; it is then taken for a
- * restart, which costs a refetch of seqs already delivered, dropped by fp, and a `restart` the app did
- * not need.) A restart is noticed only through an arrival at or below `last`: a new history that has
- * grown past `last` by the time the session hears of it (a catch-up after a long absence) is taken
- * for the old one's continuation.
+ * and the arrival counts as the next seq. (Servers whose clocks differ can make a late arrival look
+ * newer; it is then taken for a restart, which costs a refetch of seqs already delivered, dropped by
+ * fp, and a `restart` the app did not need.) A restart is noticed only through an arrival at or below
+ * `last`: a new history that has grown past `last` by the time the session hears of it (a catch-up
+ * after a long absence) is taken for the old one's continuation.
  *
  * Bounds: fill jobs run one at a time per client; one job fetches at most `maxFill` messages (the
  * newest ones of a longer hole; the older ones are reported skipped); `catchUp` refreshes at most

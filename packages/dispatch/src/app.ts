@@ -41,13 +41,14 @@ export function httpErrorCode(status: number): string {
 
 /** The dispatch service (architecture §7): hands each client the least-loaded live gateway; cluster admin and push API. */
 export function buildDispatch(opts: DispatchOptions) {
+  const server = serverOptions(opts);
   const app = Fastify({
     loggerInstance: opts.log.child({ component: 'dispatch' }),
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     // Plain HTTP: Fastify's own server (it also binds both address families of `localhost`), with Node's
     // timeout options; HTTPS: our factory, with the same options.
-    ...(opts.tls ? { serverFactory: httpsServerFactory(opts.tls, serverOptions(opts)) } : { http: serverOptions(opts), requestTimeout: serverOptions(opts).requestTimeout }),
+    ...(opts.tls ? { serverFactory: httpsServerFactory(opts.tls, server) } : { http: server, requestTimeout: server.requestTimeout! }),
     clientErrorHandler,
   });
   const picker = new NodePicker();
