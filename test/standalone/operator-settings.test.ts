@@ -7,6 +7,7 @@
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PacketType, SERVER_UID, createPacket } from '@switchboard/protocol';
+import { waitFor } from '@switchboard/core';
 import { ProcessGroup, type ReadyNodeProcess } from '@switchboard/testkit';
 import { UdpTestClient } from '../cluster/udp-client.js';
 
@@ -75,12 +76,13 @@ describe('standalone on loopback, IM_ADMIN_TOKEN + IM_METRICS_TOKEN + IM_UDP_MAX
     try {
       expect((await a.login('udp-cap-a')).code).toBe(0);
       late.sendPacket(createPacket({ type: PacketType.ECHO, dataContent: 'anyone?', from: 'x', to: SERVER_UID }));
-      await new Promise((r) => setTimeout(r, 500));
+      // Wait for the gateway to have handled it (counted as udp_cap), not for a fixed time.
+      const udpCap = async (): Promise<number> => {
+        const res = await fetch(`http://127.0.0.1:${ports.admin}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } });
+        return Number(/^switchboard_protocol_errors_total\{reason="udp_cap"\} (\d+)$/m.exec(await res.text())?.[1] ?? 0);
+      };
+      await waitFor(async () => ((await udpCap()) >= 1 ? true : null), { timeoutMs: 15_000, intervalMs: 200, what: 'udp_cap counted' });
       expect(late.datagrams).toEqual([]);
-      const res = await fetch(`http://127.0.0.1:${ports.admin}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } });
-      const text = await res.text();
-      const m = /^switchboard_protocol_errors_total\{reason="udp_cap"\} (\d+)$/m.exec(text);
-      expect(Number(m?.[1] ?? 0), text.split('\n').filter((l) => l.startsWith('switchboard_protocol_errors_total')).join('\n')).toBeGreaterThanOrEqual(1);
       // The logged-in session is kept: it still gets answers.
       const since = a.packets.length;
       a.sendPacket(createPacket({ type: PacketType.ECHO, dataContent: 'still here', from: 'udp-cap-a', to: SERVER_UID }));
