@@ -7,12 +7,12 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@switchboard/core';
-import { makeSelfSignedCert, ProcessGroup, repoRoot, type ReadyNodeProcess, type TestCert } from '@switchboard/testkit';
+import { freePort, makeSelfSignedCert, ProcessGroup, repoRoot, type ReadyNodeProcess, type TestCert } from '@switchboard/testkit';
 
 const SCRIPT = path.join(repoRoot(), 'deploy', 'docker', 'healthcheck.mjs');
 const PORTS_ANY = { IM_WS_PORT: '0', IM_TCP_PORT: '0', IM_UDP_PORT: '0', IM_ADMIN_PORT: '0', IM_DISPATCH_PORT: '0' };
@@ -24,17 +24,6 @@ function runCheck(envs: Record<string, string>): Promise<{ code: number; out: st
     execFile(process.execPath, [SCRIPT], { env, timeout: 15_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       resolve({ code, out: stdout + stderr });
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createNetServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
     });
   });
 }

@@ -21,22 +21,24 @@ import { registerSdRoutes } from './routes/sd.js';
 import { StatsHistory, STATS_SAMPLE_INTERVAL_MS } from './stats.js';
 import { registerWeb } from './web.js';
 
-/** The `error` code of an error answer with HTTP `status` (docs/operations.md "Errors"). */
+/** The `error` code of an error answer, by HTTP status (docs/operations.md "Dispatch's HTTP"). */
+const ERROR_CODES: Readonly<Record<number, string>> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  408: 'request_timeout',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+  431: 'headers_too_large',
+  503: 'unavailable',
+};
+
+/** The `error` code of an error answer with HTTP `status`. */
 export function httpErrorCode(status: number): string {
-  const known: Record<number, string> = {
-    400: 'bad_request',
-    401: 'unauthorized',
-    403: 'forbidden',
-    404: 'not_found',
-    405: 'method_not_allowed',
-    408: 'request_timeout',
-    413: 'payload_too_large',
-    415: 'unsupported_media_type',
-    429: 'too_many_requests',
-    431: 'headers_too_large',
-    503: 'unavailable',
-  };
-  return known[status] ?? (status >= 500 ? 'internal' : 'bad_request');
+  return ERROR_CODES[status] ?? (status >= 500 ? 'internal' : 'bad_request');
 }
 
 /** The dispatch service (architecture §7): hands each client the least-loaded live gateway; cluster admin and push API. */

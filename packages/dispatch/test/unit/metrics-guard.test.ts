@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '@switchboard/core';
 import { MemoryNodeRegistry, MemoryOfflineStore, MemoryRouteStore } from '@switchboard/cluster';
-import { buildDispatch } from '@switchboard/dispatch';
+import { buildDispatch, type DispatchOptions } from '@switchboard/dispatch';
 import { adminGuard, buildGatewayAdmin, createGateway, metricsGuard, type Gateway } from '@switchboard/gateway';
 
 const ADMIN = 'admin-token-0123456789';
@@ -20,20 +20,26 @@ afterEach(async () => {
 
 const headers = (token?: string) => (token ? { headers: { authorization: `Bearer ${token}` } } : {});
 
-/** Dispatch as `switchboard dispatch` / `standalone` build it; `get(remote, token)` is the status of GET `path`. */
-async function dispatch(opts: { adminToken?: string; metricsToken?: string }, path = '/metrics'): Promise<Get> {
+/** Dispatch on memory backends with the admin token `adminToken`, `/metrics` behind `guard` (none: open); closed after the test. */
+function buildWith(adminToken: string | undefined, guard?: DispatchOptions['metricsGuard']) {
   const { app } = buildDispatch({
     nodes: new MemoryNodeRegistry(),
     routes: new MemoryRouteStore(),
     offline: new MemoryOfflineStore(),
     log: silentLogger(),
     senseMode: '15S',
-    guard: adminGuard(opts.adminToken),
-    metricsGuard: metricsGuard(opts.metricsToken, opts.adminToken),
-    ...(opts.adminToken ? { adminToken: opts.adminToken } : {}),
+    guard: adminGuard(adminToken),
+    ...(guard ? { metricsGuard: guard } : {}),
+    ...(adminToken ? { adminToken } : {}),
   });
-  await app.ready();
   closers.push(() => app.close());
+  return app;
+}
+
+/** Dispatch as `switchboard dispatch` / `standalone` build it; `get(remote, token)` is the status of GET `path`. */
+async function dispatch(opts: { adminToken?: string; metricsToken?: string }, path = '/metrics'): Promise<Get> {
+  const app = buildWith(opts.adminToken, metricsGuard(opts.metricsToken, opts.adminToken));
+  await app.ready();
   return async (remoteAddress, token) => (await app.inject({ url: path, remoteAddress, ...headers(token) })).statusCode;
 }
 
@@ -62,17 +68,7 @@ describe('dispatch GET /metrics access', () => {
   });
 
   it('the answer is the Prometheus text of dispatch metrics, with the 401 asking for a bearer token', async () => {
-    const { app } = buildDispatch({
-      nodes: new MemoryNodeRegistry(),
-      routes: new MemoryRouteStore(),
-      offline: new MemoryOfflineStore(),
-      log: silentLogger(),
-      senseMode: '15S',
-      guard: adminGuard(ADMIN),
-      metricsGuard: metricsGuard(METRICS, ADMIN),
-      adminToken: ADMIN,
-    });
-    closers.push(() => app.close());
+    const app = buildWith(ADMIN, metricsGuard(METRICS, ADMIN));
     const denied = await app.inject({ url: '/metrics', remoteAddress: OTHER_HOST });
     expect(denied.statusCode).toBe(401);
     expect(denied.headers['www-authenticate']).toBe('Bearer');
@@ -126,16 +122,7 @@ describe('dispatch GET /metrics access', () => {
   });
 
   it('an embedder that passes no metricsGuard keeps /metrics as it was (open)', async () => {
-    const { app } = buildDispatch({
-      nodes: new MemoryNodeRegistry(),
-      routes: new MemoryRouteStore(),
-      offline: new MemoryOfflineStore(),
-      log: silentLogger(),
-      senseMode: '15S',
-      guard: adminGuard(ADMIN),
-      adminToken: ADMIN,
-    });
-    closers.push(() => app.close());
+    const app = buildWith(ADMIN);
     expect((await app.inject({ url: '/metrics', remoteAddress: OTHER_HOST })).statusCode).toBe(200);
   });
 });
