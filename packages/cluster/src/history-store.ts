@@ -143,6 +143,12 @@ export interface HistoryStore {
    * update lost to a crash between the two writes.
    */
   append(conv: ConversationId, msg: Omit<HistoryMessage, 'seq'>, opts: { indexFor: readonly UserId[] }): Promise<AppendResult>;
+  /**
+   * `append` done at once, for a store that lives in the process (the memory store): the same result,
+   * thrown instead of rejected, without the promise and the turns of the microtask queue that `append`
+   * costs every message. Absent on stores that wait on a server.
+   */
+  appendNow?(conv: ConversationId, msg: Omit<HistoryMessage, 'seq'>, opts: { indexFor: readonly UserId[] }): AppendResult;
   /** The newest `limit` messages with seq < `before` (default: all), oldest first. */
   before(conv: ConversationId, opts: { before?: number; limit: number }): Promise<HistoryMessage[]>;
   /** The oldest `limit` messages with seq > `after`, oldest first (catch-up). */

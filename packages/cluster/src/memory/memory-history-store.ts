@@ -207,6 +207,10 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   async append(conv: ConversationId, msg: Omit<HistoryMessage, 'seq'>, opts: { indexFor: readonly UserId[] }): Promise<AppendResult> {
+    return this.appendNow(conv, msg, opts);
+  }
+
+  appendNow(conv: ConversationId, msg: Omit<HistoryMessage, 'seq'>, opts: { indexFor: readonly UserId[] }): AppendResult {
     historyArgs.message(msg);
     const now = this.now();
     this.sweep(now);
@@ -407,7 +411,7 @@ export class MemoryHistoryStore implements HistoryStore {
   private trim(c: Conversation, now: number): void {
     const cutoff = now - this.ttlMs;
     for (let s = c.oldestSeq(); s !== undefined && s < c.lastSeq; s = c.oldestSeq()) {
-      if (c.lastSeq - s + 1 <= this.max && c.sentAtOf(s)! > cutoff) break;
+      if (c.lastSeq - s + 1 <= this.max && c.oldestAt > cutoff) break;
       this.dropOldest(c);
     }
   }

@@ -26,6 +26,8 @@ export class MessageLog {
   private head = 0;
   /** Lowest stored seq (the next one when empty). */
   lo = 1;
+  /** `sentAt` of the oldest stored message (meaningless when empty): the age check of every append reads it here, not in the arena. */
+  oldestAt = 0;
   /** fp hash → the newest stored seq with that hash; made past SCAN_MAX messages. */
   private byHash: Map<number, number> | null = null;
   /** fp → seq of stored messages whose hash another stored fp took in `byHash` (rare). */
@@ -65,6 +67,7 @@ export class MessageLog {
     if (this.head === this.items.length) {
       this.items = [a, hash];
       this.head = 0;
+      this.oldestAt = m.sentAt;
     } else {
       this.items.push(a, hash);
     }
@@ -110,6 +113,7 @@ export class MessageLog {
     this.arena.release(a);
     this.head += 2;
     this.lo++;
+    if (this.head < this.items.length) this.oldestAt = this.arena.sentAt(this.items[this.head]!);
     // Compact now and then instead of shifting: shift() is a copy for large arrays.
     if (this.head >= 128 && this.head * 2 >= this.items.length) {
       this.items = this.items.slice(this.head);

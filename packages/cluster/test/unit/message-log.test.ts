@@ -40,12 +40,14 @@ describe('MessageLog', () => {
     for (let s = 1; s <= 500; s++) log.push(m(s, s === 300 ? 'fp-1' : `fp-${s}`));
     expect(log.dropOldest()).toBe(messageBytes(m(1))); // seq 1, whose fp seq 300 reuses
     expect(log.lo).toBe(2);
+    expect(log.oldestAt).toBe(2); // m(seq) is sent at `seq`
     expect(log.get(1)).toBeUndefined();
     expect(log.seqOf('fp-1')).toBe(300);
     for (let i = 0; i < 400; i++) log.dropOldest(); // several compactions
     expect(log.lo).toBe(402);
     expect(log.size).toBe(99);
     expect(log.oldestSeq()).toBe(402);
+    expect(log.oldestAt).toBe(402);
     expect(log.get(401)).toBeUndefined();
     expect(log.get(450)?.seq).toBe(450);
     expect(log.seqOf('fp-100')).toBeUndefined();
@@ -58,6 +60,8 @@ describe('MessageLog', () => {
     expect(log.lo).toBe(502);
     expect(log.dropOldest()).toBe(0); // empty: nothing happens
     expect(log.lo).toBe(502);
+    log.push(m(502));
+    expect(log.oldestAt).toBe(502); // the first message of an emptied log is its oldest
   });
 
   it('two stored fps with one hash are both found, before and after either is dropped', () => {

@@ -19,30 +19,42 @@ export class HistoryWriter {
   ) {}
 
   /**
-   * Append `p` (from `sender` to `receiver`, fingerprint `fp`) to their conversation. Resolves the
-   * seq and accept time, or null when the store failed (logged at most once per 10 s): the message
-   * must then not be acked, so its sender resends.
+   * Append `p` (from `sender` to `receiver`, fingerprint `fp`) to their conversation. Gives the seq and
+   * accept time, or null when the store failed (logged at most once per 10 s): the message must then not
+   * be acked, so its sender resends. At once (no promise) on a store that lives in the process.
    */
-  append(sender: UserId, receiver: UserId, p: Packet, fp: string): Promise<AppendResult | null> {
+  append(sender: UserId, receiver: UserId, p: Packet, fp: string): AppendResult | null | Promise<AppendResult | null> {
     return this.write(peerConversation(sender, receiver), sender, receiver, p, fp, sender === SERVER_UID ? [receiver] : [sender, receiver]);
   }
 
   /** Append a message of `sender` to group `gid`'s history (`to` as the sender wrote it). Groups are not indexed per user. */
-  appendGroup(gid: string, sender: UserId, p: Packet, fp: string): Promise<AppendResult | null> {
+  appendGroup(gid: string, sender: UserId, p: Packet, fp: string): AppendResult | null | Promise<AppendResult | null> {
     return this.write(groupConversation(gid), sender, p.to, p, fp, []);
   }
 
-  private async write(conv: ConversationId, sender: UserId, to: string, p: Packet, fp: string, indexFor: UserId[]): Promise<AppendResult | null> {
+  private write(conv: ConversationId, sender: UserId, to: string, p: Packet, fp: string, indexFor: UserId[]): AppendResult | null | Promise<AppendResult | null> {
+    const msg = { fp, from: sender, to, dataContent: p.dataContent ?? '', typeu: p.typeu, sentAt: Date.now() };
     try {
-      const r = await this.store.append(conv, { fp, from: sender, to, dataContent: p.dataContent ?? '', typeu: p.typeu, sentAt: Date.now() }, { indexFor });
-      this.metrics.historyAppends.inc(r.duplicate ? 'duplicate' : 'written');
-      return r;
+      if (this.store.appendNow) return this.written(this.store.appendNow(conv, msg, { indexFor }));
+      return this.store.append(conv, msg, { indexFor }).then(
+        (r) => this.written(r),
+        (err: unknown) => this.failed(err),
+      );
     } catch (err) {
-      this.metrics.historyAppends.inc('error');
-      const skipped = this.quiet.take();
-      if (skipped >= 0) this.log.warn({ err, skipped }, 'history write failed; the message is not acked and its sender resends');
-      return null;
+      return this.failed(err);
     }
+  }
+
+  private written(r: AppendResult): AppendResult {
+    this.metrics.historyAppends.inc(r.duplicate ? 'duplicate' : 'written');
+    return r;
+  }
+
+  private failed(err: unknown): null {
+    this.metrics.historyAppends.inc('error');
+    const skipped = this.quiet.take();
+    if (skipped >= 0) this.log.warn({ err, skipped }, 'history write failed; the message is not acked and its sender resends');
+    return null;
   }
 }
 

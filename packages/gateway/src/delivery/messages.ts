@@ -1,6 +1,6 @@
 import { ErrorCode, SERVER_UID, ackPacket, encodePacket, isControlTypeu, serverPushPacket, type Packet } from '@switchboard/protocol';
 import { LogThrottle, newFingerprint, UnroutableError, type Logger, type NodeId, type UserId } from '@switchboard/core';
-import type { Bridge } from '@switchboard/cluster';
+import type { AppendResult, Bridge } from '@switchboard/cluster';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Session } from '../sessions/session.js';
 import type { SessionHub } from '../sessions/session-hub.js';
@@ -64,7 +64,7 @@ export class Messages {
     // SDK control messages (receipts…) are not conversation: no history, no seq.
     const history = isControlTypeu(p.typeu) ? null : this.d.history;
     if (!p.QoS) {
-      if (history) void this.recordBestEffort(uid, to, p, s);
+      if (history) this.recordBestEffort(uid, to, p, s);
       else void this.sendBestEffort(uid, to, encodePacket(relayedPacket(p, null)), s);
       return;
     }
@@ -79,30 +79,49 @@ export class Messages {
       return;
     }
     if (history) {
-      void this.recordThenTake(s, uid, to, p, fp);
+      this.recordThenTake(s, uid, to, p, fp);
       return;
     }
     const packet = relayedPacket(p, null);
     this.d.custody.take({ fp, sender: uid, senderConn: s.connId, receiver: to, packet, wire: encodePacket(packet), kind: 'c2c' });
   }
 
-  /** History first (the message gets its seq), then custody; a failed write is not acked, so the sender resends. */
-  private async recordThenTake(s: Session, uid: UserId, to: UserId, p: Packet, fp: string): Promise<void> {
-    // Awaited only when the check really asks (an await of a plain `true` still costs a turn per message).
+  /**
+   * History first (the message gets its seq), then custody; a failed write is not acked, so the sender
+   * resends. All in this turn when the receiver check and the store answer at once (the standalone).
+   */
+  private recordThenTake(s: Session, uid: UserId, to: UserId, p: Packet, fp: string): void {
     const known = this.d.custody.receiverKnown(to);
-    if (known !== true && !(await known)) {
-      this.d.custody.refuseUnknownReceiver({ fp, sender: uid, senderConn: s.connId, receiver: to, packet: p, wire: encodePacket(p), kind: 'c2c' });
-      return;
-    }
-    const entry = await this.d.history!.append(uid, to, p, fp);
+    if (known === true) this.appendThenTake(s, uid, to, p, fp);
+    else if (known === false) this.refuseUnknown(s, uid, to, p, fp);
+    else void known.then((yes) => (yes ? this.appendThenTake(s, uid, to, p, fp) : this.refuseUnknown(s, uid, to, p, fp)));
+  }
+
+  private refuseUnknown(s: Session, uid: UserId, to: UserId, p: Packet, fp: string): void {
+    this.d.custody.refuseUnknownReceiver({ fp, sender: uid, senderConn: s.connId, receiver: to, packet: p, wire: encodePacket(p), kind: 'c2c' });
+  }
+
+  private appendThenTake(s: Session, uid: UserId, to: UserId, p: Packet, fp: string): void {
+    const entry = this.d.history!.append(uid, to, p, fp);
+    if (entry instanceof Promise) void entry.then((e) => this.takeAppended(s, uid, to, p, fp, e));
+    else this.takeAppended(s, uid, to, p, fp, entry);
+  }
+
+  /** (A resend that arrived while the write was under way wrote again, idempotently, and finds it held or settled here.) */
+  private takeAppended(s: Session, uid: UserId, to: UserId, p: Packet, fp: string, entry: AppendResult | null): void {
     if (entry === null || this.d.custody.holds(uid, fp) || this.d.custody.settled(uid, fp) !== undefined) return;
     const packet = relayedPacket(p, entry);
     this.d.custody.take({ fp, sender: uid, senderConn: s.connId, receiver: to, packet, wire: encodePacket(packet), kind: 'c2c' });
   }
 
   /** A message without QoS is written to history too (under a server-made fp when it has none), then sent best effort. */
-  private async recordBestEffort(uid: UserId, to: UserId, p: Packet, s: Session): Promise<void> {
-    const entry = await this.d.history!.append(uid, to, p, p.fp || newFingerprint());
+  private recordBestEffort(uid: UserId, to: UserId, p: Packet, s: Session): void {
+    const entry = this.d.history!.append(uid, to, p, p.fp || newFingerprint());
+    if (entry instanceof Promise) void entry.then((e) => this.sendRecordedBestEffort(uid, to, p, s, e));
+    else this.sendRecordedBestEffort(uid, to, p, s, entry);
+  }
+
+  private sendRecordedBestEffort(uid: UserId, to: UserId, p: Packet, s: Session, entry: AppendResult | null): void {
     if (entry === null) return; // best effort: dropped, as for an offline receiver
     void this.sendBestEffort(uid, to, encodePacket(relayedPacket(p, entry)), s);
   }
@@ -157,15 +176,16 @@ export class Messages {
     // Sent on a user's behalf (the push API's `from`, admin token only): that user's message, in their conversation.
     if (opts.from !== undefined) packet.from = opts.from;
     this.d.metrics.messages.inc('s2c');
-    if (this.d.history) void this.recordPush(to as UserId, packet, fp);
+    if (this.d.history) this.recordPush(to as UserId, packet, fp);
     else this.sendPush(to as UserId, packet);
     return { fp };
   }
 
   /** A push is written to the user's conversation with its sender ("0") first; a failed write drops it (logged). */
-  private async recordPush(to: UserId, packet: Packet, fp: string): Promise<void> {
-    const entry = await this.d.history!.append(packet.from as UserId, to, packet, fp);
-    if (entry !== null) this.sendPush(to, relayedPacket(packet, entry));
+  private recordPush(to: UserId, packet: Packet, fp: string): void {
+    const entry = this.d.history!.append(packet.from as UserId, to, packet, fp);
+    if (entry instanceof Promise) void entry.then((e) => e !== null && this.sendPush(to, relayedPacket(packet, e)));
+    else if (entry !== null) this.sendPush(to, relayedPacket(packet, entry));
   }
 
   private sendPush(to: UserId, packet: Packet): void {

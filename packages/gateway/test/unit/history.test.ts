@@ -6,11 +6,22 @@ import { cleanup, quietWindow, startGateway, uid, until } from '../fixtures.js';
 
 afterEach(cleanup);
 
-/** A history store whose writes fail while `down` is true. */
-function flaky(inner: HistoryStore): HistoryStore & { down: boolean } {
+/**
+ * A history store whose writes fail while `down` is true. `at once`: with the in-process store's
+ * synchronous `appendNow`, which the gateway takes when a store has it; `awaited`: without, as a store
+ * that waits on a server (Redis) is written.
+ */
+function flaky(inner: HistoryStore, mode: 'at once' | 'awaited' = 'at once'): HistoryStore & { down: boolean } {
   const s = Object.create(inner) as HistoryStore & { down: boolean };
   s.down = false;
   s.append = (...args) => (s.down ? Promise.reject(new UnavailableError('history down')) : inner.append(...args));
+  s.appendNow =
+    mode === 'awaited'
+      ? undefined
+      : (...args) => {
+          if (s.down) throw new UnavailableError('history down');
+          return inner.appendNow!(...args);
+        };
   return s;
 }
 
@@ -70,8 +81,8 @@ describe('Gateway history (IM_HISTORY on)', () => {
     }
   });
 
-  it('history down - the message is neither delivered nor acked; the resend after recovery is, with seq 1', async () => {
-    const history = flaky(new MemoryHistoryStore());
+  it.each(['at once', 'awaited'] as const)('history down (written %s) - the message is neither delivered nor acked; the resend after recovery is, with seq 1', async (mode) => {
+    const history = flaky(new MemoryHistoryStore(), mode);
     const f = await startGateway({ history });
     const a = await f.login(uid('a'), 'tcp');
     const b = await f.login(uid('b'), 'ws');
