@@ -10,9 +10,13 @@ const SLACK_CHUNKS = 4;
 /**
  * Record layout, 8-byte aligned (offsets in bytes):
  *   0 i32 record bytes · 4 i32 owner (-1: released) · 8 f64 sentAt · 16 f64 typeu · 24 f64 seq ·
- *   32 i32 fp hash · 36/40/44/48 i32 UTF-16 lengths of fp, from, to, dataContent · 56 the four strings, UTF-16LE.
- * UTF-16 keeps every JavaScript string exactly (lone surrogates included) and its lengths are known
- * before writing; a message of 100 characters takes 56 + 2 × 100 + 2 × (fp, ids) bytes.
+ *   32 i32 fp hash · 36/40/44/48 i32 lengths (UTF-16 units) of fp, from, to, dataContent ·
+ *   52 i32 1 when the strings are ASCII, stored one byte per unit, else 0 · 56 the four strings.
+ * ASCII strings (ids, fps and most bodies) take one byte per unit; any other message is stored as
+ * UTF-16LE, which keeps every JavaScript string exactly (lone surrogates included). Either way the
+ * lengths are known before writing: a message of 100 ASCII characters takes 56 + 100 + (fp, ids) bytes.
+ * Fewer bytes per message is less memory to touch, and on a machine where a fresh page costs ~10 µs to
+ * fault in, the first write of a page was most of a record's cost (docs/benchmarks.md).
  */
 const HEADER = 56;
 /** Addresses are `chunk × 2^32 + offset`: one number, stored in a conversation's array of doubles. */
@@ -33,7 +37,8 @@ export type Relocate = (owner: number, seq: number, from: number, to: number) =>
 
 /**
  * What one stored message is counted as, from the UTF-16 units of its four strings: two bytes per unit
- * (as records keep them) and about 120 bytes of record header and address (`messageBytes`).
+ * (the most a record takes; an ASCII one takes one) and about 120 bytes of record header and address
+ * (`messageBytes`).
  */
 export function countedBytes(units: number): number {
   return 120 + 2 * units;
@@ -79,8 +84,10 @@ export class MessageArena {
 
   /** Store `m` for `owner`; returns its address. */
   write(m: HistoryMessage, owner: number, hash: number): number {
-    const strings = m.fp.length + m.from.length + m.to.length + m.dataContent.length;
-    const size = (HEADER + 2 * strings + 7) & ~7;
+    const joined = m.fp + m.from + m.to + m.dataContent;
+    // UTF-8 takes one byte per unit exactly when every unit is ASCII.
+    const ascii = Buffer.byteLength(joined, 'utf8') === joined.length;
+    const size = (HEADER + (ascii ? 1 : 2) * joined.length + 7) & ~7;
     if (!this.cur || this.cur.used + size > this.cur.buf.length) this.nextChunk(size);
     const c = this.cur!;
     if (c.used + size > c.buf.length) throw new Error('history arena: no room after opening a chunk'); // cannot happen: nextChunk makes room
@@ -97,8 +104,9 @@ export class MessageArena {
     c.i32[i + 10] = m.from.length;
     c.i32[i + 11] = m.to.length;
     c.i32[i + 12] = m.dataContent.length;
+    c.i32[i + 13] = ascii ? 1 : 0;
     // One write of the four joined: half the cost of four writes or of a loop over the units.
-    c.buf.write(m.fp + m.from + m.to + m.dataContent, off + HEADER, 'utf16le');
+    c.buf.write(joined, off + HEADER, ascii ? 'latin1' : 'utf16le');
     c.used += size;
     c.live += size;
     this.liveBytes += size;
@@ -152,11 +160,12 @@ export class MessageArena {
     const c = this.chunks[ci]!;
     const off = addr - ci * CHUNK_SPAN;
     const i = off >> 2;
+    const ascii = c.i32[i + 13] === 1;
     const out: string[] = [];
     let p = off + HEADER;
     for (let k = 0; k < n; k++) {
-      const len = 2 * c.i32[i + 9 + k]!;
-      out.push(c.buf.toString('utf16le', p, p + len));
+      const len = (ascii ? 1 : 2) * c.i32[i + 9 + k]!;
+      out.push(c.buf.toString(ascii ? 'latin1' : 'utf16le', p, p + len));
       p += len;
     }
     return out;

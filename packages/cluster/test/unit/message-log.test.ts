@@ -96,10 +96,43 @@ describe('MessageArena', () => {
     expect(log.sentAtOf(1)).toBe(1_765_000_000_123);
   });
 
+  it('ASCII messages take one byte per character, any other two; both come back exactly, also across a compaction', () => {
+    const { arena, logs: [log, other], moves } = logs(2, 4096);
+    const ascii = (seq: number): HistoryMessage => ({ ...m(seq, `fp-${seq}`, `plain ${seq} \u0000 ~`.padEnd(100, '.')), to: 'b' });
+    const latin1 = (seq: number): HistoryMessage => ({ ...m(seq, `fp-${seq}`, `café ${seq}`.padEnd(100, '.')), to: 'b' }); // é is not ASCII
+    const wide = (seq: number): HistoryMessage => ({ ...m(seq, `fp-${seq}`, `中文 ${seq}`.padEnd(100, '.')), to: 'b' });
+    log!.push(ascii(1));
+    const oneByte = arena.stats.liveBytes;
+    log!.push(latin1(2));
+    const twoBytes = arena.stats.liveBytes - oneByte;
+    expect(oneByte).toBe((56 + 'fp-1'.length + 2 + 100 + 7) & ~7);
+    expect(twoBytes).toBe((56 + 2 * ('fp-2'.length + 2 + 100) + 7) & ~7);
+    const made = [ascii(1), latin1(2)];
+    // Every chunk shares its room with the other log's larger records; once those are gone, the chunks
+    // are mostly holes and the next writes compact them.
+    for (let s = 3; s <= 120; s++) {
+      const x = [ascii, latin1, wide][s % 3]!(s);
+      log!.push(x);
+      made.push(x);
+      other!.push(m(s - 2, `other-${s}`, 'z'.repeat(600)));
+    }
+    while (other!.size > 0) other!.dropOldest();
+    for (let s = 121; s <= 200; s++) {
+      const x = [ascii, latin1, wide][s % 3]!(s);
+      log!.push(x);
+      made.push(x);
+    }
+    expect(moves.count).toBeGreaterThan(0);
+    for (let s = 1; s <= 200; s++) {
+      expect(log!.get(s)).toEqual(made[s - 1]);
+      expect(log!.seqOf(`fp-${s}`)).toBe(s);
+    }
+  });
+
   it('a record larger than a chunk gets a chunk of its own', () => {
     const { arena, logs: all } = logs(1);
     const log = all[0]!;
-    const big = 'z'.repeat(ARENA_CHUNK_BYTES); // 2 MiB as UTF-16
+    const big = 'z'.repeat(ARENA_CHUNK_BYTES); // 1 MiB of ASCII and a header
     log.push(m(1, 'fp-1', 'small'));
     log.push(m(2, 'fp-2', big));
     log.push(m(3, 'fp-3', 'small again'));
@@ -117,7 +150,8 @@ describe('MessageArena', () => {
     // (608 bytes) to the end, and the 720-byte record being written must still find room.
     const { arena, logs: [p, q, r], moves } = logs(3, 1024);
     const fp = (x: string, i: number) => `${x}-${i}`.padEnd(10, '-');
-    const rec = (seq: number, f: string, len: number) => m(seq, f, `${seq}`.padEnd(len, 'y'));
+    // Bodies with a non-ASCII character, so that every record is UTF-16 (two bytes per unit) as sized above.
+    const rec = (seq: number, f: string, len: number) => m(seq, f, `é${seq}`.padEnd(len, 'y'));
     for (let i = 1; i <= 12; i++) {
       p!.push(rec(i, fp('p', i), 110));
       q!.push(rec(i, fp('q', i), 318));
