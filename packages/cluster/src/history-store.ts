@@ -146,7 +146,8 @@ export interface HistoryStore {
   /**
    * `append` done at once, for a store that lives in the process (the memory store): the same result,
    * thrown instead of rejected, without the promise and the turns of the microtask queue that `append`
-   * costs every message. Absent on stores that wait on a server.
+   * costs every message. Absent on stores that wait on a server. The gateway calls it instead of `append`
+   * when it is there, so a wrapper that changes `append` must change or hide this one too.
    */
   appendNow?(conv: ConversationId, msg: Omit<HistoryMessage, 'seq'>, opts: { indexFor: readonly UserId[] }): AppendResult;
   /** The newest `limit` messages with seq < `before` (default: all), oldest first. */

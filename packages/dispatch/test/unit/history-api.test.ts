@@ -372,9 +372,6 @@ describe('push API with history', () => {
 
     const broken = Object.create(history) as HistoryStore;
     broken.append = () => Promise.reject(new UnavailableError('history down'));
-    broken.appendNow = () => {
-      throw new UnavailableError('history down');
-    };
     const offline2 = new MemoryOfflineStore();
     const app2 = dispatch({ history: broken, offline: offline2 });
     const failed = await app2.inject({ method: 'POST', url: '/api/messages', payload: { to: 'gus', dataContent: 'lost?' } });

@@ -36,7 +36,7 @@ export class HistoryWriter {
     const msg = { fp, from: sender, to, dataContent: p.dataContent ?? '', typeu: p.typeu, sentAt: Date.now() };
     try {
       if (this.store.appendNow) return this.written(this.store.appendNow(conv, msg, { indexFor }));
-      return this.store.append(conv, msg, { indexFor }).then(
+      return Promise.resolve(this.store.append(conv, msg, { indexFor })).then(
         (r) => this.written(r),
         (err: unknown) => this.failed(err),
       );

@@ -70,7 +70,7 @@ export class Messages {
     }
     const fp = p.fp!;
     // A resend while we still hold it: the ack will come. (One that arrives while its history write is
-    // under way writes again, idempotently, and finds it held: recordThenTake.)
+    // under way writes again, idempotently, and finds it held or settled: takeAppended.)
     if (this.d.custody.holds(uid, fp)) return;
     const seq = this.d.custody.settled(uid, fp);
     if (seq !== undefined) {
