@@ -58,6 +58,15 @@ export class HistoryWriter {
   }
 }
 
+/**
+ * Run `then` with the history entry once it is there: now when the store answered at once, after the
+ * write otherwise; not at all when the write failed (null: the writer logged it, and nothing may follow).
+ */
+export function whenAppended(entry: AppendResult | null | Promise<AppendResult | null>, then: (e: AppendResult) => void): void {
+  if (entry instanceof Promise) void entry.then((e) => e !== null && then(e));
+  else if (entry !== null) then(entry);
+}
+
 /** `p` as relayed: not marked as bridged, with the seq and accept time of its history entry (or none). */
 export function relayedPacket(p: Packet, entry: AppendResult | null): Packet {
   if (entry === null && !p.bridge && p.seq === undefined && p.sentAt === undefined) return p;

@@ -9,7 +9,7 @@ import type { InboundLedger } from './inbound.js';
 import type { LocalDelivery } from './local-delivery.js';
 import type { Outcomes } from './outcomes.js';
 import type { RouteResolver } from './route-resolver.js';
-import { relayedPacket, type HistoryWriter } from './history-writer.js';
+import { relayedPacket, whenAppended, type HistoryWriter } from './history-writer.js';
 import { withSeq } from './seq.js';
 
 /** Result of a server push (`push`). */
@@ -102,28 +102,22 @@ export class Messages {
   }
 
   private appendThenTake(s: Session, uid: UserId, to: UserId, p: Packet, fp: string): void {
-    const entry = this.d.history!.append(uid, to, p, fp);
-    if (entry instanceof Promise) void entry.then((e) => this.takeAppended(s, uid, to, p, fp, e));
-    else this.takeAppended(s, uid, to, p, fp, entry);
+    whenAppended(this.d.history!.append(uid, to, p, fp), (entry) => this.takeAppended(s, uid, to, p, fp, entry));
   }
 
   /** (A resend that arrived while the write was under way wrote again, idempotently, and finds it held or settled here.) */
-  private takeAppended(s: Session, uid: UserId, to: UserId, p: Packet, fp: string, entry: AppendResult | null): void {
-    if (entry === null || this.d.custody.holds(uid, fp) || this.d.custody.settled(uid, fp) !== undefined) return;
+  private takeAppended(s: Session, uid: UserId, to: UserId, p: Packet, fp: string, entry: AppendResult): void {
+    if (this.d.custody.holds(uid, fp) || this.d.custody.settled(uid, fp) !== undefined) return;
     const packet = relayedPacket(p, entry);
     this.d.custody.take({ fp, sender: uid, senderConn: s.connId, receiver: to, packet, wire: encodePacket(packet), kind: 'c2c' });
   }
 
-  /** A message without QoS is written to history too (under a server-made fp when it has none), then sent best effort. */
+  /**
+   * A message without QoS is written to history too (under a server-made fp when it has none), then sent
+   * best effort; a failed write drops it, as for an offline receiver.
+   */
   private recordBestEffort(uid: UserId, to: UserId, p: Packet, s: Session): void {
-    const entry = this.d.history!.append(uid, to, p, p.fp || newFingerprint());
-    if (entry instanceof Promise) void entry.then((e) => this.sendRecordedBestEffort(uid, to, p, s, e));
-    else this.sendRecordedBestEffort(uid, to, p, s, entry);
-  }
-
-  private sendRecordedBestEffort(uid: UserId, to: UserId, p: Packet, s: Session, entry: AppendResult | null): void {
-    if (entry === null) return; // best effort: dropped, as for an offline receiver
-    void this.sendBestEffort(uid, to, encodePacket(relayedPacket(p, entry)), s);
+    whenAppended(this.d.history!.append(uid, to, p, p.fp || newFingerprint()), (entry) => void this.sendBestEffort(uid, to, encodePacket(relayedPacket(p, entry)), s));
   }
 
   /** The application's `beforeRelay` verdict: 0 lets the message through; a throwing hook rejects it. */
@@ -183,9 +177,7 @@ export class Messages {
 
   /** A push is written to the user's conversation with its sender ("0") first; a failed write drops it (logged). */
   private recordPush(to: UserId, packet: Packet, fp: string): void {
-    const entry = this.d.history!.append(packet.from as UserId, to, packet, fp);
-    if (entry instanceof Promise) void entry.then((e) => e !== null && this.sendPush(to, relayedPacket(packet, e)));
-    else if (entry !== null) this.sendPush(to, relayedPacket(packet, entry));
+    whenAppended(this.d.history!.append(packet.from as UserId, to, packet, fp), (entry) => this.sendPush(to, relayedPacket(packet, entry)));
   }
 
   private sendPush(to: UserId, packet: Packet): void {
